@@ -1,0 +1,89 @@
+//! IAM policy documents as typed values.
+
+use serde::Serialize;
+
+use super::Value;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyDocument {
+    pub version: &'static str,
+    pub statement: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    pub fn new(statement: Vec<Statement>) -> Self {
+        PolicyDocument { version: "2012-10-17", statement }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `Principal`: a service, an AWS account or role, or `*`.
+#[derive(Clone, Debug, Serialize)]
+pub enum Principal {
+    Service(Vec<String>),
+    #[serde(rename = "AWS")]
+    Aws(Value<String>),
+    #[serde(untagged)]
+    Any(&'static str),
+}
+
+impl Principal {
+    pub fn service(name: &str) -> Self {
+        Principal::Service(vec![name.to_owned()])
+    }
+    /// `"*"`
+    pub fn anyone() -> Self {
+        Principal::Any("*")
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub effect: Effect,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    pub action: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<Value<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<serde_json::Value>,
+}
+
+impl Statement {
+    /// Allow `actions` on `resources`.
+    pub fn allow(actions: &[&str], resources: Vec<Value<String>>) -> Self {
+        Statement {
+            sid: None,
+            effect: Effect::Allow,
+            principal: None,
+            action: actions.iter().map(|a| (*a).to_owned()).collect(),
+            resource: resources,
+            condition: None,
+        }
+    }
+    /// Deny `actions` on `resources`.
+    pub fn deny(actions: &[&str], resources: Vec<Value<String>>) -> Self {
+        Statement { effect: Effect::Deny, ..Self::allow(actions, resources) }
+    }
+    pub fn sid(mut self, sid: &str) -> Self {
+        self.sid = Some(sid.to_owned());
+        self
+    }
+    pub fn principal(mut self, p: Principal) -> Self {
+        self.principal = Some(p);
+        self
+    }
+    pub fn condition(mut self, c: serde_json::Value) -> Self {
+        self.condition = Some(c);
+        self
+    }
+}

@@ -1,0 +1,28 @@
+//! AWS Identity and Access Management.
+
+use serde::Serialize;
+
+use crate::cfn::policy::PolicyDocument;
+use crate::cfn::{Value, resource};
+
+/// `AWS::IAM::Role`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    pub assume_role_policy_document: PolicyDocument,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_policy_arns: Vec<Value<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<InlinePolicy>,
+}
+resource!(Role, "AWS::IAM::Role" { arn => "Arn", role_id => "RoleId" });
+
+/// An inline policy of a role.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+    pub policy_document: PolicyDocument,
+}

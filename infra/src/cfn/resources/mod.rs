@@ -1,0 +1,24 @@
+//! One module per AWS service; one struct per resource type, named after the service's own
+//! names (`lambda::Function`, `iam::Role`). Optional properties are skipped when unset.
+
+pub mod apigateway;
+pub mod iam;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
+pub mod secretsmanager;
+pub mod wafv2;
+
+use serde::Serialize;
+
+/// A resource tag.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// An empty JSON object, for properties such as WAF's `{"Allow": {}}`.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Empty {}

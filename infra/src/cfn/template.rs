@@ -1,0 +1,383 @@
+//! The template: parameters, conditions, resources and outputs, kept in sorted maps so the
+//! same model always serializes to the same bytes. `Template::add` is the only way to put a
+//! resource in, and the typed `Handle` it returns is the only way to refer to it.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+
+use super::value::{Intrinsic, Value};
+
+/// A CloudFormation resource type: a serde struct whose fields are the type's properties.
+pub trait Resource: Serialize {
+    /// The CloudFormation type name, e.g. `AWS::Lambda::Function`.
+    const TYPE: &'static str;
+    /// The attributes `Fn::GetAtt` may read from this type.
+    const ATTRIBUTES: &'static [&'static str];
+}
+
+/// Declares a resource type and the attribute accessors its handles get: only the attributes
+/// listed exist as methods, so `role.arn()` compiles and `log_group.root_resource_id()` does not.
+macro_rules! resource {
+    ($ty:ty, $name:literal { $($method:ident => $attr:literal),* $(,)? }) => {
+        impl $crate::cfn::Resource for $ty {
+            const TYPE: &'static str = $name;
+            const ATTRIBUTES: &'static [&'static str] = &[$($attr),*];
+        }
+        impl $crate::cfn::Handle<$ty> {
+            $(
+                #[doc = concat!("`Fn::GetAtt` `", $attr, "` of this resource.")]
+                pub fn $method(&self) -> $crate::cfn::Att {
+                    self.att($attr)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use resource;
+
+/// Problems building a template; each is a bug in a stack definition, named precisely.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("logical id `{0}` is used twice; give each resource, parameter and output its own id")]
+    Duplicate(String),
+    #[error("logical id `{0}` is not valid: use 1 to 255 ASCII letters and digits")]
+    InvalidId(String),
+    #[error("resource `{id}` ({ty}) could not be serialized: {source}")]
+    Serialize { id: String, ty: &'static str, source: serde_json::Error },
+}
+
+/// `true` when `id` is a valid CloudFormation logical id.
+pub fn valid_logical_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A reference to a resource in a template, typed by its resource type.
+#[derive(Debug)]
+pub struct Handle<R> {
+    id: String,
+    _ty: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        Handle { id: self.id.clone(), _ty: PhantomData }
+    }
+}
+
+impl<R: Resource> Handle<R> {
+    /// The logical id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `{"Ref": id}`; what it returns depends on the type (a name, an id or an ARN).
+    pub fn r#ref(&self) -> Value<String> {
+        Value::intrinsic(Intrinsic::Ref(self.id.clone()))
+    }
+
+    /// `${Id}`, for use inside `Value::sub`.
+    pub fn sub_ref(&self) -> String {
+        format!("${{{}}}", self.id)
+    }
+
+    pub(crate) fn att(&self, name: &'static str) -> Att {
+        Att { id: self.id.clone(), name }
+    }
+}
+
+/// An attribute of a resource, from a typed handle. Becomes `Fn::GetAtt` as a value,
+/// or `${Id.Attr}` inside `Fn::Sub`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Att {
+    id: String,
+    name: &'static str,
+}
+
+impl Att {
+    /// `${Id.Attr}`, for use inside `Value::sub`.
+    pub fn sub(&self) -> String {
+        format!("${{{}.{}}}", self.id, self.name)
+    }
+}
+
+impl From<Att> for Value<String> {
+    fn from(a: Att) -> Self {
+        Value::intrinsic(Intrinsic::GetAtt(a.id, a.name))
+    }
+}
+
+/// A declared parameter.
+#[derive(Clone, Debug)]
+pub struct ParamHandle {
+    name: String,
+}
+
+impl ParamHandle {
+    pub fn r#ref(&self) -> Value<String> {
+        Value::intrinsic(Intrinsic::Ref(self.name.clone()))
+    }
+    pub fn sub_ref(&self) -> String {
+        format!("${{{}}}", self.name)
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A declared condition, for `Value::if_` and `Options::condition`.
+#[derive(Clone, Debug)]
+pub struct ConditionHandle {
+    name: String,
+}
+
+impl ConditionHandle {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A template parameter.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    pub r#type: &'static str,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+}
+
+impl Parameter {
+    /// A required string parameter.
+    pub fn string(description: impl Into<String>) -> Self {
+        Parameter {
+            r#type: "String",
+            description: description.into(),
+            default: None,
+            allowed_pattern: None,
+            min_length: Some(1),
+        }
+    }
+}
+
+/// A condition expression.
+#[derive(Clone, Debug)]
+pub enum Condition {
+    Equals(Value<String>, Value<String>),
+    Not(Box<Condition>),
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    /// Another declared condition.
+    Is(ConditionHandle),
+}
+
+impl Serialize for Condition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Condition::Equals(a, b) => m.serialize_entry("Fn::Equals", &(a, b))?,
+            Condition::Not(c) => m.serialize_entry("Fn::Not", &[c])?,
+            Condition::And(cs) => m.serialize_entry("Fn::And", cs)?,
+            Condition::Or(cs) => m.serialize_entry("Fn::Or", cs)?,
+            Condition::Is(c) => m.serialize_entry("Condition", &c.name)?,
+        }
+        m.end()
+    }
+}
+
+/// A stack output.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Output {
+    pub description: String,
+    pub value: Value<String>,
+}
+
+/// `DeletionPolicy` / `UpdateReplacePolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Policy {
+    Delete,
+    Retain,
+    Snapshot,
+}
+
+/// Resource attributes other than properties.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    depends_on: Vec<String>,
+    condition: Option<String>,
+    retain: bool,
+}
+
+impl Options {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds an explicit `DependsOn`.
+    pub fn depends_on<R: Resource>(mut self, h: &Handle<R>) -> Self {
+        self.depends_on.push(h.id.clone());
+        self
+    }
+    /// Creates the resource only when the condition holds.
+    pub fn condition(mut self, c: &ConditionHandle) -> Self {
+        self.condition = Some(c.name.clone());
+        self
+    }
+    /// Keeps the resource when the stack is deleted or the resource replaced.
+    pub fn retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
+}
+
+/// One resource as it appears under `Resources`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceEntry {
+    pub r#type: &'static str,
+    pub properties: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<Policy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_replace_policy: Option<Policy>,
+    #[serde(skip)]
+    pub attributes: &'static [&'static str],
+}
+
+/// A CloudFormation template.
+#[derive(Clone, Debug, Serialize)]
+pub struct Template {
+    #[serde(rename = "AWSTemplateFormatVersion")]
+    format_version: &'static str,
+    #[serde(rename = "Description")]
+    description: String,
+    #[serde(rename = "Parameters", skip_serializing_if = "BTreeMap::is_empty")]
+    parameters: BTreeMap<String, Parameter>,
+    #[serde(rename = "Conditions", skip_serializing_if = "BTreeMap::is_empty")]
+    conditions: BTreeMap<String, Condition>,
+    #[serde(rename = "Resources")]
+    resources: BTreeMap<String, ResourceEntry>,
+    #[serde(rename = "Outputs", skip_serializing_if = "BTreeMap::is_empty")]
+    outputs: BTreeMap<String, Output>,
+}
+
+impl Template {
+    pub fn new(description: impl Into<String>) -> Self {
+        Template {
+            format_version: "2010-09-09",
+            description: description.into(),
+            parameters: BTreeMap::new(),
+            conditions: BTreeMap::new(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    fn claim(&self, id: &str) -> Result<(), ModelError> {
+        if !valid_logical_id(id) {
+            return Err(ModelError::InvalidId(id.to_owned()));
+        }
+        if self.resources.contains_key(id)
+            || self.parameters.contains_key(id)
+            || self.conditions.contains_key(id)
+            || self.outputs.contains_key(id)
+        {
+            return Err(ModelError::Duplicate(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Adds a resource and returns the handle to refer to it.
+    pub fn add<R: Resource>(&mut self, id: &str, resource: R) -> Result<Handle<R>, ModelError> {
+        self.add_with(id, resource, Options::default())
+    }
+
+    /// Adds a resource with `DependsOn`, `Condition` or retention attributes.
+    pub fn add_with<R: Resource>(&mut self, id: &str, resource: R, opts: Options) -> Result<Handle<R>, ModelError> {
+        self.claim(id)?;
+        let properties = serde_json::to_value(&resource).map_err(|source| ModelError::Serialize {
+            id: id.to_owned(),
+            ty: R::TYPE,
+            source,
+        })?;
+        let policy = opts.retain.then_some(Policy::Retain);
+        self.resources.insert(
+            id.to_owned(),
+            ResourceEntry {
+                r#type: R::TYPE,
+                condition: opts.condition,
+                depends_on: opts.depends_on,
+                deletion_policy: policy,
+                update_replace_policy: policy,
+                properties,
+                attributes: R::ATTRIBUTES,
+            },
+        );
+        Ok(Handle { id: id.to_owned(), _ty: PhantomData })
+    }
+
+    /// Declares a parameter.
+    pub fn parameter(&mut self, name: &str, p: Parameter) -> Result<ParamHandle, ModelError> {
+        self.claim(name)?;
+        self.parameters.insert(name.to_owned(), p);
+        Ok(ParamHandle { name: name.to_owned() })
+    }
+
+    /// Declares a condition.
+    pub fn condition(&mut self, name: &str, c: Condition) -> Result<ConditionHandle, ModelError> {
+        self.claim(name)?;
+        self.conditions.insert(name.to_owned(), c);
+        Ok(ConditionHandle { name: name.to_owned() })
+    }
+
+    /// Declares an output.
+    pub fn output(
+        &mut self,
+        name: &str,
+        description: impl Into<String>,
+        value: impl Into<Value<String>>,
+    ) -> Result<(), ModelError> {
+        self.claim(name)?;
+        self.outputs.insert(name.to_owned(), Output { description: description.into(), value: value.into() });
+        Ok(())
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    pub fn resources(&self) -> &BTreeMap<String, ResourceEntry> {
+        &self.resources
+    }
+    pub fn parameters(&self) -> &BTreeMap<String, Parameter> {
+        &self.parameters
+    }
+    pub fn conditions(&self) -> &BTreeMap<String, Condition> {
+        &self.conditions
+    }
+    pub fn outputs(&self) -> &BTreeMap<String, Output> {
+        &self.outputs
+    }
+
+    /// The template as a JSON value.
+    pub fn to_json(&self) -> serde_json::Value {
+        // Every part is already JSON or a plain serde struct of strings and numbers.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Pretty JSON with a trailing newline, byte-stable for the same model.
+    pub fn to_json_string(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}

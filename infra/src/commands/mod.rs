@@ -1,0 +1,71 @@
+//! One module per command; each is a thin call into the library. Exit codes: 0 success,
+//! 1 validation errors, 2 bad input or a failure.
+
+mod synth;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, Target};
+use crate::env::Environment;
+use crate::stacks::{self, Stack};
+use crate::validate::Finding;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let dir = environments_dir(cli.environments.as_deref());
+    match cli.command {
+        Command::Synth(args) => synth::run(&dir, args),
+        Command::Validate(args) => validate::run(&dir, args),
+        Command::List => {
+            for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+                println!("{name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `--environments`, else `./environments`, else the workspace's own folder (so the CLI also
+/// works from a subfolder of the checkout).
+fn environments_dir(given: Option<&Path>) -> PathBuf {
+    if let Some(d) = given {
+        return d.to_owned();
+    }
+    let here = PathBuf::from("environments");
+    if here.is_dir() {
+        return here;
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("environments");
+    if workspace.is_dir() { workspace } else { here }
+}
+
+/// The environments a command targets.
+fn load(dir: &Path, target: &Target) -> anyhow::Result<Vec<Environment>> {
+    let names = match (&target.env, target.all) {
+        (Some(name), _) => vec![name.clone()],
+        (None, _) => {
+            let names =
+                Environment::names(dir).with_context(|| format!("cannot list environments in {}", dir.display()))?;
+            anyhow::ensure!(!names.is_empty(), "no environment files (*.yaml) in {}", dir.display());
+            names
+        }
+    };
+    names.iter().map(|n| Environment::load_named(dir, n).map_err(anyhow::Error::from)).collect()
+}
+
+/// Builds and validates every stack of `env`.
+pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
+    let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
+    let findings = crate::validate::all(&stacks, env);
+    Ok((stacks, findings))
+}
+
+fn print_findings(findings: &[Finding]) {
+    for f in findings {
+        eprintln!("{f}");
+    }
+}

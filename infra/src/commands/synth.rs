@@ -1,0 +1,47 @@
+//! `infra synth`: validate, then write templates and a manifest (or print one template).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::SynthArgs;
+use crate::synth;
+use crate::validate::has_errors;
+
+pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
+    let envs = super::load(dir, &args.target)?;
+    let mut failed = false;
+    let mut printed = Vec::new();
+    for env in &envs {
+        let (mut stacks, findings) = super::build(env)?;
+        super::print_findings(&findings);
+        if has_errors(&findings) {
+            eprintln!("{}: validation failed; nothing written", env.name);
+            failed = true;
+            continue;
+        }
+        if let Some(id) = &args.stack {
+            let known: Vec<&str> = stacks.iter().map(|s| s.id).collect();
+            stacks.retain(|s| s.id == id);
+            anyhow::ensure!(!stacks.is_empty(), "no stack `{id}` in `{}`; stacks: {}", env.name, known.join(", "));
+        }
+        if args.stdout {
+            printed.extend(stacks);
+            continue;
+        }
+        let out = args.out.join(&env.name);
+        for path in synth::write(&out, env, &stacks, args.format)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if args.stdout {
+        anyhow::ensure!(
+            printed.len() <= 1 || failed,
+            "--stdout prints one template; {} stacks match: choose one environment and --stack",
+            printed.len()
+        );
+        for s in &printed {
+            print!("{}", synth::render(s, args.format)?);
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

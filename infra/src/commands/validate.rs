@@ -1,0 +1,31 @@
+//! `infra validate`: run every rule and report findings; exit 1 on errors.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::ValidateArgs;
+use crate::validate::has_errors;
+
+pub fn run(dir: &Path, args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let envs = super::load(dir, &args.target)?;
+    let mut all = Vec::new();
+    for env in &envs {
+        let (stacks, findings) = super::build(env)?;
+        if !args.json {
+            super::print_findings(&findings);
+            let errors = findings.iter().filter(|f| f.severity == crate::validate::Severity::Error).count();
+            eprintln!(
+                "{}: {} stack(s), {} resource(s), {errors} error(s), {} warning(s)",
+                env.name,
+                stacks.len(),
+                stacks.iter().map(|s| s.template.resources().len()).sum::<usize>(),
+                findings.len() - errors
+            );
+        }
+        all.extend(findings);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if has_errors(&all) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,579 @@
+//! The `Environment`: everything that differs between dev, staging and prod, loaded from
+//! `environments/<name>.yaml`. Unknown keys are rejected and every value is range-checked while
+//! it is read, so an error names the file, the key and the line. Code reads settings from
+//! here and never branches on the environment's name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use crate::cfn::resources::lambda::{Architecture, TracingMode};
+
+/// Why an environment could not be loaded. Each message names the place to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("unknown environment `{name}`: no file {path}; known environments: {known}")]
+    Unknown { name: String, path: String, known: String },
+    #[error("{path}: cannot read: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// One deployment target, as written in its YAML file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The file's stem (`prod` for `environments/prod.yaml`); not written in the file.
+    #[serde(skip)]
+    pub name: String,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub source: PathBuf,
+    /// The AWS account the stacks belong to; deploy refuses any other.
+    pub account_id: AccountId,
+    pub region: Region,
+    /// Prefix of every stack and resource name: `<prefix>-<env>-…`.
+    pub stack_prefix: NamePart,
+    /// Stack termination protection.
+    pub termination_protection: bool,
+    /// Keep the signing key, client registry and log groups when the stack is deleted.
+    pub retain_data_on_delete: bool,
+    /// Tags applied to the stack and so to every resource in it.
+    #[serde(default)]
+    pub tags: BTreeMap<TagKey, String>,
+    pub function: FunctionSettings,
+    pub token: TokenSettings,
+    pub api: ApiSettings,
+    pub signing_key: SigningKeySettings,
+    /// Rules `validate` enforces on this environment's templates.
+    pub policy: PolicySettings,
+    /// Settings of `infra serve` (the token endpoint on localhost).
+    #[serde(default)]
+    pub local: LocalSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSettings {
+    pub architecture: Architecture,
+    pub memory_mb: Bounded<128, 10240>,
+    pub timeout_seconds: Bounded<1, 900>,
+    /// Reserved concurrency; omit for the account's unreserved pool.
+    #[serde(default)]
+    pub reserved_concurrency: Option<Bounded<1, 100_000>>,
+    pub tracing: TracingMode,
+    pub log_level: LogLevel,
+    pub log_retention_days: RetentionDays,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// Lambda's `ApplicationLogLevel` spelling.
+    pub fn lambda(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+        }
+    }
+    /// `tracing`'s filter spelling.
+    pub fn filter(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// `iss` of every token and the base of the metadata document.
+    pub issuer: HttpsUrl,
+    /// `aud` of every token.
+    pub audience: String,
+    /// Lifetime of a token unless the client sets its own.
+    pub ttl_seconds: Bounded<60, 86_400>,
+    /// The registered clients (their secrets live in the client registry secret, not here).
+    pub clients: Clients,
+}
+
+/// A registered client: what it may ask for. Its secret is never in this file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    pub id: ClientId,
+    pub allowed_scopes: BTreeSet<Scope>,
+    #[serde(default)]
+    pub default_scopes: BTreeSet<Scope>,
+    #[serde(default)]
+    pub ttl_seconds: Option<Bounded<60, 86_400>>,
+}
+
+/// The client list: ids unique, at least one client, default scopes within allowed ones.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Vec<ClientSettings>")]
+pub struct Clients(pub Vec<ClientSettings>);
+
+impl TryFrom<Vec<ClientSettings>> for Clients {
+    type Error = String;
+    fn try_from(v: Vec<ClientSettings>) -> Result<Self, String> {
+        if v.is_empty() {
+            return Err("at least one client is required".into());
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in v.iter().enumerate() {
+            if !seen.insert(c.id.0.as_str()) {
+                return Err(format!("clients[{i}].id: client `{}` is listed twice", c.id.0));
+            }
+            if c.allowed_scopes.is_empty() {
+                return Err(format!("clients[{i}].allowed_scopes: client `{}` needs at least one scope", c.id.0));
+            }
+            if let Some(s) = c.default_scopes.iter().find(|s| !c.allowed_scopes.contains(*s)) {
+                return Err(format!(
+                    "clients[{i}].default_scopes: `{}` is not in allowed_scopes of client `{}`",
+                    s.0, c.id.0
+                ));
+            }
+        }
+        Ok(Clients(v))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// The API Gateway stage, also the first path segment of the default URL.
+    pub stage_name: StageName,
+    pub throttling: Throttling,
+    pub access_log_retention_days: RetentionDays,
+    /// Create the account-wide role API Gateway needs to write access logs. Set it in exactly
+    /// one stack per account and region.
+    pub manage_account_logging_role: bool,
+    /// A WAF web ACL in front of the API; omit for none.
+    #[serde(default)]
+    pub waf: Option<WafSettings>,
+    /// A custom domain for the API; omit to use the execute-api URL.
+    #[serde(default)]
+    pub custom_domain: Option<CustomDomain>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttling {
+    /// Steady-state requests per second, for the whole stage.
+    pub rate_limit: Bounded<1, 10_000>,
+    /// Burst bucket size.
+    pub burst_limit: Bounded<1, 5_000>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WafSettings {
+    /// Requests one client IP may send per evaluation window before it is blocked.
+    pub rate_limit: Bounded<10, 2_000_000_000>,
+    /// The window the rate limit counts over: 60, 120, 300 or 600 seconds.
+    pub evaluation_window_seconds: WafWindow,
+    /// Add AWS's managed common rule set.
+    pub managed_common_rules: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomDomain {
+    pub domain_name: DomainName,
+    /// A regional ACM certificate in the environment's region covering `domain_name`.
+    pub certificate_arn: CertificateArn,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeySettings {
+    /// Days KMS waits before deleting the key once its deletion is scheduled (7-30).
+    pub pending_window_days: Bounded<7, 30>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// The stack must have termination protection on.
+    pub require_termination_protection: bool,
+    /// Every log group must keep logs at least this many days.
+    pub min_log_retention_days: RetentionDays,
+    /// The API must sit behind a WAF web ACL.
+    pub require_waf: bool,
+    /// The function must have reserved concurrency.
+    pub require_reserved_concurrency: bool,
+    /// Data resources must be retained when the stack is deleted.
+    pub require_retain_on_delete: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSettings {
+    /// Print the test clients' credentials when `serve` starts.
+    #[serde(default)]
+    pub print_credentials: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checked scalar types. Each refuses bad values while deserializing, so serde reports the key
+// and line of the offending value.
+
+/// An integer in `MIN..=MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bounded<const MIN: u32, const MAX: u32>(u32);
+
+impl<const MIN: u32, const MAX: u32> Bounded<MIN, MAX> {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> TryFrom<i64> for Bounded<MIN, MAX> {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        if v < i64::from(MIN) || v > i64::from(MAX) {
+            return Err(format!("{v} is out of range: expected {MIN} to {MAX}"));
+        }
+        // In range, so it fits.
+        Ok(Bounded(u32::try_from(v).unwrap_or(MIN)))
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> fmt::Display for Bounded<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The retention periods CloudWatch Logs accepts.
+pub const RETENTION_DAYS: [u32; 22] =
+    [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/// A log retention period CloudWatch Logs accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RetentionDays(u32);
+
+impl RetentionDays {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for RetentionDays {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        RETENTION_DAYS
+            .iter()
+            .find(|d| i64::from(**d) == v)
+            .map(|d| RetentionDays(*d))
+            .ok_or_else(|| format!("{v} is not a retention CloudWatch Logs accepts: one of {RETENTION_DAYS:?}"))
+    }
+}
+
+/// A WAF rate-based rule's evaluation window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WafWindow(u32);
+
+impl WafWindow {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for WafWindow {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match v {
+            60 | 120 | 300 | 600 => Ok(WafWindow(v as u32)),
+            _ => Err(format!("{v} is not a WAF evaluation window: one of 60, 120, 300, 600")),
+        }
+    }
+}
+
+/// Declares a string newtype checked by a predicate while deserializing.
+macro_rules! checked_string {
+    ($(#[$m:meta])* $name:ident, $what:literal, $check:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(checked::Str($what, |s: &str| $name::try_from(s.to_owned())))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                let check: fn(&str) -> bool = $check;
+                if check(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(format!("`{s}` is not {}", $what))
+                }
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+checked_string!(
+    /// A 12-digit AWS account id.
+    AccountId,
+    "an AWS account id (12 digits)",
+    |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+);
+
+checked_string!(
+    /// An AWS region code such as `eu-west-1`.
+    Region,
+    "an AWS region code such as eu-west-1",
+    |s| {
+        let parts: Vec<&str> = s.split('-').collect();
+        (3..=4).contains(&parts.len())
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    }
+);
+
+checked_string!(
+    /// A name segment: lowercase letters, digits and hyphens, 1 to 24 characters.
+    NamePart,
+    "a name: 1 to 24 lowercase letters, digits or hyphens, starting with a letter",
+    |s| (1..=24).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+);
+
+checked_string!(
+    /// A tag key.
+    TagKey,
+    "a tag key (1 to 128 characters, not starting with aws:)",
+    |s| (1..=128).contains(&s.len()) && !s.starts_with("aws:")
+);
+
+checked_string!(
+    /// An `https://` URL (plain `http://` only for localhost).
+    HttpsUrl,
+    "an https:// URL without a trailing slash",
+    |s| {
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://").filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1")));
+        rest.is_some_and(|r| !r.is_empty() && !r.ends_with('/') && !r.contains(char::is_whitespace))
+    }
+);
+
+checked_string!(
+    /// A client id: 1 to 128 letters, digits, `.`, `_` or `-`.
+    ClientId,
+    "a client id (1 to 128 letters, digits, '.', '_' or '-')",
+    |s| (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+);
+
+checked_string!(
+    /// A scope token as RFC 6749 §3.3 defines it.
+    Scope,
+    "a scope token (RFC 6749 section 3.3: printable ASCII without space, '\"' or '\\\\')",
+    |s| !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+);
+
+checked_string!(
+    /// An API Gateway stage name.
+    StageName,
+    "a stage name (1 to 128 letters, digits or '_')",
+    |s| (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+);
+
+checked_string!(
+    /// A DNS name.
+    DomainName,
+    "a domain name such as auth.example.com",
+    |s| s.len() <= 253
+        && s.split('.').count() >= 2
+        && s.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+);
+
+checked_string!(
+    /// An ACM certificate ARN.
+    CertificateArn,
+    "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+    |s| {
+        let p: Vec<&str> = s.splitn(6, ':').collect();
+        p.len() == 6
+            && p[0] == "arn"
+            && p[1].starts_with("aws")
+            && p[2] == "acm"
+            && !p[3].is_empty()
+            && p[4].len() == 12
+            && p[5].strip_prefix("certificate/").is_some_and(|id| !id.is_empty())
+    }
+);
+
+macro_rules! checked_int {
+    ($($name:ident $(<$(const $c:ident: u32),*>)?),*) => {$(
+        impl<'de $(, $(const $c: u32),*)?> Deserialize<'de> for $name $(<$($c),*>)? {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_i64(checked::Int("an integer", Self::try_from))
+            }
+        }
+    )*};
+}
+checked_int!(Bounded<const MIN: u32, const MAX: u32>, RetentionDays, WafWindow);
+
+/// Visitors that check a scalar while it is read, so the error carries its key and line.
+mod checked {
+    use std::fmt;
+
+    use serde::de::{Error, Unexpected, Visitor};
+
+    pub struct Int<F>(pub &'static str, pub F);
+
+    impl<T, F: FnOnce(i64) -> Result<T, String>> Visitor<'_> for Int<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<T, E> {
+            let v = i64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self.0))?;
+            self.visit_i64(v)
+        }
+    }
+
+    pub struct Str<F>(pub &'static str, pub F);
+
+    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for Str<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+impl Environment {
+    /// Loads `<dir>/<name>.yaml`.
+    pub fn load_named(dir: &Path, name: &str) -> Result<Self, EnvError> {
+        let path = dir.join(format!("{name}.yaml"));
+        let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid_name || !path.is_file() {
+            return Err(EnvError::Unknown {
+                name: name.to_owned(),
+                path: path.display().to_string(),
+                known: match Self::names(dir) {
+                    Ok(n) if !n.is_empty() => n.join(", "),
+                    _ => format!("none (no *.yaml in {})", dir.display()),
+                },
+            });
+        }
+        Self::load(&path)
+    }
+
+    /// Loads one environment file; its name is the file's stem.
+    pub fn load(path: &Path) -> Result<Self, EnvError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Read { path: shown.clone(), source })?;
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        Self::parse(&text, &name, path)
+    }
+
+    /// Parses an environment from YAML text; `path` is used in messages.
+    pub fn parse(text: &str, name: &str, path: &Path) -> Result<Self, EnvError> {
+        let shown = path.display().to_string();
+        let mut env: Environment = serde_norway::from_str(text)
+            .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
+        env.name = name.to_owned();
+        env.source = path.to_owned();
+        env.check().map_err(|message| EnvError::Invalid { path: shown, message })?;
+        Ok(env)
+    }
+
+    /// Rules that span sections.
+    fn check(&self) -> Result<(), String> {
+        let full = format!("{}-{}", self.stack_prefix, self.name);
+        if full.len() > 40 {
+            return Err(format!(
+                "stack_prefix: `{full}` (prefix plus environment name) is {} characters; keep it within 40 so every resource name fits AWS limits",
+                full.len()
+            ));
+        }
+        if let Some(domain) = &self.api.custom_domain {
+            let cert_region = domain.certificate_arn.0.split(':').nth(3).unwrap_or_default();
+            if cert_region != self.region.0 {
+                return Err(format!(
+                    "api.custom_domain.certificate_arn: the certificate is in {cert_region} but a regional API needs one in {}",
+                    self.region
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Names of the environments in `dir`, sorted.
+    pub fn names(dir: &Path) -> std::io::Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let p = e.path();
+                (p.extension().is_some_and(|x| x == "yaml"))
+                    .then(|| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+                    .flatten()
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// `<prefix>-<env>`: the base of every name in this environment.
+    pub fn qualified(&self) -> String {
+        format!("{}-{}", self.stack_prefix, self.name)
+    }
+
+    /// The name of the service stack.
+    pub fn service_stack_name(&self) -> String {
+        format!("{}-service", self.qualified())
+    }
+}

@@ -1,0 +1,10 @@
+//! `infra`: turns typed stack definitions plus one YAML file per environment into validated
+//! CloudFormation templates. Data flows one way: environment → stacks → validate → synth.
+
+pub mod cfn;
+pub mod cli;
+pub mod commands;
+pub mod env;
+pub mod stacks;
+pub mod synth;
+pub mod validate;

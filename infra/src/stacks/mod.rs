@@ -1,0 +1,22 @@
+//! The product's stacks, as plain functions of `&Environment`. No I/O: the same environment
+//! always gives the same templates.
+
+pub mod service;
+
+use crate::cfn::{ModelError, Template};
+use crate::env::Environment;
+
+/// A synthesized stack: its name and template.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    /// The short name used in file names (`service`).
+    pub id: &'static str,
+    /// The CloudFormation stack name.
+    pub name: String,
+    pub template: Template,
+}
+
+/// Every stack of an environment, in deploy order.
+pub fn all(env: &Environment) -> Result<Vec<Stack>, ModelError> {
+    Ok(vec![Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? }])
+}

@@ -1,0 +1,415 @@
+//! The token service: signing key, client registry secret, function with its role and log
+//! group, and the REST API in front of it (with WAF and a custom domain where configured).
+
+use std::collections::BTreeMap;
+
+use crate::cfn::policy::{PolicyDocument, Principal, Statement};
+use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
+use crate::cfn::resources::{Empty, iam, kms, lambda, logs, secretsmanager, wafv2};
+use crate::cfn::{Handle, ModelError, Options, Parameter, Template, Value};
+use crate::env::{Environment, TracingMode};
+
+/// Names of the template's parameters: the function artifact, supplied at deploy time so the
+/// template does not change when only the code does.
+pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
+pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
+
+/// Logical ids other code (deploy, monitoring) looks up.
+pub const FUNCTION_ID: &str = "TokenFunction";
+pub const API_ID: &str = "TokenApi";
+
+/// The endpoints the API exposes, as (path segments, HTTP method, operation name).
+pub const ENDPOINTS: [(&[&str], &str, &str); 4] = [
+    (&["oauth", "token"], "POST", "IssueToken"),
+    (&[".well-known", "jwks.json"], "GET", "GetJwks"),
+    (&[".well-known", "oauth-authorization-server"], "GET", "GetServerMetadata"),
+    (&["health"], "GET", "GetHealth"),
+];
+
+/// The initial value of the client registry secret. CloudFormation writes it only when this
+/// text changes, so registry updates made with `infra clients` survive every deploy.
+pub const EMPTY_REGISTRY: &str = r#"{"clients":[]}"#;
+
+/// API Gateway access log line: one JSON object, no headers or bodies (no secrets).
+const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","#,
+    r#""requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","#,
+    r#""resourcePath":"$context.resourcePath","status":"$context.status","#,
+    r#""protocol":"$context.protocol","responseLength":"$context.responseLength","#,
+    r#""responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","#,
+    r#""errorMessage":"$context.error.message","wafStatus":"$context.waf.status"}"#
+);
+
+/// Builds the service stack's template for `env`.
+pub fn build(env: &Environment) -> Result<Template, ModelError> {
+    let q = env.qualified();
+    let retain = env.retain_data_on_delete;
+    let mut t = Template::new(format!(
+        "Token service ({}): OAuth 2.0 client credentials endpoint on Lambda and API Gateway",
+        env.name
+    ));
+
+    let bucket = t.parameter(PARAM_ARTIFACT_BUCKET, Parameter::string("S3 bucket holding the function's zip"))?;
+    let key = t.parameter(PARAM_ARTIFACT_KEY, Parameter::string("S3 key of the function's zip (its SHA-256)"))?;
+
+    // Signing key and client registry.
+    let root = Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
+    let signing_key = t.add_with(
+        "TokenSigningKey",
+        kms::Key {
+            description: format!("{q}: signs access tokens (ES256)"),
+            key_spec: kms::KeySpec::EccNistP256,
+            key_usage: kms::KeyUsage::SignVerify,
+            enable_key_rotation: None,
+            pending_window_in_days: env.signing_key.pending_window_days.get(),
+            key_policy: PolicyDocument::new(vec![
+                Statement::allow(&["kms:*"], vec!["*".into()])
+                    .sid("AccountAdministersKeyThroughIam")
+                    .principal(Principal::Aws(root)),
+            ]),
+        },
+        Options::new().retain(retain),
+    )?;
+    t.add(
+        "TokenSigningKeyAlias",
+        kms::Alias { alias_name: format!("alias/{q}-token-signing"), target_key_id: signing_key.r#ref() },
+    )?;
+    let registry = t.add_with(
+        "ClientRegistrySecret",
+        secretsmanager::Secret {
+            name: format!("{q}/client-registry"),
+            description: format!("{q}: registered OAuth clients with their secret hashes and scopes"),
+            kms_key_id: None,
+            secret_string: Some(EMPTY_REGISTRY.to_owned()),
+        },
+        Options::new().retain(retain),
+    )?;
+
+    // The function.
+    let function_name = format!("{q}-token");
+    let log_group = t.add_with(
+        "TokenFunctionLogGroup",
+        logs::LogGroup {
+            log_group_name: format!("/aws/lambda/{function_name}"),
+            retention_in_days: env.function.log_retention_days.get(),
+            kms_key_id: None,
+        },
+        Options::new().retain(retain),
+    )?;
+    let mut statements = vec![
+        Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn().into()]).sid("WriteLogs"),
+        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![signing_key.arn().into()]).sid("SignTokens"),
+        Statement::allow(&["secretsmanager:GetSecretValue"], vec![registry.r#ref()]).sid("ReadClientRegistry"),
+    ];
+    if env.function.tracing == TracingMode::Active {
+        // X-Ray has no resource-level permissions for these two actions.
+        statements.push(
+            Statement::allow(&["xray:PutTraceSegments", "xray:PutTelemetryRecords"], vec!["*".into()])
+                .sid("WriteTraces"),
+        );
+    }
+    let role = t.add(
+        "TokenFunctionRole",
+        iam::Role {
+            assume_role_policy_document: assume_role("lambda.amazonaws.com"),
+            description: Some(format!("{q}: the token function")),
+            managed_policy_arns: vec![],
+            policies: vec![iam::InlinePolicy {
+                policy_name: "token-function".into(),
+                policy_document: PolicyDocument::new(statements),
+            }],
+        },
+    )?;
+    let variables = BTreeMap::from([
+        ("TOKEN_ISSUER".to_owned(), env.token.issuer.0.clone().into()),
+        ("TOKEN_AUDIENCE".to_owned(), env.token.audience.clone().into()),
+        ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
+        ("SIGNING_KEY_ARN".to_owned(), signing_key.arn().into()),
+        ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),
+    ]);
+    let function = t.add(
+        FUNCTION_ID,
+        lambda::Function {
+            function_name,
+            description: format!("{q}: OAuth 2.0 token endpoint"),
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            architectures: vec![env.function.architecture],
+            memory_size: env.function.memory_mb.get(),
+            timeout: env.function.timeout_seconds.get(),
+            reserved_concurrent_executions: env.function.reserved_concurrency.map(|c| c.get()),
+            role: role.arn().into(),
+            code: lambda::Code { s3_bucket: bucket.r#ref(), s3_key: key.r#ref() },
+            tracing_config: lambda::TracingConfig { mode: env.function.tracing },
+            logging_config: lambda::LoggingConfig {
+                log_format: "JSON",
+                log_group: log_group.r#ref(),
+                application_log_level: env.function.log_level.lambda(),
+                system_log_level: "WARN",
+            },
+            environment: lambda::Environment { variables },
+        },
+    )?;
+
+    // The API.
+    let api = t.add(
+        API_ID,
+        RestApi {
+            name: format!("{q}-api"),
+            description: format!("{q}: OAuth 2.0 token endpoint"),
+            endpoint_configuration: EndpointConfiguration::regional(),
+            disable_execute_api_endpoint: false,
+        },
+    )?;
+    let integration_uri = Value::sub(format!(
+        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{}/invocations",
+        function.arn().sub()
+    ));
+    let mut paths: BTreeMap<String, Handle<ApiResource>> = BTreeMap::new();
+    let mut methods = Vec::new();
+    for (segments, http_method, operation) in ENDPOINTS {
+        let mut parent: Value<String> = api.root_resource_id().into();
+        let mut path = String::new();
+        for segment in segments {
+            path.push('/');
+            path.push_str(segment);
+            let handle = match paths.get(&path) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = t.add(
+                        &format!("Api{}", logical_name(&path)),
+                        ApiResource {
+                            rest_api_id: api.r#ref(),
+                            parent_id: parent.clone(),
+                            path_part: (*segment).to_owned(),
+                        },
+                    )?;
+                    paths.insert(path.clone(), h.clone());
+                    h
+                }
+            };
+            parent = handle.r#ref();
+        }
+        methods.push(t.add(
+            &format!("Api{}{}", logical_name(&path), capitalize(&http_method.to_ascii_lowercase())),
+            apigateway::Method {
+                rest_api_id: api.r#ref(),
+                resource_id: parent,
+                http_method,
+                authorization_type: "NONE",
+                operation_name: operation.to_owned(),
+                integration: apigateway::Integration {
+                    r#type: "AWS_PROXY",
+                    integration_http_method: "POST",
+                    uri: integration_uri.clone(),
+                    timeout_in_millis: None,
+                },
+            },
+        )?);
+    }
+    // A deployment is immutable: a new logical id (from a digest of the API's shape) makes
+    // CloudFormation create a fresh one whenever a path or method changes.
+    let shape = digest(
+        t.resources()
+            .iter()
+            .filter(|(_, r)| r.r#type.starts_with("AWS::ApiGateway::"))
+            .map(|(id, r)| (id, &r.properties)),
+    );
+    let mut deployment_opts = Options::new();
+    for m in &methods {
+        deployment_opts = deployment_opts.depends_on(m);
+    }
+    let deployment = t.add_with(
+        &format!("ApiDeployment{shape:016x}"),
+        apigateway::Deployment { rest_api_id: api.r#ref(), description: format!("{q}: API shape {shape:016x}") },
+        deployment_opts,
+    )?;
+
+    let access_logs = t.add_with(
+        "ApiAccessLogGroup",
+        logs::LogGroup {
+            log_group_name: format!("/aws/apigateway/{q}-api/access"),
+            retention_in_days: env.api.access_log_retention_days.get(),
+            kms_key_id: None,
+        },
+        Options::new().retain(retain),
+    )?;
+    let mut stage_opts = Options::new();
+    if env.api.manage_account_logging_role {
+        let logging_role = t.add(
+            "ApiGatewayLoggingRole",
+            iam::Role {
+                assume_role_policy_document: assume_role("apigateway.amazonaws.com"),
+                description: Some("API Gateway: write access logs to CloudWatch Logs (account-wide)".into()),
+                managed_policy_arns: vec![Value::sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+                )],
+                policies: vec![],
+            },
+        )?;
+        let account =
+            t.add("ApiGatewayAccount", apigateway::Account { cloud_watch_role_arn: logging_role.arn().into() })?;
+        stage_opts = stage_opts.depends_on(&account);
+    }
+    let stage_name = env.api.stage_name.0.clone();
+    let stage = t.add_with(
+        "ApiStage",
+        apigateway::Stage {
+            rest_api_id: api.r#ref(),
+            deployment_id: deployment.r#ref(),
+            stage_name: stage_name.clone(),
+            description: format!("{q}: live stage"),
+            tracing_enabled: env.function.tracing == TracingMode::Active,
+            method_settings: vec![apigateway::MethodSetting {
+                resource_path: "/*",
+                http_method: "*",
+                throttling_rate_limit: f64::from(env.api.throttling.rate_limit.get()),
+                throttling_burst_limit: env.api.throttling.burst_limit.get(),
+                metrics_enabled: true,
+                data_trace_enabled: false,
+            }],
+            access_log_setting: Some(apigateway::AccessLogSetting {
+                destination_arn: access_logs.arn().into(),
+                format: ACCESS_LOG_FORMAT.to_owned(),
+            }),
+        },
+        stage_opts,
+    )?;
+    t.add(
+        "TokenFunctionApiPermission",
+        lambda::Permission {
+            action: "lambda:InvokeFunction",
+            function_name: function.arn().into(),
+            principal: "apigateway.amazonaws.com",
+            source_arn: Value::sub(format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{}/{stage_name}/*",
+                api.sub_ref()
+            )),
+        },
+    )?;
+
+    if let Some(waf) = &env.api.waf {
+        let visibility = |name: &str| wafv2::VisibilityConfig {
+            cloud_watch_metrics_enabled: true,
+            metric_name: name.to_owned(),
+            sampled_requests_enabled: true,
+        };
+        let mut rules = vec![wafv2::Rule {
+            name: "rate-limit-per-ip".into(),
+            priority: 0,
+            action: Some(wafv2::Action::Block(Empty {})),
+            override_action: None,
+            statement: wafv2::Statement::RateBasedStatement(wafv2::RateBased {
+                limit: waf.rate_limit.get(),
+                aggregate_key_type: "IP",
+                evaluation_window_sec: waf.evaluation_window_seconds.get(),
+            }),
+            visibility_config: visibility(&format!("{q}-rate-limit")),
+        }];
+        if waf.managed_common_rules {
+            rules.push(wafv2::Rule {
+                name: "aws-common-rules".into(),
+                priority: 1,
+                action: None,
+                override_action: Some(wafv2::OverrideAction::None(Empty {})),
+                statement: wafv2::Statement::ManagedRuleGroupStatement(wafv2::ManagedRuleGroup {
+                    vendor_name: "AWS",
+                    name: "AWSManagedRulesCommonRuleSet".into(),
+                }),
+                visibility_config: visibility(&format!("{q}-common-rules")),
+            });
+        }
+        let acl = t.add(
+            "ApiWebAcl",
+            wafv2::WebAcl {
+                name: format!("{q}-api"),
+                description: format!("{q}: rate limits and common protections for the token API"),
+                scope: "REGIONAL",
+                default_action: wafv2::Action::Allow(Empty {}),
+                rules,
+                visibility_config: visibility(&format!("{q}-api")),
+            },
+        )?;
+        t.add_with(
+            "ApiWebAclAssociation",
+            wafv2::WebAclAssociation {
+                resource_arn: Value::sub(format!(
+                    "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/{}/stages/{stage_name}",
+                    api.sub_ref()
+                )),
+                web_acl_arn: acl.arn().into(),
+            },
+            Options::new().depends_on(&stage),
+        )?;
+    }
+
+    let base_url = match &env.api.custom_domain {
+        Some(domain) => {
+            let name = t.add(
+                "ApiDomainName",
+                apigateway::DomainName {
+                    domain_name: domain.domain_name.0.clone(),
+                    regional_certificate_arn: domain.certificate_arn.0.clone(),
+                    endpoint_configuration: EndpointConfiguration::regional(),
+                    security_policy: "TLS_1_2",
+                },
+            )?;
+            t.add(
+                "ApiBasePathMapping",
+                apigateway::BasePathMapping {
+                    domain_name: name.r#ref(),
+                    rest_api_id: api.r#ref(),
+                    stage: stage.r#ref(),
+                    base_path: None,
+                },
+            )?;
+            t.output(
+                "CustomDomainTarget",
+                "DNS target (alias or CNAME) for the custom domain",
+                name.regional_domain_name(),
+            )?;
+            Value::Lit(format!("https://{}", domain.domain_name))
+        }
+        None => Value::sub(format!(
+            "https://{}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}",
+            api.sub_ref()
+        )),
+    };
+    let url = |path: &str| match &base_url {
+        Value::Lit(s) => Value::Lit(format!("{s}{path}")),
+        Value::Fn(_) => Value::join("", vec![base_url.clone(), path.into()]),
+    };
+    t.output("ApiUrl", "Base URL of the token API", base_url.clone())?;
+    t.output("TokenUrl", "OAuth 2.0 token endpoint", url("/oauth/token"))?;
+    t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url("/.well-known/jwks.json"))?;
+    t.output("FunctionName", "The token function", function.r#ref())?;
+    t.output("SigningKeyArn", "KMS key that signs access tokens", signing_key.arn())?;
+    t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
+    Ok(t)
+}
+
+fn assume_role(service: &str) -> PolicyDocument {
+    PolicyDocument::new(vec![Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service(service))])
+}
+
+/// `/.well-known/jwks.json` → `WellKnownJwksJson`.
+fn logical_name(path: &str) -> String {
+    path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(capitalize).collect()
+}
+
+fn capitalize(word: &str) -> String {
+    let mut c = word.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
+/// FNV-1a over the serialized parts: stable across runs and platforms.
+fn digest<'a>(parts: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (id, v) in parts {
+        for b in id.bytes().chain(v.to_string().into_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}

@@ -1,0 +1,118 @@
+//! Writes synthesized stacks to disk: one template per stack and a manifest that `deploy`
+//! reads (stack names, parameters, capabilities, termination protection, tags).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::env::Environment;
+use crate::stacks::Stack;
+
+/// Output format of templates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("cannot render {what} as {format}: {message}")]
+    Render { what: String, format: &'static str, message: String },
+}
+
+/// Renders a template in `format`.
+pub fn render(stack: &Stack, format: Format) -> Result<String, SynthError> {
+    match format {
+        Format::Json => Ok(stack.template.to_json_string()),
+        Format::Yaml => serde_norway::to_string(&stack.template.to_json()).map_err(|e| SynthError::Render {
+            what: stack.name.clone(),
+            format: "yaml",
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// What `deploy` needs to know about each stack, besides its template.
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a> {
+    pub environment: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub stacks: Vec<ManifestStack>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ManifestStack {
+    pub id: &'static str,
+    pub name: String,
+    pub template: String,
+    pub resources: usize,
+    pub parameters: Vec<String>,
+    pub capabilities: Vec<&'static str>,
+    pub termination_protection: bool,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Tags every stack of `env` carries.
+pub fn stack_tags(env: &Environment) -> std::collections::BTreeMap<String, String> {
+    let mut tags: std::collections::BTreeMap<String, String> =
+        env.tags.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect();
+    tags.insert("service".into(), env.stack_prefix.0.clone());
+    tags.insert("environment".into(), env.name.clone());
+    tags
+}
+
+/// Writes every stack of `env` into `dir` (created if missing) and returns the files written.
+pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) -> Result<Vec<PathBuf>, SynthError> {
+    std::fs::create_dir_all(dir).map_err(|source| SynthError::Write { path: dir.display().to_string(), source })?;
+    let mut written = Vec::new();
+    let mut manifest = Manifest {
+        environment: &env.name,
+        account_id: env.account_id.as_str(),
+        region: env.region.as_str(),
+        stacks: Vec::new(),
+    };
+    for s in stacks {
+        let file = format!("{}.template.{}", s.id, format.extension());
+        let path = dir.join(&file);
+        put(&path, &render(s, format)?)?;
+        written.push(path);
+        let needs_iam = s.template.resources().values().any(|r| r.r#type.starts_with("AWS::IAM::"));
+        manifest.stacks.push(ManifestStack {
+            id: s.id,
+            name: s.name.clone(),
+            template: file,
+            resources: s.template.resources().len(),
+            parameters: s.template.parameters().keys().cloned().collect(),
+            capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
+            termination_protection: env.termination_protection,
+            tags: stack_tags(env),
+        });
+    }
+    let path = dir.join("manifest.json");
+    let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| SynthError::Render {
+        what: "manifest".into(),
+        format: "json",
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    put(&path, &text)?;
+    written.push(path);
+    Ok(written)
+}
+
+fn put(path: &Path, text: &str) -> Result<(), SynthError> {
+    std::fs::write(path, text).map_err(|source| SynthError::Write { path: path.display().to_string(), source })
+}

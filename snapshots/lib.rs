@@ -1,0 +1,1 @@
+//! Holds the snapshot tests of the synthesized templates (see `tests/`).

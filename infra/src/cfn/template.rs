@@ -381,3 +381,73 @@ impl Template {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfn::resources::logs::LogGroup;
+
+    fn log_group(name: &str) -> LogGroup {
+        LogGroup { log_group_name: name.into(), retention_in_days: 7, kms_key_id: None }
+    }
+
+    #[test]
+    fn duplicate_and_invalid_ids_are_refused() {
+        let mut t = Template::new("t");
+        t.add("Logs", log_group("a")).unwrap();
+        assert!(matches!(t.add("Logs", log_group("b")), Err(ModelError::Duplicate(id)) if id == "Logs"));
+        assert!(matches!(t.output("Logs", "x", "y"), Err(ModelError::Duplicate(_))));
+        assert!(matches!(t.add("bad-id", log_group("c")), Err(ModelError::InvalidId(_))));
+        assert!(matches!(t.add("", log_group("c")), Err(ModelError::InvalidId(_))));
+        assert!(matches!(t.add(&"A".repeat(256), log_group("c")), Err(ModelError::InvalidId(_))));
+    }
+
+    #[test]
+    fn handles_produce_refs_atts_and_sub_variables() {
+        let mut t = Template::new("t");
+        let lg = t.add("Logs", log_group("a")).unwrap();
+        assert_eq!(serde_json::to_value(lg.r#ref()).unwrap(), serde_json::json!({"Ref": "Logs"}));
+        let arn: Value<String> = lg.arn().into();
+        assert_eq!(serde_json::to_value(arn).unwrap(), serde_json::json!({"Fn::GetAtt": ["Logs", "Arn"]}));
+        assert_eq!(lg.arn().sub(), "${Logs.Arn}");
+        assert_eq!(lg.sub_ref(), "${Logs}");
+    }
+
+    #[test]
+    fn output_is_byte_stable_and_sorted() {
+        let build = |order: &[&str]| {
+            let mut t = Template::new("t");
+            for id in order {
+                t.add(id, log_group(id)).unwrap();
+            }
+            let c = t.condition("Always", Condition::Equals("a".into(), "a".into())).unwrap();
+            t.add_with("Conditional", log_group("c"), Options::new().condition(&c).retain(true)).unwrap();
+            t.to_json_string()
+        };
+        let a = build(&["Zeta", "Alpha", "Mid"]);
+        let b = build(&["Mid", "Zeta", "Alpha"]);
+        assert_eq!(a, b);
+        let alpha = a.find("\"Alpha\"").unwrap();
+        let zeta = a.find("\"Zeta\"").unwrap();
+        assert!(alpha < zeta);
+        // Type comes first in every resource, then Properties.
+        let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+        let keys: Vec<&String> = v["Resources"]["Conditional"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["Type", "Properties", "Condition", "DeletionPolicy", "UpdateReplacePolicy"]);
+        assert_eq!(v["Conditions"]["Always"], serde_json::json!({"Fn::Equals": ["a", "a"]}));
+    }
+
+    #[test]
+    fn conditions_and_if_serialize() {
+        let mut t = Template::new("t");
+        let big = t
+            .condition("IsBig", Condition::Equals(Value::pseudo(crate::cfn::Pseudo::Region), "eu-west-1".into()))
+            .unwrap();
+        let not_big = t.condition("NotBig", Condition::Not(Box::new(Condition::Is(big.clone())))).unwrap();
+        let v: Value<u32> = Value::if_(&big, Value::Lit(3), Value::Lit(1));
+        assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!({"Fn::If": ["IsBig", 3, 1]}));
+        let j = t.to_json();
+        assert_eq!(j["Conditions"]["NotBig"], serde_json::json!({"Fn::Not": [{"Condition": "IsBig"}]}));
+        assert_eq!(not_big.name(), "NotBig");
+    }
+}

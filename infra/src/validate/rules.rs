@@ -158,7 +158,7 @@ fn walk(cx: &mut Ctx<'_>, n: &Names<'_>, v: &Json, path: &str) {
             if map.len() == 1
                 && let Some((k, arg)) = map.iter().next()
             {
-                intrinsic(cx, n, k, arg, path);
+                intrinsic(cx, n, k, arg, &format!("{path}.{k}"));
             }
             for (k, child) in map {
                 walk(cx, n, child, &format!("{path}.{k}"));

@@ -1,0 +1,115 @@
+//! The `infra` binary end to end: files written, exit codes, one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn infra(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infra")).args(args).current_dir(cwd).output().unwrap()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn synth_all_writes_templates_and_manifests() {
+    let out = tempfile::tempdir().unwrap();
+    let o = infra(&["synth", "--all", "--out", out.path().to_str().unwrap()], &workspace());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for env in ["dev", "staging", "prod"] {
+        let dir = out.path().join(env);
+        let template: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("service.template.json")).unwrap()).unwrap();
+        assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["environment"], env);
+        assert_eq!(manifest["stacks"][0]["name"], format!("token-service-{env}-service"));
+        assert_eq!(manifest["stacks"][0]["termination_protection"], env == "prod");
+    }
+}
+
+#[test]
+fn synth_is_byte_stable() {
+    let a = infra(&["synth", "prod", "--stdout"], &workspace());
+    let b = infra(&["synth", "prod", "--stdout"], &workspace());
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn synth_yaml_to_stdout() {
+    let o = infra(&["synth", "dev", "--stdout", "--format", "yaml", "--stack", "service"], &workspace());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_norway::Value = serde_norway::from_slice(&o.stdout).unwrap();
+    assert!(v.get("Resources").and_then(|r| r.get("TokenFunction")).is_some());
+    let o = infra(&["synth", "dev", "--stdout", "--stack", "nope"], &workspace());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: service"), "{}", stderr(&o));
+}
+
+#[test]
+fn works_from_a_subfolder() {
+    let o = infra(&["validate", "--all"], &workspace().join("infra"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("prod: 1 stack(s)"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = std::fs::read_to_string(workspace().join("environments/dev.yaml")).unwrap();
+    std::fs::write(dir.path().join("dev.yaml"), dev.replace("memory_mb: 256", "memory_mb: 99999")).unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "function: [unclosed\n").unwrap();
+    let envs = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["synth", "qa"], "unknown environment `qa`"),
+        (&["validate", "dev"], "dev.yaml: function.memory_mb: 99999 is out of range: expected 128 to 10240 at line"),
+        (&["validate", "broken"], "broken.yaml: "),
+        (&["synth", "--all"], "broken.yaml: function: invalid type: sequence"),
+    ];
+    for (args, want) in cases {
+        let mut full = vec!["--environments", envs];
+        full.extend_from_slice(args);
+        let o = infra(&full, &workspace());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn validation_errors_exit_1_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let prod = std::fs::read_to_string(workspace().join("environments/prod.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("prod.yaml"),
+        prod.replace("\ntermination_protection: true", "\ntermination_protection: false"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = infra(
+        &["--environments", dir.path().to_str().unwrap(), "synth", "prod", "--out", out.to_str().unwrap()],
+        &workspace(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error[POL001]"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = infra(&["--environments", dir.path().to_str().unwrap(), "validate", "prod", "--json"], &workspace());
+    assert_eq!(o.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(findings[0]["rule"], "POL001");
+    assert_eq!(findings[0]["severity"], "error");
+}
+
+#[test]
+fn list_shows_environments() {
+    let o = infra(&["list"], &workspace());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "dev\nprod\nstaging\n");
+}

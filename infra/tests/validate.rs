@@ -1,0 +1,177 @@
+//! Every rule fires on a template that breaks it, and the shipped environments are clean.
+
+use std::path::Path;
+
+use infra::cfn::policy::{PolicyDocument, Principal, Statement};
+use infra::cfn::resources::{iam, logs};
+use infra::cfn::{Resource, Template, Value};
+use infra::env::Environment;
+use infra::stacks::{self, Stack};
+use infra::validate::{self, Finding, Severity};
+
+fn env(name: &str) -> Environment {
+    Environment::load_named(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments"), name).unwrap()
+}
+
+fn check(t: Template, env: &Environment) -> Vec<Finding> {
+    validate::all(&[Stack { id: "test", name: "test-stack".into(), template: t }], env)
+}
+
+fn rules(findings: &[Finding]) -> Vec<&'static str> {
+    let mut r: Vec<&str> = findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.rule).collect();
+    r.sort();
+    r.dedup();
+    r
+}
+
+/// A raw resource for cases the typed model would not let us build.
+#[derive(serde::Serialize)]
+struct Raw(serde_json::Value);
+impl Resource for Raw {
+    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+    const ATTRIBUTES: &'static [&'static str] = &["Arn"];
+}
+
+fn lg(name: &str, days: u32) -> logs::LogGroup {
+    logs::LogGroup { log_group_name: name.into(), retention_in_days: days, kms_key_id: None }
+}
+
+#[test]
+fn shipped_environments_have_no_findings() {
+    for name in ["dev", "staging", "prod"] {
+        let e = env(name);
+        let s = stacks::all(&e).unwrap();
+        let findings = validate::all(&s, &e);
+        assert!(findings.is_empty(), "{name}: {findings:#?}");
+    }
+}
+
+#[test]
+fn dangling_sub_and_unknown_attribute_are_found() {
+    let mut t = Template::new("t");
+    let logs = t.add("Logs", lg("/a", 14)).unwrap();
+    t.output("Bad", "sub to nothing", Value::sub("${Nothing}-${AWS::Region}-${!Literal}")).unwrap();
+    t.output("BadAtt", "sub to a missing attribute", Value::sub("${Logs.Nope}")).unwrap();
+    t.output("BadAttTarget", "sub to a missing resource", Value::sub("${Ghost.Arn}")).unwrap();
+    t.output("Good", "fine", Value::sub(format!("{}{}", logs.arn().sub(), logs.sub_ref()))).unwrap();
+    let f = check(t, &env("dev"));
+    assert_eq!(rules(&f), ["REF002", "REF003"]);
+    let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.contains(&"$.Outputs.Bad.Value.Fn::Sub"), "{paths:?}");
+    assert!(f.iter().any(|f| f.message.contains("`Logs` has no attribute `Nope` (it has: Arn)")), "{f:#?}");
+    assert!(!f.iter().any(|f| f.message.contains("Literal")), "{f:#?}");
+}
+
+#[test]
+fn iam_wildcards_are_found_except_for_unscopable_actions() {
+    let mut t = Template::new("t");
+    let statements = vec![
+        Statement::allow(&["s3:GetObject"], vec!["*".into()]),
+        Statement::allow(&["dynamodb:*"], vec![Value::sub("arn:${AWS::Partition}:dynamodb:::table/x")]),
+        Statement::allow(&["xray:PutTraceSegments"], vec!["*".into()]),
+        Statement::deny(&["*"], vec!["*".into()]),
+    ];
+    t.add(
+        "Role",
+        iam::Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
+            ]),
+            description: None,
+            managed_policy_arns: vec![],
+            policies: vec![iam::InlinePolicy {
+                policy_name: "p".into(),
+                policy_document: PolicyDocument::new(statements),
+            }],
+        },
+    )
+    .unwrap();
+    let f = check(t, &env("dev"));
+    assert_eq!(rules(&f), ["IAM001", "IAM002"]);
+    let iam001: Vec<&Finding> = f.iter().filter(|f| f.rule == "IAM001").collect();
+    assert_eq!(iam001.len(), 1, "{f:#?}");
+    assert_eq!(iam001[0].path, "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Resource");
+}
+
+#[test]
+fn names_over_aws_limits_are_found() {
+    let mut t = Template::new("t");
+    t.add("Logs", lg(&format!("/{}", "x".repeat(600)), 14)).unwrap();
+    t.add(
+        "Alias",
+        infra::cfn::resources::kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() },
+    )
+    .unwrap();
+    let f = check(t, &env("dev"));
+    assert_eq!(rules(&f), ["NAME001", "NAME002"]);
+}
+
+#[test]
+fn resource_count_limit_is_found() {
+    let mut t = Template::new("t");
+    for i in 0..501 {
+        t.add(&format!("Logs{i}"), lg(&format!("/l/{i}"), 14)).unwrap();
+    }
+    assert_eq!(rules(&check(t, &env("dev"))), ["LIM002"]);
+}
+
+#[test]
+fn alarm_sanity_rules() {
+    let good = serde_json::json!({
+        "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
+        "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"
+    });
+    let cases: Vec<(serde_json::Value, &[&str])> = vec![
+        (good.clone(), &[]),
+        (serde_json::json!({"Period": 45}), &["ALARM002"]),
+        (serde_json::json!({"Period": 10}), &[]),
+        (serde_json::json!({"DatapointsToAlarm": 6}), &["ALARM003"]),
+        (serde_json::json!({"EvaluationPeriods": 0}), &["ALARM003"]),
+        (serde_json::json!({"Period": 3600, "EvaluationPeriods": 25, "DatapointsToAlarm": 1}), &["ALARM004"]),
+        (serde_json::json!({"Metrics": []}), &["ALARM001"]),
+        (serde_json::json!({"Threshold": null}), &["ALARM001"]),
+    ];
+    for (patch, want) in cases {
+        let mut props = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                props.as_object_mut().unwrap().remove(k);
+            } else {
+                props[k] = v.clone();
+            }
+        }
+        let mut t = Template::new("t");
+        t.add("Alarm", Raw(props)).unwrap();
+        assert_eq!(rules(&check(t, &env("dev"))), want, "patch {patch}");
+    }
+}
+
+#[test]
+fn environment_policy_is_enforced() {
+    // prod's policy applied to a template that breaks it.
+    let mut prod = env("prod");
+    let mut t = Template::new("t");
+    t.add("Logs", lg("/short", 30)).unwrap();
+    let f = check(t.clone(), &prod);
+    assert_eq!(rules(&f), ["POL002", "POL003", "POL005"]);
+    prod.termination_protection = false;
+    assert!(rules(&check(t, &prod)).contains(&"POL001"));
+
+    // The real prod stack, with reserved concurrency and WAF removed from its settings.
+    let mut e = env("prod");
+    e.function.reserved_concurrency = None;
+    e.api.waf = None;
+    e.retain_data_on_delete = false;
+    let s = stacks::all(&e).unwrap();
+    assert_eq!(rules(&validate::all(&s, &e)), ["POL003", "POL004", "POL005"]);
+}
+
+#[test]
+fn long_timeouts_warn_about_api_gateway() {
+    let mut e = env("dev");
+    e.function.timeout_seconds = serde_norway::from_str("60").unwrap();
+    let s = stacks::all(&e).unwrap();
+    let f = validate::all(&s, &e);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!((f[0].rule, f[0].severity), ("LAMBDA001", Severity::Warning));
+}

@@ -1,0 +1,35 @@
+//! One snapshot per environment file and stack, stored in this folder (`snapshots/`), so a PR
+//! shows the template diff. A new environment file gets its snapshots with no test edits.
+
+use std::path::Path;
+
+use infra::env::Environment;
+
+#[test]
+fn templates_per_environment() {
+    insta::glob!("../../environments", "*.yaml", |path| {
+        let env = Environment::load(path).unwrap();
+        for stack in infra::stacks::all(&env).unwrap() {
+            let mut settings = insta::Settings::clone_current();
+            settings.set_snapshot_path("..");
+            settings.set_prepend_module_to_snapshot(false);
+            settings.set_input_file(path);
+            settings.bind(|| {
+                insta::assert_json_snapshot!(stack.id, stack.template.to_json());
+            });
+        }
+    });
+}
+
+/// Every stored snapshot belongs to an environment file that still exists.
+#[test]
+fn no_snapshot_outlives_its_environment() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let envs = Environment::names(&here.join("../environments")).unwrap();
+    for entry in std::fs::read_dir(here).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(stem) = name.strip_suffix(".snap") else { continue };
+        let env = stem.rsplit_once('@').map(|(_, e)| e.trim_end_matches(".yaml")).unwrap_or_default();
+        assert!(envs.iter().any(|e| e == env), "{name} belongs to no environment file; delete it");
+    }
+}

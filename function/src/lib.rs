@@ -1,3 +1,11 @@
-//! The token function. `telemetry` names the metrics it emits, for `infra`'s alarms and dashboards.
+//! The OAuth 2.0 client credentials token service. The core (`oauth`, `jwt`, `registry`,
+//! `http`) knows nothing of AWS; `local` serves it over HTTP on loopback.
 
+pub mod error;
+pub mod http;
+pub mod jwt;
+#[cfg(feature = "local")]
+pub mod local;
+pub mod oauth;
+pub mod registry;
 pub mod telemetry;

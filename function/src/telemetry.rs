@@ -11,3 +11,53 @@ pub const TOKENS_ISSUED: &str = "TokensIssued";
 pub const AUTH_FAILURES: &str = "AuthFailures";
 /// The dimension on `AUTH_FAILURES` that holds the error code.
 pub const DIMENSION_REASON: &str = "Reason";
+
+use crate::http::Outcome;
+
+/// The CloudWatch Embedded Metric Format line for a token request's outcome, or `None` for
+/// requests that are not token requests. `service` is the value of the `Service` dimension.
+pub fn emf_line(outcome: &Outcome, service: &str, timestamp_ms: u128) -> Option<String> {
+    let (metric, dimensions, extra) = match outcome {
+        Outcome::Issued { .. } => (TOKENS_ISSUED, serde_json::json!([[DIMENSION_SERVICE]]), None),
+        Outcome::Failed { reason } => {
+            (AUTH_FAILURES, serde_json::json!([[DIMENSION_SERVICE, DIMENSION_REASON]]), Some(*reason))
+        }
+        Outcome::Other => return None,
+    };
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": dimensions,
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        DIMENSION_SERVICE: service,
+        metric: 1,
+    });
+    if let (Some(reason), Some(obj)) = (extra, line.as_object_mut()) {
+        obj.insert(DIMENSION_REASON.into(), reason.into());
+    }
+    Some(line.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_lines_carry_metric_and_dimensions() {
+        let l: serde_json::Value =
+            serde_json::from_str(&emf_line(&Outcome::Failed { reason: "invalid_client" }, "svc", 5).unwrap()).unwrap();
+        assert_eq!(l["AuthFailures"], 1);
+        assert_eq!(l["Reason"], "invalid_client");
+        assert_eq!(l["Service"], "svc");
+        assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][1], "Reason");
+        let l: serde_json::Value =
+            serde_json::from_str(&emf_line(&Outcome::Issued { client_id: "c".into() }, "svc", 5).unwrap()).unwrap();
+        assert_eq!(l["TokensIssued"], 1);
+        assert!(emf_line(&Outcome::Other, "svc", 5).is_none());
+    }
+}

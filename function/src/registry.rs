@@ -59,6 +59,14 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
     out
 }
 
+/// A new random client secret: 192 bits, hex.
+pub fn random_secret() -> Result<String, aws_lc_rs::error::Unspecified> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 24];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut b)?;
+    Ok(to_hex(&b))
+}
+
 /// Lowercase hex.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

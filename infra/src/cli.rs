@@ -22,6 +22,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Check templates against every rule; exit 1 on errors.
     Validate(ValidateArgs),
+    /// Serve the token endpoint on 127.0.0.1 with an environment's settings.
+    Serve(ServeArgs),
     /// List the environments.
     List,
 }
@@ -61,4 +63,13 @@ pub struct ValidateArgs {
     /// Print findings as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The environment whose issuer, audience, clients and TTLs to use.
+    pub env: String,
+    /// The port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
 }

@@ -1,0 +1,102 @@
+//! `infra serve <env>`: the token endpoint on 127.0.0.1 with the environment's issuer,
+//! audience, TTLs and clients, an in-process ES256 key, and local client secrets.
+//!
+//! Client secrets come from `TOKEN_SERVICE_LOCAL_SECRETS` (`id=secret,id=secret`). A client
+//! without one gets a random secret, printed on start when the environment sets
+//! `local.print_credentials`; otherwise it is left out.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use token_function::http::Service;
+use token_function::jwt::{LocalSigner, Signer};
+use token_function::oauth::Settings;
+use token_function::registry::{Client, Registry, RegistryDocument, hash_secret, random_secret, to_hex};
+
+use crate::cli::ServeArgs;
+use crate::env::Environment;
+
+/// The variable holding local client secrets.
+pub const SECRETS_VAR: &str = "TOKEN_SERVICE_LOCAL_SECRETS";
+
+pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let given = parse_secrets(&std::env::var(SECRETS_VAR).unwrap_or_default())?;
+    let mut doc = RegistryDocument::default();
+    let mut printed = Vec::new();
+    for c in &env.token.clients.0 {
+        let secret = match given.iter().find(|(id, _)| id == c.id.as_str()) {
+            Some((_, s)) => s.clone(),
+            None if env.local.print_credentials => {
+                let s = random_secret().context("no secure random source")?;
+                printed.push((c.id.as_str().to_owned(), s.clone()));
+                s
+            }
+            None => {
+                eprintln!("client `{}` has no local secret; set {SECRETS_VAR}={}=<secret> to use it", c.id, c.id);
+                continue;
+            }
+        };
+        doc.clients.push(Client {
+            client_id: c.id.0.clone(),
+            secret_sha256: to_hex(&hash_secret(&secret)),
+            allowed_scopes: c.allowed_scopes.iter().map(|s| s.0.clone()).collect(),
+            default_scopes: c.default_scopes.iter().map(|s| s.0.clone()).collect(),
+            ttl_seconds: c.ttl_seconds.map(|t| u64::from(t.get())),
+        });
+    }
+    let registry = Registry::from_document(doc).context("building the local client registry")?;
+    let settings = Settings {
+        issuer: env.token.issuer.0.clone(),
+        audience: env.token.audience.clone(),
+        ttl_seconds: u64::from(env.token.ttl_seconds.get()),
+    };
+    let service = Service::new(settings, LocalSigner::generate()?);
+
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match env.function.log_level.filter() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "warn" => LevelFilter::WARN,
+        "error" => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
+    };
+    let _ = tracing_subscriber::fmt().json().with_max_level(level).with_writer(std::io::stderr).try_init();
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        eprintln!(
+            "serving `{}` on http://{local} (issuer {}, kid {})",
+            env.name,
+            env.token.issuer,
+            service.signer.jwk().kid
+        );
+        eprintln!("  POST http://{local}/oauth/token   GET http://{local}/.well-known/jwks.json");
+        for (id, secret) in &printed {
+            eprintln!("  local credentials: client_id={id} client_secret={secret}");
+        }
+        token_function::local::serve(listener, Arc::new(service), Arc::new(registry), env.qualified().into()).await?;
+        eprintln!("stopped");
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `id=secret,id=secret`.
+fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once('=')
+                .filter(|(id, s)| !id.is_empty() && !s.is_empty())
+                .map(|(id, s)| (id.to_owned(), s.to_owned()))
+                .with_context(|| format!("{SECRETS_VAR}: expected id=secret pairs separated by commas"))
+        })
+        .collect()
+}

@@ -1,0 +1,127 @@
+"""Black-box test of the token endpoint with real OAuth and JOSE client libraries.
+
+Starts `infra serve dev` on a free loopback port, fetches tokens with Authlib's OAuth 2.0
+client (client_secret_basic and client_secret_post), and verifies every access token against
+the published JWKS with PyJWT, an independent JOSE implementation. Exits non-zero on any
+failure and prints 'N passed, N failed'.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import jwt
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.base_client.errors import OAuthError
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# Authlib sends Basic credentials without the form-encoding RFC 6749 §2.3.1 asks for, so its
+# client gets a secret that encoding leaves unchanged; the second client's secret needs it.
+SECRET = "local-secret_0123456789abcdef"
+CLIENT = "dev-test-client"
+ODD_CLIENT = "inventory-service"
+ODD_SECRET = "s3cret with spaces & symbols:+/=%"
+ISSUER = "https://auth.dev.example.com"
+AUDIENCE = "https://api.dev.example.com"
+
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def start():
+    binary = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
+    env = dict(os.environ, TOKEN_SERVICE_LOCAL_SECRETS=f"{CLIENT}={SECRET},{ODD_CLIENT}={ODD_SECRET}")
+    proc = subprocess.Popen(
+        [binary, "serve", "dev", "--port", "0"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        m = re.search(r"on (http://127\.0\.0\.1:\d+)", line or "")
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    sys.exit(f"server did not start: {proc.stderr.read()}")
+
+
+def verify(base, token, scope):
+    jwks = jwt.PyJWKClient(f"{base}/.well-known/jwks.json")
+    key = jwks.get_signing_key_from_jwt(token)
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+                        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
+    check("header typ is at+jwt", header.get("typ") == "at+jwt", header)
+    check("sub and client_id are the client", claims["sub"] == CLIENT and claims["client_id"] == CLIENT, claims)
+    check("scope claim", claims["scope"] == scope, claims)
+    check("lifetime is the environment's ttl", claims["exp"] - claims["iat"] == 3600, claims)
+    return claims["jti"]
+
+
+def main():
+    proc, base = start()
+    try:
+        url = f"{base}/oauth/token"
+        basic = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_basic")
+        tok = basic.fetch_token(url, grant_type="client_credentials")
+        check("basic: bearer token", tok["token_type"] == "Bearer" and tok["expires_in"] == 3600, tok)
+        jti1 = verify(base, tok["access_token"], "orders:read")
+
+        post = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_post",
+                             scope="orders:write inventory:read")
+        tok = post.fetch_token(url, grant_type="client_credentials")
+        jti2 = verify(base, tok["access_token"], "inventory:read orders:write")
+        check("jti unique", jti1 != jti2)
+
+        wrong = OAuth2Session(CLIENT, "wrong", token_endpoint_auth_method="client_secret_basic")
+        try:
+            wrong.fetch_token(url, grant_type="client_credentials")
+            check("wrong secret refused", False)
+        except OAuthError as e:
+            check("wrong secret refused with invalid_client", e.error == "invalid_client", e)
+
+        bad_scope = OAuth2Session(CLIENT, SECRET, scope="admin")
+        try:
+            bad_scope.fetch_token(url, grant_type="client_credentials")
+            check("scope outside the client's refused", False)
+        except OAuthError as e:
+            check("scope outside the client's refused with invalid_scope", e.error == "invalid_scope", e)
+
+        from urllib.parse import quote_plus
+        import base64
+        creds = base64.b64encode(f"{quote_plus(ODD_CLIENT)}:{quote_plus(ODD_SECRET)}".encode()).decode()
+        r = requests.post(url, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {creds}"}, timeout=5)
+        check("form-encoded Basic credentials (RFC 6749 2.3.1)", r.status_code == 200 and r.json()["scope"] == "inventory:read", r.text)
+        r = requests.post(url, data={"grant_type": "client_credentials", "client_id": ODD_CLIENT, "client_secret": ODD_SECRET}, timeout=5)
+        check("client_secret_post with symbols", r.status_code == 200 and r.json()["expires_in"] == 900, r.text)
+
+        r = requests.post(url, data={"grant_type": "client_credentials"}, auth=(CLIENT, "nope"), timeout=5)
+        check("401 with WWW-Authenticate", r.status_code == 401 and r.headers.get("WWW-Authenticate", "").startswith("Basic"), r.headers)
+        r = requests.post(url, data=b"x" * 100_000, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+        check("oversized body is a 4xx", 400 <= r.status_code < 500, r.status_code)
+        meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=5).json()
+        check("metadata", meta["issuer"] == ISSUER and meta["grant_types_supported"] == ["client_credentials"], meta)
+        check("health", requests.get(f"{base}/health", timeout=5).status_code == 200)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

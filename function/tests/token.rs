@@ -1,0 +1,178 @@
+//! The token endpoint's behaviour, request by request, with a fixed clock and an in-process key.
+
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use token_function::http::{Outcome, Request, Response, Service};
+use token_function::jwt::{LocalSigner, Signer};
+use token_function::oauth::Settings;
+use token_function::registry::{Registry, hash_secret, to_hex};
+
+const NOW: u64 = 1_800_000_000;
+
+/// The local signer's futures are ready at once.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("future not ready"),
+    }
+}
+
+fn registry() -> Registry {
+    let h = |s: &str| to_hex(&hash_secret(s));
+    Registry::from_json(&format!(
+        r#"{{"clients":[
+            {{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read","orders:write"],"default_scopes":["orders:read"]}},
+            {{"client_id":"nodefault","secret_sha256":"{}","allowed_scopes":["a"],"ttl_seconds":120}}
+        ]}}"#,
+        h("orders-secret"),
+        h("n s+cret")
+    ))
+    .unwrap()
+}
+
+fn service() -> Service<LocalSigner> {
+    Service::new(
+        Settings { issuer: "https://issuer.test".into(), audience: "https://aud.test".into(), ttl_seconds: 3600 },
+        LocalSigner::generate().unwrap(),
+    )
+}
+
+fn post(headers: &[(&str, &str)], body: &str) -> Request {
+    let mut h: Vec<(String, String)> = vec![("content-type".into(), "application/x-www-form-urlencoded".into())];
+    for (k, v) in headers {
+        h.retain(|(name, _)| !(name == "content-type" && *k == "content-type"));
+        h.push(((*k).into(), (*v).into()));
+    }
+    Request { method: "POST".into(), path: "/oauth/token".into(), headers: h, body: body.as_bytes().to_vec() }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+fn call(svc: &Service<LocalSigner>, req: &Request) -> (Response, Outcome, serde_json::Value) {
+    let now = UNIX_EPOCH + Duration::from_secs(NOW);
+    let (r, o) = block_on(svc.handle(req, &registry(), now));
+    let body = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
+    (r, o, body)
+}
+
+#[test]
+fn error_paths_answer_with_the_rfc_code() {
+    let svc = service();
+    let ok_basic = basic("orders", "orders-secret");
+    let cases: Vec<(&str, Request, u16, &str)> = vec![
+        ("no credentials", post(&[], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("unknown client", post(&[("authorization", &basic("ghost", "orders-secret"))], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("wrong secret", post(&[("authorization", &basic("orders", "nope"))], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("wrong secret, post", post(&[], "grant_type=client_credentials&client_id=orders&client_secret=nope"), 401, "invalid_client"),
+        ("client_id only", post(&[], "grant_type=client_credentials&client_id=orders"), 401, "invalid_client"),
+        ("secret only", post(&[], "grant_type=client_credentials&client_secret=x"), 400, "invalid_request"),
+        ("bearer scheme", post(&[("authorization", "Bearer abc")], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("bad base64", post(&[("authorization", "Basic %%%")], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("no colon", post(&[("authorization", &format!("Basic {}", STANDARD.encode("orders")))], "grant_type=client_credentials"), 401, "invalid_client"),
+        ("both methods", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&client_id=orders&client_secret=orders-secret"), 400, "invalid_request"),
+        ("client_id mismatch", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&client_id=other"), 400, "invalid_request"),
+        ("two authorization headers", post(&[("authorization", &ok_basic), ("authorization", &ok_basic)], "grant_type=client_credentials"), 400, "invalid_request"),
+        ("missing grant_type", post(&[("authorization", &ok_basic)], "scope=orders:read"), 400, "invalid_request"),
+        ("empty grant_type", post(&[("authorization", &ok_basic)], "grant_type="), 400, "invalid_request"),
+        ("repeated grant_type", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&grant_type=client_credentials"), 400, "invalid_request"),
+        ("repeated scope", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=a&scope=b"), 400, "invalid_request"),
+        ("password grant", post(&[("authorization", &ok_basic)], "grant_type=password&username=u&password=p"), 400, "unsupported_grant_type"),
+        ("wrong content type", post(&[("authorization", &ok_basic), ("content-type", "application/json")], r#"{"grant_type":"client_credentials"}"#), 400, "invalid_request"),
+        ("no content type", Request { headers: vec![("authorization".into(), ok_basic.clone())], ..post(&[], "grant_type=client_credentials") }, 400, "invalid_request"),
+        ("scope not allowed", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read+admin"), 400, "invalid_scope"),
+        ("malformed scope", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read++orders:write"), 400, "invalid_scope"),
+        ("no default scope", post(&[("authorization", &basic("nodefault", "n%20s%2Bcret"))], "grant_type=client_credentials"), 400, "invalid_scope"),
+        ("oversized body", post(&[("authorization", &ok_basic)], &"a".repeat(10_000)), 413, "invalid_request"),
+        ("GET", Request { method: "GET".into(), ..post(&[], "") }, 405, "invalid_request"),
+    ];
+    for (name, req, status, code) in cases {
+        let (r, outcome, body) = call(&svc, &req);
+        assert_eq!((r.status, body["error"].as_str()), (status, Some(code)), "{name}: {}", r.body);
+        assert_eq!(outcome, Outcome::Failed { reason: code }, "{name}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{name}");
+        assert_eq!(r.header("pragma"), Some("no-cache"), "{name}");
+        let used_basic = req.headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Basic"));
+        if code == "invalid_client" && (used_basic || !req.headers.iter().any(|(k, _)| k == "authorization") && !String::from_utf8_lossy(&req.body).contains("client_id")) {
+            assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("Basic realm=")), "{name}");
+        }
+        if status == 405 {
+            assert_eq!(r.header("allow"), Some("POST"));
+        }
+    }
+}
+
+#[test]
+fn unknown_client_and_wrong_secret_are_indistinguishable() {
+    let svc = service();
+    let (a, _, _) = call(&svc, &post(&[("authorization", &basic("ghost", "x"))], "grant_type=client_credentials"));
+    let (b, _, _) = call(&svc, &post(&[("authorization", &basic("orders", "x"))], "grant_type=client_credentials"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn issues_a_verifiable_rfc9068_token() {
+    let svc = service();
+    // Basic credentials are form-urldecoded after base64 (RFC 6749 §2.3.1): "n%20s%2Bcret" is "n s+cret".
+    let cases = [
+        (post(&[("authorization", &basic("orders", "orders-secret"))], "grant_type=client_credentials"), "orders", "orders:read", 3600),
+        (post(&[], "grant_type=client_credentials&client_id=orders&client_secret=orders-secret&scope=orders%3Awrite+orders%3Aread&extra=ignored"), "orders", "orders:read orders:write", 3600),
+        (post(&[("authorization", &basic("nodefault", "n%20s%2Bcret"))], "grant_type=client_credentials&scope=a&client_id=nodefault&empty="), "nodefault", "a", 120),
+        (post(&[("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"), ("authorization", &basic("orders", "orders-secret"))], "grant_type=client_credentials&scope="), "orders", "orders:read", 3600),
+    ];
+    let mut jtis = std::collections::BTreeSet::new();
+    for (req, client, scope, ttl) in cases {
+        let (r, outcome, body) = call(&svc, &req);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(outcome, Outcome::Issued { client_id: client.into() });
+        assert_eq!((body["token_type"].as_str(), body["expires_in"].as_u64(), body["scope"].as_str()), (Some("Bearer"), Some(ttl), Some(scope)));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        let token = body["access_token"].as_str().unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": svc.signer.jwk().kid}));
+        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["iss"], "https://issuer.test");
+        assert_eq!(claims["aud"], "https://aud.test");
+        assert_eq!((claims["sub"].as_str(), claims["client_id"].as_str()), (Some(client), Some(client)));
+        assert_eq!((claims["iat"].as_u64(), claims["exp"].as_u64()), (Some(NOW), Some(NOW + ttl)));
+        assert_eq!(claims["scope"], scope);
+        assert!(jtis.insert(claims["jti"].as_str().unwrap().to_owned()));
+        // Verify against the published JWK.
+        let (_, _, jwks) = call(&svc, &Request { method: "GET".into(), path: "/.well-known/jwks.json".into(), ..Default::default() });
+        let jwk = &jwks["keys"][0];
+        assert!(jwk.get("d").is_none(), "private key published");
+        let mut point = vec![4u8];
+        point.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
+        point.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        let signed = format!("{}.{}", parts[0], parts[1]);
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).verify(signed.as_bytes(), &sig).unwrap();
+    }
+}
+
+#[test]
+fn discovery_and_health() {
+    let svc = service();
+    let get = |path: &str| call(&svc, &Request { method: "GET".into(), path: path.into(), ..Default::default() });
+    let (r, o, meta) = get("/.well-known/oauth-authorization-server");
+    assert_eq!((r.status, o), (200, Outcome::Other));
+    assert_eq!(meta["issuer"], "https://issuer.test");
+    assert_eq!(meta["token_endpoint"], "https://issuer.test/oauth/token");
+    assert_eq!(meta["jwks_uri"], "https://issuer.test/.well-known/jwks.json");
+    assert_eq!(meta["scopes_supported"], serde_json::json!(["a", "orders:read", "orders:write"]));
+    let (r, _, body) = get("/health");
+    assert_eq!((r.status, body["status"].as_str()), (200, Some("ok")));
+    assert_eq!(get("/nope").0.status, 404);
+    let (r, _, _) = call(&svc, &Request { method: "DELETE".into(), path: "/health".into(), ..Default::default() });
+    assert_eq!(r.status, 405);
+    let _ = SystemTime::now();
+}

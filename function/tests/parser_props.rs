@@ -1,6 +1,8 @@
 //! Property tests of the request parser: any headers and body give an answer, never a panic,
 //! and a 5xx never comes from client input.
 
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::expect_used)]
+
 use proptest::prelude::*;
 use token_function::oauth::{MAX_BODY_BYTES, parse};
 

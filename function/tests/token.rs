@@ -1,5 +1,7 @@
 //! The token endpoint's behaviour, request by request, with a fixed clock and an in-process key.
 
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::expect_used)]
+
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,27 +71,119 @@ fn error_paths_answer_with_the_rfc_code() {
     let ok_basic = basic("orders", "orders-secret");
     let cases: Vec<(&str, Request, u16, &str)> = vec![
         ("no credentials", post(&[], "grant_type=client_credentials"), 401, "invalid_client"),
-        ("unknown client", post(&[("authorization", &basic("ghost", "orders-secret"))], "grant_type=client_credentials"), 401, "invalid_client"),
-        ("wrong secret", post(&[("authorization", &basic("orders", "nope"))], "grant_type=client_credentials"), 401, "invalid_client"),
-        ("wrong secret, post", post(&[], "grant_type=client_credentials&client_id=orders&client_secret=nope"), 401, "invalid_client"),
+        (
+            "unknown client",
+            post(&[("authorization", &basic("ghost", "orders-secret"))], "grant_type=client_credentials"),
+            401,
+            "invalid_client",
+        ),
+        (
+            "wrong secret",
+            post(&[("authorization", &basic("orders", "nope"))], "grant_type=client_credentials"),
+            401,
+            "invalid_client",
+        ),
+        (
+            "wrong secret, post",
+            post(&[], "grant_type=client_credentials&client_id=orders&client_secret=nope"),
+            401,
+            "invalid_client",
+        ),
         ("client_id only", post(&[], "grant_type=client_credentials&client_id=orders"), 401, "invalid_client"),
         ("secret only", post(&[], "grant_type=client_credentials&client_secret=x"), 400, "invalid_request"),
-        ("bearer scheme", post(&[("authorization", "Bearer abc")], "grant_type=client_credentials"), 401, "invalid_client"),
+        (
+            "bearer scheme",
+            post(&[("authorization", "Bearer abc")], "grant_type=client_credentials"),
+            401,
+            "invalid_client",
+        ),
         ("bad base64", post(&[("authorization", "Basic %%%")], "grant_type=client_credentials"), 401, "invalid_client"),
-        ("no colon", post(&[("authorization", &format!("Basic {}", STANDARD.encode("orders")))], "grant_type=client_credentials"), 401, "invalid_client"),
-        ("both methods", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&client_id=orders&client_secret=orders-secret"), 400, "invalid_request"),
-        ("client_id mismatch", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&client_id=other"), 400, "invalid_request"),
-        ("two authorization headers", post(&[("authorization", &ok_basic), ("authorization", &ok_basic)], "grant_type=client_credentials"), 400, "invalid_request"),
+        (
+            "no colon",
+            post(
+                &[("authorization", &format!("Basic {}", STANDARD.encode("orders")))],
+                "grant_type=client_credentials",
+            ),
+            401,
+            "invalid_client",
+        ),
+        (
+            "both methods",
+            post(
+                &[("authorization", &ok_basic)],
+                "grant_type=client_credentials&client_id=orders&client_secret=orders-secret",
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "client_id mismatch",
+            post(&[("authorization", &ok_basic)], "grant_type=client_credentials&client_id=other"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "two authorization headers",
+            post(&[("authorization", &ok_basic), ("authorization", &ok_basic)], "grant_type=client_credentials"),
+            400,
+            "invalid_request",
+        ),
         ("missing grant_type", post(&[("authorization", &ok_basic)], "scope=orders:read"), 400, "invalid_request"),
         ("empty grant_type", post(&[("authorization", &ok_basic)], "grant_type="), 400, "invalid_request"),
-        ("repeated grant_type", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&grant_type=client_credentials"), 400, "invalid_request"),
-        ("repeated scope", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=a&scope=b"), 400, "invalid_request"),
-        ("password grant", post(&[("authorization", &ok_basic)], "grant_type=password&username=u&password=p"), 400, "unsupported_grant_type"),
-        ("wrong content type", post(&[("authorization", &ok_basic), ("content-type", "application/json")], r#"{"grant_type":"client_credentials"}"#), 400, "invalid_request"),
-        ("no content type", Request { headers: vec![("authorization".into(), ok_basic.clone())], ..post(&[], "grant_type=client_credentials") }, 400, "invalid_request"),
-        ("scope not allowed", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read+admin"), 400, "invalid_scope"),
-        ("malformed scope", post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read++orders:write"), 400, "invalid_scope"),
-        ("no default scope", post(&[("authorization", &basic("nodefault", "n%20s%2Bcret"))], "grant_type=client_credentials"), 400, "invalid_scope"),
+        (
+            "repeated grant_type",
+            post(&[("authorization", &ok_basic)], "grant_type=client_credentials&grant_type=client_credentials"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "repeated scope",
+            post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=a&scope=b"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "password grant",
+            post(&[("authorization", &ok_basic)], "grant_type=password&username=u&password=p"),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "wrong content type",
+            post(
+                &[("authorization", &ok_basic), ("content-type", "application/json")],
+                r#"{"grant_type":"client_credentials"}"#,
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "no content type",
+            Request {
+                headers: vec![("authorization".into(), ok_basic.clone())],
+                ..post(&[], "grant_type=client_credentials")
+            },
+            400,
+            "invalid_request",
+        ),
+        (
+            "scope not allowed",
+            post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read+admin"),
+            400,
+            "invalid_scope",
+        ),
+        (
+            "malformed scope",
+            post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read++orders:write"),
+            400,
+            "invalid_scope",
+        ),
+        (
+            "no default scope",
+            post(&[("authorization", &basic("nodefault", "n%20s%2Bcret"))], "grant_type=client_credentials"),
+            400,
+            "invalid_scope",
+        ),
         ("oversized body", post(&[("authorization", &ok_basic)], &"a".repeat(10_000)), 413, "invalid_request"),
         ("GET", Request { method: "GET".into(), ..post(&[], "") }, 405, "invalid_request"),
     ];
@@ -100,7 +194,11 @@ fn error_paths_answer_with_the_rfc_code() {
         assert_eq!(r.header("cache-control"), Some("no-store"), "{name}");
         assert_eq!(r.header("pragma"), Some("no-cache"), "{name}");
         let used_basic = req.headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Basic"));
-        if code == "invalid_client" && (used_basic || !req.headers.iter().any(|(k, _)| k == "authorization") && !String::from_utf8_lossy(&req.body).contains("client_id")) {
+        if code == "invalid_client"
+            && (used_basic
+                || !req.headers.iter().any(|(k, _)| k == "authorization")
+                    && !String::from_utf8_lossy(&req.body).contains("client_id"))
+        {
             assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("Basic realm=")), "{name}");
         }
         if status == 405 {
@@ -122,17 +220,52 @@ fn issues_a_verifiable_rfc9068_token() {
     let svc = service();
     // Basic credentials are form-urldecoded after base64 (RFC 6749 §2.3.1): "n%20s%2Bcret" is "n s+cret".
     let cases = [
-        (post(&[("authorization", &basic("orders", "orders-secret"))], "grant_type=client_credentials"), "orders", "orders:read", 3600),
-        (post(&[], "grant_type=client_credentials&client_id=orders&client_secret=orders-secret&scope=orders%3Awrite+orders%3Aread&extra=ignored"), "orders", "orders:read orders:write", 3600),
-        (post(&[("authorization", &basic("nodefault", "n%20s%2Bcret"))], "grant_type=client_credentials&scope=a&client_id=nodefault&empty="), "nodefault", "a", 120),
-        (post(&[("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"), ("authorization", &basic("orders", "orders-secret"))], "grant_type=client_credentials&scope="), "orders", "orders:read", 3600),
+        (
+            post(&[("authorization", &basic("orders", "orders-secret"))], "grant_type=client_credentials"),
+            "orders",
+            "orders:read",
+            3600,
+        ),
+        (
+            post(
+                &[],
+                "grant_type=client_credentials&client_id=orders&client_secret=orders-secret&scope=orders%3Awrite+orders%3Aread&extra=ignored",
+            ),
+            "orders",
+            "orders:read orders:write",
+            3600,
+        ),
+        (
+            post(
+                &[("authorization", &basic("nodefault", "n%20s%2Bcret"))],
+                "grant_type=client_credentials&scope=a&client_id=nodefault&empty=",
+            ),
+            "nodefault",
+            "a",
+            120,
+        ),
+        (
+            post(
+                &[
+                    ("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+                    ("authorization", &basic("orders", "orders-secret")),
+                ],
+                "grant_type=client_credentials&scope=",
+            ),
+            "orders",
+            "orders:read",
+            3600,
+        ),
     ];
     let mut jtis = std::collections::BTreeSet::new();
     for (req, client, scope, ttl) in cases {
         let (r, outcome, body) = call(&svc, &req);
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(outcome, Outcome::Issued { client_id: client.into() });
-        assert_eq!((body["token_type"].as_str(), body["expires_in"].as_u64(), body["scope"].as_str()), (Some("Bearer"), Some(ttl), Some(scope)));
+        assert_eq!(
+            (body["token_type"].as_str(), body["expires_in"].as_u64(), body["scope"].as_str()),
+            (Some("Bearer"), Some(ttl), Some(scope))
+        );
         assert_eq!(r.header("cache-control"), Some("no-store"));
         let token = body["access_token"].as_str().unwrap();
         let parts: Vec<&str> = token.split('.').collect();
@@ -147,7 +280,8 @@ fn issues_a_verifiable_rfc9068_token() {
         assert_eq!(claims["scope"], scope);
         assert!(jtis.insert(claims["jti"].as_str().unwrap().to_owned()));
         // Verify against the published JWK.
-        let (_, _, jwks) = call(&svc, &Request { method: "GET".into(), path: "/.well-known/jwks.json".into(), ..Default::default() });
+        let (_, _, jwks) =
+            call(&svc, &Request { method: "GET".into(), path: "/.well-known/jwks.json".into(), ..Default::default() });
         let jwk = &jwks["keys"][0];
         assert!(jwk.get("d").is_none(), "private key published");
         let mut point = vec![4u8];

@@ -126,6 +126,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
         ("SIGNING_KEY_ARN".to_owned(), signing_key.arn().into()),
         ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),
+        ("SERVICE_NAME".to_owned(), q.clone().into()),
     ]);
     let function = t.add(
         FUNCTION_ID,

@@ -1,0 +1,139 @@
+//! The Lambda side: ES256 signing with KMS (`Sign` returns DER, converted to r||s; the public
+//! key comes once from `GetPublicKey`) and the client registry read from Secrets Manager,
+//! cached for a while so a cold start pays for it once.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
+use aws_smithy_types_display::display;
+
+use crate::jwt::{Jwk, SignError, Signer, der_to_jose, spki_point};
+use crate::registry::Registry;
+
+mod aws_smithy_types_display {
+    /// An SDK error with its whole cause chain, not just "service error".
+    pub fn display(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut s = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cur = c.source();
+        }
+        s
+    }
+}
+
+/// Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256).
+#[derive(Debug)]
+pub struct KmsSigner {
+    client: aws_sdk_kms::Client,
+    key_id: String,
+    jwk: Jwk,
+}
+
+impl KmsSigner {
+    /// Reads the key's public half once, for the JWKS and the `kid`.
+    pub async fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Result<Self, SignError> {
+        let key_id = key_id.into();
+        let out = client
+            .get_public_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| SignError::Backend(format!("GetPublicKey {key_id}: {}", display(&e))))?;
+        let der = out.public_key().ok_or(SignError::Key("GetPublicKey returned no key"))?;
+        let jwk = Jwk::from_point(&spki_point(der.as_ref())?)?;
+        Ok(KmsSigner { client, key_id, jwk })
+    }
+}
+
+impl Signer for KmsSigner {
+    fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError> {
+        let out = self
+            .client
+            .sign()
+            .key_id(&self.key_id)
+            .message(Blob::new(input.to_vec()))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await
+            .map_err(|e| SignError::Backend(format!("Sign: {}", display(&e))))?;
+        der_to_jose(out.signature().ok_or(SignError::Der)?.as_ref())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryFetchError {
+    #[error("GetSecretValue {secret}: {message}")]
+    Fetch { secret: String, message: String },
+    #[error("secret {0} has no SecretString")]
+    Empty(String),
+    #[error("secret {secret}: {source}")]
+    Parse { secret: String, source: crate::registry::RegistryError },
+}
+
+/// The client registry from Secrets Manager, cached for `ttl`. A failed refresh keeps
+/// serving the last good registry.
+#[derive(Debug)]
+pub struct SecretRegistry {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    ttl: Duration,
+    cached: Mutex<Option<(Instant, Arc<Registry>)>>,
+}
+
+impl SecretRegistry {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>, ttl: Duration) -> Self {
+        SecretRegistry { client, secret_id: secret_id.into(), ttl, cached: Mutex::new(None) }
+    }
+
+    fn cached(&self) -> Option<(Instant, Arc<Registry>)> {
+        self.cached.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The registry, fetched when the cache is empty or older than the TTL.
+    pub async fn get(&self) -> Result<Arc<Registry>, RegistryFetchError> {
+        let cached = self.cached();
+        if let Some((at, r)) = &cached
+            && at.elapsed() < self.ttl
+        {
+            return Ok(r.clone());
+        }
+        match self.fetch().await {
+            Ok(r) => {
+                let r = Arc::new(r);
+                if let Ok(mut g) = self.cached.lock() {
+                    *g = Some((Instant::now(), r.clone()));
+                }
+                Ok(r)
+            }
+            Err(e) => match cached {
+                Some((_, stale)) => {
+                    tracing::warn!(error = %e, "client registry refresh failed; serving the cached one");
+                    Ok(stale)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn fetch(&self) -> Result<Registry, RegistryFetchError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|e| RegistryFetchError::Fetch { secret: self.secret_id.clone(), message: display(&e) })?;
+        let text = out.secret_string().ok_or_else(|| RegistryFetchError::Empty(self.secret_id.clone()))?;
+        Registry::from_json(text).map_err(|source| RegistryFetchError::Parse { secret: self.secret_id.clone(), source })
+    }
+}

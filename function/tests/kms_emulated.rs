@@ -1,0 +1,108 @@
+//! The Lambda path against a local AWS emulator (moto server on 127.0.0.1): a real KMS
+//! ECC_NIST_P256 key signs tokens (DER converted to r||s and verified against the JWK), and the
+//! client registry is read from a real Secrets Manager secret. Needs `moto[server]`
+//! (`pip install 'moto[server]'`); run with `--features lambda`.
+#![cfg(feature = "lambda")]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::expect_used)]
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use token_function::aws::{KmsSigner, RegistryFetchError, SecretRegistry};
+use token_function::http::{Request, Service};
+use token_function::jwt::Signer;
+use token_function::oauth::Settings;
+use token_function::registry::{hash_secret, to_hex};
+
+struct Emulator(Child, String);
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn emulator() -> Emulator {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m moto.server (pip install 'moto[server]')");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "moto server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Emulator(child, format!("http://127.0.0.1:{port}"))
+}
+
+async fn config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn kms_signs_and_secrets_manager_holds_the_registry() {
+    let emu = emulator();
+    let cfg = config(&emu.1).await;
+    let kms = aws_sdk_kms::Client::new(&cfg);
+    let key = kms.create_key().key_spec(KeySpec::EccNistP256).key_usage(KeyUsageType::SignVerify).send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let signer = KmsSigner::new(kms, &key_id).await.unwrap();
+    let jwk = signer.jwk().clone();
+
+    let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+    let doc = format!(
+        r#"{{"clients":[{{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
+        to_hex(&hash_secret("pw"))
+    );
+    sm.create_secret().name("registry").secret_string(doc).send().await.unwrap();
+    sm.create_secret().name("broken").secret_string("{not json").send().await.unwrap();
+
+    let registry = SecretRegistry::new(sm.clone(), "registry", Duration::from_secs(60)).get().await.unwrap();
+    assert_eq!(registry.len(), 1);
+    let broken = SecretRegistry::new(sm.clone(), "broken", Duration::from_secs(60)).get().await;
+    assert!(matches!(broken, Err(RegistryFetchError::Parse { .. })), "{broken:?}");
+    let missing = SecretRegistry::new(sm, "missing", Duration::from_secs(60)).get().await;
+    assert!(matches!(missing, Err(RegistryFetchError::Fetch { .. })), "{missing:?}");
+
+    let service = Service::new(
+        Settings { issuer: "https://issuer.test".into(), audience: "aud".into(), ttl_seconds: 300 },
+        signer,
+    );
+    let public = {
+        let mut p = vec![4u8];
+        p.extend(URL_SAFE_NO_PAD.decode(&jwk.x).unwrap());
+        p.extend(URL_SAFE_NO_PAD.decode(&jwk.y).unwrap());
+        p
+    };
+    for _ in 0..20 {
+        let req = Request {
+            method: "POST".into(),
+            path: "/oauth/token".into(),
+            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+            body: b"grant_type=client_credentials&client_id=orders&client_secret=pw".to_vec(),
+        };
+        let (resp, _) = service.handle(&req, &registry, SystemTime::now()).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let body: serde_json::Value = serde_json::from_str(&resp.body).unwrap();
+        let token = body["access_token"].as_str().unwrap();
+        let (signed, sig) = token.rsplit_once('.').unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        assert_eq!(sig.len(), 64);
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public).verify(signed.as_bytes(), &sig).unwrap();
+    }
+}

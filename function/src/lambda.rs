@@ -1,10 +1,81 @@
-//! API Gateway (REST, Lambda proxy) events in and out of the runtime-independent `http` types.
+//! The function on Lambda: API Gateway (REST, Lambda proxy) events in and out of the
+//! runtime-independent `http` types, and `App`, the state a cold start builds once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 
-use crate::http::{Request, Response};
+use crate::aws::{KmsSigner, SecretRegistry};
+use crate::error::OAuthError;
+use crate::http::{Outcome, Request, Response, Service, error_response};
+use crate::oauth::Settings;
+use crate::telemetry;
+
+/// How long the client registry is cached between reads of the secret.
+pub const REGISTRY_TTL: Duration = Duration::from_secs(60);
+
+/// A setting the function cannot start without.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {0} is not a whole number of seconds")]
+    NotANumber(&'static str),
+    #[error("signing key: {0}")]
+    Signer(#[from] crate::jwt::SignError),
+}
+
+/// Everything a cold start builds once: the service with its KMS signer, and the cached
+/// client registry.
+#[derive(Debug)]
+pub struct App {
+    pub service: Service<KmsSigner>,
+    pub registry: SecretRegistry,
+    /// The `Service` dimension of the metrics.
+    pub service_name: String,
+}
+
+impl App {
+    /// Builds the app from the variables the template sets (`TOKEN_ISSUER`, `TOKEN_AUDIENCE`,
+    /// `TOKEN_TTL_SECONDS`, `SIGNING_KEY_ARN`, `CLIENT_REGISTRY_SECRET_ARN`, `SERVICE_NAME`).
+    pub async fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        config: &aws_config::SdkConfig,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let ttl_seconds =
+            get("TOKEN_TTL_SECONDS")?.parse().map_err(|_| ConfigError::NotANumber("TOKEN_TTL_SECONDS"))?;
+        let settings = Settings { issuer: get("TOKEN_ISSUER")?, audience: get("TOKEN_AUDIENCE")?, ttl_seconds };
+        let key = get("SIGNING_KEY_ARN")?;
+        let secret = get("CLIENT_REGISTRY_SECRET_ARN")?;
+        let service_name = get("SERVICE_NAME").or_else(|_| get("AWS_LAMBDA_FUNCTION_NAME"))?;
+        let signer = KmsSigner::new(aws_sdk_kms::Client::new(config), key).await?;
+        let registry = SecretRegistry::new(aws_sdk_secretsmanager::Client::new(config), secret, REGISTRY_TTL);
+        Ok(App { service: Service::new(settings, signer), registry, service_name })
+    }
+
+    /// Answers one event; also returns the metrics line to print, if any.
+    pub async fn handle(
+        &self,
+        event: ApiGatewayProxyRequest,
+        now: SystemTime,
+    ) -> (ApiGatewayProxyResponse, Option<String>) {
+        let request = from_event(event);
+        let (response, outcome) = match self.registry.get().await {
+            Ok(registry) => self.service.handle(&request, &registry, now).await,
+            Err(e) => {
+                tracing::error!(error = %e, "client registry unavailable");
+                let e = OAuthError::ServerError;
+                (error_response(&e), Outcome::Failed { reason: e.code() })
+            }
+        };
+        tracing::info!(method = %request.method, path = %request.path, status = response.status, ?outcome, "request");
+        let ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        (to_event(response), telemetry::emf_line(&outcome, &self.service_name, ms))
+    }
+}
 
 /// The proxy event as a `Request`. The matched resource (`/oauth/token`) is the path, so stage
 /// names and custom-domain base paths do not matter.

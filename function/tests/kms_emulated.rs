@@ -73,6 +73,7 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
     sm.create_secret().name("broken").secret_string("{not json").send().await.unwrap();
 
     let registry = SecretRegistry::new(sm.clone(), "registry", Duration::from_secs(60)).get().await.unwrap();
+    lambda_app(&cfg, &key_id).await;
     assert_eq!(registry.len(), 1);
     let broken = SecretRegistry::new(sm.clone(), "broken", Duration::from_secs(60)).get().await;
     assert!(matches!(broken, Err(RegistryFetchError::Parse { .. })), "{broken:?}");
@@ -105,4 +106,50 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
         assert_eq!(sig.len(), 64);
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &public).verify(signed.as_bytes(), &sig).unwrap();
     }
+}
+
+/// The whole Lambda handler: captured API Gateway events in, proxy responses and metrics out.
+async fn lambda_app(cfg: &aws_config::SdkConfig, key_id: &str) {
+    use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+    use token_function::lambda::{App, ConfigError};
+
+    let vars = |secret: &'static str| {
+        let key_id = key_id.to_owned();
+        move |name: &str| -> Option<String> {
+            Some(match name {
+                "TOKEN_ISSUER" => "https://issuer.test".into(),
+                "TOKEN_AUDIENCE" => "aud".into(),
+                "TOKEN_TTL_SECONDS" => "300".into(),
+                "SIGNING_KEY_ARN" => key_id.clone(),
+                "CLIENT_REGISTRY_SECRET_ARN" => secret.into(),
+                "SERVICE_NAME" => "token-service-test".into(),
+                _ => return None,
+            })
+        }
+    };
+    let app = App::from_vars(vars("registry"), cfg).await.unwrap();
+    let event: ApiGatewayProxyRequest = serde_json::from_str(include_str!("data/token-request.json")).unwrap();
+    let (resp, metrics) = app.handle(event.clone(), SystemTime::now()).await;
+    assert_eq!(resp.status_code, 200, "{:?}", resp.body);
+    assert_eq!(resp.headers.get("cache-control").unwrap(), "no-store");
+    let metrics: serde_json::Value = serde_json::from_str(&metrics.unwrap()).unwrap();
+    assert_eq!((metrics["TokensIssued"].as_u64(), metrics["Service"].as_str()), (Some(1), Some("token-service-test")));
+
+    // Wrong secret ("orders:nope"): 401 with the Basic challenge, counted by reason.
+    let mut wrong = event.clone();
+    wrong.multi_value_headers.clear();
+    wrong.headers.insert("authorization", "Basic b3JkZXJzOm5vcGU=".parse().unwrap());
+    let (resp, metrics) = app.handle(wrong, SystemTime::now()).await;
+    assert_eq!(resp.status_code, 401);
+    assert!(resp.headers.get("www-authenticate").is_some());
+    assert!(metrics.unwrap().contains(r#""Reason":"invalid_client""#));
+
+    // A registry that cannot be read is the server's fault: 500 server_error, nothing leaks.
+    let app = App::from_vars(vars("missing"), cfg).await.unwrap();
+    let (resp, _) = app.handle(event, SystemTime::now()).await;
+    assert_eq!(resp.status_code, 500);
+
+    // Missing settings are named.
+    let err = App::from_vars(|_| None, cfg).await.unwrap_err();
+    assert!(matches!(err, ConfigError::Missing("TOKEN_TTL_SECONDS")), "{err}");
 }

@@ -7,7 +7,8 @@ pub const NAMESPACE: &str = "TokenService";
 pub const DIMENSION_SERVICE: &str = "Service";
 /// Count of access tokens issued.
 pub const TOKENS_ISSUED: &str = "TokensIssued";
-/// Count of failed token requests; dimension `Reason` holds the RFC 6749 error code.
+/// Count of failed token requests, written twice: by `Service` alone (the total, for the
+/// success-rate alarm) and by `Service` and `Reason` (the RFC 6749 error code).
 pub const AUTH_FAILURES: &str = "AuthFailures";
 /// The dimension on `AUTH_FAILURES` that holds the error code.
 pub const DIMENSION_REASON: &str = "Reason";
@@ -19,9 +20,11 @@ use crate::http::Outcome;
 pub fn emf_line(outcome: &Outcome, service: &str, timestamp_ms: u128) -> Option<String> {
     let (metric, dimensions, extra) = match outcome {
         Outcome::Issued { .. } => (TOKENS_ISSUED, serde_json::json!([[DIMENSION_SERVICE]]), None),
-        Outcome::Failed { reason } => {
-            (AUTH_FAILURES, serde_json::json!([[DIMENSION_SERVICE, DIMENSION_REASON]]), Some(*reason))
-        }
+        Outcome::Failed { reason } => (
+            AUTH_FAILURES,
+            serde_json::json!([[DIMENSION_SERVICE], [DIMENSION_SERVICE, DIMENSION_REASON]]),
+            Some(*reason),
+        ),
         Outcome::Other => return None,
     };
     let mut line = serde_json::json!({
@@ -54,7 +57,10 @@ mod tests {
         assert_eq!(l["Reason"], "invalid_client");
         assert_eq!(l["Service"], "svc");
         assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][1], "Reason");
+        assert_eq!(
+            l["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Service"], ["Service", "Reason"]])
+        );
         let l: serde_json::Value =
             serde_json::from_str(&emf_line(&Outcome::Issued { client_id: "c".into() }, "svc", 5).unwrap()).unwrap();
         assert_eq!(l["TokensIssued"], 1);

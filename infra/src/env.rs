@@ -48,6 +48,8 @@ pub struct Environment {
     pub token: TokenSettings,
     pub api: ApiSettings,
     pub signing_key: SigningKeySettings,
+    /// Alert topics, alarm thresholds, dashboard and budget.
+    pub monitoring: MonitoringSettings,
     /// Rules `validate` enforces on this environment's templates.
     pub policy: PolicySettings,
     /// Settings of `infra serve` (the token endpoint on localhost).
@@ -223,6 +225,130 @@ pub struct PolicySettings {
     pub require_reserved_concurrency: bool,
     /// Data resources must be retained when the stack is deleted.
     pub require_retain_on_delete: bool,
+    /// Every alarm must notify a topic when it fires and when it recovers.
+    pub require_alarm_actions: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSettings {
+    /// Where this environment's runbook is published; each alarm links to its section.
+    pub runbook_url: HttpsUrl,
+    pub notifications: Notifications,
+    pub alarms: Alarms,
+    pub budget: BudgetSettings,
+}
+
+/// Who hears about alarms: `critical` pages, `warning` informs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    pub critical: Targets,
+    pub warning: Targets,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub emails: Vec<Email>,
+    /// HTTPS endpoints subscribed to the topic (a paging service's integration URL).
+    #[serde(default)]
+    pub webhooks: Vec<HttpsUrl>,
+}
+
+/// Thresholds of every alarm, by the key the runbook and `docs` use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    /// Function errors per period.
+    pub lambda_errors: AlarmSettings,
+    /// Throttled invocations per period.
+    pub lambda_throttles: AlarmSettings,
+    /// p95 function duration, milliseconds.
+    pub lambda_duration_p95: AlarmSettings,
+    /// p99 function duration, milliseconds.
+    pub lambda_duration_p99: AlarmSettings,
+    /// Peak concurrent executions, percent of reserved concurrency (only with reserved concurrency).
+    pub lambda_concurrency: AlarmSettings,
+    /// API 5XX responses, percent of requests.
+    pub api_5xx_rate: AlarmSettings,
+    /// API 4XX responses, percent of requests.
+    pub api_4xx_rate: AlarmSettings,
+    /// p90 API latency, milliseconds.
+    pub api_latency_p90: AlarmSettings,
+    /// p95 API latency, milliseconds.
+    pub api_latency_p95: AlarmSettings,
+    /// Tokens issued, percent of token requests (alarms when below).
+    pub token_success_rate: AlarmSettings,
+}
+
+/// One alarm's threshold and evaluation.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "RawAlarm")]
+pub struct AlarmSettings {
+    pub threshold: f64,
+    pub period_seconds: u32,
+    pub evaluation_periods: u32,
+    pub datapoints_to_alarm: u32,
+    pub severity: AlarmSeverity,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlarm {
+    threshold: f64,
+    period_seconds: AlarmPeriod,
+    evaluation_periods: Bounded<1, 1440>,
+    datapoints_to_alarm: Bounded<1, 1440>,
+    severity: AlarmSeverity,
+}
+
+impl TryFrom<RawAlarm> for AlarmSettings {
+    type Error = String;
+    fn try_from(r: RawAlarm) -> Result<Self, String> {
+        if !r.threshold.is_finite() || r.threshold < 0.0 {
+            return Err(format!("threshold {} must be a number of at least 0", r.threshold));
+        }
+        if r.datapoints_to_alarm > r.evaluation_periods {
+            return Err(format!(
+                "datapoints_to_alarm ({}) cannot exceed evaluation_periods ({})",
+                r.datapoints_to_alarm, r.evaluation_periods
+            ));
+        }
+        let window = u64::from(r.period_seconds.0) * u64::from(r.evaluation_periods.get());
+        if window > 86_400 {
+            return Err(format!(
+                "period_seconds x evaluation_periods = {window} s; CloudWatch evaluates at most one day (86400 s)"
+            ));
+        }
+        Ok(AlarmSettings {
+            threshold: r.threshold,
+            period_seconds: r.period_seconds.0,
+            evaluation_periods: r.evaluation_periods.get(),
+            datapoints_to_alarm: r.datapoints_to_alarm.get(),
+            severity: r.severity,
+        })
+    }
+}
+
+/// Which topic an alarm notifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlarmSeverity {
+    Critical,
+    Warning,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    /// Monthly cost limit of the account, in USD.
+    pub monthly_limit_usd: Bounded<1, 1_000_000>,
+    /// Percent of the limit (actual or forecast) that notifies.
+    pub alert_at_percent: Bounded<1, 1000>,
+    /// Who is told (1 to 10 addresses).
+    pub emails: Vec<Email>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -305,6 +431,20 @@ impl TryFrom<i64> for WafWindow {
         match v {
             60 | 120 | 300 | 600 => Ok(WafWindow(v as u32)),
             _ => Err(format!("{v} is not a WAF evaluation window: one of 60, 120, 300, 600")),
+        }
+    }
+}
+
+/// A CloudWatch alarm period: 10, 30 or a multiple of 60 seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlarmPeriod(u32);
+
+impl TryFrom<i64> for AlarmPeriod {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match u32::try_from(v) {
+            Ok(p) if p == 10 || p == 30 || (p >= 60 && p.is_multiple_of(60) && p <= 86_400) => Ok(AlarmPeriod(p)),
+            _ => Err(format!("{v} is not an alarm period: 10, 30 or a multiple of 60 up to 86400")),
         }
     }
 }
@@ -410,6 +550,17 @@ checked_string!(
 );
 
 checked_string!(
+    /// An email address.
+    Email,
+    "an email address",
+    |s| {
+        s.len() <= 254
+            && !s.contains(char::is_whitespace)
+            && s.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+    }
+);
+
+checked_string!(
     /// An API Gateway stage name.
     StageName,
     "a stage name (1 to 128 letters, digits or '_')",
@@ -455,7 +606,7 @@ macro_rules! checked_int {
         }
     )*};
 }
-checked_int!(Bounded<const MIN: u32, const MAX: u32>, RetentionDays, WafWindow);
+checked_int!(Bounded<const MIN: u32, const MAX: u32>, RetentionDays, WafWindow, AlarmPeriod);
 
 /// Visitors that check a scalar while it is read, so the error carries its key and line.
 mod checked {
@@ -540,6 +691,15 @@ impl Environment {
                 full.len()
             ));
         }
+        let b = &self.monitoring.budget;
+        if b.emails.is_empty() || b.emails.len() > 10 {
+            return Err(format!("monitoring.budget.emails: give 1 to 10 addresses, not {}", b.emails.len()));
+        }
+        for (key, a) in self.monitoring.alarms.all() {
+            if key.ends_with("_rate") && a.threshold > 100.0 {
+                return Err(format!("monitoring.alarms.{key}.threshold: {} is a percentage, at most 100", a.threshold));
+            }
+        }
         if let Some(domain) = &self.api.custom_domain {
             let cert_region = domain.certificate_arn.0.split(':').nth(3).unwrap_or_default();
             if cert_region != self.region.0 {
@@ -575,5 +735,23 @@ impl Environment {
     /// The name of the service stack.
     pub fn service_stack_name(&self) -> String {
         format!("{}-service", self.qualified())
+    }
+}
+
+impl Alarms {
+    /// Every alarm's settings with its key, in a fixed order.
+    pub fn all(&self) -> [(&'static str, &AlarmSettings); 10] {
+        [
+            ("lambda_errors", &self.lambda_errors),
+            ("lambda_throttles", &self.lambda_throttles),
+            ("lambda_duration_p95", &self.lambda_duration_p95),
+            ("lambda_duration_p99", &self.lambda_duration_p99),
+            ("lambda_concurrency", &self.lambda_concurrency),
+            ("api_5xx_rate", &self.api_5xx_rate),
+            ("api_4xx_rate", &self.api_4xx_rate),
+            ("api_latency_p90", &self.api_latency_p90),
+            ("api_latency_p95", &self.api_latency_p95),
+            ("token_success_rate", &self.token_success_rate),
+        ]
     }
 }

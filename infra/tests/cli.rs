@@ -30,15 +30,20 @@ fn synth_all_writes_templates_and_manifests() {
         assert_eq!(manifest["environment"], env);
         assert_eq!(manifest["stacks"][0]["name"], format!("token-service-{env}-service"));
         assert_eq!(manifest["stacks"][0]["termination_protection"], env == "prod");
+        assert_eq!(manifest["stacks"][1]["name"], format!("token-service-{env}-monitoring"));
+        assert!(dir.join("monitoring.template.json").is_file());
     }
 }
 
 #[test]
 fn synth_is_byte_stable() {
-    let a = infra(&["synth", "prod", "--stdout"], &workspace());
-    let b = infra(&["synth", "prod", "--stdout"], &workspace());
+    let a = infra(&["synth", "prod", "--stdout", "--stack", "monitoring"], &workspace());
+    let b = infra(&["synth", "prod", "--stdout", "--stack", "monitoring"], &workspace());
     assert!(a.status.success(), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
+    let both = infra(&["synth", "prod", "--stdout"], &workspace());
+    assert_eq!(both.status.code(), Some(2));
+    assert!(stderr(&both).contains("2 stacks match"), "{}", stderr(&both));
 }
 
 #[test]
@@ -49,14 +54,14 @@ fn synth_yaml_to_stdout() {
     assert!(v.get("Resources").and_then(|r| r.get("TokenFunction")).is_some());
     let o = infra(&["synth", "dev", "--stdout", "--stack", "nope"], &workspace());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: service"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: service, monitoring"), "{}", stderr(&o));
 }
 
 #[test]
 fn works_from_a_subfolder() {
     let o = infra(&["validate", "--all"], &workspace().join("infra"));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("prod: 1 stack(s)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("prod: 2 stack(s)"), "{}", stderr(&o));
 }
 
 #[test]

@@ -44,6 +44,8 @@ pub enum ModelError {
     Duplicate(String),
     #[error("logical id `{0}` is not valid: use 1 to 255 ASCII letters and digits")]
     InvalidId(String),
+    #[error("stack definition: {0}")]
+    Definition(String),
     #[error("resource `{id}` ({ty}) could not be serialized: {source}")]
     Serialize { id: String, ty: &'static str, source: serde_json::Error },
 }

@@ -1,6 +1,8 @@
 //! The product's stacks, as plain functions of `&Environment`. No I/O: the same environment
 //! always gives the same templates.
 
+pub mod alarms;
+pub mod monitoring;
 pub mod service;
 
 use crate::cfn::{ModelError, Template};
@@ -18,5 +20,8 @@ pub struct Stack {
 
 /// Every stack of an environment, in deploy order.
 pub fn all(env: &Environment) -> Result<Vec<Stack>, ModelError> {
-    Ok(vec![Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? }])
+    Ok(vec![
+        Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? },
+        Stack { id: "monitoring", name: format!("{}-monitoring", env.qualified()), template: monitoring::build(env)? },
+    ])
 }

@@ -40,6 +40,16 @@ const ACCESS_LOG_FORMAT: &str = concat!(
     r#""errorMessage":"$context.error.message","wafStatus":"$context.waf.status"}"#
 );
 
+/// The token function's name.
+pub fn function_name(env: &Environment) -> String {
+    format!("{}-token", env.qualified())
+}
+
+/// The REST API's name (the `ApiName` dimension of its metrics).
+pub fn api_name(env: &Environment) -> String {
+    format!("{}-api", env.qualified())
+}
+
 /// Builds the service stack's template for `env`.
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let q = env.qualified();
@@ -86,7 +96,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
 
     // The function.
-    let function_name = format!("{q}-token");
+    let function_name = function_name(env);
     let log_group = t.add_with(
         "TokenFunctionLogGroup",
         logs::LogGroup {
@@ -156,7 +166,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let api = t.add(
         API_ID,
         RestApi {
-            name: format!("{q}-api"),
+            name: api_name(env),
             description: format!("{q}: OAuth 2.0 token endpoint"),
             endpoint_configuration: EndpointConfiguration::regional(),
             disable_execute_api_endpoint: false,

@@ -74,6 +74,8 @@ pub(super) fn check(stack: &str, t: &Template, env: &Environment) -> Vec<Finding
     names(&mut cx, &json);
     iam(&mut cx, &json);
     alarms(&mut cx, &json);
+    alarm_actions(&mut cx, &json, env);
+    topics(&mut cx, &json);
     lambda(&mut cx, &json);
     policy(&mut cx, &json, env);
     cx.out
@@ -102,6 +104,7 @@ pub(super) fn environment(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
             "policy requires a WAF web ACL in front of the API; add api.waf",
         );
     }
+    emitted_metrics(&mut cx, stacks);
     cx.out
 }
 
@@ -551,6 +554,206 @@ fn policy(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
                 format!("{base}.DeletionPolicy"),
                 format!("policy requires {ty} to be retained on delete; set retain_data_on_delete: true"),
             );
+        }
+    }
+}
+
+// ---- ALARM005: actions ------------------------------------------------------------------------
+
+fn alarm_actions(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
+    if !env.policy.require_alarm_actions {
+        return;
+    }
+    for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+        for prop in ["AlarmActions", "OKActions"] {
+            let empty = props(r, prop).and_then(Json::as_array).is_none_or(Vec::is_empty);
+            if empty {
+                cx.push(
+                    "ALARM005",
+                    Severity::Error,
+                    format!("$.Resources.{id}.Properties.{prop}"),
+                    format!("policy requires every alarm to notify: {prop} is empty"),
+                );
+            }
+        }
+        if props(r, "ActionsEnabled").and_then(Json::as_bool) == Some(false) {
+            cx.push(
+                "ALARM005",
+                Severity::Error,
+                format!("$.Resources.{id}.Properties.ActionsEnabled"),
+                "policy requires alarm actions to be enabled",
+            );
+        }
+    }
+}
+
+// ---- SNS: alert topics CloudWatch can publish to ------------------------------------------
+
+/// `true` when a key policy lets CloudWatch use the key to publish alarms.
+fn lets_cloudwatch_publish(key: &Json) -> bool {
+    let statements = props(key, "KeyPolicy").and_then(|p| p.get("Statement")).and_then(Json::as_array);
+    statements.into_iter().flatten().any(|st| {
+        let service = strings(st.pointer("/Principal/Service"));
+        let actions = strings(st.get("Action"));
+        st.get("Effect").and_then(Json::as_str) == Some("Allow")
+            && service.iter().any(|s| s == "cloudwatch.amazonaws.com")
+            && actions.iter().any(|a| a == "kms:Decrypt" || a == "kms:*")
+            && actions.iter().any(|a| a == "kms:GenerateDataKey*" || a == "kms:*")
+    })
+}
+
+fn topics(cx: &mut Ctx<'_>, json: &Json) {
+    let all: Vec<(&String, &Json)> = resources(json).collect();
+    for (id, r) in all.iter().filter(|(_, r)| rtype(r) == "AWS::SNS::Topic") {
+        let path = format!("$.Resources.{id}.Properties.KmsMasterKeyId");
+        match props(r, "KmsMasterKeyId") {
+            None => cx.push("SNS001", Severity::Error, path, "alert topic is not encrypted; use a customer-managed KMS key"),
+            Some(Json::String(k)) if k.ends_with("alias/aws/sns") => cx.push(
+                "SNS001",
+                Severity::Error,
+                path,
+                "alias/aws/sns cannot be used by CloudWatch: alarm notifications would be silently dropped; use a customer-managed key",
+            ),
+            Some(k) => {
+                let target = k.get("Ref").or_else(|| k.pointer("/Fn::GetAtt/0")).and_then(Json::as_str);
+                let key = target.and_then(|t| all.iter().find(|(kid, _)| kid.as_str() == t)).map(|(_, r)| *r);
+                if let Some(key) = key
+                    && !lets_cloudwatch_publish(key)
+                {
+                    cx.push(
+                        "SNS002",
+                        Severity::Error,
+                        path,
+                        format!("the key policy of `{}` does not let cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*", target.unwrap_or_default()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ---- ALARM006: every alarm watches a metric some resource emits ----------------------------
+
+/// Metric sources the stacks create: function names, (API name, stage) pairs, and the
+/// `Service` names the functions put on their own metrics.
+#[derive(Default)]
+struct Emitters {
+    functions: BTreeSet<String>,
+    apis: BTreeSet<(String, String)>,
+    services: BTreeSet<String>,
+}
+
+fn emitters(stacks: &[Stack]) -> Emitters {
+    let mut e = Emitters::default();
+    for s in stacks {
+        let json = s.template.to_json();
+        let mut api_names = BTreeMap::new();
+        for (id, r) in resources(&json) {
+            match rtype(r) {
+                "AWS::Lambda::Function" => {
+                    if let Some(n) = props(r, "FunctionName").and_then(Json::as_str) {
+                        e.functions.insert(n.to_owned());
+                    }
+                    if let Some(n) = props(r, "Environment")
+                        .and_then(|v| v.pointer("/Variables/SERVICE_NAME"))
+                        .and_then(Json::as_str)
+                    {
+                        e.services.insert(n.to_owned());
+                    }
+                }
+                "AWS::ApiGateway::RestApi" => {
+                    if let Some(n) = props(r, "Name").and_then(Json::as_str) {
+                        api_names.insert(id.clone(), n.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (_, r) in resources(&json).filter(|(_, r)| rtype(r) == "AWS::ApiGateway::Stage") {
+            let api = props(r, "RestApiId")
+                .and_then(|v| v.get("Ref"))
+                .and_then(Json::as_str)
+                .and_then(|id| api_names.get(id));
+            if let (Some(api), Some(stage)) = (api, props(r, "StageName").and_then(Json::as_str)) {
+                e.apis.insert((api.clone(), stage.to_owned()));
+            }
+        }
+    }
+    e
+}
+
+/// Lambda and API Gateway metrics an alarm may watch.
+const LAMBDA_METRICS: &[&str] = &["Errors", "Throttles", "Duration", "ConcurrentExecutions", "Invocations"];
+const API_METRICS: &[&str] = &["Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"];
+
+fn emitted_metrics(cx: &mut Ctx<'_>, stacks: &[Stack]) {
+    let e = emitters(stacks);
+    for s in stacks {
+        let json = s.template.to_json();
+        for (id, r) in resources(&json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+            let base = format!("$.Resources.{id}.Properties");
+            let mut watched: Vec<(String, &Json)> = Vec::new();
+            if let Some(p) = r.get("Properties").filter(|p| p.get("MetricName").is_some()) {
+                watched.push((base.clone(), p));
+            }
+            for (i, m) in props(r, "Metrics").and_then(Json::as_array).into_iter().flatten().enumerate() {
+                if let Some(metric) = m.pointer("/MetricStat/Metric") {
+                    watched.push((format!("{base}.Metrics[{i}].MetricStat.Metric"), metric));
+                }
+            }
+            for (path, m) in watched {
+                let ns = m.get("Namespace").and_then(Json::as_str).unwrap_or_default();
+                let name = m.get("MetricName").and_then(Json::as_str).unwrap_or_default();
+                let dims: BTreeMap<&str, &str> = m
+                    .get("Dimensions")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| Some((d.get("Name")?.as_str()?, d.get("Value")?.as_str()?)))
+                    .collect();
+                let d = |k: &str| dims.get(k).copied().unwrap_or_default().to_owned();
+                let problem = match ns {
+                    "AWS/Lambda" if !LAMBDA_METRICS.contains(&name) => {
+                        Some(format!("AWS/Lambda has no metric `{name}`"))
+                    }
+                    "AWS/Lambda" if !e.functions.contains(&d("FunctionName")) => {
+                        Some(format!("no function named `{}` in this environment's stacks", d("FunctionName")))
+                    }
+                    "AWS/ApiGateway" if !API_METRICS.contains(&name) => {
+                        Some(format!("AWS/ApiGateway has no metric `{name}`"))
+                    }
+                    "AWS/ApiGateway" if !e.apis.contains(&(d("ApiName"), d("Stage"))) => Some(format!(
+                        "no API `{}` with stage `{}` in this environment's stacks",
+                        d("ApiName"),
+                        d("Stage")
+                    )),
+                    "AWS/Lambda" | "AWS/ApiGateway" => None,
+                    ns if ns == token_function::telemetry::NAMESPACE => {
+                        let known =
+                            [token_function::telemetry::TOKENS_ISSUED, token_function::telemetry::AUTH_FAILURES];
+                        if !known.contains(&name) {
+                            Some(format!("the token function writes no metric `{name}`"))
+                        } else if !e.services.contains(&d(token_function::telemetry::DIMENSION_SERVICE)) {
+                            Some(format!(
+                                "no function writes metrics for service `{}`",
+                                d(token_function::telemetry::DIMENSION_SERVICE)
+                            ))
+                        } else {
+                            None
+                        }
+                    }
+                    other => Some(format!("namespace `{other}` is written by no resource of this environment")),
+                };
+                if let Some(p) = problem {
+                    cx.out.push(Finding {
+                        rule: "ALARM006",
+                        severity: Severity::Error,
+                        stack: s.name.clone(),
+                        path,
+                        message: format!("alarm can never fire: {p}"),
+                    });
+                }
+            }
         }
     }
 }

@@ -2,11 +2,14 @@
 //! names (`lambda::Function`, `iam::Role`). Optional properties are skipped when unset.
 
 pub mod apigateway;
+pub mod budgets;
+pub mod cloudwatch;
 pub mod iam;
 pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod secretsmanager;
+pub mod sns;
 pub mod wafv2;
 
 use serde::Serialize;

@@ -24,6 +24,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the token endpoint on 127.0.0.1 with an environment's settings.
     Serve(ServeArgs),
+    /// Write each environment's runbook to docs/runbooks/<env>.md.
+    Docs(DocsArgs),
     /// List the environments.
     List,
 }
@@ -72,4 +74,14 @@ pub struct ServeArgs {
     /// The port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Folder the runbooks go to.
+    #[arg(long, default_value = "docs/runbooks", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 if a runbook is missing or out of date.
+    #[arg(long)]
+    pub check: bool,
 }

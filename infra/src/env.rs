@@ -732,6 +732,11 @@ impl Environment {
         format!("{}-{}", self.stack_prefix, self.name)
     }
 
+    /// The name of the monitoring stack.
+    pub fn monitoring_stack_name(&self) -> String {
+        format!("{}-monitoring", self.qualified())
+    }
+
     /// The name of the service stack.
     pub fn service_stack_name(&self) -> String {
         format!("{}-service", self.qualified())

@@ -5,6 +5,7 @@ pub mod cfn;
 pub mod cli;
 pub mod commands;
 pub mod env;
+pub mod runbook;
 pub mod stacks;
 pub mod synth;
 pub mod validate;

@@ -101,6 +101,14 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
             tags: stack_tags(env),
         });
     }
+    let path = dir.join("RUNBOOK.md");
+    let runbook = crate::runbook::render(env).map_err(|e| SynthError::Render {
+        what: "runbook".into(),
+        format: "markdown",
+        message: format!("{e:#}"),
+    })?;
+    put(&path, &runbook)?;
+    written.push(path);
     let path = dir.join("manifest.json");
     let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| SynthError::Render {
         what: "manifest".into(),

@@ -32,6 +32,8 @@ fn synth_all_writes_templates_and_manifests() {
         assert_eq!(manifest["stacks"][0]["termination_protection"], env == "prod");
         assert_eq!(manifest["stacks"][1]["name"], format!("token-service-{env}-monitoring"));
         assert!(dir.join("monitoring.template.json").is_file());
+        let runbook = std::fs::read_to_string(dir.join("RUNBOOK.md")).unwrap();
+        assert!(runbook.starts_with(&format!("# Runbook: token service, {env}")));
     }
 }
 

@@ -135,3 +135,45 @@ fn unknown_environment_lists_the_known_ones() {
     let e = Environment::load_named(&shipped(), "../Cargo").unwrap_err();
     assert!(matches!(e, EnvError::Unknown { .. }), "{e}");
 }
+
+#[test]
+fn monitoring_settings_are_checked() {
+    let alarm = "lambda_errors: {threshold: 20, period_seconds: 300, evaluation_periods: 3, datapoints_to_alarm: 2, severity: warning}";
+    let cases = [
+        (alarm.replace("period_seconds: 300", "period_seconds: 45"), "45 is not an alarm period"),
+        (
+            alarm.replace("datapoints_to_alarm: 2", "datapoints_to_alarm: 4"),
+            "datapoints_to_alarm (4) cannot exceed evaluation_periods (3)",
+        ),
+        (
+            alarm.replace(
+                "evaluation_periods: 3, datapoints_to_alarm: 2",
+                "evaluation_periods: 300, datapoints_to_alarm: 2",
+            ),
+            "evaluates at most one day",
+        ),
+        (alarm.replace("severity: warning", "severity: loud"), "unknown variant `loud`"),
+        (alarm.replace("threshold: 20", "threshold: -1"), "threshold -1 must be a number of at least 0"),
+    ];
+    for (to, want) in cases {
+        let got = error_after(alarm, &to);
+        assert!(got.contains("monitoring.alarms"), "{got}");
+        assert!(got.contains(want), "got {got}\nwant {want}");
+    }
+    let got = error_after("api_5xx_rate: {threshold: 10,", "api_5xx_rate: {threshold: 101,");
+    assert!(got.contains("monitoring.alarms.api_5xx_rate.threshold: 101 is a percentage"), "{got}");
+    let got = error_after("emails: [identity-dev@example.com]\n  alarms", "emails: [not-an-email]\n  alarms");
+    assert!(got.contains("`not-an-email` is not an email address"), "{got}");
+}
+
+#[test]
+fn a_threshold_change_shows_in_template_and_runbook() {
+    let text = std::fs::read_to_string(shipped().join("prod.yaml")).unwrap();
+    let edited = text.replace("lambda_duration_p95: {threshold: 120,", "lambda_duration_p95: {threshold: 135,");
+    assert_ne!(text, edited);
+    let env = Environment::parse(&edited, "prod", Path::new("environments/prod.yaml")).unwrap();
+    let t = infra::stacks::monitoring::build(&env).unwrap().to_json();
+    assert_eq!(t["Resources"]["LambdaDurationP95Alarm"]["Properties"]["Threshold"], 135.0);
+    let runbook = infra::runbook::render(&env).unwrap();
+    assert!(runbook.contains("| [Lambda duration p95](#lambda-duration-p95) | above 135 ms |"), "{runbook}");
+}

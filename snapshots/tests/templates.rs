@@ -33,3 +33,18 @@ fn no_snapshot_outlives_its_environment() {
         assert!(envs.iter().any(|e| e == env), "{name} belongs to no environment file; delete it");
     }
 }
+
+/// The committed runbooks are what the alarm catalogue and environment files give today, so a
+/// threshold change shows in the runbook diff as well as the template's.
+#[test]
+fn committed_runbooks_are_current() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = here.join("../environments");
+    for name in Environment::names(&dir).unwrap() {
+        let env = Environment::load_named(&dir, &name).unwrap();
+        let want = infra::runbook::render(&env).unwrap();
+        let path = here.join(format!("../docs/runbooks/{name}.md"));
+        let got = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(got == want, "{} is out of date: run `cargo run -- docs` and commit it", path.display());
+    }
+}

@@ -1,6 +1,7 @@
 //! One module per command; each is a thin call into the library. Exit codes: 0 success,
 //! 1 validation errors, 2 bad input or a failure.
 
+mod docs;
 mod serve;
 mod synth;
 mod validate;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => synth::run(&dir, args),
         Command::Validate(args) => validate::run(&dir, args),
         Command::Serve(args) => serve::run(&dir, args),
+        Command::Docs(args) => docs::run(&dir, args),
         Command::List => {
             for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
                 println!("{name}");

@@ -22,6 +22,6 @@ pub struct Stack {
 pub fn all(env: &Environment) -> Result<Vec<Stack>, ModelError> {
     Ok(vec![
         Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? },
-        Stack { id: "monitoring", name: format!("{}-monitoring", env.qualified()), template: monitoring::build(env)? },
+        Stack { id: "monitoring", name: env.monitoring_stack_name(), template: monitoring::build(env)? },
     ])
 }

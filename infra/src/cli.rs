@@ -22,6 +22,20 @@ pub enum Command {
     Synth(SynthArgs),
     /// Check templates against every rule; exit 1 on errors.
     Validate(ValidateArgs),
+    /// Create or update the bootstrap stack (the assets bucket), like `cdk bootstrap`.
+    Bootstrap(BootstrapArgs),
+    /// Show what a deploy would change (exit 0: nothing, 2: changes).
+    Diff(DiffArgs),
+    /// Package the function, then plan and execute each stack's change set.
+    Deploy(DeployArgs),
+    /// Recover a stack: cancel a running update, continue a failed rollback, or roll back.
+    Rollback(StackArgs),
+    /// Delete the environment's stacks (not the bootstrap stack).
+    Destroy(DestroyArgs),
+    /// State, recent events and outputs of each stack.
+    Status(StatusArgs),
+    /// Detect drift between the stacks and their templates.
+    Drift(StackArgs),
     /// Serve the token endpoint on 127.0.0.1 with an environment's settings.
     Serve(ServeArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md.
@@ -84,4 +98,69 @@ pub struct DocsArgs {
     /// Write nothing; exit 1 if a runbook is missing or out of date.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    pub env: String,
+    /// Execute without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub env: String,
+    /// Plan with this function zip; without it an existing stack keeps its deployed code.
+    #[arg(long, value_name = "PATH")]
+    pub function_zip: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    pub env: String,
+    /// Only show the plan (exit 0: nothing to change, 2: changes).
+    #[arg(long)]
+    pub plan: bool,
+    /// Execute without asking (for CI). Without it a terminal is needed to confirm.
+    #[arg(long)]
+    pub yes: bool,
+    /// Deploy this prebuilt zip (holding `bootstrap`) instead of building the function.
+    #[arg(long, value_name = "PATH")]
+    pub function_zip: Option<PathBuf>,
+    /// A stack whose first create failed is deleted and created again.
+    #[arg(long)]
+    pub replace_failed: bool,
+    /// Deploy outside the environment's change window.
+    #[arg(long)]
+    pub ignore_change_window: bool,
+    /// Skip the smoke check after the service stack is deployed.
+    #[arg(long)]
+    pub no_smoke_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    pub env: String,
+    /// Only this stack (`service` or `monitoring`).
+    #[arg(long, value_name = "ID")]
+    pub stack: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    pub env: String,
+    /// With --force: delete without typing the stack names.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub env: String,
+    /// Follow a running operation until it settles.
+    #[arg(long)]
+    pub watch: bool,
 }

@@ -50,6 +50,8 @@ pub struct Environment {
     pub signing_key: SigningKeySettings,
     /// Alert topics, alarm thresholds, dashboard and budget.
     pub monitoring: MonitoringSettings,
+    /// How deploys happen.
+    pub deploy: DeploySettings,
     /// Rules `validate` enforces on this environment's templates.
     pub policy: PolicySettings,
     /// Settings of `infra serve` (the token endpoint on localhost).
@@ -210,6 +212,52 @@ pub struct CustomDomain {
 pub struct SigningKeySettings {
     /// Days KMS waits before deleting the key once its deletion is scheduled (7-30).
     pub pending_window_days: Bounded<7, 30>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySettings {
+    /// Days an uploaded function artifact is kept in the assets bucket.
+    pub artifact_retention_days: Bounded<1, 3650>,
+    /// When deploys may run; omit for any time.
+    #[serde(default)]
+    pub change_window: Option<ChangeWindow>,
+}
+
+/// Days and hours (UTC) a deploy may start in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeWindow {
+    pub days: BTreeSet<Weekday>,
+    /// First hour (UTC) a deploy may start.
+    pub start_hour_utc: Bounded<0, 23>,
+    /// Deploys must start before this hour (UTC).
+    pub end_hour_utc: Bounded<1, 24>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl ChangeWindow {
+    /// Whether `unix_seconds` (UTC) falls in the window.
+    pub fn contains(&self, unix_seconds: u64) -> bool {
+        let days = unix_seconds / 86_400;
+        // 1970-01-01 was a Thursday.
+        let weekday =
+            [Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun, Weekday::Mon, Weekday::Tue, Weekday::Wed]
+                [(days % 7) as usize];
+        let hour = ((unix_seconds % 86_400) / 3_600) as u32;
+        self.days.contains(&weekday) && hour >= self.start_hour_utc.get() && hour < self.end_hour_utc.get()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -700,6 +748,11 @@ impl Environment {
                 return Err(format!("monitoring.alarms.{key}.threshold: {} is a percentage, at most 100", a.threshold));
             }
         }
+        if let Some(w) = &self.deploy.change_window
+            && w.start_hour_utc.get() >= w.end_hour_utc.get()
+        {
+            return Err("deploy.change_window: start_hour_utc must be before end_hour_utc".into());
+        }
         if let Some(domain) = &self.api.custom_domain {
             let cert_region = domain.certificate_arn.0.split(':').nth(3).unwrap_or_default();
             if cert_region != self.region.0 {
@@ -730,6 +783,11 @@ impl Environment {
     /// `<prefix>-<env>`: the base of every name in this environment.
     pub fn qualified(&self) -> String {
         format!("{}-{}", self.stack_prefix, self.name)
+    }
+
+    /// The name of the bootstrap stack (the assets bucket).
+    pub fn bootstrap_stack_name(&self) -> String {
+        format!("{}-bootstrap", self.qualified())
     }
 
     /// The name of the monitoring stack.

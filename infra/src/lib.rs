@@ -4,6 +4,7 @@
 pub mod cfn;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod env;
 pub mod runbook;
 pub mod stacks;

@@ -1,6 +1,7 @@
 //! One module per command; each is a thin call into the library. Exit codes: 0 success,
 //! 1 validation errors, 2 bad input or a failure.
 
+mod deploy;
 mod docs;
 mod serve;
 mod synth;
@@ -22,6 +23,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Synth(args) => synth::run(&dir, args),
         Command::Validate(args) => validate::run(&dir, args),
+        Command::Bootstrap(args) => deploy::bootstrap(&dir, args),
+        Command::Diff(args) => deploy::diff(&dir, args),
+        Command::Deploy(args) => deploy::deploy(&dir, args),
+        Command::Rollback(args) => deploy::rollback(&dir, args),
+        Command::Destroy(args) => deploy::destroy(&dir, args),
+        Command::Status(args) => deploy::status(&dir, args),
+        Command::Drift(args) => deploy::drift(&dir, args),
         Command::Serve(args) => serve::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
         Command::List => {

@@ -2,6 +2,7 @@
 //! always gives the same templates.
 
 pub mod alarms;
+pub mod bootstrap;
 pub mod monitoring;
 pub mod service;
 

@@ -1,0 +1,428 @@
+//! `bootstrap`, `diff`, `deploy`, `rollback`, `destroy`, `status`, `drift`: thin commands over
+//! `crate::deploy`. Each loads the environment, checks the caller's account, then acts.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+
+use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
+use crate::deploy::package::Artifact;
+use crate::deploy::stack::{self, Plan, Polling, StackSpec};
+use crate::deploy::{Aws, DeployError, change_set, events};
+use crate::env::Environment;
+use crate::stacks::{Stack, bootstrap, service};
+use crate::synth::stack_tags;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// Polling for this run; `INFRA_POLL_MS` sets the first interval (tests against an emulator).
+fn polling() -> Polling {
+    let mut p = Polling::default();
+    if let Some(ms) = std::env::var("INFRA_POLL_MS").ok().and_then(|v| v.parse().ok()) {
+        p.first = std::time::Duration::from_millis(ms);
+    }
+    p
+}
+
+async fn connect(env: &Environment) -> anyhow::Result<Aws> {
+    let aws = Aws::connect(env.region.as_str()).await;
+    aws.check_account(&env.name, env.account_id.as_str()).await?;
+    Ok(aws)
+}
+
+/// Asks on the terminal; refuses to ask without one.
+fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question}: refusing to prompt without a terminal; pass --yes to proceed");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>) -> StackSpec {
+    let needs_iam = s.template.resources().values().any(|r| r.r#type.starts_with("AWS::IAM::"));
+    StackSpec {
+        name: s.name.clone(),
+        template: s.template.to_json_string(),
+        parameters,
+        capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
+        tags: stack_tags(env),
+        termination_protection: env.termination_protection,
+    }
+}
+
+fn validated(env: &Environment) -> anyhow::Result<Vec<Stack>> {
+    let (stacks, findings) = super::build(env)?;
+    super::print_findings(&findings);
+    if crate::validate::has_errors(&findings) {
+        bail!("{}: validation failed; nothing deployed", env.name);
+    }
+    Ok(stacks)
+}
+
+/// Runs a plan: prints it, asks, executes, reports. `Ok(false)` when the user said no.
+async fn apply(
+    aws: &Aws,
+    env: &Environment,
+    spec: &StackSpec,
+    plan: &Plan,
+    yes: bool,
+    poll: Polling,
+) -> anyhow::Result<bool> {
+    if !confirm(&format!("execute this change set on {}?", spec.name), yes)? {
+        stack::discard(&aws.cfn, plan).await?;
+        eprintln!("{}: change set discarded; nothing changed", spec.name);
+        return Ok(false);
+    }
+    let outcome = stack::execute(&aws.cfn, plan, &env.name, poll).await?;
+    if !outcome.ok() {
+        if let Some(cause) = events::root_cause(&outcome.events) {
+            eprintln!(
+                "\nroot cause: {} ({}) {}: {}",
+                cause.logical_id,
+                cause.resource_type,
+                cause.status,
+                cause.reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+        bail!("{} ended {}: {}", spec.name, outcome.status, events::next_step(&outcome.status, &env.name));
+    }
+    if let Some(s) = stack::describe(&aws.cfn, &spec.name).await? {
+        if let Err(e) = stack::protect(&aws.cfn, &s, spec.termination_protection).await {
+            eprintln!(
+                "warning: {}: could not set termination protection to {}: {e}; set it in the console",
+                spec.name, spec.termination_protection
+            );
+        }
+        eprintln!("{}: {}", spec.name, outcome.status);
+        for (k, v) in stack::outputs(&s) {
+            println!("{}.{k} = {v}", spec.name);
+        }
+    }
+    Ok(true)
+}
+
+/// The assets bucket from the bootstrap stack.
+async fn assets_bucket(aws: &Aws, env: &Environment) -> anyhow::Result<String> {
+    let name = env.bootstrap_stack_name();
+    let s = stack::describe(&aws.cfn, &name).await?;
+    s.as_ref()
+        .filter(|s| events::is_success(stack::status(s)))
+        .and_then(|s| stack::outputs(s).get(bootstrap::OUTPUT_BUCKET).cloned())
+        .with_context(|| {
+            format!(
+                "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
+                env.name
+            )
+        })
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
+    let arch = env.function.architecture;
+    let a = match zip {
+        Some(p) => Artifact::from_zip(p, arch)?,
+        None => {
+            let bin = crate::deploy::package::build(&workspace(), arch)?;
+            let bytes = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
+            Artifact::from_binary(&bytes, arch, &bin.display().to_string())?
+        }
+    };
+    eprintln!(
+        "function: {} bytes zipped ({} unzipped), sha256 {}, needs glibc {}",
+        a.zip.len(),
+        a.binary_bytes,
+        a.sha256,
+        a.glibc.map(|(x, y)| format!("{x}.{y}")).unwrap_or_else(|| "none".into())
+    );
+    Ok(a)
+}
+
+pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let template = bootstrap::build(&env)?;
+    let s = Stack { id: "bootstrap", name: env.bootstrap_stack_name(), template };
+    let mut spec = spec(&env, &s, vec![]);
+    spec.termination_protection = env.termination_protection;
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        let poll = polling();
+        match stack::plan(&aws.cfn, &spec, &env.name, false, poll).await? {
+            None => eprint!("{}", change_set::render(&spec.name, &[])),
+            Some(plan) => {
+                eprint!("{}", change_set::render(&spec.name, &plan.changes));
+                apply(&aws, &env, &spec, &plan, args.yes, poll).await?;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
+    deploy(
+        dir,
+        DeployArgs {
+            env: args.env,
+            plan: true,
+            yes: false,
+            function_zip: args.function_zip,
+            replace_failed: false,
+            ignore_change_window: true,
+            no_smoke_check: true,
+        },
+    )
+}
+
+pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let stacks = validated(&env)?;
+    if !args.plan && !args.ignore_change_window {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        if let Some(w) = &env.deploy.change_window
+            && !w.contains(now)
+        {
+            bail!(
+                "{} is outside its change window ({:?} {:02}:00-{:02}:00 UTC); wait, or pass --ignore-change-window if this is an emergency",
+                env.name,
+                w.days,
+                w.start_hour_utc.get(),
+                w.end_hour_utc.get()
+            );
+        }
+    }
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        let poll = polling();
+        let bucket = assets_bucket(&aws, &env).await?;
+        let service_exists = stack::describe(&aws.cfn, &env.service_stack_name()).await?.is_some();
+        let code = if args.plan && args.function_zip.is_none() && service_exists {
+            eprintln!("function: as deployed (pass --function-zip to plan a new build)");
+            None
+        } else {
+            let a = artifact(&env, args.function_zip.as_deref())?;
+            if args.plan {
+                eprintln!("function: would upload s3://{bucket}/{}", a.key());
+            } else if aws.upload(&bucket, &a).await? {
+                eprintln!("function: uploaded s3://{bucket}/{}", a.key());
+            } else {
+                eprintln!("function: s3://{bucket}/{} already there", a.key());
+            }
+            Some(a.key())
+        };
+        let mut changed = false;
+        for s in &stacks {
+            let params = if s.id == "service" {
+                vec![
+                    (service::PARAM_ARTIFACT_BUCKET.to_owned(), code.as_ref().map(|_| bucket.clone())),
+                    (service::PARAM_ARTIFACT_KEY.to_owned(), code.clone()),
+                ]
+            } else {
+                vec![]
+            };
+            let spec = spec(&env, s, params);
+            let plan = stack::plan(&aws.cfn, &spec, &env.name, args.replace_failed, poll).await?;
+            let Some(plan) = plan else {
+                eprint!("{}", change_set::render(&spec.name, &[]));
+                continue;
+            };
+            changed = true;
+            eprint!("{}", change_set::render(&spec.name, &plan.changes));
+            if args.plan {
+                stack::discard(&aws.cfn, &plan).await?;
+                continue;
+            }
+            if !apply(&aws, &env, &spec, &plan, args.yes, poll).await? {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Ok(if args.plan && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    })
+}
+
+fn selected(env: &Environment, only: Option<&str>) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let all = [("service", env.service_stack_name()), ("monitoring", env.monitoring_stack_name())];
+    match only {
+        None => Ok(all.to_vec()),
+        Some(id) => all
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|s| vec![s])
+            .with_context(|| format!("no stack `{id}`; stacks: service, monitoring")),
+    }
+}
+
+pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let targets = selected(&env, args.stack.as_deref())?;
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        let mut any = false;
+        for (_, name) in targets {
+            match stack::recover(&aws.cfn, &name, &env.name, polling()).await? {
+                None => eprintln!("{name}: nothing to roll back"),
+                Some(o) => {
+                    any = true;
+                    eprintln!("{name}: {}", o.status);
+                    if !events::is_terminal(&o.status) || o.status.ends_with("_FAILED") {
+                        bail!("{name} ended {}: {}", o.status, events::next_step(&o.status, &env.name));
+                    }
+                }
+            }
+        }
+        if !any {
+            eprintln!("no stack needed recovery");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let names = [env.monitoring_stack_name(), env.service_stack_name()];
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        for name in names {
+            let Some(s) = stack::describe(&aws.cfn, &name).await? else {
+                eprintln!("{name}: not deployed");
+                continue;
+            };
+            if s.enable_termination_protection() == Some(true) {
+                bail!(
+                    "{name} has termination protection; set termination_protection: false in environments/{}.yaml and deploy first",
+                    env.name
+                );
+            }
+            if !(args.yes && args.force) {
+                if !std::io::stdin().is_terminal() {
+                    bail!("destroying {name}: type its name at a terminal, or pass --yes --force");
+                }
+                eprint!("type `{name}` to delete it: ");
+                std::io::stderr().flush()?;
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                if line.trim() != name {
+                    bail!("{name}: name not confirmed; nothing deleted");
+                }
+            }
+            let outcome = stack::delete(&aws.cfn, &name, &env.name, polling()).await?;
+            if outcome.status != "DELETE_COMPLETE" {
+                bail!("{name} ended {}: {}", outcome.status, events::next_step(&outcome.status, &env.name));
+            }
+            eprintln!("{name}: deleted");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        for name in [env.bootstrap_stack_name(), env.service_stack_name(), env.monitoring_stack_name()] {
+            let Some(s) = stack::describe(&aws.cfn, &name).await? else {
+                println!("{name}: not deployed");
+                continue;
+            };
+            let st = stack::status(&s).to_owned();
+            println!(
+                "{name}: {st}{}{}",
+                s.stack_status_reason().map(|r| format!(" ({r})")).unwrap_or_default(),
+                if s.enable_termination_protection() == Some(true) { ", termination protection on" } else { "" }
+            );
+            for e in stack::recent_events(&aws.cfn, &name, 5).await? {
+                println!("  {}", events::render(&e, 0, 0).replacen("[0/0] ", "", 1));
+            }
+            for (k, v) in stack::outputs(&s) {
+                println!("  {k} = {v}");
+            }
+            if args.watch && !events::is_terminal(&st) {
+                let seen = stack::recent_events(&aws.cfn, &name, 100).await?.into_iter().map(|e| e.id).collect();
+                let o = stack::watch(&aws.cfn, &name, seen, 0, &env.name, polling()).await?;
+                println!("{name}: {}", o.status);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let targets = selected(&env, args.stack.as_deref())?;
+    runtime()?.block_on(async {
+        let aws = connect(&env).await?;
+        let mut drifted = false;
+        for (_, name) in targets {
+            let id = aws
+                .cfn
+                .detect_stack_drift()
+                .stack_name(&name)
+                .send()
+                .await
+                .map_err(|e| {
+                    DeployError::Aws(format!(
+                        "DetectStackDrift {name}: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    ))
+                })?
+                .stack_drift_detection_id()
+                .unwrap_or_default()
+                .to_owned();
+            let mut wait = std::time::Duration::from_millis(500);
+            let status = loop {
+                let s = aws
+                    .cfn
+                    .describe_stack_drift_detection_status()
+                    .stack_drift_detection_id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        DeployError::Aws(format!(
+                            "DescribeStackDriftDetectionStatus: {}",
+                            aws_smithy_types::error::display::DisplayErrorContext(&e)
+                        ))
+                    })?;
+                let detection = s.detection_status().map(|d| d.as_str().to_owned()).unwrap_or_default();
+                if detection != "DETECTION_IN_PROGRESS" {
+                    break s.stack_drift_status().map(|d| d.as_str().to_owned()).unwrap_or_else(|| detection.clone());
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 3 / 2).min(std::time::Duration::from_secs(5));
+            };
+            println!("{name}: {status}");
+            if status == "DRIFTED" {
+                drifted = true;
+                let out = aws.cfn.describe_stack_resource_drifts().stack_name(&name).send().await.map_err(|e| {
+                    DeployError::Aws(format!(
+                        "DescribeStackResourceDrifts: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    ))
+                })?;
+                for d in out.stack_resource_drifts() {
+                    let st = d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default();
+                    if st != "IN_SYNC" {
+                        println!(
+                            "  {st:<10} {} ({})",
+                            d.logical_resource_id().unwrap_or_default(),
+                            d.resource_type().unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        Ok(if drifted { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    })
+}

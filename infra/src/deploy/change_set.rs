@@ -1,0 +1,113 @@
+//! Change sets as a plan: what a deploy would add, modify, replace or remove, printed
+//! Terraform-style with IAM and security-group changes first and replacements called out.
+
+use std::fmt::Write;
+
+/// What happens to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Replace,
+    Remove,
+    Add,
+    Modify,
+    Other,
+}
+
+/// One resource change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: Action,
+    /// `True`, `False` or `Conditional`, for modifications.
+    pub replacement: Option<String>,
+    /// Changed properties (or `Tags`, `Metadata`, …).
+    pub details: Vec<String>,
+}
+
+impl Change {
+    /// From the SDK's view of a change.
+    pub fn from_sdk(c: &aws_sdk_cloudformation::types::ResourceChange) -> Self {
+        let replacement = c.replacement().map(|r| r.as_str().to_owned());
+        let action = match c.action().map(|a| a.as_str()) {
+            Some("Add") => Action::Add,
+            Some("Remove") => Action::Remove,
+            Some("Modify") if matches!(replacement.as_deref(), Some("True" | "Conditional")) => Action::Replace,
+            Some("Modify") => Action::Modify,
+            _ => Action::Other,
+        };
+        let mut details: Vec<String> = c
+            .details()
+            .iter()
+            .filter_map(|d| d.target())
+            .filter_map(|t| t.name().map(str::to_owned).or_else(|| t.attribute().map(|a| a.as_str().to_owned())))
+            .collect();
+        details.sort();
+        details.dedup();
+        Change {
+            logical_id: c.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: c.resource_type().unwrap_or_default().to_owned(),
+            action,
+            replacement,
+            details,
+        }
+    }
+
+    fn is_security(&self) -> bool {
+        self.resource_type.starts_with("AWS::IAM::")
+            || self.resource_type.starts_with("AWS::EC2::SecurityGroup")
+            || self.resource_type == "AWS::Lambda::Permission"
+            || self.resource_type == "AWS::KMS::Key"
+            || self.resource_type.ends_with("Policy")
+    }
+}
+
+/// Counts of each kind of change.
+pub fn summary(changes: &[Change]) -> String {
+    let n = |a: Action| changes.iter().filter(|c| c.action == a).count();
+    format!(
+        "{} to add, {} to change, {} to replace, {} to remove",
+        n(Action::Add),
+        n(Action::Modify) + n(Action::Other),
+        n(Action::Replace),
+        n(Action::Remove)
+    )
+}
+
+/// The plan of one stack.
+pub fn render(stack: &str, changes: &[Change]) -> String {
+    let mut out = String::new();
+    if changes.is_empty() {
+        let _ = writeln!(out, "{stack}: no changes");
+        return out;
+    }
+    let _ = writeln!(out, "{stack}: {}", summary(changes));
+    let mut sorted: Vec<&Change> = changes.iter().collect();
+    sorted
+        .sort_by(|a, b| (!a.is_security(), a.action, &a.logical_id).cmp(&(!b.is_security(), b.action, &b.logical_id)));
+    let (security, rest): (Vec<&Change>, Vec<&Change>) = sorted.into_iter().partition(|c| c.is_security());
+    for (title, group) in [("IAM, key and security changes", security), ("Other changes", rest)] {
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for c in group {
+            let (mark, note) = match c.action {
+                Action::Add => ("+  ", String::new()),
+                Action::Remove => ("-  ", String::new()),
+                Action::Modify => ("~  ", String::new()),
+                Action::Replace => (
+                    "-/+",
+                    format!(
+                        "  !! REPLACED{}: a new physical resource is created and the old one deleted",
+                        if c.replacement.as_deref() == Some("Conditional") { " (maybe)" } else { "" }
+                    ),
+                ),
+                Action::Other => ("?  ", String::new()),
+            };
+            let details = if c.details.is_empty() { String::new() } else { format!(" [{}]", c.details.join(", ")) };
+            let _ = writeln!(out, "    {mark} {} ({}){details}{note}", c.logical_id, c.resource_type);
+        }
+    }
+    out
+}

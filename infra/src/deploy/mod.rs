@@ -1,0 +1,108 @@
+//! Deploying to AWS with the AWS SDK for Rust. The only module that talks to AWS. Credentials,
+//! profile and `AWS_ENDPOINT_URL` come from the standard AWS environment, so the same binary
+//! targets AWS or a local emulator; the region is the environment file's.
+
+pub mod change_set;
+pub mod events;
+pub mod package;
+pub mod stack;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_cloudformation::config::Region;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// Why a deploy step failed; each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("stack `{stack}` is {status} and cannot be changed now: {next}")]
+    Blocked { stack: String, status: String, next: String },
+    #[error("the change set for `{stack}` failed: {reason}")]
+    ChangeSet { stack: String, reason: String },
+    #[error(
+        "AWS credentials are missing or expired ({0}); sign in again, e.g. `aws sso login --profile <profile>`, and retry"
+    )]
+    Credentials(String),
+    #[error("AWS is throttling requests ({0}); wait a minute and retry")]
+    Throttled(String),
+    #[error("{0}")]
+    Aws(String),
+    #[error("interrupted")]
+    Interrupted,
+    #[error(
+        "stopped watching `{stack}`; its operation goes on in CloudFormation. Resume watching with `cargo run -- status {env} --watch`"
+    )]
+    Watching { stack: String, env: String },
+    #[error(
+        "the credentials are for account {actual} but this environment is account {expected} (environments/{env}.yaml account_id); use that account's profile"
+    )]
+    WrongAccount { env: String, expected: String, actual: String },
+    #[error(transparent)]
+    Package(#[from] package::PackageError),
+}
+
+/// The AWS clients one command needs.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Aws {
+    /// Clients for `region`, from the standard AWS configuration chain.
+    pub async fn connect(region: &str) -> Self {
+        let config =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).load().await;
+        Self::from_config(&config)
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        // Path-style addressing keeps custom endpoints (emulators) working.
+        let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
+        Aws {
+            cfn: aws_sdk_cloudformation::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+
+    /// Refuses credentials of another account than the environment's.
+    pub async fn check_account(&self, env: &str, expected: &str) -> Result<(), DeployError> {
+        let me = self.sts.get_caller_identity().send().await.map_err(|e| {
+            let text = format!("{}", DisplayErrorContext(&e));
+            if text.contains("credential") || text.contains("Expired") || text.contains("token") {
+                DeployError::Credentials(text)
+            } else {
+                DeployError::Aws(format!("GetCallerIdentity: {text}"))
+            }
+        })?;
+        let actual = me.account().unwrap_or_default();
+        if actual != expected {
+            return Err(DeployError::WrongAccount {
+                env: env.to_owned(),
+                expected: expected.to_owned(),
+                actual: actual.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Uploads the artifact unless an object of that key (its hash) is already there.
+    /// Returns whether it uploaded.
+    pub async fn upload(&self, bucket: &str, artifact: &package::Artifact) -> Result<bool, DeployError> {
+        let key = artifact.key();
+        if self.s3.head_object().bucket(bucket).key(&key).send().await.is_ok() {
+            return Ok(false);
+        }
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(artifact.zip.clone()))
+            .content_type("application/zip")
+            .send()
+            .await
+            .map_err(|e| DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", DisplayErrorContext(&e))))?;
+        Ok(true)
+    }
+}

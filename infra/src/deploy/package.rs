@@ -1,0 +1,217 @@
+//! The function artifact: build `bootstrap` for Lambda's architecture and glibc, check the
+//! binary really loads on provided.al2023, zip it deterministically, and name it by SHA-256.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::env::Architecture;
+
+/// provided.al2023 ships glibc 2.34: a binary needing a newer symbol version cannot load.
+pub const MAX_GLIBC: (u32, u32) = (2, 34);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{0}")]
+    Build(String),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// A zipped function, ready to upload.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    pub zip: Vec<u8>,
+    /// Lowercase hex SHA-256 of `zip`.
+    pub sha256: String,
+    /// The highest glibc version the binary needs (`None`: links no glibc symbols).
+    pub glibc: Option<(u32, u32)>,
+    /// Size of the unzipped binary.
+    pub binary_bytes: usize,
+}
+
+impl Artifact {
+    /// The object key in the assets bucket: the same code always gets the same key.
+    pub fn key(&self) -> String {
+        format!("token-function/{}.zip", self.sha256)
+    }
+
+    /// Checks and zips a built binary.
+    pub fn from_binary(binary: &[u8], arch: Architecture, shown: &str) -> Result<Self, PackageError> {
+        let invalid = |message: String| PackageError::Invalid { path: shown.to_owned(), message };
+        check_elf(binary, arch).map_err(invalid)?;
+        let glibc = max_glibc(binary);
+        if let Some((maj, min)) = glibc
+            && (maj, min) > MAX_GLIBC
+        {
+            return Err(invalid(format!(
+                "needs GLIBC_{maj}.{min} but Lambda's provided.al2023 has glibc {}.{}: build with cargo-zigbuild for {}.{}.{} (see docs/deploying.md)",
+                MAX_GLIBC.0,
+                MAX_GLIBC.1,
+                arch.target(),
+                MAX_GLIBC.0,
+                MAX_GLIBC.1
+            )));
+        }
+        let zip = zip_bootstrap(binary).map_err(|e| invalid(format!("cannot zip: {e}")))?;
+        Ok(Artifact { sha256: sha256_hex(&zip), zip, glibc, binary_bytes: binary.len() })
+    }
+
+    /// A prebuilt zip (`--function-zip`): it must hold an executable `bootstrap` that passes the
+    /// same checks. The zip is uploaded as it is.
+    pub fn from_zip(path: &Path, arch: Architecture) -> Result<Self, PackageError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| PackageError::Io { path: shown.clone(), source })?;
+        let invalid = |message: String| PackageError::Invalid { path: shown.clone(), message };
+        let mut archive =
+            zip::ZipArchive::new(std::io::Cursor::new(&bytes)).map_err(|e| invalid(format!("not a zip: {e}")))?;
+        let mut entry = archive.by_name("bootstrap").map_err(|_| invalid("has no `bootstrap` at its root".into()))?;
+        if entry.unix_mode().is_some_and(|m| m & 0o111 == 0) {
+            return Err(invalid("`bootstrap` is not executable".into()));
+        }
+        let mut binary = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut binary)
+            .map_err(|e| invalid(format!("cannot read bootstrap: {e}")))?;
+        drop(entry);
+        let checked = Self::from_binary(&binary, arch, &shown)?;
+        Ok(Artifact { sha256: sha256_hex(&bytes), zip: bytes, glibc: checked.glibc, binary_bytes: binary.len() })
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A zip holding `bootstrap` (mode 755) with a fixed timestamp: the same binary always gives
+/// the same bytes.
+pub fn zip_bootstrap(binary: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    w.start_file("bootstrap", options)?;
+    w.write_all(binary)?;
+    Ok(w.finish()?.into_inner())
+}
+
+/// An ELF64 little-endian executable for `arch`.
+fn check_elf(b: &[u8], arch: Architecture) -> Result<(), String> {
+    if b.get(0..4) != Some(b"\x7fELF") {
+        return Err("is not an ELF executable".into());
+    }
+    if b.get(4) != Some(&2) || b.get(5) != Some(&1) {
+        return Err("is not a 64-bit little-endian ELF".into());
+    }
+    let machine = b.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]]));
+    let (want, name) = match arch {
+        Architecture::X86_64 => (0x3E, "x86_64"),
+        Architecture::Arm64 => (0xB7, "arm64"),
+    };
+    if machine != Some(want) {
+        return Err(format!("is not built for {name}, the environment's function.architecture"));
+    }
+    Ok(())
+}
+
+/// The highest `GLIBC_x.y` symbol version named in the binary.
+pub fn max_glibc(b: &[u8]) -> Option<(u32, u32)> {
+    let mut best = None;
+    let needle = b"GLIBC_";
+    let mut i = 0;
+    while let Some(pos) = b.get(i..).and_then(|s| s.windows(needle.len()).position(|w| w == needle)) {
+        let start = i + pos + needle.len();
+        let digits: Vec<u8> = b.iter().skip(start).take_while(|c| c.is_ascii_digit() || **c == b'.').copied().collect();
+        let text = String::from_utf8_lossy(&digits);
+        let mut parts = text.split('.').map(|p| p.parse::<u32>().ok());
+        if let (Some(Some(maj)), Some(Some(min))) = (parts.next(), parts.next()) {
+            best = best.max(Some((maj, min)));
+        }
+        i = start;
+    }
+    best
+}
+
+/// Builds `bootstrap` for `arch` with the `lambda` profile: with cargo-zigbuild pinned to
+/// glibc 2.34 when it is installed, else natively when the host is that architecture.
+pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
+    let target = arch.target();
+    let zig = Command::new("cargo").args(["zigbuild", "--version"]).output().is_ok_and(|o| o.status.success());
+    let host_matches = (cfg!(target_arch = "x86_64") && arch == Architecture::X86_64)
+        || (cfg!(target_arch = "aarch64") && arch == Architecture::Arm64);
+    let mut cmd = Command::new("cargo");
+    if zig {
+        cmd.args(["zigbuild", "--target", &format!("{target}.{}.{}", MAX_GLIBC.0, MAX_GLIBC.1)]);
+    } else if host_matches {
+        cmd.args(["build"]);
+    } else {
+        return Err(PackageError::Build(format!(
+            "cannot build for {target} here: install cargo-zigbuild (`pip install ziglang` and `cargo install cargo-zigbuild`) or pass --function-zip"
+        )));
+    }
+    cmd.args(["--locked", "--profile", "lambda", "-p", "token-function", "--features", "lambda", "--bin", "bootstrap"])
+        .current_dir(workspace);
+    eprintln!("building bootstrap for {target}{}", if zig { " (cargo zigbuild, glibc 2.34)" } else { "" });
+    let status = cmd.status().map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(PackageError::Build(format!("building bootstrap failed ({status})")));
+    }
+    let dir = if zig { workspace.join("target").join(target) } else { workspace.join("target") };
+    Ok(dir.join("lambda").join("bootstrap"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest ELF header the checks accept, plus some text.
+    fn elf(machine: u16, text: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        b.resize(18, 0);
+        b.extend(machine.to_le_bytes());
+        b.resize(64, 0);
+        b.extend(text);
+        b
+    }
+
+    #[test]
+    fn zips_are_deterministic_and_hold_an_executable_bootstrap() {
+        let bin = elf(0x3E, b"GLIBC_2.17\0GLIBC_2.34\0GLIBC_2.2.5\0");
+        let a = Artifact::from_binary(&bin, Architecture::X86_64, "b").unwrap();
+        let b = Artifact::from_binary(&bin, Architecture::X86_64, "b").unwrap();
+        assert_eq!(a.zip, b.zip);
+        assert_eq!(a.sha256, b.sha256);
+        assert_eq!(a.key(), format!("token-function/{}.zip", a.sha256));
+        assert_eq!(a.glibc, Some((2, 34)));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.zip");
+        std::fs::write(&path, &a.zip).unwrap();
+        let again = Artifact::from_zip(&path, Architecture::X86_64).unwrap();
+        assert_eq!(again.sha256, a.sha256);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&a.zip)).unwrap();
+        assert_eq!(archive.by_name("bootstrap").unwrap().unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn binaries_lambda_cannot_load_are_refused() {
+        let new_glibc = elf(0x3E, b"GLIBC_2.35\0");
+        let e = Artifact::from_binary(&new_glibc, Architecture::X86_64, "b").unwrap_err().to_string();
+        assert!(e.contains("needs GLIBC_2.35"), "{e}");
+        let e = Artifact::from_binary(&elf(0x3E, b""), Architecture::Arm64, "b").unwrap_err().to_string();
+        assert!(e.contains("not built for arm64"), "{e}");
+        let e = Artifact::from_binary(b"#!/bin/sh\n", Architecture::X86_64, "b").unwrap_err().to_string();
+        assert!(e.contains("not an ELF"), "{e}");
+        assert_eq!(max_glibc(b"GLIBC_2.9 GLIBC_2.28 GLIBC_PRIVATE"), Some((2, 28)));
+    }
+
+    #[test]
+    fn this_test_binary_reports_its_glibc() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let v = max_glibc(&me).expect("a glibc-linked test binary names GLIBC versions");
+        assert!(v >= (2, 2), "{v:?}");
+    }
+}

@@ -1,0 +1,390 @@
+//! CloudFormation operations: describe, plan (change set), execute and watch, roll back,
+//! delete. Every wait polls with backoff and stops on Ctrl-C, leaving the stack running.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Stack, Tag};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::DeployError;
+use super::change_set::Change;
+use super::events::{self, Event};
+
+/// Everything needed to create or update one stack.
+#[derive(Clone, Debug)]
+pub struct StackSpec {
+    pub name: String,
+    pub template: String,
+    /// Parameter values; `None` keeps the value the stack has now.
+    pub parameters: Vec<(String, Option<String>)>,
+    pub capabilities: Vec<&'static str>,
+    pub tags: BTreeMap<String, String>,
+    pub termination_protection: bool,
+}
+
+/// A change set waiting to be executed or discarded.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub stack: String,
+    pub change_set: String,
+    pub create: bool,
+    pub changes: Vec<Change>,
+}
+
+/// How often to poll: start, growth factor, ceiling.
+#[derive(Clone, Copy, Debug)]
+pub struct Polling {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling { first: Duration::from_millis(250), max: Duration::from_secs(5) }
+    }
+}
+
+fn sdk<E: std::error::Error + 'static>(what: &str, e: E) -> DeployError {
+    let text = format!("{}", DisplayErrorContext(&e));
+    if text.contains("ExpiredToken") || text.contains("expired") && text.contains("token") {
+        return DeployError::Credentials(text);
+    }
+    if text.contains("Throttling") || text.contains("Rate exceeded") {
+        return DeployError::Throttled(format!("{what}: {text}"));
+    }
+    DeployError::Aws(format!("{what}: {text}"))
+}
+
+/// The stack, or `None` when there is none of that name.
+pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>, DeployError> {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => Ok(out.stacks().first().cloned()),
+        Err(e) => {
+            let text = format!("{}", DisplayErrorContext(&e));
+            if text.contains("does not exist") { Ok(None) } else { Err(sdk("DescribeStacks", e)) }
+        }
+    }
+}
+
+pub fn status(stack: &Stack) -> &str {
+    stack.stack_status().map(|s| s.as_str()).unwrap_or("UNKNOWN")
+}
+
+/// The stack's outputs by key.
+pub fn outputs(stack: &Stack) -> BTreeMap<String, String> {
+    stack.outputs().iter().filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))).collect()
+}
+
+/// Creates a change set for `spec` and waits for it. `None` means nothing would change (the
+/// empty change set is deleted).
+pub async fn plan(
+    cfn: &Client,
+    spec: &StackSpec,
+    env: &str,
+    replace_failed: bool,
+    poll: Polling,
+) -> Result<Option<Plan>, DeployError> {
+    let existing = describe(cfn, &spec.name).await?;
+    let create = match existing.as_ref().map(status) {
+        None | Some("REVIEW_IN_PROGRESS") => true,
+        Some("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED") if replace_failed => {
+            eprintln!("{}: deleting the failed first create before creating it again", spec.name);
+            delete(cfn, &spec.name, env, poll).await?;
+            true
+        }
+        Some(s @ ("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED")) => {
+            return Err(DeployError::Blocked {
+                stack: spec.name.clone(),
+                status: s.to_owned(),
+                next: format!(
+                    "its first create failed; `cargo run -- deploy {env} --replace-failed` deletes and recreates it"
+                ),
+            });
+        }
+        Some(s @ ("UPDATE_ROLLBACK_FAILED" | "UPDATE_FAILED")) => {
+            return Err(DeployError::Blocked {
+                stack: spec.name.clone(),
+                status: s.to_owned(),
+                next: format!("recover it first with `cargo run -- rollback {env}`"),
+            });
+        }
+        Some(s) if !events::is_terminal(s) => {
+            return Err(DeployError::Blocked {
+                stack: spec.name.clone(),
+                status: s.to_owned(),
+                next: format!(
+                    "another operation is running; wait for it (`cargo run -- status {env} --watch`) or cancel it (`cargo run -- rollback {env}`)"
+                ),
+            });
+        }
+        Some(s) if s.starts_with("DELETE") => true,
+        Some(_) => false,
+    };
+    let name = format!(
+        "infra-{}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    );
+    let mut req = cfn
+        .create_change_set()
+        .stack_name(&spec.name)
+        .change_set_name(&name)
+        .change_set_type(if create { ChangeSetType::Create } else { ChangeSetType::Update })
+        .template_body(&spec.template)
+        .description("created by infra");
+    for (k, v) in &spec.parameters {
+        let p = Parameter::builder().parameter_key(k);
+        req = req.parameters(match v {
+            Some(v) => p.parameter_value(v).build(),
+            None => p.use_previous_value(true).build(),
+        });
+    }
+    for c in &spec.capabilities {
+        req = req.capabilities(Capability::from(*c));
+    }
+    for (k, v) in &spec.tags {
+        req = req.tags(Tag::builder().key(k).value(v).build());
+    }
+    let created = req.send().await.map_err(|e| sdk("CreateChangeSet", e))?;
+    let arn = created.id().unwrap_or(&name).to_owned();
+
+    let mut wait = poll.first;
+    let mut changes = Vec::new();
+    loop {
+        let mut token = None;
+        let mut first = None;
+        changes.clear();
+        loop {
+            let page = cfn
+                .describe_change_set()
+                .change_set_name(&arn)
+                .stack_name(&spec.name)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| sdk("DescribeChangeSet", e))?;
+            changes.extend(page.changes().iter().filter_map(|c| c.resource_change()).map(Change::from_sdk));
+            token = page.next_token().map(str::to_owned);
+            if first.is_none() {
+                first = Some((
+                    page.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    page.status_reason().unwrap_or_default().to_owned(),
+                ));
+            }
+            if token.is_none() {
+                break;
+            }
+        }
+        let (status, reason) = first.unwrap_or_default();
+        match status.as_str() {
+            "CREATE_COMPLETE" => break,
+            "FAILED" => {
+                let empty =
+                    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed");
+                let _ = cfn.delete_change_set().change_set_name(&arn).stack_name(&spec.name).send().await;
+                if empty {
+                    return Ok(None);
+                }
+                return Err(DeployError::ChangeSet { stack: spec.name.clone(), reason });
+            }
+            _ => {
+                sleep(wait).await?;
+                wait = (wait * 3 / 2).min(poll.max);
+            }
+        }
+    }
+    Ok(Some(Plan { stack: spec.name.clone(), change_set: arn, create, changes }))
+}
+
+/// Deletes a change set that will not run (and the empty stack a create change set made).
+pub async fn discard(cfn: &Client, plan: &Plan) -> Result<(), DeployError> {
+    cfn.delete_change_set()
+        .change_set_name(&plan.change_set)
+        .stack_name(&plan.stack)
+        .send()
+        .await
+        .map_err(|e| sdk("DeleteChangeSet", e))?;
+    if plan.create
+        && let Some(s) = describe(cfn, &plan.stack).await?
+        && status(&s) == "REVIEW_IN_PROGRESS"
+    {
+        cfn.delete_stack().stack_name(&plan.stack).send().await.map_err(|e| sdk("DeleteStack", e))?;
+    }
+    Ok(())
+}
+
+/// Event ids already in the stack's history, so a watch prints only new ones.
+async fn seen_events(cfn: &Client, stack: &str) -> Result<HashSet<String>, DeployError> {
+    match cfn.describe_stack_events().stack_name(stack).send().await {
+        Ok(out) => Ok(out.stack_events().iter().filter_map(|e| e.event_id().map(str::to_owned)).collect()),
+        Err(e) if format!("{}", DisplayErrorContext(&e)).contains("does not exist") => Ok(HashSet::new()),
+        Err(e) => Err(sdk("DescribeStackEvents", e)),
+    }
+}
+
+/// Executes exactly the change set that was shown and watches it to the end.
+pub async fn execute(cfn: &Client, plan: &Plan, env: &str, poll: Polling) -> Result<Outcome, DeployError> {
+    let seen = seen_events(cfn, &plan.stack).await?;
+    cfn.execute_change_set()
+        .change_set_name(&plan.change_set)
+        .stack_name(&plan.stack)
+        .send()
+        .await
+        .map_err(|e| sdk("ExecuteChangeSet", e))?;
+    watch(cfn, &plan.stack, seen, plan.changes.len(), env, poll).await
+}
+
+/// How an operation ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: String,
+    pub events: Vec<Event>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        events::is_success(&self.status)
+    }
+}
+
+async fn sleep(d: Duration) -> Result<(), DeployError> {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => Ok(()),
+        _ = tokio::signal::ctrl_c() => Err(DeployError::Interrupted),
+    }
+}
+
+/// Prints new events until the stack settles. Ctrl-C stops watching, not the operation.
+pub async fn watch(
+    cfn: &Client,
+    stack: &str,
+    mut seen: HashSet<String>,
+    total: usize,
+    env: &str,
+    poll: Polling,
+) -> Result<Outcome, DeployError> {
+    let mut all = Vec::new();
+    let mut done = HashSet::new();
+    let mut wait = poll.first;
+    loop {
+        if let Err(DeployError::Interrupted) = sleep(wait).await {
+            return Err(DeployError::Watching { stack: stack.to_owned(), env: env.to_owned() });
+        }
+        let mut fresh = Vec::new();
+        let mut token = None;
+        'pages: loop {
+            let page = match cfn.describe_stack_events().stack_name(stack).set_next_token(token.clone()).send().await {
+                Ok(p) => p,
+                Err(e) if format!("{}", DisplayErrorContext(&e)).contains("does not exist") => {
+                    return Ok(Outcome { status: "DELETE_COMPLETE".into(), events: all });
+                }
+                Err(e) => return Err(sdk("DescribeStackEvents", e)),
+            };
+            for e in page.stack_events() {
+                let ev = Event::from_sdk(e);
+                if !seen.insert(ev.id.clone()) {
+                    break 'pages;
+                }
+                fresh.push(ev);
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        fresh.reverse();
+        wait = if fresh.is_empty() { (wait * 3 / 2).min(poll.max) } else { poll.first };
+        for ev in fresh {
+            if ev.resource_type != "AWS::CloudFormation::Stack" && ev.status.ends_with("_COMPLETE") {
+                done.insert(ev.logical_id.clone());
+            }
+            eprintln!("{}", events::render(&ev, done.len().min(total.max(done.len())), total.max(done.len())));
+            all.push(ev);
+        }
+        let status = match describe(cfn, stack).await? {
+            None => "DELETE_COMPLETE".to_owned(),
+            Some(s) => status(&s).to_owned(),
+        };
+        if events::is_terminal(&status) {
+            return Ok(Outcome { status, events: all });
+        }
+    }
+}
+
+/// Deletes a stack and waits.
+pub async fn delete(cfn: &Client, stack: &str, env: &str, poll: Polling) -> Result<Outcome, DeployError> {
+    let seen = seen_events(cfn, stack).await?;
+    cfn.delete_stack().stack_name(stack).send().await.map_err(|e| sdk("DeleteStack", e))?;
+    watch(cfn, stack, seen, 0, env, poll).await
+}
+
+/// Sets termination protection when it differs from what the environment asks.
+pub async fn protect(cfn: &Client, stack: &Stack, want: bool) -> Result<(), DeployError> {
+    if stack.enable_termination_protection() == Some(want) || (!want && stack.enable_termination_protection().is_none())
+    {
+        return Ok(());
+    }
+    let name = stack.stack_name().unwrap_or_default();
+    cfn.update_termination_protection()
+        .stack_name(name)
+        .enable_termination_protection(want)
+        .send()
+        .await
+        .map_err(|e| sdk("UpdateTerminationProtection", e))?;
+    Ok(())
+}
+
+/// What `rollback` does for a stack in `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// An update is running: cancel it (CancelUpdateStack).
+    Cancel,
+    /// The rollback failed: continue it (ContinueUpdateRollback).
+    Continue,
+    /// Failed without rollback: roll back (RollbackStack).
+    Rollback,
+    Nothing,
+}
+
+pub fn recovery_for(status: &str) -> Recovery {
+    match status {
+        "UPDATE_IN_PROGRESS" => Recovery::Cancel,
+        "UPDATE_ROLLBACK_FAILED" => Recovery::Continue,
+        "UPDATE_FAILED" | "CREATE_FAILED" | "IMPORT_ROLLBACK_FAILED" => Recovery::Rollback,
+        _ => Recovery::Nothing,
+    }
+}
+
+/// Runs the recovery for the stack's status and watches it.
+pub async fn recover(cfn: &Client, stack: &str, env: &str, poll: Polling) -> Result<Option<Outcome>, DeployError> {
+    let Some(s) = describe(cfn, stack).await? else {
+        return Ok(None);
+    };
+    let seen = seen_events(cfn, stack).await?;
+    match recovery_for(status(&s)) {
+        Recovery::Cancel => {
+            cfn.cancel_update_stack().stack_name(stack).send().await.map_err(|e| sdk("CancelUpdateStack", e))?;
+        }
+        Recovery::Continue => {
+            cfn.continue_update_rollback()
+                .stack_name(stack)
+                .send()
+                .await
+                .map_err(|e| sdk("ContinueUpdateRollback", e))?;
+        }
+        Recovery::Rollback => {
+            cfn.rollback_stack().stack_name(stack).send().await.map_err(|e| sdk("RollbackStack", e))?;
+        }
+        Recovery::Nothing => return Ok(None),
+    }
+    watch(cfn, stack, seen, 0, env, poll).await.map(Some)
+}
+
+/// The newest `n` events, oldest first.
+pub async fn recent_events(cfn: &Client, stack: &str, n: usize) -> Result<Vec<Event>, DeployError> {
+    let out = cfn.describe_stack_events().stack_name(stack).send().await.map_err(|e| sdk("DescribeStackEvents", e))?;
+    let mut v: Vec<Event> = out.stack_events().iter().take(n).map(Event::from_sdk).collect();
+    v.reverse();
+    Ok(v)
+}

@@ -80,8 +80,11 @@ async fn apply(
     yes: bool,
     poll: Polling,
 ) -> anyhow::Result<bool> {
-    if !confirm(&format!("execute this change set on {}?", spec.name), yes)? {
+    let answer = confirm(&format!("execute this change set on {}?", spec.name), yes);
+    if !matches!(answer, Ok(true)) {
         stack::discard(&aws.cfn, plan).await?;
+    }
+    if !answer? {
         eprintln!("{}: change set discarded; nothing changed", spec.name);
         return Ok(false);
     }

@@ -45,7 +45,7 @@ pub fn is_success(status: &str) -> bool {
 /// One line: `12:04:31  [3/17] CREATE_COMPLETE  AWS::IAM::Role  TokenFunctionRole  reason`.
 pub fn render(e: &Event, done: usize, total: usize) -> String {
     let time = e.timestamp.get(11..19).unwrap_or(&e.timestamp);
-    let mut line = format!("{time}  [{done}/{total}] {:<20} {:<36} {}", e.status, e.resource_type, e.logical_id);
+    let mut line = format!("{time}  [{done}/{total}] {:<28} {:<36} {}", e.status, e.resource_type, e.logical_id);
     if let Some(r) = &e.reason {
         line.push_str("  ");
         line.push_str(r);

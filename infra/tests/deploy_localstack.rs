@@ -1,0 +1,208 @@
+//! The whole deploy cycle against LocalStack running on 127.0.0.1 without Docker, installed and
+//! started by `scripts/localstack`: bootstrap, create, no-op, update, a failed update rolled
+//! back, a failed create replaced on request, status, guards, destroy.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// LocalStack's URL, installing and starting it once.
+fn localstack() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let script = workspace().join("scripts/localstack");
+        let install = Command::new(&script).arg("install").status().expect("scripts/localstack install");
+        assert!(install.success(), "installing LocalStack failed");
+        let start = Command::new(&script).arg("start").output().expect("scripts/localstack start");
+        assert!(start.status.success(), "{}", String::from_utf8_lossy(&start.stderr));
+        String::from_utf8(start.stdout).unwrap().trim().to_owned()
+    })
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    zip: PathBuf,
+}
+
+impl Env {
+    fn new(prefix: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = std::fs::read_to_string(workspace().join("environments/dev.yaml")).unwrap();
+        let dev = dev
+            .replace("account_id: \"111111111111\"", "account_id: \"000000000000\"")
+            .replace("stack_prefix: token-service", &format!("stack_prefix: {prefix}"));
+        std::fs::write(dir.path().join("dev.yaml"), dev).unwrap();
+        // The smallest arm64 ELF the packaging checks accept: LocalStack never runs it.
+        let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
+        elf.resize(18, 0);
+        elf.extend(0xB7u16.to_le_bytes());
+        elf.resize(64, 0);
+        let zip = dir.path().join("function.zip");
+        std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf).unwrap()).unwrap();
+        Env { dir, zip }
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let p = self.dir.path().join("dev.yaml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(p, text.replacen(from, to, 1)).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out: Output = Command::new(env!("CARGO_BIN_EXE_infra"))
+            .arg("--environments")
+            .arg(self.dir.path())
+            .args(args)
+            .current_dir(workspace())
+            .env("AWS_ENDPOINT_URL", localstack())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env("INFRA_POLL_MS", "50")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        (out.status.code().unwrap_or(-1), o, e)
+    }
+
+    fn deploy(&self, extra: &[&str]) -> (i32, String, String) {
+        let mut args = vec!["deploy", "dev", "--function-zip", self.zip.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+/// Out-of-band changes, made the way an operator would with boto3.
+fn boto(code: &str) {
+    let script = format!(
+        "import boto3\ndef client(name): return boto3.client(name, endpoint_url='{}', region_name='eu-west-1', aws_access_key_id='test', aws_secret_access_key='test')\n{code}",
+        localstack()
+    );
+    let ok = Command::new("python3").args(["-c", &script]).status().unwrap().success();
+    assert!(ok, "boto3: {code}");
+}
+
+fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 100_000_000;
+    format!("{tag}{n}")
+}
+
+#[test]
+fn deploy_cycle() {
+    let prefix = unique("c");
+    let env = Env::new(&prefix);
+
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("run `cargo run -- bootstrap dev` first"), "{err}");
+
+    let (code, out, err) = env.run(&["bootstrap", "dev", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{prefix}-dev-bootstrap.AssetsBucketName = ")), "{out}");
+
+    // Without a terminal and without --yes nothing runs, and nothing is left behind.
+    let (code, _, err) = env.deploy(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refusing to prompt without a terminal; pass --yes"), "{err}");
+    assert!(err.contains("function: uploaded s3://"), "{err}");
+    let (_, status, _) = env.run(&["status", "dev"]);
+    assert!(status.contains(&format!("{prefix}-dev-service: not deployed")), "{status}");
+
+    // Create.
+    let (code, out, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: CREATE_COMPLETE")), "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-monitoring: CREATE_COMPLETE")), "{err}");
+    assert!(out.contains(&format!("{prefix}-dev-service.TokenUrl = https://")), "{out}");
+    assert!(err.contains("CREATE_COMPLETE              AWS::Lambda::Function"), "{err}");
+
+    // No-op: nothing to change, nothing uploaded, exit 0.
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("already there"), "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: no changes")), "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-monitoring: no changes")), "{err}");
+    assert_eq!(env.run(&["diff", "dev"]).0, 0);
+
+    // Update: the plan shows it (exit 2), the deploy applies it.
+    env.edit("memory_mb: 256", "memory_mb: 512");
+    let (code, _, err) = env.run(&["diff", "dev"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("~   TokenFunction (AWS::Lambda::Function)"), "{err}");
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: UPDATE_COMPLETE")), "{err}");
+
+    // A failed update rolls back, and the root cause (not the cascade) is named.
+    let domain = format!("auth.{prefix}.example.com");
+    boto(&format!(
+        "client('apigateway').create_domain_name(domainName='{domain}', regionalCertificateArn='arn:aws:acm:eu-west-1:000000000000:certificate/x', endpointConfiguration={{'types': ['REGIONAL']}})"
+    ));
+    env.edit(
+        "  manage_account_logging_role: true\n",
+        &format!("  manage_account_logging_role: true\n  custom_domain:\n    domain_name: {domain}\n    certificate_arn: arn:aws:acm:eu-west-1:000000000000:certificate/test\n"),
+    );
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("root cause: ApiDomainName (AWS::ApiGateway::DomainName) CREATE_FAILED"), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert!(err.contains("ended UPDATE_ROLLBACK_COMPLETE: the update was rolled back"), "{err}");
+    let (_, status, _) = env.run(&["status", "dev"]);
+    assert!(status.contains(&format!("{prefix}-dev-service: UPDATE_ROLLBACK_COMPLETE")), "{status}");
+
+    // Destroy needs confirmation; with --yes --force it deletes both stacks.
+    let (code, _, err) = env.run(&["destroy", "dev"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pass --yes --force"), "{err}");
+    let (code, _, err) = env.run(&["destroy", "dev", "--yes", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, status, _) = env.run(&["status", "dev"]);
+    assert!(status.contains(&format!("{prefix}-dev-service: not deployed")), "{status}");
+    assert!(status.contains(&format!("{prefix}-dev-monitoring: not deployed")), "{status}");
+}
+
+#[test]
+fn failed_first_create_is_replaced_on_request() {
+    let prefix = unique("f");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    let secret = format!("{prefix}-dev/client-registry");
+    boto(&format!("client('secretsmanager').create_secret(Name='{secret}', SecretString='taken')"));
+
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("root cause: ClientRegistrySecret (AWS::SecretsManager::Secret) CREATE_FAILED"), "{err}");
+    assert!(err.contains("--replace-failed"), "{err}");
+
+    // Without the flag the failed stack is refused with the way out.
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("its first create failed; `cargo run -- deploy dev --replace-failed`"), "{err}");
+
+    boto(&format!("client('secretsmanager').delete_secret(SecretId='{secret}', ForceDeleteWithoutRecovery=True)"));
+    let (code, _, err) = env.deploy(&["--yes", "--replace-failed"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("deleting the failed first create"), "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: CREATE_COMPLETE")), "{err}");
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
+#[test]
+fn other_accounts_are_refused() {
+    let env = Env::new(&unique("a"));
+    env.edit("account_id: \"000000000000\"", "account_id: \"111111111111\"");
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the credentials are for account 000000000000 but this environment is account 111111111111"),
+        "{err}"
+    );
+}

@@ -21,7 +21,8 @@ fn templates_per_environment() {
     });
 }
 
-/// Every stored snapshot belongs to an environment file that still exists.
+/// Every stored per-environment snapshot (`<stack>@<env>.yaml.snap`) belongs to an environment
+/// file that still exists. (`cargo insta test --unreferenced=reject` checks all of them.)
 #[test]
 fn no_snapshot_outlives_its_environment() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -29,7 +30,8 @@ fn no_snapshot_outlives_its_environment() {
     for entry in std::fs::read_dir(here).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         let Some(stem) = name.strip_suffix(".snap") else { continue };
-        let env = stem.rsplit_once('@').map(|(_, e)| e.trim_end_matches(".yaml")).unwrap_or_default();
+        let Some((_, env)) = stem.rsplit_once('@') else { continue };
+        let env = env.trim_end_matches(".yaml");
         assert!(envs.iter().any(|e| e == env), "{name} belongs to no environment file; delete it");
     }
 }

@@ -31,7 +31,8 @@ fn change_set_plan() {
         change("ApiDomainName", "AWS::ApiGateway::DomainName", Action::Replace, Some("Conditional"), &["DomainName"]),
         change("TokenFunctionApiPermission", "AWS::Lambda::Permission", Action::Add, None, &[]),
     ];
-    let text = format!("{}{}", render("token-service-dev-service", &changes), render("token-service-dev-monitoring", &[]));
+    let text =
+        format!("{}{}", render("token-service-dev-service", &changes), render("token-service-dev-monitoring", &[]));
     settings().bind(|| insta::assert_snapshot!("render_change_set", text));
 }
 
@@ -48,9 +49,27 @@ fn event_lines_and_root_cause() {
     let stream = vec![
         ev(1, "token-service-dev-service", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", Some("User Initiated")),
         ev(2, "ApiDomainName", "AWS::ApiGateway::DomainName", "CREATE_IN_PROGRESS", None),
-        ev(3, "ApiDomainName", "AWS::ApiGateway::DomainName", "CREATE_FAILED", Some("Domain name auth.example.com already exists")),
-        ev(4, "ApiBasePathMapping", "AWS::ApiGateway::BasePathMapping", "CREATE_FAILED", Some("Resource creation cancelled")),
-        ev(5, "token-service-dev-service", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", Some("The following resource(s) failed to create: [ApiDomainName]")),
+        ev(
+            3,
+            "ApiDomainName",
+            "AWS::ApiGateway::DomainName",
+            "CREATE_FAILED",
+            Some("Domain name auth.example.com already exists"),
+        ),
+        ev(
+            4,
+            "ApiBasePathMapping",
+            "AWS::ApiGateway::BasePathMapping",
+            "CREATE_FAILED",
+            Some("Resource creation cancelled"),
+        ),
+        ev(
+            5,
+            "token-service-dev-service",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("The following resource(s) failed to create: [ApiDomainName]"),
+        ),
         ev(6, "token-service-dev-service", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", None),
     ];
     let mut text: Vec<String> = stream.iter().enumerate().map(|(i, e)| events::render(e, i / 2, 2)).collect();

@@ -1,0 +1,243 @@
+//! Deploy logic against recorded CloudFormation responses, for what the local emulator cannot
+//! do: cancel a running update, continue a failed rollback, termination protection, a failed
+//! delete, throttling, and change sets that span several pages.
+
+use std::time::Duration;
+
+use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use infra::deploy::DeployError;
+use infra::deploy::change_set::Action;
+use infra::deploy::events;
+use infra::deploy::stack::{self, Polling, Recovery, StackSpec};
+
+const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+const STACK: &str = "token-service-prod-service";
+
+fn ok(action: &str, result: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+fn stack_xml(status: &str, protection: bool) -> String {
+    ok(
+        "DescribeStacks",
+        &format!(
+            "<Stacks><member><StackName>{STACK}</StackName><StackId>arn:aws:cloudformation:eu-west-1:333333333333:stack/{STACK}/1</StackId><CreationTime>2026-11-23T12:00:00Z</CreationTime><StackStatus>{status}</StackStatus><EnableTerminationProtection>{protection}</EnableTerminationProtection></member></Stacks>"
+        ),
+    )
+}
+
+fn events_xml(events: &[(u32, &str, &str, &str, &str)]) -> String {
+    let members: String = events
+        .iter()
+        .map(|(n, id, ty, status, reason)| {
+            format!(
+                "<member><StackId>s</StackId><EventId>e{n}</EventId><StackName>{STACK}</StackName><LogicalResourceId>{id}</LogicalResourceId><ResourceType>{ty}</ResourceType><Timestamp>2026-11-23T12:00:{n:02}Z</Timestamp><ResourceStatus>{status}</ResourceStatus><ResourceStatusReason>{reason}</ResourceStatusReason></member>"
+            )
+        })
+        .collect();
+    ok("DescribeStackEvents", &format!("<StackEvents>{members}</StackEvents>"))
+}
+
+fn event(body: String) -> ReplayEvent {
+    event_status(200, body)
+}
+
+fn event_status(status: u16, body: String) -> ReplayEvent {
+    ReplayEvent::new(
+        http::Request::builder().uri("https://cloudformation.eu-west-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
+        http::Response::builder().status(status).body(SdkBody::from(body)).unwrap(),
+    )
+}
+
+fn client(events: Vec<ReplayEvent>) -> (aws_sdk_cloudformation::Client, StaticReplayClient) {
+    let replay = StaticReplayClient::new(events);
+    let config = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .http_client(replay.clone())
+        .build();
+    (aws_sdk_cloudformation::Client::from_conf(config), replay)
+}
+
+/// The `Action=` of every request sent, in order.
+fn actions(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            let body = String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned();
+            body.split('&').find_map(|p| p.strip_prefix("Action=")).unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+fn fast() -> Polling {
+    Polling { first: Duration::from_millis(1), max: Duration::from_millis(2) }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn rollback_continues_a_failed_rollback() {
+    let (cfn, replay) = client(vec![
+        event(stack_xml("UPDATE_ROLLBACK_FAILED", false)),
+        event(events_xml(&[(1, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_FAILED", "x")])),
+        event(ok("ContinueUpdateRollback", "")),
+        event(events_xml(&[
+            (3, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", ""),
+            (2, "TokenFunction", "AWS::Lambda::Function", "UPDATE_COMPLETE", ""),
+            (1, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_FAILED", "x"),
+        ])),
+        event(stack_xml("UPDATE_ROLLBACK_COMPLETE", false)),
+    ]);
+    let outcome = rt().block_on(stack::recover(&cfn, STACK, "prod", fast())).unwrap().unwrap();
+    assert_eq!(outcome.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(outcome.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e3"]);
+    assert_eq!(
+        actions(&replay),
+        ["DescribeStacks", "DescribeStackEvents", "ContinueUpdateRollback", "DescribeStackEvents", "DescribeStacks"]
+    );
+}
+
+#[test]
+fn rollback_cancels_a_running_update() {
+    let (cfn, replay) = client(vec![
+        event(stack_xml("UPDATE_IN_PROGRESS", true)),
+        event(events_xml(&[])),
+        event(ok("CancelUpdateStack", "")),
+        event(events_xml(&[(
+            4,
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "Stack update cancelled",
+        )])),
+        event(stack_xml("UPDATE_ROLLBACK_IN_PROGRESS", true)),
+        event(events_xml(&[
+            (5, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", ""),
+            (4, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled"),
+        ])),
+        event(stack_xml("UPDATE_ROLLBACK_COMPLETE", true)),
+    ]);
+    let outcome = rt().block_on(stack::recover(&cfn, STACK, "prod", fast())).unwrap().unwrap();
+    assert_eq!(outcome.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(outcome.events.len(), 2, "each event once");
+    assert_eq!(actions(&replay)[2], "CancelUpdateStack");
+    assert_eq!(stack::recovery_for("UPDATE_FAILED"), Recovery::Rollback);
+    assert_eq!(stack::recovery_for("UPDATE_COMPLETE"), Recovery::Nothing);
+}
+
+#[test]
+fn termination_protection_is_set_when_it_differs() {
+    let (cfn, replay) = client(vec![
+        event(stack_xml("CREATE_COMPLETE", false)),
+        event(ok("UpdateTerminationProtection", &format!("<StackId>{STACK}</StackId>"))),
+    ]);
+    rt().block_on(async {
+        let s = stack::describe(&cfn, STACK).await.unwrap().unwrap();
+        stack::protect(&cfn, &s, true).await.unwrap();
+        // Already as wanted: no call.
+        stack::protect(&cfn, &s, false).await.unwrap();
+    });
+    assert_eq!(actions(&replay), ["DescribeStacks", "UpdateTerminationProtection"]);
+    let body = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
+    assert!(body.contains("EnableTerminationProtection=true"), "{body}");
+}
+
+#[test]
+fn failed_delete_names_the_blocker_and_the_way_out() {
+    let (cfn, _) = client(vec![
+        event(events_xml(&[])),
+        event(ok("DeleteStack", "")),
+        event(events_xml(&[
+            (
+                9,
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "DELETE_FAILED",
+                "The following resource(s) failed to delete: [AssetsBucket]",
+            ),
+            (8, "AssetsBucket", "AWS::S3::Bucket", "DELETE_FAILED", "The bucket you tried to delete is not empty"),
+        ])),
+        event(stack_xml("DELETE_FAILED", false)),
+    ]);
+    let outcome = rt().block_on(stack::delete(&cfn, STACK, "dev", fast())).unwrap();
+    assert_eq!(outcome.status, "DELETE_FAILED");
+    let cause = events::root_cause(&outcome.events).unwrap();
+    assert_eq!(cause.logical_id, "AssetsBucket");
+    assert!(events::next_step(&outcome.status, "dev").contains("`cargo run -- destroy dev` again"));
+}
+
+#[test]
+fn throttling_and_busy_stacks_get_clear_errors() {
+    let throttled = format!(
+        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    let (cfn, _) = client(vec![event_status(400, throttled), event(stack_xml("UPDATE_IN_PROGRESS", false))]);
+    let spec = StackSpec {
+        name: STACK.into(),
+        template: "{}".into(),
+        parameters: vec![],
+        capabilities: vec![],
+        tags: Default::default(),
+        termination_protection: true,
+    };
+    rt().block_on(async {
+        let e = stack::describe(&cfn, STACK).await.unwrap_err();
+        assert!(matches!(e, DeployError::Throttled(_)), "{e}");
+        assert!(e.to_string().contains("wait a minute and retry"), "{e}");
+        let e = stack::plan(&cfn, &spec, "prod", false, fast()).await.unwrap_err();
+        assert!(e.to_string().contains("is UPDATE_IN_PROGRESS and cannot be changed now"), "{e}");
+        assert!(e.to_string().contains("cargo run -- status prod --watch"), "{e}");
+    });
+}
+
+#[test]
+fn change_sets_are_read_across_pages() {
+    let change = |id: &str, action: &str, replacement: &str| {
+        format!(
+            "<member><Type>Resource</Type><ResourceChange><Action>{action}</Action><LogicalResourceId>{id}</LogicalResourceId><ResourceType>AWS::Lambda::Function</ResourceType><Replacement>{replacement}</Replacement><Details><member><Target><Attribute>Properties</Attribute><Name>MemorySize</Name></Target></member></Details></ResourceChange></member>"
+        )
+    };
+    let page = |changes: String, token: &str| {
+        ok(
+            "DescribeChangeSet",
+            &format!(
+                "<Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes>{changes}</Changes>{token}"
+            ),
+        )
+    };
+    let (cfn, replay) = client(vec![
+        event(stack_xml("UPDATE_COMPLETE", true)),
+        event(ok("CreateChangeSet", "<Id>arn:aws:cloudformation:eu-west-1:333333333333:changeSet/infra-1/abc</Id>")),
+        event(page(change("A", "Modify", "False"), "<NextToken>t2</NextToken>")),
+        event(page(change("B", "Modify", "True"), "")),
+    ]);
+    let spec = StackSpec {
+        name: STACK.into(),
+        template: "{}".into(),
+        parameters: vec![("ArtifactKey".into(), None)],
+        capabilities: vec!["CAPABILITY_IAM"],
+        tags: Default::default(),
+        termination_protection: true,
+    };
+    let plan = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast())).unwrap().unwrap();
+    assert!(!plan.create);
+    let got: Vec<(&str, Action)> = plan.changes.iter().map(|c| (c.logical_id.as_str(), c.action)).collect();
+    assert_eq!(got, [("A", Action::Modify), ("B", Action::Replace)]);
+    assert_eq!(plan.changes[0].details, ["MemorySize"]);
+    let create = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
+    assert!(create.contains("ChangeSetType=UPDATE"), "{create}");
+    assert!(create.contains("UsePreviousValue=true"), "{create}");
+    let second_page =
+        String::from_utf8_lossy(replay.actual_requests().nth(3).unwrap().body().bytes().unwrap()).into_owned();
+    assert!(second_page.contains("NextToken=t2"), "{second_page}");
+}

@@ -11,6 +11,8 @@ use crate::stacks::Stack;
 
 /// CloudFormation quotas (per template, uploaded through S3).
 pub const MAX_TEMPLATE_BYTES: usize = 1_048_576;
+/// The largest template `deploy` sends inline (`TemplateBody`).
+pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
 pub const MAX_RESOURCES: usize = 500;
 pub const MAX_OUTPUTS: usize = 200;
 pub const MAX_PARAMETERS: usize = 200;

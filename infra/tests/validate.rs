@@ -255,3 +255,14 @@ fn alarm_actions_are_required_where_policy_says() {
     let dev_rules: Vec<&str> = check(t, &env("dev")).iter().map(|f| f.rule).collect();
     assert_eq!(dev_rules, ["ALARM006"]);
 }
+
+#[test]
+fn templates_too_large_to_send_inline_are_found() {
+    let mut t = Template::new("t");
+    for i in 0..300 {
+        t.add(&format!("Logs{i}"), lg(&format!("/a/fairly/long/log/group/name/to/take/room/{i}"), 14)).unwrap();
+    }
+    let f = check(t, &env("dev"));
+    assert_eq!(rules(&f), ["LIM001"]);
+    assert!(f[0].message.contains("caps at 51200"), "{}", f[0].message);
+}

@@ -300,6 +300,15 @@ fn limits(cx: &mut Ctx<'_>, t: &Template) {
             "$",
             format!("template is {size} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BYTES}"),
         );
+    } else if size > MAX_INLINE_TEMPLATE_BYTES {
+        cx.push(
+            "LIM001",
+            Severity::Error,
+            "$",
+            format!(
+                "template is {size} bytes; deploy sends templates inline, which CloudFormation caps at {MAX_INLINE_TEMPLATE_BYTES}: split the stack"
+            ),
+        );
     }
     let counts = [
         ("Resources", t.resources().len(), MAX_RESOURCES),

@@ -112,7 +112,8 @@ fn resource_count_limit_is_found() {
     for i in 0..501 {
         t.add(&format!("Logs{i}"), lg(&format!("/l/{i}"), 14)).unwrap();
     }
-    assert_eq!(rules(&check(t, &env("dev"))), ["LIM002"]);
+    // 501 resources are also far too large to send inline.
+    assert_eq!(rules(&check(t, &env("dev"))), ["LIM001", "LIM002"]);
 }
 
 #[test]

@@ -71,7 +71,8 @@ fn validated(env: &Environment) -> anyhow::Result<Vec<Stack>> {
     Ok(stacks)
 }
 
-/// Runs a plan: prints it, asks, executes, reports. `Ok(false)` when the user said no.
+/// Runs a plan: prints it, asks, executes, reports. `Ok(None)` when the user said no, else the
+/// stack's outputs.
 async fn apply(
     aws: &Aws,
     env: &Environment,
@@ -79,14 +80,14 @@ async fn apply(
     plan: &Plan,
     yes: bool,
     poll: Polling,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<std::collections::BTreeMap<String, String>>> {
     let answer = confirm(&format!("execute this change set on {}?", spec.name), yes);
     if !matches!(answer, Ok(true)) {
         stack::discard(&aws.cfn, plan).await?;
     }
     if !answer? {
         eprintln!("{}: change set discarded; nothing changed", spec.name);
-        return Ok(false);
+        return Ok(None);
     }
     let outcome = stack::execute(&aws.cfn, plan, &env.name, poll).await?;
     if !outcome.ok() {
@@ -101,6 +102,7 @@ async fn apply(
         }
         bail!("{} ended {}: {}", spec.name, outcome.status, events::next_step(&outcome.status, &env.name));
     }
+    let mut outputs = Default::default();
     if let Some(s) = stack::describe(&aws.cfn, &spec.name).await? {
         if let Err(e) = stack::protect(&aws.cfn, &s, spec.termination_protection).await {
             eprintln!(
@@ -109,11 +111,12 @@ async fn apply(
             );
         }
         eprintln!("{}: {}", spec.name, outcome.status);
-        for (k, v) in stack::outputs(&s) {
+        outputs = stack::outputs(&s);
+        for (k, v) in &outputs {
             println!("{}.{k} = {v}", spec.name);
         }
     }
-    Ok(true)
+    Ok(Some(outputs))
 }
 
 /// The assets bucket from the bootstrap stack.
@@ -248,8 +251,13 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 stack::discard(&aws.cfn, &plan).await?;
                 continue;
             }
-            if !apply(&aws, &env, &spec, &plan, args.yes, poll).await? {
+            let Some(outputs) = apply(&aws, &env, &spec, &plan, args.yes, poll).await? else {
                 return Ok(ExitCode::from(1));
+            };
+            if s.id == "service" && !args.no_smoke_check {
+                for line in crate::deploy::smoke::check(&outputs).await.map_err(DeployError::from)? {
+                    eprintln!("smoke check: {line}");
+                }
             }
         }
         Ok(if args.plan && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })

@@ -5,6 +5,7 @@
 pub mod change_set;
 pub mod events;
 pub mod package;
+pub mod smoke;
 pub mod stack;
 
 use aws_config::BehaviorVersion;
@@ -38,6 +39,10 @@ pub enum DeployError {
     WrongAccount { env: String, expected: String, actual: String },
     #[error(transparent)]
     Package(#[from] package::PackageError),
+    #[error(
+        "{0}; the stack is deployed, so check the function's logs and `cargo run -- rollback <env>` if it is broken"
+    )]
+    Smoke(#[from] smoke::SmokeError),
 }
 
 /// The AWS clients one command needs.

@@ -1,0 +1,95 @@
+//! The smoke check after a deploy: the health endpoint answers, the JWKS holds a P-256 key, and a
+//! token request with a wrong secret is refused with 401 `invalid_client`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// One failed check.
+#[derive(Debug, thiserror::Error)]
+#[error("smoke check `{check}` failed: {message}")]
+pub struct SmokeError {
+    pub check: &'static str,
+    pub message: String,
+}
+
+fn fail(check: &'static str, message: impl Into<String>) -> SmokeError {
+    SmokeError { check, message: message.into() }
+}
+
+type Https = Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
+
+fn client() -> Result<Https, SmokeError> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| fail("tls", format!("no root certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+async fn call(
+    client: &Https,
+    check: &'static str,
+    req: hyper::Request<Full<Bytes>>,
+) -> Result<(u16, Vec<(String, String)>, serde_json::Value), SmokeError> {
+    let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
+        .await
+        .map_err(|_| fail(check, "no answer within 15 s"))?
+        .map_err(|e| fail(check, format!("request failed: {e}")))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = resp.into_body().collect().await.map_err(|e| fail(check, format!("reading the body: {e}")))?.to_bytes();
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    Ok((status, headers, json))
+}
+
+/// Runs the checks against the stack outputs `ApiUrl`, `JwksUrl` and `TokenUrl`.
+pub async fn check(outputs: &BTreeMap<String, String>) -> Result<Vec<String>, SmokeError> {
+    let url = |k: &str| outputs.get(k).cloned().ok_or_else(|| fail("outputs", format!("the stack has no output {k}")));
+    let (api, jwks, token) = (url("ApiUrl")?, url("JwksUrl")?, url("TokenUrl")?);
+    let client = client()?;
+    let get = |u: &str| hyper::Request::get(u).body(Full::new(Bytes::new()));
+    let mut passed = Vec::new();
+
+    let (status, _, body) =
+        call(&client, "health", get(&format!("{api}/health")).map_err(|e| fail("health", e.to_string()))?).await?;
+    if status != 200 {
+        return Err(fail("health", format!("GET {api}/health answered {status} {body}")));
+    }
+    passed.push(format!("GET {api}/health: 200"));
+
+    let (status, _, body) = call(&client, "jwks", get(&jwks).map_err(|e| fail("jwks", e.to_string()))?).await?;
+    if status != 200 || body.pointer("/keys/0/kty").and_then(|v| v.as_str()) != Some("EC") {
+        return Err(fail("jwks", format!("GET {jwks} answered {status} without an EC key: {body}")));
+    }
+    passed.push(format!(
+        "GET {jwks}: 200 with key {}",
+        body.pointer("/keys/0/kid").and_then(|v| v.as_str()).unwrap_or("?")
+    ));
+
+    let req = hyper::Request::post(&token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", "Basic c21va2UtY2hlY2s6bm90LXRoZS1zZWNyZXQ=") // smoke-check:not-the-secret
+        .body(Full::new(Bytes::from_static(b"grant_type=client_credentials")))
+        .map_err(|e| fail("token", e.to_string()))?;
+    let (status, headers, body) = call(&client, "token", req).await?;
+    let challenged = headers.iter().any(|(k, v)| k == "www-authenticate" && v.starts_with("Basic"));
+    if status != 401 || body.get("error").and_then(|v| v.as_str()) != Some("invalid_client") || !challenged {
+        return Err(fail(
+            "token",
+            format!("a wrong secret got {status} {body}, not 401 invalid_client with a Basic challenge"),
+        ));
+    }
+    passed.push(format!("POST {token} with a wrong secret: 401 invalid_client"));
+    Ok(passed)
+}

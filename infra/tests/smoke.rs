@@ -1,0 +1,63 @@
+//! The post-deploy smoke check against the real token endpoint, served by `infra serve`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["serve", "dev", "--port", "0"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split(" on ").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_owned))
+        .expect("serve prints its address");
+    // Keep draining the server's log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, url)
+}
+
+fn outputs(base: &str, token_path: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("ApiUrl".to_owned(), base.to_owned()),
+        ("JwksUrl".to_owned(), format!("{base}/.well-known/jwks.json")),
+        ("TokenUrl".to_owned(), format!("{base}{token_path}")),
+    ])
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn smoke_check_passes_against_the_token_endpoint() {
+    let server = serve();
+    let lines = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"))).unwrap();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[2].ends_with("401 invalid_client"), "{lines:?}");
+}
+
+#[test]
+fn smoke_check_fails_on_a_wrong_answer() {
+    let server = serve();
+    let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/health"))).unwrap_err();
+    assert_eq!(e.check, "token");
+    let e = rt().block_on(infra::deploy::smoke::check(&BTreeMap::new())).unwrap_err();
+    assert!(e.to_string().contains("the stack has no output ApiUrl"), "{e}");
+}

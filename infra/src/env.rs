@@ -71,6 +71,39 @@ pub struct FunctionSettings {
     pub tracing: TracingMode,
     pub log_level: LogLevel,
     pub log_retention_days: RetentionDays,
+    /// Shift traffic to new code gradually through a `live` alias with CodeDeploy, rolling
+    /// back on the critical alarms; omit to update the function in place.
+    #[serde(default)]
+    pub canary: Option<CanarySettings>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanarySettings {
+    /// A CodeDeploy predefined Lambda configuration.
+    pub deployment: CanaryDeployment,
+    /// Minutes CloudFormation watches the critical alarms after an update (rollback triggers).
+    pub rollback_monitoring_minutes: Bounded<0, 180>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum CanaryDeployment {
+    Canary10Percent5Minutes,
+    Canary10Percent10Minutes,
+    Canary10Percent15Minutes,
+    Canary10Percent30Minutes,
+    Linear10PercentEvery1Minute,
+    Linear10PercentEvery2Minutes,
+    Linear10PercentEvery3Minutes,
+    Linear10PercentEvery10Minutes,
+    AllAtOnce,
+}
+
+impl CanaryDeployment {
+    /// CodeDeploy's configuration name.
+    pub fn config_name(self) -> String {
+        format!("CodeDeployDefault.Lambda{self:?}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -189,6 +189,8 @@ fn throttling_and_busy_stacks_get_clear_errors() {
         capabilities: vec![],
         tags: Default::default(),
         termination_protection: true,
+        rollback_alarms: vec![],
+        rollback_monitoring_minutes: 0,
     };
     rt().block_on(async {
         let e = stack::describe(&cfn, STACK).await.unwrap_err();
@@ -228,6 +230,8 @@ fn change_sets_are_read_across_pages() {
         capabilities: vec!["CAPABILITY_IAM"],
         tags: Default::default(),
         termination_protection: true,
+        rollback_alarms: vec!["arn:aws:cloudwatch:eu-west-1:333333333333:alarm:token-service-prod-lambda-errors".into()],
+        rollback_monitoring_minutes: 10,
     };
     let plan = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast())).unwrap().unwrap();
     assert!(!plan.create);
@@ -237,6 +241,9 @@ fn change_sets_are_read_across_pages() {
     let create = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
     assert!(create.contains("ChangeSetType=UPDATE"), "{create}");
     assert!(create.contains("UsePreviousValue=true"), "{create}");
+    // The critical alarms become rollback triggers.
+    assert!(create.contains("RollbackConfiguration.MonitoringTimeInMinutes=10"), "{create}");
+    assert!(create.contains("RollbackConfiguration.RollbackTriggers.member.1.Type=AWS%3A%3ACloudWatch%3A%3AAlarm"), "{create}");
     let second_page =
         String::from_utf8_lossy(replay.actual_requests().nth(3).unwrap().body().bytes().unwrap()).into_owned();
     assert!(second_page.contains("NextToken=t2"), "{second_page}");

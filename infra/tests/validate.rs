@@ -267,3 +267,14 @@ fn templates_too_large_to_send_inline_are_found() {
     assert_eq!(rules(&f), ["LIM001"]);
     assert!(f[0].message.contains("caps at 51200"), "{}", f[0].message);
 }
+
+#[test]
+fn canary_alarms_must_exist() {
+    let prod = env("prod");
+    let service = Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() };
+    let f = validate::all(std::slice::from_ref(&service), &prod);
+    assert_eq!(rules(&f), ["DEPLOY001"]);
+    assert!(f.iter().any(|f| f.message.contains("alarm `token-service-prod-lambda-errors` is defined by no stack")), "{f:#?}");
+    let all = stacks::all(&prod).unwrap();
+    assert!(validate::all(&all, &prod).is_empty());
+}

@@ -215,6 +215,7 @@ pub struct Options {
     depends_on: Vec<String>,
     condition: Option<String>,
     retain: bool,
+    update_policy: Option<serde_json::Value>,
 }
 
 impl Options {
@@ -236,6 +237,11 @@ impl Options {
         self.retain = retain;
         self
     }
+    /// An `UpdatePolicy` (e.g. `CodeDeployLambdaAliasUpdate`).
+    pub fn update_policy(mut self, policy: serde_json::Value) -> Self {
+        self.update_policy = Some(policy);
+        self
+    }
 }
 
 /// One resource as it appears under `Resources`.
@@ -252,6 +258,8 @@ pub struct ResourceEntry {
     pub deletion_policy: Option<Policy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_replace_policy: Option<Policy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_policy: Option<serde_json::Value>,
     #[serde(skip)]
     pub attributes: &'static [&'static str],
 }
@@ -321,6 +329,7 @@ impl Template {
                 depends_on: opts.depends_on,
                 deletion_policy: policy,
                 update_replace_policy: policy,
+                update_policy: opts.update_policy,
                 properties,
                 attributes: R::ATTRIBUTES,
             },

@@ -59,7 +59,20 @@ fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>)
         capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
         tags: stack_tags(env),
         termination_protection: env.termination_protection,
+        rollback_alarms: vec![],
+        rollback_monitoring_minutes: 0,
     }
+}
+
+/// ARNs of the critical alarms, for CloudFormation's rollback triggers.
+fn critical_alarm_arns(env: &Environment) -> Vec<String> {
+    use crate::stacks::alarms::{self, ALARMS};
+    ALARMS
+        .iter()
+        .filter(|d| alarms::applies(env, d))
+        .filter(|d| alarms::settings(env, d).is_ok_and(|s| s.severity == crate::env::AlarmSeverity::Critical))
+        .map(|d| format!("arn:aws:cloudwatch:{}:{}:alarm:{}", env.region, env.account_id, alarms::alarm_name(env, d)))
+        .collect()
 }
 
 fn validated(env: &Environment) -> anyhow::Result<Vec<Stack>> {
@@ -239,7 +252,17 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             } else {
                 vec![]
             };
-            let spec = spec(&env, s, params);
+            let mut spec = spec(&env, s, params);
+            if s.id == "service"
+                && let Some(canary) = &env.function.canary
+                && stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?.is_some_and(|m| {
+                    events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE"
+                })
+            {
+                // The alarms exist once the monitoring stack does: CloudFormation watches them.
+                spec.rollback_alarms = critical_alarm_arns(&env);
+                spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
+            }
             let plan = stack::plan(&aws.cfn, &spec, &env.name, args.replace_failed, poll).await?;
             let Some(plan) = plan else {
                 eprint!("{}", change_set::render(&spec.name, &[]));

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Stack, Tag};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, Parameter, RollbackConfiguration, RollbackTrigger, Stack, Tag,
+};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::DeployError;
@@ -22,6 +24,9 @@ pub struct StackSpec {
     pub capabilities: Vec<&'static str>,
     pub tags: BTreeMap<String, String>,
     pub termination_protection: bool,
+    /// Alarm ARNs CloudFormation watches during and after an update (rollback triggers).
+    pub rollback_alarms: Vec<String>,
+    pub rollback_monitoring_minutes: u32,
 }
 
 /// A change set waiting to be executed or discarded.
@@ -145,6 +150,14 @@ pub async fn plan(
     }
     for (k, v) in &spec.tags {
         req = req.tags(Tag::builder().key(k).value(v).build());
+    }
+    if !spec.rollback_alarms.is_empty() {
+        let mut rc =
+            RollbackConfiguration::builder().monitoring_time_in_minutes(spec.rollback_monitoring_minutes as i32);
+        for arn in &spec.rollback_alarms {
+            rc = rc.rollback_triggers(RollbackTrigger::builder().arn(arn).r#type("AWS::CloudWatch::Alarm").build());
+        }
+        req = req.rollback_configuration(rc.build());
     }
     let created = req.send().await.map_err(|e| sdk("CreateChangeSet", e))?;
     let arn = created.id().unwrap_or(&name).to_owned();

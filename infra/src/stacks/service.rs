@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
-use crate::cfn::resources::{Empty, iam, kms, lambda, logs, secretsmanager, wafv2};
-use crate::cfn::{Handle, ModelError, Options, Parameter, Template, Value};
-use crate::env::{Environment, TracingMode};
+use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
+use crate::cfn::{Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
+use crate::env::{AlarmSeverity, CanarySettings, Environment, TracingMode};
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
@@ -161,6 +161,15 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             environment: lambda::Environment { variables },
         },
     )?;
+    // What API Gateway invokes: the function itself, or its `live` alias when new code reaches
+    // callers gradually.
+    let (target_sub, target_arn) = match &env.function.canary {
+        None => (function.arn().sub(), Value::from(function.arn())),
+        Some(canary) => {
+            let alias = canary_alias(&mut t, env, &function, &key, canary)?;
+            (alias.sub_ref(), alias.r#ref())
+        }
+    };
 
     // The API.
     let api = t.add(
@@ -173,8 +182,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         },
     )?;
     let integration_uri = Value::sub(format!(
-        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{}/invocations",
-        function.arn().sub()
+        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{target_sub}/invocations"
     ));
     let mut paths: BTreeMap<String, Handle<ApiResource>> = BTreeMap::new();
     let mut methods = Vec::new();
@@ -290,7 +298,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         "TokenFunctionApiPermission",
         lambda::Permission {
             action: "lambda:InvokeFunction",
-            function_name: function.arn().into(),
+            function_name: target_arn,
             principal: "apigateway.amazonaws.com",
             source_arn: Value::sub(format!(
                 "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{}/{stage_name}/*",
@@ -397,6 +405,72 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output("SigningKeyArn", "KMS key that signs access tokens", signing_key.arn())?;
     t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
     Ok(t)
+}
+
+/// A version published from the current code and settings, the `live` alias API Gateway invokes,
+/// and the CodeDeploy application that shifts the alias to each new version gradually, rolling
+/// back when a critical alarm fires.
+fn canary_alias(
+    t: &mut Template,
+    env: &Environment,
+    function: &Handle<lambda::Function>,
+    artifact_key: &ParamHandle,
+    canary: &CanarySettings,
+) -> Result<Handle<lambda::Alias>, ModelError> {
+    let q = env.qualified();
+    // Any change of code (the artifact key) or settings (the digest) replaces the version
+    // resource, which publishes a new version.
+    let settings =
+        digest(t.resources().iter().filter(|(id, _)| id.as_str() == FUNCTION_ID).map(|(id, r)| (id, &r.properties)));
+    let version = t.add(
+        "TokenFunctionVersion",
+        lambda::Version {
+            function_name: function.r#ref(),
+            description: Value::sub(format!("code {}, settings {settings:016x}", artifact_key.sub_ref())),
+        },
+    )?;
+    let app = t.add(
+        "TokenDeployApplication",
+        codedeploy::Application { application_name: format!("{q}-token"), compute_platform: "Lambda" },
+    )?;
+    let role = t.add(
+        "TokenDeployRole",
+        iam::Role {
+            assume_role_policy_document: assume_role("codedeploy.amazonaws.com"),
+            description: Some(format!("{q}: CodeDeploy shifts the live alias")),
+            managed_policy_arns: vec![Value::sub(
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda",
+            )],
+            policies: vec![],
+        },
+    )?;
+    let alarms = super::alarms::ALARMS
+        .iter()
+        .filter(|d| super::alarms::applies(env, d))
+        .filter(|d| super::alarms::settings(env, d).is_ok_and(|s| s.severity == AlarmSeverity::Critical))
+        .map(|d| codedeploy::AlarmName { name: super::alarms::alarm_name(env, d) })
+        .collect::<Vec<_>>();
+    let group = t.add(
+        "TokenDeployGroup",
+        codedeploy::DeploymentGroup {
+            application_name: app.r#ref(),
+            deployment_group_name: format!("{q}-token"),
+            service_role_arn: role.arn().into(),
+            deployment_config_name: canary.deployment.config_name(),
+            deployment_style: serde_json::json!({"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}),
+            auto_rollback_configuration: serde_json::json!({
+                "Enabled": true, "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+            }),
+            alarm_configuration: codedeploy::AlarmConfiguration { enabled: !alarms.is_empty(), alarms },
+        },
+    )?;
+    t.add_with(
+        "TokenFunctionAlias",
+        lambda::Alias { function_name: function.r#ref(), function_version: version.version().into(), name: "live".into() },
+        Options::new().update_policy(serde_json::json!({
+            "CodeDeployLambdaAliasUpdate": {"ApplicationName": {"Ref": app.id()}, "DeploymentGroupName": {"Ref": group.id()}}
+        })),
+    )
 }
 
 fn assume_role(service: &str) -> PolicyDocument {

@@ -107,6 +107,7 @@ pub(super) fn environment(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
         );
     }
     emitted_metrics(&mut cx, stacks);
+    deployment_alarms(&mut cx, stacks);
     cx.out
 }
 
@@ -762,6 +763,46 @@ fn emitted_metrics(cx: &mut Ctx<'_>, stacks: &[Stack]) {
                         stack: s.name.clone(),
                         path,
                         message: format!("alarm can never fire: {p}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+// ---- DEPLOY001: canary deployments watch alarms that exist ---------------------------------
+
+fn deployment_alarms(cx: &mut Ctx<'_>, stacks: &[Stack]) {
+    let jsons: Vec<(&str, Json)> = stacks.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
+    let names: BTreeSet<&str> = jsons
+        .iter()
+        .flat_map(|(_, j)| {
+            resources(j)
+                .filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm")
+                .filter_map(|(_, r)| props(r, "AlarmName").and_then(Json::as_str))
+        })
+        .collect();
+    for (stack, json) in &jsons {
+        for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CodeDeploy::DeploymentGroup") {
+            let alarms = props(r, "AlarmConfiguration").and_then(|a| a.get("Alarms")).and_then(Json::as_array);
+            if alarms.is_none_or(Vec::is_empty) {
+                cx.out.push(Finding {
+                    rule: "DEPLOY001",
+                    severity: Severity::Warning,
+                    stack: (*stack).to_owned(),
+                    path: format!("$.Resources.{id}.Properties.AlarmConfiguration"),
+                    message: "the canary watches no alarm, so a bad version is never rolled back automatically".into(),
+                });
+            }
+            for (i, a) in alarms.into_iter().flatten().enumerate() {
+                let name = a.get("Name").and_then(Json::as_str).unwrap_or_default();
+                if !names.contains(name) {
+                    cx.out.push(Finding {
+                        rule: "DEPLOY001",
+                        severity: Severity::Error,
+                        stack: (*stack).to_owned(),
+                        path: format!("$.Resources.{id}.Properties.AlarmConfiguration.Alarms[{i}]"),
+                        message: format!("alarm `{name}` is defined by no stack of this environment"),
                     });
                 }
             }

@@ -89,3 +89,23 @@ pub struct Permission {
     pub source_arn: Value<String>,
 }
 resource!(Permission, "AWS::Lambda::Permission" {});
+
+/// `AWS::Lambda::Version`: publishes the function as it is. A change to any property replaces
+/// it, which publishes a new version.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Version {
+    pub function_name: Value<String>,
+    pub description: Value<String>,
+}
+resource!(Version, "AWS::Lambda::Version" { version => "Version" });
+
+/// `AWS::Lambda::Alias`. `Ref` returns the alias ARN.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Alias {
+    pub function_name: Value<String>,
+    pub function_version: Value<String>,
+    pub name: String,
+}
+resource!(Alias, "AWS::Lambda::Alias" {});

@@ -4,6 +4,7 @@
 pub mod apigateway;
 pub mod budgets;
 pub mod cloudwatch;
+pub mod codedeploy;
 pub mod iam;
 pub mod kms;
 pub mod lambda;

@@ -851,3 +851,21 @@ impl Alarms {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_window_is_checked_in_utc() {
+        let w: ChangeWindow = serde_norway::from_str("days: [mon, tue]\nstart_hour_utc: 8\nend_hour_utc: 16").unwrap();
+        // 2026-11-23 is a Monday.
+        let monday_0800 = 1_795_420_800;
+        assert!(w.contains(monday_0800));
+        assert!(w.contains(monday_0800 + 7 * 3600 + 3599));
+        assert!(!w.contains(monday_0800 - 1));
+        assert!(!w.contains(monday_0800 + 8 * 3600));
+        assert!(w.contains(monday_0800 + 86_400));
+        assert!(!w.contains(monday_0800 + 2 * 86_400));
+    }
+}

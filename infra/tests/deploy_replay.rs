@@ -230,7 +230,9 @@ fn change_sets_are_read_across_pages() {
         capabilities: vec!["CAPABILITY_IAM"],
         tags: Default::default(),
         termination_protection: true,
-        rollback_alarms: vec!["arn:aws:cloudwatch:eu-west-1:333333333333:alarm:token-service-prod-lambda-errors".into()],
+        rollback_alarms: vec![
+            "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:token-service-prod-lambda-errors".into(),
+        ],
         rollback_monitoring_minutes: 10,
     };
     let plan = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast())).unwrap().unwrap();
@@ -243,8 +245,46 @@ fn change_sets_are_read_across_pages() {
     assert!(create.contains("UsePreviousValue=true"), "{create}");
     // The critical alarms become rollback triggers.
     assert!(create.contains("RollbackConfiguration.MonitoringTimeInMinutes=10"), "{create}");
-    assert!(create.contains("RollbackConfiguration.RollbackTriggers.member.1.Type=AWS%3A%3ACloudWatch%3A%3AAlarm"), "{create}");
+    assert!(
+        create.contains("RollbackConfiguration.RollbackTriggers.member.1.Type=AWS%3A%3ACloudWatch%3A%3AAlarm"),
+        "{create}"
+    );
     let second_page =
         String::from_utf8_lossy(replay.actual_requests().nth(3).unwrap().body().bytes().unwrap()).into_owned();
     assert!(second_page.contains("NextToken=t2"), "{second_page}");
+}
+
+#[test]
+fn drift_lists_resources_out_of_sync() {
+    let drifts = ok(
+        "DescribeStackResourceDrifts",
+        "<StackResourceDrifts><member><StackId>s</StackId><LogicalResourceId>TokenFunction</LogicalResourceId><ResourceType>AWS::Lambda::Function</ResourceType><StackResourceDriftStatus>MODIFIED</StackResourceDriftStatus><Timestamp>2026-11-23T12:00:00Z</Timestamp></member><member><StackId>s</StackId><LogicalResourceId>TokenFunctionRole</LogicalResourceId><ResourceType>AWS::IAM::Role</ResourceType><StackResourceDriftStatus>IN_SYNC</StackResourceDriftStatus><Timestamp>2026-11-23T12:00:00Z</Timestamp></member></StackResourceDrifts>",
+    );
+    let (cfn, replay) = client(vec![
+        event(ok("DetectStackDrift", "<StackDriftDetectionId>d1</StackDriftDetectionId>")),
+        event(ok(
+            "DescribeStackDriftDetectionStatus",
+            "<StackId>s</StackId><StackDriftDetectionId>d1</StackDriftDetectionId><DetectionStatus>DETECTION_IN_PROGRESS</DetectionStatus><Timestamp>2026-11-23T12:00:00Z</Timestamp>",
+        )),
+        event(ok(
+            "DescribeStackDriftDetectionStatus",
+            "<StackId>s</StackId><StackDriftDetectionId>d1</StackDriftDetectionId><StackDriftStatus>DRIFTED</StackDriftStatus><DetectionStatus>DETECTION_COMPLETE</DetectionStatus><Timestamp>2026-11-23T12:00:00Z</Timestamp>",
+        )),
+        event(drifts),
+    ]);
+    let (status, drifts) = rt().block_on(stack::drift(&cfn, STACK, fast())).unwrap();
+    assert_eq!(status, "DRIFTED");
+    assert_eq!(drifts.len(), 1);
+    assert_eq!((drifts[0].logical_id.as_str(), drifts[0].status.as_str()), ("TokenFunction", "MODIFIED"));
+    assert_eq!(actions(&replay).len(), 4);
+}
+
+#[test]
+fn service_errors_are_one_line() {
+    let denied = format!(
+        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: cloudformation:DescribeStacks</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    let (cfn, _) = client(vec![event_status(403, denied)]);
+    let e = rt().block_on(stack::describe(&cfn, STACK)).unwrap_err().to_string();
+    assert_eq!(e, "DescribeStacks: AccessDenied: User is not authorized to perform: cloudformation:DescribeStacks");
 }

@@ -274,7 +274,10 @@ fn canary_alarms_must_exist() {
     let service = Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() };
     let f = validate::all(std::slice::from_ref(&service), &prod);
     assert_eq!(rules(&f), ["DEPLOY001"]);
-    assert!(f.iter().any(|f| f.message.contains("alarm `token-service-prod-lambda-errors` is defined by no stack")), "{f:#?}");
+    assert!(
+        f.iter().any(|f| f.message.contains("alarm `token-service-prod-lambda-errors` is defined by no stack")),
+        "{f:#?}"
+    );
     let all = stacks::all(&prod).unwrap();
     assert!(validate::all(&all, &prod).is_empty());
 }

@@ -400,62 +400,12 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
         let aws = connect(&env).await?;
         let mut drifted = false;
         for (_, name) in targets {
-            let id = aws
-                .cfn
-                .detect_stack_drift()
-                .stack_name(&name)
-                .send()
-                .await
-                .map_err(|e| {
-                    DeployError::Aws(format!(
-                        "DetectStackDrift {name}: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    ))
-                })?
-                .stack_drift_detection_id()
-                .unwrap_or_default()
-                .to_owned();
-            let mut wait = std::time::Duration::from_millis(500);
-            let status = loop {
-                let s = aws
-                    .cfn
-                    .describe_stack_drift_detection_status()
-                    .stack_drift_detection_id(&id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        DeployError::Aws(format!(
-                            "DescribeStackDriftDetectionStatus: {}",
-                            aws_smithy_types::error::display::DisplayErrorContext(&e)
-                        ))
-                    })?;
-                let detection = s.detection_status().map(|d| d.as_str().to_owned()).unwrap_or_default();
-                if detection != "DETECTION_IN_PROGRESS" {
-                    break s.stack_drift_status().map(|d| d.as_str().to_owned()).unwrap_or_else(|| detection.clone());
-                }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 3 / 2).min(std::time::Duration::from_secs(5));
-            };
+            let (status, drifts) = stack::drift(&aws.cfn, &name, polling()).await?;
             println!("{name}: {status}");
-            if status == "DRIFTED" {
-                drifted = true;
-                let out = aws.cfn.describe_stack_resource_drifts().stack_name(&name).send().await.map_err(|e| {
-                    DeployError::Aws(format!(
-                        "DescribeStackResourceDrifts: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    ))
-                })?;
-                for d in out.stack_resource_drifts() {
-                    let st = d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default();
-                    if st != "IN_SYNC" {
-                        println!(
-                            "  {st:<10} {} ({})",
-                            d.logical_resource_id().unwrap_or_default(),
-                            d.resource_type().unwrap_or_default()
-                        );
-                    }
-                }
+            for d in &drifts {
+                println!("  {:<10} {} ({})", d.status, d.logical_id, d.resource_type);
             }
+            drifted |= status == "DRIFTED";
         }
         Ok(if drifted { ExitCode::from(2) } else { ExitCode::SUCCESS })
     })

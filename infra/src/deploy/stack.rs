@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetType, Parameter, RollbackConfiguration, RollbackTrigger, Stack, Tag,
 };
@@ -51,8 +52,27 @@ impl Default for Polling {
     }
 }
 
-fn sdk<E: std::error::Error + 'static>(what: &str, e: E) -> DeployError {
-    let text = format!("{}", DisplayErrorContext(&e));
+/// An SDK error as one line: the service's code and message when it answered, else the cause
+/// chain (timeouts, connection failures).
+pub fn sdk_text<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.as_service_error() {
+        Some(s) if s.code().is_some() => {
+            format!("{}: {}", s.code().unwrap_or_default(), s.message().unwrap_or_default())
+        }
+        _ => format!("{}", DisplayErrorContext(e)),
+    }
+}
+
+fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> DeployError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = sdk_text(&e);
     if text.contains("ExpiredToken") || text.contains("expired") && text.contains("token") {
         return DeployError::Credentials(text);
     }
@@ -400,4 +420,75 @@ pub async fn recent_events(cfn: &Client, stack: &str, n: usize) -> Result<Vec<Ev
     let mut v: Vec<Event> = out.stack_events().iter().take(n).map(Event::from_sdk).collect();
     v.reverse();
     Ok(v)
+}
+
+/// A resource that differs from its template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drift {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+}
+
+/// Runs drift detection: the stack's drift status and the resources not in sync.
+pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(String, Vec<Drift>), DeployError> {
+    let id = cfn
+        .detect_stack_drift()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk("DetectStackDrift", e))?
+        .stack_drift_detection_id()
+        .unwrap_or_default()
+        .to_owned();
+    let mut wait = poll.first;
+    let status = loop {
+        let s = cfn
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(&id)
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeStackDriftDetectionStatus", e))?;
+        match s.detection_status().map(|d| d.as_str()) {
+            Some("DETECTION_IN_PROGRESS") => {
+                sleep(wait).await?;
+                wait = (wait * 3 / 2).min(poll.max);
+            }
+            Some("DETECTION_FAILED") => {
+                return Err(DeployError::Aws(format!(
+                    "drift detection of {stack} failed: {}",
+                    s.detection_status_reason().unwrap_or("no reason given")
+                )));
+            }
+            _ => break s.stack_drift_status().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+        }
+    };
+    let mut drifts = Vec::new();
+    if status == "DRIFTED" {
+        let mut token = None;
+        loop {
+            let out = cfn
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| sdk("DescribeStackResourceDrifts", e))?;
+            for d in out.stack_resource_drifts() {
+                let st = d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default();
+                if st != "IN_SYNC" {
+                    drifts.push(Drift {
+                        logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
+                        resource_type: d.resource_type().unwrap_or_default().to_owned(),
+                        status: st.to_owned(),
+                    });
+                }
+            }
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok((status, drifts))
 }

@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let run = |args: &[&str]| -> Result<Duration, Box<dyn std::error::Error>> {
         let t = Instant::now();
-        let out = Command::new(&infra)
+        let out = Command::new(infra)
             .arg("--environments")
             .arg(dir.path())
             .args(args)

@@ -24,6 +24,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Create or update the bootstrap stack (the assets bucket), like `cdk bootstrap`.
     Bootstrap(BootstrapArgs),
+    /// Build and check the function artifact for an environment, and print its figures.
+    Package(PackageArgs),
     /// Show what a deploy would change (exit 0: nothing, 2: changes).
     Diff(DiffArgs),
     /// Package the function, then plan and execute each stack's change set.
@@ -163,4 +165,12 @@ pub struct StatusArgs {
     /// Follow a running operation until it settles.
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    pub env: String,
+    /// Also write the zip here.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }

@@ -171,6 +171,17 @@ fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
     Ok(a)
 }
 
+pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let a = artifact(&env, None)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &a.zip).with_context(|| format!("cannot write {}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    println!("{} {} {}", a.key(), a.zip.len(), a.binary_bytes);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let template = bootstrap::build(&env)?;

@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => synth::run(&dir, args),
         Command::Validate(args) => validate::run(&dir, args),
         Command::Bootstrap(args) => deploy::bootstrap(&dir, args),
+        Command::Package(args) => deploy::package(&dir, args),
         Command::Diff(args) => deploy::diff(&dir, args),
         Command::Deploy(args) => deploy::deploy(&dir, args),
         Command::Rollback(args) => deploy::rollback(&dir, args),

@@ -140,7 +140,7 @@ pub fn max_glibc(b: &[u8]) -> Option<(u32, u32)> {
 /// glibc 2.34 when it is installed, else natively when the host is that architecture.
 pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
     let target = arch.target();
-    let zig = Command::new("cargo").args(["zigbuild", "--version"]).output().is_ok_and(|o| o.status.success());
+    let zig = Command::new("cargo-zigbuild").arg("--version").output().is_ok_and(|o| o.status.success());
     let host_matches = (cfg!(target_arch = "x86_64") && arch == Architecture::X86_64)
         || (cfg!(target_arch = "aarch64") && arch == Architecture::Arm64);
     let mut cmd = Command::new("cargo");

@@ -207,3 +207,43 @@ fn other_accounts_are_refused() {
         "{err}"
     );
 }
+
+/// Ctrl-C while watching stops the watch, not the operation, and says how to resume.
+#[test]
+fn interrupting_the_watch_leaves_the_operation_running() {
+    use std::io::{BufRead, BufReader};
+    let prefix = unique("i");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .arg("--environments")
+        .arg(env.dir.path())
+        .args(["deploy", "dev", "--yes", "--no-smoke-check", "--function-zip", env.zip.to_str().unwrap()])
+        .current_dir(workspace())
+        .env("AWS_ENDPOINT_URL", localstack())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("INFRA_POLL_MS", "4000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    // The plan is printed just before the change set is executed and watched.
+    assert!(lines.by_ref().any(|l| l.contains("-dev-service: ") && l.contains("to add")));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.collect();
+    let status = child.wait().unwrap();
+    let text = rest.join("\n");
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert!(text.contains(&format!("stopped watching `{prefix}-dev-service`; its operation goes on")), "{text}");
+    assert!(text.contains("cargo run -- status dev --watch"), "{text}");
+    // The create went on without us.
+    let (code, out, _) = env.run(&["status", "dev", "--watch"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("{prefix}-dev-service: CREATE_COMPLETE")), "{out}");
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}

@@ -52,6 +52,8 @@ pub struct Environment {
     pub monitoring: MonitoringSettings,
     /// How deploys happen.
     pub deploy: DeploySettings,
+    /// Deploys from GitHub Actions through OIDC.
+    pub ci: CiSettings,
     /// Rules `validate` enforces on this environment's templates.
     pub policy: PolicySettings,
     /// Settings of `infra serve` (the token endpoint on localhost).
@@ -255,6 +257,16 @@ pub struct DeploySettings {
     /// When deploys may run; omit for any time.
     #[serde(default)]
     pub change_window: Option<ChangeWindow>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiSettings {
+    /// `owner/name` of the GitHub repository whose workflows may deploy this environment,
+    /// from a job running in the GitHub environment of the same name.
+    pub github_repository: GithubRepository,
+    /// Create the account's GitHub OIDC provider (once per account); otherwise it must exist.
+    pub create_oidc_provider: bool,
 }
 
 /// Days and hours (UTC) a deploy may start in.
@@ -628,6 +640,16 @@ checked_string!(
     Scope,
     "a scope token (RFC 6749 section 3.3: printable ASCII without space, '\"' or '\\\\')",
     |s| !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+);
+
+checked_string!(
+    /// A GitHub repository, `owner/name`.
+    GithubRepository,
+    "a GitHub repository as owner/name",
+    |s| s.split_once('/').is_some_and(|(o, n)| {
+        let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        ok(o) && ok(n)
+    })
 );
 
 checked_string!(

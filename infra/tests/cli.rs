@@ -28,9 +28,10 @@ fn synth_all_writes_templates_and_manifests() {
         let manifest: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest["environment"], env);
-        assert_eq!(manifest["stacks"][0]["name"], format!("token-service-{env}-service"));
-        assert_eq!(manifest["stacks"][0]["termination_protection"], env == "prod");
-        assert_eq!(manifest["stacks"][1]["name"], format!("token-service-{env}-monitoring"));
+        assert_eq!(manifest["stacks"][0]["name"], format!("token-service-{env}-bootstrap"));
+        assert_eq!(manifest["stacks"][1]["name"], format!("token-service-{env}-service"));
+        assert_eq!(manifest["stacks"][1]["termination_protection"], env == "prod");
+        assert_eq!(manifest["stacks"][2]["name"], format!("token-service-{env}-monitoring"));
         assert!(dir.join("monitoring.template.json").is_file());
         let runbook = std::fs::read_to_string(dir.join("RUNBOOK.md")).unwrap();
         assert!(runbook.starts_with(&format!("# Runbook: token service, {env}")));
@@ -45,7 +46,7 @@ fn synth_is_byte_stable() {
     assert_eq!(a.stdout, b.stdout);
     let both = infra(&["synth", "prod", "--stdout"], &workspace());
     assert_eq!(both.status.code(), Some(2));
-    assert!(stderr(&both).contains("2 stacks match"), "{}", stderr(&both));
+    assert!(stderr(&both).contains("3 stacks match"), "{}", stderr(&both));
 }
 
 #[test]
@@ -56,14 +57,14 @@ fn synth_yaml_to_stdout() {
     assert!(v.get("Resources").and_then(|r| r.get("TokenFunction")).is_some());
     let o = infra(&["synth", "dev", "--stdout", "--stack", "nope"], &workspace());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: service, monitoring"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: bootstrap, service, monitoring"), "{}", stderr(&o));
 }
 
 #[test]
 fn works_from_a_subfolder() {
     let o = infra(&["validate", "--all"], &workspace().join("infra"));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("prod: 2 stack(s)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("prod: 3 stack(s)"), "{}", stderr(&o));
 }
 
 #[test]

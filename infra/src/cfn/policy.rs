@@ -29,6 +29,8 @@ pub enum Principal {
     Service(Vec<String>),
     #[serde(rename = "AWS")]
     Aws(Value<String>),
+    /// A web identity provider (an OIDC provider's ARN).
+    Federated(Value<String>),
     #[serde(untagged)]
     Any(&'static str),
 }

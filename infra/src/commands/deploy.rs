@@ -59,6 +59,7 @@ fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>)
         capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
         tags: stack_tags(env),
         termination_protection: env.termination_protection,
+        role_arn: None,
         rollback_alarms: vec![],
         rollback_monitoring_minutes: 0,
     }
@@ -132,19 +133,22 @@ async fn apply(
     Ok(Some(outputs))
 }
 
-/// The assets bucket from the bootstrap stack.
-async fn assets_bucket(aws: &Aws, env: &Environment) -> anyhow::Result<String> {
+/// The assets bucket and the execution role from the bootstrap stack.
+async fn bootstrapped(aws: &Aws, env: &Environment) -> anyhow::Result<(String, Option<String>)> {
     let name = env.bootstrap_stack_name();
     let s = stack::describe(&aws.cfn, &name).await?;
-    s.as_ref()
-        .filter(|s| events::is_success(stack::status(s)))
-        .and_then(|s| stack::outputs(s).get(bootstrap::OUTPUT_BUCKET).cloned())
-        .with_context(|| {
-            format!(
-                "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
-                env.name
-            )
-        })
+    let outputs = s
+        .as_ref()
+        .filter(|s| events::is_success(stack::status(s)) || stack::status(s) == "UPDATE_ROLLBACK_COMPLETE")
+        .map(stack::outputs)
+        .unwrap_or_default();
+    let bucket = outputs.get(bootstrap::OUTPUT_BUCKET).cloned().with_context(|| {
+        format!(
+            "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
+            env.name
+        )
+    })?;
+    Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned()))
 }
 
 fn workspace() -> PathBuf {
@@ -237,7 +241,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let aws = connect(&env).await?;
         let poll = polling();
-        let bucket = assets_bucket(&aws, &env).await?;
+        let (bucket, role) = bootstrapped(&aws, &env).await?;
         let service_exists = stack::describe(&aws.cfn, &env.service_stack_name()).await?.is_some();
         let code = if args.plan && args.function_zip.is_none() && service_exists {
             eprintln!("function: as deployed (pass --function-zip to plan a new build)");
@@ -254,7 +258,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             Some(a.key())
         };
         let mut changed = false;
-        for s in &stacks {
+        for s in stacks.iter().filter(|s| s.id != "bootstrap") {
             let params = if s.id == "service" {
                 vec![
                     (service::PARAM_ARTIFACT_BUCKET.to_owned(), code.as_ref().map(|_| bucket.clone())),
@@ -264,6 +268,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 vec![]
             };
             let mut spec = spec(&env, s, params);
+            spec.role_arn = role.clone();
             if s.id == "service"
                 && let Some(canary) = &env.function.canary
                 && stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?.is_some_and(|m| {

@@ -25,6 +25,8 @@ pub struct StackSpec {
     pub capabilities: Vec<&'static str>,
     pub tags: BTreeMap<String, String>,
     pub termination_protection: bool,
+    /// The role CloudFormation acts with (the bootstrap stack's execution role).
+    pub role_arn: Option<String>,
     /// Alarm ARNs CloudFormation watches during and after an update (rollback triggers).
     pub rollback_alarms: Vec<String>,
     pub rollback_monitoring_minutes: u32,
@@ -157,6 +159,7 @@ pub async fn plan(
         .change_set_name(&name)
         .change_set_type(if create { ChangeSetType::Create } else { ChangeSetType::Update })
         .template_body(&spec.template)
+        .set_role_arn(spec.role_arn.clone())
         .description("created by infra");
     for (k, v) in &spec.parameters {
         let p = Parameter::builder().parameter_key(k);

@@ -1,17 +1,25 @@
 //! The bootstrap stack, like `cdk bootstrap`: the bucket function artifacts are uploaded to
-//! before a deploy. Encrypted, versioned, private, TLS only, old artifacts expire.
+//! (encrypted, versioned, private, TLS only, old artifacts expire), the role CloudFormation
+//! deploys the other stacks with, and the role GitHub Actions assume through OIDC to deploy.
 
 use serde_json::json;
 
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
-use crate::cfn::resources::s3;
+use crate::cfn::resources::{iam, s3};
 use crate::cfn::{ModelError, Options, Template, Value};
 use crate::env::Environment;
 
 /// The output naming the bucket.
 pub const OUTPUT_BUCKET: &str = "AssetsBucketName";
+/// The output naming the role CloudFormation deploys the other stacks with.
+pub const OUTPUT_EXECUTION_ROLE: &str = "ExecutionRoleArn";
+/// The output naming the role GitHub Actions assumes.
+pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
+
+const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
+    let q = env.qualified();
     let days = env.deploy.artifact_retention_days.get();
     let mut t = Template::new(format!("Token service ({}): assets bucket for function artifacts", env.name));
     let bucket = t.add_with(
@@ -47,5 +55,289 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         },
     )?;
     t.output(OUTPUT_BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
+
+    let exec = t.add(
+        "ExecutionRole",
+        iam::Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"], vec![])
+                    .principal(Principal::service("cloudformation.amazonaws.com")),
+            ]),
+            description: Some(format!("{q}: CloudFormation creates and updates the service and monitoring stacks")),
+            managed_policy_arns: vec![],
+            policies: vec![iam::InlinePolicy {
+                policy_name: "deploy-token-service".into(),
+                policy_document: PolicyDocument::new(execution_statements(&q)),
+            }],
+        },
+    )?;
+    t.output(OUTPUT_EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
+
+    let provider: Value<String> = if env.ci.create_oidc_provider {
+        let p = t.add(
+            "GithubOidcProvider",
+            iam::OidcProvider {
+                url: format!("https://{GITHUB_OIDC}"),
+                client_id_list: vec!["sts.amazonaws.com".into()],
+            },
+        )?;
+        p.arn().into()
+    } else {
+        Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC}"))
+    };
+    let stack_arn = |suffix: &str| {
+        Value::sub(format!(
+            "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{q}-{suffix}/*"
+        ))
+    };
+    let deploy = t.add(
+        "DeployRole",
+        iam::Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRoleWithWebIdentity"], vec![])
+                    .principal(Principal::Federated(provider))
+                    .condition(json!({
+                        "StringEquals": {
+                            format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
+                            format!("{GITHUB_OIDC}:sub"): format!("repo:{}:environment:{}", env.ci.github_repository, env.name)
+                        }
+                    })),
+            ]),
+            description: Some(format!(
+                "{q}: GitHub Actions of {} (environment {}) deploy through CloudFormation",
+                env.ci.github_repository, env.name
+            )),
+            managed_policy_arns: vec![],
+            policies: vec![iam::InlinePolicy {
+                policy_name: "deploy".into(),
+                policy_document: PolicyDocument::new(vec![
+                    Statement::allow(
+                        &[
+                            "cloudformation:CreateChangeSet",
+                            "cloudformation:DescribeChangeSet",
+                            "cloudformation:ExecuteChangeSet",
+                            "cloudformation:DeleteChangeSet",
+                            "cloudformation:DescribeStacks",
+                            "cloudformation:DescribeStackEvents",
+                            "cloudformation:UpdateTerminationProtection",
+                            "cloudformation:CancelUpdateStack",
+                            "cloudformation:ContinueUpdateRollback",
+                            "cloudformation:RollbackStack",
+                            "cloudformation:DetectStackDrift",
+                            "cloudformation:DescribeStackResourceDrifts",
+                        ],
+                        vec![stack_arn("service"), stack_arn("monitoring"), stack_arn("bootstrap")],
+                    )
+                    .sid("ChangeTheEnvironmentsStacks"),
+                    Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
+                        .sid("ReadDriftDetection"),
+                    Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
+                        .sid("DeployWithTheExecutionRole")
+                        .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
+                    Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![Value::sub(format!("{}/token-function/*", bucket.arn().sub()))])
+                        .sid("UploadFunctionArtifacts"),
+                ]),
+            }],
+        },
+    )?;
+    t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
     Ok(t)
+}
+
+/// What CloudFormation may do with this environment's resources, by service, scoped to the
+/// environment's names wherever the service supports it.
+fn execution_statements(q: &str) -> Vec<Statement> {
+    let arn = |s: String| Value::sub(s);
+    let p = "arn:${AWS::Partition}";
+    let ra = "${AWS::Region}:${AWS::AccountId}";
+    vec![
+        Statement::allow(
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PassRole",
+            ],
+            vec![arn(format!("{p}:iam::${{AWS::AccountId}}:role/{q}-*"))],
+        )
+        .sid("Roles"),
+        Statement::allow(
+            &[
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:PutFunctionConcurrency",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:GetPolicy",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+                "lambda:PublishVersion",
+                "lambda:ListVersionsByFunction",
+                "lambda:CreateAlias",
+                "lambda:UpdateAlias",
+                "lambda:DeleteAlias",
+                "lambda:GetAlias",
+            ],
+            vec![arn(format!("{p}:lambda:{ra}:function:{q}-*"))],
+        )
+        .sid("Functions"),
+        Statement::allow(
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:CreateLogDelivery",
+            ],
+            vec![
+                arn(format!("{p}:logs:{ra}:log-group:/aws/lambda/{q}-*")),
+                arn(format!("{p}:logs:{ra}:log-group:/aws/apigateway/{q}-*")),
+            ],
+        )
+        .sid("LogGroups"),
+        Statement::allow(&["logs:DescribeLogGroups", "kms:CreateKey"], vec!["*".into()]).sid("UnscopableCalls"),
+        Statement::allow(
+            &[
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:PutKeyPolicy",
+                "kms:EnableKeyRotation",
+                "kms:DisableKeyRotation",
+                "kms:GetKeyRotationStatus",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:ListResourceTags",
+                "kms:GetPublicKey",
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:UpdateAlias",
+            ],
+            vec![arn(format!("{p}:kms:{ra}:key/*")), arn(format!("{p}:kms:{ra}:alias/{q}-*"))],
+        )
+        .sid("Keys"),
+        Statement::allow(
+            &[
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+            ],
+            vec![arn(format!("{p}:secretsmanager:{ra}:secret:{q}/*"))],
+        )
+        .sid("ClientRegistry"),
+        Statement::allow(
+            &[
+                "apigateway:GET",
+                "apigateway:POST",
+                "apigateway:PUT",
+                "apigateway:PATCH",
+                "apigateway:DELETE",
+                "apigateway:SetWebACL",
+            ],
+            vec![arn(format!("{p}:apigateway:${{AWS::Region}}::/*"))],
+        )
+        .sid("Api"),
+        Statement::allow(
+            &[
+                "wafv2:CreateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:UpdateWebACL",
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACLForResource",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+                "wafv2:ListTagsForResource",
+            ],
+            vec![
+                arn(format!("{p}:wafv2:{ra}:regional/webacl/{q}-*/*")),
+                arn(format!("{p}:wafv2:{ra}:regional/managedruleset/*/*")),
+                arn(format!("{p}:apigateway:${{AWS::Region}}::/restapis/*/stages/*")),
+            ],
+        )
+        .sid("Firewall"),
+        Statement::allow(
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:Unsubscribe",
+                "sns:GetSubscriptionAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+            ],
+            vec![arn(format!("{p}:sns:{ra}:{q}-*"))],
+        )
+        .sid("AlertTopics"),
+        Statement::allow(
+            &[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            vec![arn(format!("{p}:cloudwatch:{ra}:alarm:{q}-*"))],
+        )
+        .sid("Alarms"),
+        Statement::allow(
+            &["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"],
+            vec![arn(format!("{p}:cloudwatch::${{AWS::AccountId}}:dashboard/{q}"))],
+        )
+        .sid("Dashboard"),
+        Statement::allow(
+            &["budgets:ModifyBudget", "budgets:ViewBudget"],
+            vec![arn(format!("{p}:budgets::${{AWS::AccountId}}:budget/{q}-*"))],
+        )
+        .sid("Budget"),
+        Statement::allow(
+            &[
+                "codedeploy:CreateApplication",
+                "codedeploy:DeleteApplication",
+                "codedeploy:GetApplication",
+                "codedeploy:CreateDeploymentGroup",
+                "codedeploy:UpdateDeploymentGroup",
+                "codedeploy:DeleteDeploymentGroup",
+                "codedeploy:GetDeploymentGroup",
+                "codedeploy:CreateDeployment",
+                "codedeploy:GetDeployment",
+                "codedeploy:GetDeploymentConfig",
+                "codedeploy:RegisterApplicationRevision",
+                "codedeploy:TagResource",
+            ],
+            vec![
+                arn(format!("{p}:codedeploy:{ra}:application:{q}-*")),
+                arn(format!("{p}:codedeploy:{ra}:deploymentgroup:{q}-*/*")),
+                arn(format!("{p}:codedeploy:{ra}:deploymentconfig:*")),
+            ],
+        )
+        .sid("Canary"),
+    ]
 }

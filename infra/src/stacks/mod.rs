@@ -19,9 +19,11 @@ pub struct Stack {
     pub template: Template,
 }
 
-/// Every stack of an environment, in deploy order.
+/// Every stack of an environment, in deploy order. `bootstrap` is deployed by `infra bootstrap`
+/// (once, with administrator rights); `deploy` deploys the others.
 pub fn all(env: &Environment) -> Result<Vec<Stack>, ModelError> {
     Ok(vec![
+        Stack { id: "bootstrap", name: env.bootstrap_stack_name(), template: bootstrap::build(env)? },
         Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? },
         Stack { id: "monitoring", name: env.monitoring_stack_name(), template: monitoring::build(env)? },
     ])

@@ -44,6 +44,8 @@ const NO_RESOURCE_LEVEL: &[&str] = &[
     "sts:GetCallerIdentity",
     "s3:ListAllMyBuckets",
     "logs:DescribeLogGroups",
+    "kms:CreateKey",
+    "cloudformation:DescribeStackDriftDetectionStatus",
 ];
 
 /// Resource types that hold data worth keeping when a stack goes away.

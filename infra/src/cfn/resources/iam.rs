@@ -26,3 +26,12 @@ pub struct InlinePolicy {
     pub policy_name: String,
     pub policy_document: PolicyDocument,
 }
+
+/// `AWS::IAM::OIDCProvider`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OidcProvider {
+    pub url: String,
+    pub client_id_list: Vec<String>,
+}
+resource!(OidcProvider, "AWS::IAM::OIDCProvider" { arn => "Arn" });

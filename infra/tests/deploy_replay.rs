@@ -189,6 +189,7 @@ fn throttling_and_busy_stacks_get_clear_errors() {
         capabilities: vec![],
         tags: Default::default(),
         termination_protection: true,
+        role_arn: None,
         rollback_alarms: vec![],
         rollback_monitoring_minutes: 0,
     };
@@ -243,6 +244,7 @@ fn change_sets_are_read_across_pages() {
     let create = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
     assert!(create.contains("ChangeSetType=UPDATE"), "{create}");
     assert!(create.contains("UsePreviousValue=true"), "{create}");
+    assert!(create.contains("RoleARN=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2Ftoken-service-prod-bootstrap-ExecutionRole-X"), "{create}");
     // The critical alarms become rollback triggers.
     assert!(create.contains("RollbackConfiguration.MonitoringTimeInMinutes=10"), "{create}");
     assert!(

@@ -231,6 +231,7 @@ fn change_sets_are_read_across_pages() {
         capabilities: vec!["CAPABILITY_IAM"],
         tags: Default::default(),
         termination_protection: true,
+        role_arn: Some("arn:aws:iam::333333333333:role/token-service-prod-bootstrap-ExecutionRole-X".into()),
         rollback_alarms: vec![
             "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:token-service-prod-lambda-errors".into(),
         ],
@@ -244,7 +245,12 @@ fn change_sets_are_read_across_pages() {
     let create = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
     assert!(create.contains("ChangeSetType=UPDATE"), "{create}");
     assert!(create.contains("UsePreviousValue=true"), "{create}");
-    assert!(create.contains("RoleARN=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2Ftoken-service-prod-bootstrap-ExecutionRole-X"), "{create}");
+    assert!(
+        create.contains(
+            "RoleARN=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2Ftoken-service-prod-bootstrap-ExecutionRole-X"
+        ),
+        "{create}"
+    );
     // The critical alarms become rollback triggers.
     assert!(create.contains("RollbackConfiguration.MonitoringTimeInMinutes=10"), "{create}");
     assert!(

@@ -76,6 +76,13 @@ impl Statement {
     pub fn deny(actions: &[&str], resources: Vec<Value<String>>) -> Self {
         Statement { effect: Effect::Deny, ..Self::allow(actions, resources) }
     }
+    /// The statement every key policy starts with: the account administers the key, through
+    /// IAM policies.
+    pub fn account_administers_key() -> Self {
+        Statement::allow(&["kms:*"], vec!["*".into()])
+            .sid("AccountAdministersKeyThroughIam")
+            .principal(Principal::Aws(Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")))
+    }
     pub fn sid(mut self, sid: &str) -> Self {
         self.sid = Some(sid.to_owned());
         self

@@ -10,8 +10,6 @@ pub mod stack;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudformation::config::Region;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// Why a deploy step failed; each message says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +73,7 @@ impl Aws {
     /// Refuses credentials of another account than the environment's.
     pub async fn check_account(&self, env: &str, expected: &str) -> Result<(), DeployError> {
         let me = self.sts.get_caller_identity().send().await.map_err(|e| {
-            let text = match e.as_service_error() {
-                Some(s) => format!("{}: {}", s.code().unwrap_or_default(), s.message().unwrap_or_default()),
-                None => format!("{}", DisplayErrorContext(&e)),
-            };
+            let text = stack::sdk_text(&e);
             if text.contains("credential") || text.contains("Expired") || text.contains("token") {
                 DeployError::Credentials(text)
             } else {
@@ -111,13 +106,7 @@ impl Aws {
             .content_type("application/zip")
             .send()
             .await
-            .map_err(|e| {
-                let text = match e.as_service_error() {
-                    Some(s) => format!("{}: {}", s.code().unwrap_or_default(), s.message().unwrap_or_default()),
-                    None => format!("{}", DisplayErrorContext(&e)),
-                };
-                DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {text}"))
-            })?;
+            .map_err(|e| DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", stack::sdk_text(&e))))?;
         Ok(true)
     }
 }

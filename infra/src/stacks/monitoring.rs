@@ -128,7 +128,6 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let mut t = Template::new(format!("Token service ({}): alert topics, alarms, dashboard and budget", env.name));
 
     // A customer-managed key: CloudWatch must be able to use it to publish to the topics.
-    let account_root = Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
     let key = t.add_with(
         "AlertTopicKey",
         kms::Key {
@@ -138,9 +137,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             enable_key_rotation: Some(true),
             pending_window_in_days: env.signing_key.pending_window_days.get(),
             key_policy: PolicyDocument::new(vec![
-                Statement::allow(&["kms:*"], vec!["*".into()])
-                    .sid("AccountAdministersKeyThroughIam")
-                    .principal(Principal::Aws(account_root.clone())),
+                Statement::account_administers_key(),
                 Statement::allow(&["kms:Decrypt", "kms:GenerateDataKey*"], vec!["*".into()])
                     .sid("CloudWatchPublishesAlarms")
                     .principal(Principal::service("cloudwatch.amazonaws.com"))

@@ -63,7 +63,6 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let key = t.parameter(PARAM_ARTIFACT_KEY, Parameter::string("S3 key of the function's zip (its SHA-256)"))?;
 
     // Signing key and client registry.
-    let root = Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
     let signing_key = t.add_with(
         "TokenSigningKey",
         kms::Key {
@@ -72,11 +71,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             key_usage: kms::KeyUsage::SignVerify,
             enable_key_rotation: None,
             pending_window_in_days: env.signing_key.pending_window_days.get(),
-            key_policy: PolicyDocument::new(vec![
-                Statement::allow(&["kms:*"], vec!["*".into()])
-                    .sid("AccountAdministersKeyThroughIam")
-                    .principal(Principal::Aws(root)),
-            ]),
+            key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
         },
         Options::new().retain(retain),
     )?;

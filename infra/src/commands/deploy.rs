@@ -35,6 +35,15 @@ async fn connect(env: &Environment) -> anyhow::Result<Aws> {
     Ok(aws)
 }
 
+/// Prints `prompt` and reads one line from the terminal, trimmed.
+fn ask(prompt: &str) -> anyhow::Result<String> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
 /// Asks on the terminal; refuses to ask without one.
 fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
@@ -43,11 +52,7 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("{question}: refusing to prompt without a terminal; pass --yes to proceed");
     }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    Ok(matches!(ask(&format!("{question} [y/N] "))?.as_str(), "y" | "Y" | "yes"))
 }
 
 fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>) -> StackSpec {
@@ -67,11 +72,8 @@ fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>)
 
 /// ARNs of the critical alarms, for CloudFormation's rollback triggers.
 fn critical_alarm_arns(env: &Environment) -> Vec<String> {
-    use crate::stacks::alarms::{self, ALARMS};
-    ALARMS
-        .iter()
-        .filter(|d| alarms::applies(env, d))
-        .filter(|d| alarms::settings(env, d).is_ok_and(|s| s.severity == crate::env::AlarmSeverity::Critical))
+    use crate::stacks::alarms;
+    alarms::critical(env)
         .map(|d| format!("arn:aws:cloudwatch:{}:{}:alarm:{}", env.region, env.account_id, alarms::alarm_name(env, d)))
         .collect()
 }
@@ -360,11 +362,7 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
                 if !std::io::stdin().is_terminal() {
                     bail!("destroying {name}: type its name at a terminal, or pass --yes --force");
                 }
-                eprint!("type `{name}` to delete it: ");
-                std::io::stderr().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                if line.trim() != name {
+                if ask(&format!("type `{name}` to delete it: "))? != name {
                     bail!("{name}: name not confirmed; nothing deleted");
                 }
             }

@@ -335,7 +335,8 @@ pub async fn watch(
             if ev.resource_type != "AWS::CloudFormation::Stack" && ev.status.ends_with("_COMPLETE") {
                 done.insert(ev.logical_id.clone());
             }
-            eprintln!("{}", events::render(&ev, done.len().min(total.max(done.len())), total.max(done.len())));
+            // Resources the change set did not list still count.
+            eprintln!("{}", events::render(&ev, done.len(), total.max(done.len())));
             all.push(ev);
         }
         let status = match describe(cfn, stack).await? {

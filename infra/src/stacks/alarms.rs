@@ -182,6 +182,15 @@ pub fn applies(env: &Environment, def: &AlarmDef) -> bool {
     def.key != "lambda_concurrency" || env.function.reserved_concurrency.is_some()
 }
 
+/// The alarms of `env` that page (severity `critical`): CodeDeploy and CloudFormation roll
+/// back on them.
+pub fn critical(env: &Environment) -> impl Iterator<Item = &'static AlarmDef> + '_ {
+    ALARMS
+        .iter()
+        .filter(|d| applies(env, d))
+        .filter(|d| settings(env, d).is_ok_and(|s| s.severity == crate::env::AlarmSeverity::Critical))
+}
+
 /// The threshold CloudWatch compares against (the concurrency alarm's is absolute).
 pub fn cloudwatch_threshold(env: &Environment, def: &AlarmDef) -> Result<f64, ModelError> {
     let s = settings(env, def)?;

@@ -7,7 +7,7 @@ use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
 use crate::cfn::{Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
-use crate::env::{AlarmSeverity, CanarySettings, Environment, TracingMode};
+use crate::env::{CanarySettings, Environment, TracingMode};
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
@@ -439,10 +439,7 @@ fn canary_alias(
             policies: vec![],
         },
     )?;
-    let alarms = super::alarms::ALARMS
-        .iter()
-        .filter(|d| super::alarms::applies(env, d))
-        .filter(|d| super::alarms::settings(env, d).is_ok_and(|s| s.severity == AlarmSeverity::Critical))
+    let alarms = super::alarms::critical(env)
         .map(|d| codedeploy::AlarmName { name: super::alarms::alarm_name(env, d) })
         .collect::<Vec<_>>();
     let group = t.add(

@@ -108,8 +108,10 @@ pub(super) fn environment(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
             "policy requires a WAF web ACL in front of the API; add api.waf",
         );
     }
-    emitted_metrics(&mut cx, stacks);
-    deployment_alarms(&mut cx, stacks);
+    // The cross-stack rules read every template: serialize each once.
+    let jsons: Vec<(&str, Json)> = stacks.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
+    emitted_metrics(&mut cx, &jsons);
+    deployment_alarms(&mut cx, &jsons);
     cx.out
 }
 
@@ -657,12 +659,11 @@ struct Emitters {
     services: BTreeSet<String>,
 }
 
-fn emitters(stacks: &[Stack]) -> Emitters {
+fn emitters(jsons: &[(&str, Json)]) -> Emitters {
     let mut e = Emitters::default();
-    for s in stacks {
-        let json = s.template.to_json();
+    for (_, json) in jsons {
         let mut api_names = BTreeMap::new();
-        for (id, r) in resources(&json) {
+        for (id, r) in resources(json) {
             match rtype(r) {
                 "AWS::Lambda::Function" => {
                     if let Some(n) = props(r, "FunctionName").and_then(Json::as_str) {
@@ -683,7 +684,7 @@ fn emitters(stacks: &[Stack]) -> Emitters {
                 _ => {}
             }
         }
-        for (_, r) in resources(&json).filter(|(_, r)| rtype(r) == "AWS::ApiGateway::Stage") {
+        for (_, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::ApiGateway::Stage") {
             let api = props(r, "RestApiId")
                 .and_then(|v| v.get("Ref"))
                 .and_then(Json::as_str)
@@ -700,11 +701,10 @@ fn emitters(stacks: &[Stack]) -> Emitters {
 const LAMBDA_METRICS: &[&str] = &["Errors", "Throttles", "Duration", "ConcurrentExecutions", "Invocations"];
 const API_METRICS: &[&str] = &["Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"];
 
-fn emitted_metrics(cx: &mut Ctx<'_>, stacks: &[Stack]) {
-    let e = emitters(stacks);
-    for s in stacks {
-        let json = s.template.to_json();
-        for (id, r) in resources(&json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+fn emitted_metrics(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
+    let e = emitters(jsons);
+    for (stack, json) in jsons {
+        for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
             let base = format!("$.Resources.{id}.Properties");
             let mut watched: Vec<(String, &Json)> = Vec::new();
             if let Some(p) = r.get("Properties").filter(|p| p.get("MetricName").is_some()) {
@@ -762,7 +762,7 @@ fn emitted_metrics(cx: &mut Ctx<'_>, stacks: &[Stack]) {
                     cx.out.push(Finding {
                         rule: "ALARM006",
                         severity: Severity::Error,
-                        stack: s.name.clone(),
+                        stack: (*stack).to_owned(),
                         path,
                         message: format!("alarm can never fire: {p}"),
                     });
@@ -774,8 +774,7 @@ fn emitted_metrics(cx: &mut Ctx<'_>, stacks: &[Stack]) {
 
 // ---- DEPLOY001: canary deployments watch alarms that exist ---------------------------------
 
-fn deployment_alarms(cx: &mut Ctx<'_>, stacks: &[Stack]) {
-    let jsons: Vec<(&str, Json)> = stacks.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
+fn deployment_alarms(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
     let names: BTreeSet<&str> = jsons
         .iter()
         .flat_map(|(_, j)| {
@@ -784,7 +783,7 @@ fn deployment_alarms(cx: &mut Ctx<'_>, stacks: &[Stack]) {
                 .filter_map(|(_, r)| props(r, "AlarmName").and_then(Json::as_str))
         })
         .collect();
-    for (stack, json) in &jsons {
+    for (stack, json) in jsons {
         for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CodeDeploy::DeploymentGroup") {
             let alarms = props(r, "AlarmConfiguration").and_then(|a| a.get("Alarms")).and_then(Json::as_array);
             if alarms.is_none_or(Vec::is_empty) {

@@ -7,18 +7,21 @@ pub enum OAuthError {
     /// Malformed: missing or repeated parameter, wrong content type, two auth methods.
     #[error("invalid_request")]
     InvalidRequest(&'static str),
-    /// Client authentication failed. `basic` when the client used HTTP Basic (or sent no
-    /// credentials at all), so the answer carries `WWW-Authenticate`.
+    /// Client authentication failed, however the client authenticated. Always answered with
+    /// 401 and a `WWW-Authenticate: Basic` challenge: RFC 6749 §5.2 requires it when the
+    /// client used the `Authorization` header and allows it otherwise, and RFC 9110 §15.5.2
+    /// requires a challenge on every 401. One answer for every case also keeps the methods
+    /// indistinguishable.
     #[error("invalid_client")]
-    InvalidClient { basic: bool },
+    InvalidClient,
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
     #[error("invalid_scope")]
     InvalidScope(&'static str),
     /// The endpoint does not take this HTTP method.
     #[error("invalid_request")]
-    MethodNotAllowed { allow: &'static str },
-    /// The body is larger than any valid request.
+    MethodNotAllowed,
+    /// The body is larger than any valid request: RFC 6749 §5.2 `invalid_request`, status 400.
     #[error("invalid_request")]
     PayloadTooLarge,
     /// Signing or the client registry failed: not the client's fault.
@@ -30,21 +33,22 @@ impl OAuthError {
     /// The RFC 6749 error code.
     pub fn code(&self) -> &'static str {
         match self {
-            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed { .. } | OAuthError::PayloadTooLarge => {
+            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed | OAuthError::PayloadTooLarge => {
                 "invalid_request"
             }
-            OAuthError::InvalidClient { .. } => "invalid_client",
+            OAuthError::InvalidClient => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::ServerError => "server_error",
         }
     }
 
+    /// The HTTP status: 400 for every RFC 6749 §5.2 error but `invalid_client` (401), 405 for
+    /// a method the endpoint does not take, 500 for `server_error`.
     pub fn status(&self) -> u16 {
         match self {
-            OAuthError::InvalidClient { .. } => 401,
-            OAuthError::MethodNotAllowed { .. } => 405,
-            OAuthError::PayloadTooLarge => 413,
+            OAuthError::InvalidClient => 401,
+            OAuthError::MethodNotAllowed => 405,
             OAuthError::ServerError => 500,
             _ => 400,
         }
@@ -55,9 +59,9 @@ impl OAuthError {
     pub fn description(&self) -> &'static str {
         match self {
             OAuthError::InvalidRequest(d) | OAuthError::InvalidScope(d) => d,
-            OAuthError::InvalidClient { .. } => "client authentication failed",
+            OAuthError::InvalidClient => "client authentication failed",
             OAuthError::UnsupportedGrantType => "only grant_type=client_credentials is supported",
-            OAuthError::MethodNotAllowed { .. } => "method not allowed",
+            OAuthError::MethodNotAllowed => "method not allowed",
             OAuthError::PayloadTooLarge => "request body too large",
             OAuthError::ServerError => "the server could not issue a token; retry later",
         }

@@ -79,31 +79,28 @@ impl<S: Signer> Service<S> {
         Service { settings, signer, rng: SystemRandom::new() }
     }
 
-    /// Answers one request. OAuth failures are ordinary 4xx answers, never `Err`.
+    /// Answers one request. OAuth failures are ordinary 4xx answers, never `Err`. Routing
+    /// follows [`Endpoint`]: an unknown path is 404, a known path with a method it does not take
+    /// is 405 with `Allow`.
     pub async fn handle(&self, req: &Request, registry: &Registry, now: SystemTime) -> (Response, Outcome) {
-        let path = req.path.trim_end_matches('/');
-        match (path, req.method.as_str()) {
-            ("/oauth/token", "POST") => match self.token(req, registry, now).await {
+        let Some(endpoint) = Endpoint::from_path(&req.path) else {
+            return (not_found(), Outcome::Other);
+        };
+        if !endpoint.methods().contains(&req.method.as_str()) {
+            return method_not_allowed(endpoint);
+        }
+        match endpoint {
+            Endpoint::Token => match self.token(req, registry, now).await {
                 Ok((resp, client_id)) => (resp, Outcome::Issued { client_id }),
                 Err(e) => (error_response(&e), Outcome::Failed { reason: e.code() }),
             },
-            ("/oauth/token", _) => {
-                let e = OAuthError::MethodNotAllowed { allow: "POST" };
-                (error_response(&e), Outcome::Failed { reason: e.code() })
-            }
-            ("/.well-known/jwks.json", "GET" | "HEAD") => {
+            Endpoint::Jwks => {
                 let mut r = Response::json(200, json!({"keys": [self.signer.jwk()]}));
                 r.headers.push(("cache-control", "public, max-age=300".into()));
                 (r, Outcome::Other)
             }
-            ("/.well-known/oauth-authorization-server", "GET" | "HEAD") => (self.metadata(registry), Outcome::Other),
-            ("/health", "GET" | "HEAD") => (Response::json(200, json!({"status": "ok"})), Outcome::Other),
-            ("/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" | "/health", _) => {
-                let mut r = Response::json(405, json!({"error": "method_not_allowed"}));
-                r.headers.push(("allow", "GET, HEAD".into()));
-                (r, Outcome::Other)
-            }
-            _ => (Response::json(404, json!({"error": "not_found"})), Outcome::Other),
+            Endpoint::Metadata => (self.metadata(registry), Outcome::Other),
+            Endpoint::Health => (Response::json(200, json!({"status": "ok"})), Outcome::Other),
         }
     }
 
@@ -149,15 +146,84 @@ impl<S: Signer> Service<S> {
     }
 }
 
+/// The paths the service answers. The deployed API defines exactly these (the service stack
+/// builds its API Gateway resources from [`Endpoint::ALL`]) and sends every method on them to
+/// the function, so API Gateway and `infra serve` route alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// `POST /oauth/token`: RFC 6749 §3.2.
+    Token,
+    /// `GET /.well-known/jwks.json`: RFC 7517 §5.
+    Jwks,
+    /// `GET /.well-known/oauth-authorization-server`: RFC 8414 §3.
+    Metadata,
+    /// `GET /health`.
+    Health,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 4] = [Endpoint::Token, Endpoint::Jwks, Endpoint::Metadata, Endpoint::Health];
+
+    /// The path, as API Gateway's `resource` names it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Token => "/oauth/token",
+            Endpoint::Jwks => "/.well-known/jwks.json",
+            Endpoint::Metadata => "/.well-known/oauth-authorization-server",
+            Endpoint::Health => "/health",
+        }
+    }
+
+    /// The HTTP methods it takes; every other method gets 405 with these in `Allow`.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Token => &["POST"],
+            Endpoint::Jwks | Endpoint::Metadata | Endpoint::Health => &["GET", "HEAD"],
+        }
+    }
+
+    /// The operation name the API gives the route (API Gateway `OperationName`).
+    pub fn operation(self) -> &'static str {
+        match self {
+            Endpoint::Token => "IssueToken",
+            Endpoint::Jwks => "GetJwks",
+            Endpoint::Metadata => "GetServerMetadata",
+            Endpoint::Health => "GetHealth",
+        }
+    }
+
+    /// The endpoint at `path` (one trailing `/` allowed), if any.
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    }
+}
+
+/// The answer to a path the service does not have. The deployed API answers the same through
+/// its `MISSING_AUTHENTICATION_TOKEN` gateway response.
+pub fn not_found() -> Response {
+    Response::json(404, json!({"error": "not_found"}))
+}
+
+fn method_not_allowed(endpoint: Endpoint) -> (Response, Outcome) {
+    let allow = endpoint.methods().join(", ");
+    if endpoint == Endpoint::Token {
+        let e = OAuthError::MethodNotAllowed;
+        let mut r = error_response(&e);
+        r.headers.push(("allow", allow));
+        return (r, Outcome::Failed { reason: e.code() });
+    }
+    let mut r = Response::json(405, json!({"error": "method_not_allowed"}));
+    r.headers.push(("allow", allow));
+    (r, Outcome::Other)
+}
+
 /// The RFC 6749 §5.2 error answer.
 pub fn error_response(e: &OAuthError) -> Response {
     let mut r = Response::json(e.status(), json!({"error": e.code(), "error_description": e.description()})).no_store();
-    match e {
-        OAuthError::InvalidClient { basic: true } => {
-            r.headers.push(("www-authenticate", r#"Basic realm="token", charset="UTF-8""#.into()));
-        }
-        OAuthError::MethodNotAllowed { allow } => r.headers.push(("allow", (*allow).into())),
-        _ => {}
+    if *e == OAuthError::InvalidClient {
+        r.headers.push(("www-authenticate", r#"Basic realm="token", charset="UTF-8""#.into()));
     }
     r
 }

@@ -62,16 +62,24 @@ impl App {
         event: ApiGatewayProxyRequest,
         now: SystemTime,
     ) -> (ApiGatewayProxyResponse, Option<String>) {
-        let request = from_event(event);
-        let (response, outcome) = match self.registry.get().await {
-            Ok(registry) => self.service.handle(&request, &registry, now).await,
+        let refuse = |e: OAuthError| (error_response(&e), Outcome::Failed { reason: e.code() });
+        let (response, outcome) = match from_event(event) {
             Err(e) => {
-                tracing::error!(error = %e, "client registry unavailable");
-                let e = OAuthError::ServerError;
-                (error_response(&e), Outcome::Failed { reason: e.code() })
+                tracing::info!(error = e.description(), "event refused");
+                refuse(e)
+            }
+            Ok(request) => {
+                let answer = match self.registry.get().await {
+                    Ok(registry) => self.service.handle(&request, &registry, now).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "client registry unavailable");
+                        refuse(OAuthError::ServerError)
+                    }
+                };
+                tracing::info!(method = %request.method, path = %request.path, status = answer.0.status, outcome = ?answer.1, "request");
+                answer
             }
         };
-        tracing::info!(method = %request.method, path = %request.path, status = response.status, ?outcome, "request");
         let ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         (to_event(response), telemetry::emf_line(&outcome, &self.service_name, ms))
     }
@@ -79,7 +87,11 @@ impl App {
 
 /// The proxy event as a `Request`. The matched resource (`/oauth/token`) is the path, so stage
 /// names and custom-domain base paths do not matter.
-pub fn from_event(e: ApiGatewayProxyRequest) -> Request {
+///
+/// # Errors
+/// `invalid_request` when `isBase64Encoded` is set and the body is not standard base64
+/// (RFC 4648 §4, padded): such a body is never used as it stands.
+pub fn from_event(e: ApiGatewayProxyRequest) -> Result<Request, OAuthError> {
     let path = e.resource.or(e.path).unwrap_or_default();
     let source = if e.multi_value_headers.is_empty() { &e.headers } else { &e.multi_value_headers };
     let headers = source
@@ -88,12 +100,12 @@ pub fn from_event(e: ApiGatewayProxyRequest) -> Request {
         .collect();
     let body = match e.body {
         None => Vec::new(),
-        Some(b) if e.is_base64_encoded => {
-            base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).unwrap_or_else(|_| b.into_bytes())
-        }
+        Some(b) if e.is_base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map_err(|_| OAuthError::InvalidRequest("the body is marked base64 but is not valid base64"))?,
         Some(b) => b.into_bytes(),
     };
-    Request { method: e.http_method.as_str().to_owned(), path, headers, body }
+    Ok(Request { method: e.http_method.as_str().to_owned(), path, headers, body })
 }
 
 /// A `Response` as the proxy response.
@@ -118,7 +130,7 @@ mod tests {
     fn captured_event_converts_both_ways() {
         let text = include_str!("../tests/data/token-request.json");
         let event: ApiGatewayProxyRequest = serde_json::from_str(text).unwrap();
-        let req = from_event(event);
+        let req = from_event(event).unwrap();
         assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/oauth/token"));
         assert_eq!(req.body, b"grant_type=client_credentials");
         assert_eq!(req.header_values("authorization"), ["Basic b3JkZXJzOnB3"]);

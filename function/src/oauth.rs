@@ -68,14 +68,14 @@ pub fn parse(content_type: Option<&str>, authorization: &[&str], body: &[u8]) ->
     let (client_id, client_secret, method) = match authorization {
         [] => match (client_id, client_secret) {
             (Some(id), Some(secret)) => (id, secret, AuthMethod::Post),
-            (_, None) => return Err(OAuthError::InvalidClient { basic: true }),
+            (_, None) => return Err(OAuthError::InvalidClient),
             (None, Some(_)) => return Err(OAuthError::InvalidRequest("client_secret without client_id")),
         },
         [header] => {
             if client_secret.is_some() {
                 return Err(OAuthError::InvalidRequest("more than one client authentication method"));
             }
-            let (id, secret) = basic_credentials(header).ok_or(OAuthError::InvalidClient { basic: true })?;
+            let (id, secret) = basic_credentials(header).ok_or(OAuthError::InvalidClient)?;
             if client_id.as_ref().is_some_and(|c| *c != id) {
                 return Err(OAuthError::InvalidRequest("client_id does not match the Authorization header"));
             }
@@ -112,11 +112,17 @@ fn basic_credentials(header: &str) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
     let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes()).map(|(_, v)| v.into_owned()).collect()
-    };
-    let (id, secret) = (decode(id), decode(secret));
+    let (id, secret) = (form_decode(id)?, form_decode(secret)?);
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` value (RFC 6749 Appendix B, WHATWG URL
+/// "application/x-www-form-urlencoded parsing" for a single value): `+` is a space, `%HH` is a
+/// byte, and every other character, `&` and `=` included, stands for itself. `None` when the
+/// decoded bytes are not UTF-8.
+pub fn form_decode(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
 /// The settings of the grant.
@@ -148,9 +154,7 @@ pub fn grant<'r>(
     now: SystemTime,
     jti: String,
 ) -> Result<(Claims, &'r Client), OAuthError> {
-    let basic = req.method == AuthMethod::Basic;
-    let client =
-        registry.authenticate(&req.client_id, &req.client_secret).ok_or(OAuthError::InvalidClient { basic })?;
+    let client = registry.authenticate(&req.client_id, &req.client_secret).ok_or(OAuthError::InvalidClient)?;
     let scopes = match &req.scope {
         None if client.default_scopes.is_empty() => {
             return Err(OAuthError::InvalidScope("no scope requested and the client has no default scope"));

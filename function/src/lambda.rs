@@ -145,4 +145,40 @@ mod tests {
         assert_eq!(resp.headers.get("www-authenticate").unwrap(), "Basic realm=\"token\"");
         assert!(matches!(resp.body, Some(Body::Text(ref b)) if b == "{}"));
     }
+
+    /// `isBase64Encoded: true` means the body must decode; anything else is refused, never used
+    /// as it stands.
+    #[test]
+    fn base64_bodies_decode_or_are_refused() {
+        let text = include_str!("../tests/data/token-request.json");
+        let event: ApiGatewayProxyRequest = serde_json::from_str(text).unwrap();
+        let with = |body: &str, encoded: bool| {
+            let mut e = event.clone();
+            e.body = Some(body.to_owned());
+            e.is_base64_encoded = encoded;
+            from_event(e).map(|r| r.body)
+        };
+        let refused = Err(OAuthError::InvalidRequest("the body is marked base64 but is not valid base64"));
+        let cases: &[(&str, bool, Result<Vec<u8>, OAuthError>)] = &[
+            ("Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM=", true, Ok(b"grant_type=client_credentials".to_vec())),
+            ("", true, Ok(Vec::new())),
+            ("grant_type=client_credentials", true, refused.clone()),
+            ("Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM", true, refused.clone()),
+            ("Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM=\n", true, refused.clone()),
+            ("Z3JhbnRf dHlwZT1jbGllbnRfY3JlZGVudGlhbHM=", true, refused.clone()),
+            ("%%%", true, refused.clone()),
+            (
+                "Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM=",
+                false,
+                Ok(b"Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM=".to_vec()),
+            ),
+            ("grant_type=client_credentials", false, Ok(b"grant_type=client_credentials".to_vec())),
+        ];
+        for (body, encoded, want) in cases {
+            assert_eq!(&with(body, *encoded), want, "{body:?} base64={encoded}");
+        }
+        let answer = error_response(&refused.unwrap_err());
+        assert_eq!(answer.status, 400);
+        assert!(answer.body.contains("\"invalid_request\""));
+    }
 }

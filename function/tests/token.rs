@@ -30,10 +30,14 @@ fn registry() -> Registry {
     Registry::from_json(&format!(
         r#"{{"clients":[
             {{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read","orders:write"],"default_scopes":["orders:read"]}},
-            {{"client_id":"nodefault","secret_sha256":"{}","allowed_scopes":["a"],"ttl_seconds":120}}
+            {{"client_id":"nodefault","secret_sha256":"{}","allowed_scopes":["a"],"ttl_seconds":120}},
+            {{"client_id":"inventory-service","secret_sha256":"{}","allowed_scopes":["inventory:read"],"default_scopes":["inventory:read"]}},
+            {{"client_id":"symbols","secret_sha256":"{}","allowed_scopes":["s"],"default_scopes":["s"]}}
         ]}}"#,
         h("orders-secret"),
-        h("n s+cret")
+        h("n s+cret"),
+        h("abc"),
+        h("p&q=r:s t+u%")
     ))
     .unwrap()
 }
@@ -184,7 +188,8 @@ fn error_paths_answer_with_the_rfc_code() {
             400,
             "invalid_scope",
         ),
-        ("oversized body", post(&[("authorization", &ok_basic)], &"a".repeat(10_000)), 413, "invalid_request"),
+        ("oversized body", post(&[("authorization", &ok_basic)], &"a".repeat(10_000)), 400, "invalid_request"),
+        ("one byte over the limit", post(&[("authorization", &ok_basic)], &"a".repeat(4097)), 400, "invalid_request"),
         ("GET", Request { method: "GET".into(), ..post(&[], "") }, 405, "invalid_request"),
     ];
     for (name, req, status, code) in cases {
@@ -193,17 +198,97 @@ fn error_paths_answer_with_the_rfc_code() {
         assert_eq!(outcome, Outcome::Failed { reason: code }, "{name}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{name}");
         assert_eq!(r.header("pragma"), Some("no-cache"), "{name}");
-        let used_basic = req.headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Basic"));
-        if code == "invalid_client"
-            && (used_basic
-                || !req.headers.iter().any(|(k, _)| k == "authorization")
-                    && !String::from_utf8_lossy(&req.body).contains("client_id"))
-        {
+        // RFC 9110 §15.5.2: every 401 carries a challenge, however the client authenticated.
+        assert_eq!(status == 401, code == "invalid_client", "{name}");
+        if status == 401 {
             assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("Basic realm=")), "{name}");
         }
+        // RFC 6749 §5.2: a JSON object with `error` and nothing but the defined members.
+        let members: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert!(members.iter().all(|m| ["error", "error_description", "error_uri"].contains(&m.as_str())), "{name}");
+        assert_eq!(r.header("content-type"), Some("application/json"), "{name}");
         if status == 405 {
             assert_eq!(r.header("allow"), Some("POST"));
         }
+    }
+}
+
+/// RFC 6749 §2.3.1: base64-decode, split at the first `:`, then form-urldecode each part on its
+/// own: `+` is a space, `%HH` a byte, `&` and `=` stand for themselves.
+#[test]
+fn basic_credentials_are_decoded_part_by_part() {
+    let svc = service();
+    // (user part, password part as sent inside base64, expected status)
+    let cases: &[(&str, &str, u16)] = &[
+        ("inventory-service", "abc", 200),
+        ("inventory-service", "abc&zzz", 401),
+        ("inventory-service", "abc&", 401),
+        ("inventory-service", "ab&=c", 401),
+        ("inventory-service", "abc=", 401),
+        ("inventory-service", "&abc", 401),
+        ("inventory-service", "abc%26zzz", 401),
+        ("inventory-service", "abc+", 401),
+        ("inventory-service", "abc%", 401),
+        ("inventory-service", "abc%2", 401),
+        ("inventory-service", "abc%00", 401),
+        ("inventory-service", "ab%63", 200),
+        ("inventory-service", "%61%62%63", 200),
+        ("inventory-service&x", "abc", 401),
+        ("inventory-service=", "abc", 401),
+        ("x&inventory-service", "abc", 401),
+        ("inventory%2Dservice", "abc", 200),
+        ("inventory-service", "abc:", 401),
+        ("inventory-service:", "abc", 401),
+        ("inventory-service", "ABC", 401),
+        ("inventory-service", "%FF", 401),
+        // A secret with every reserved character, encoded as §2.3.1 asks...
+        ("symbols", "p%26q%3Dr%3As+t%2Bu%25", 200),
+        ("symbols", "p%26q%3Dr%3As%20t%2Bu%25", 200),
+        // ... and sent raw: `+` is then a space and the secret differs.
+        ("symbols", "p&q=r:s t+u%", 401),
+        ("symbols", "p%26q%3Dr%3As+t%2Bu%25&x", 401),
+    ];
+    for (user, password, status) in cases {
+        let req = post(&[("authorization", &basic(user, password))], "grant_type=client_credentials");
+        let (r, outcome, body) = call(&svc, &req);
+        assert_eq!(r.status, *status, "{user}:{password}: {}", r.body);
+        if *status == 401 {
+            assert_eq!(body["error"], "invalid_client", "{user}:{password}");
+            assert_eq!(outcome, Outcome::Failed { reason: "invalid_client" });
+        }
+    }
+    // The same rows through client_secret_post, where the form decoder sees the whole body.
+    for (id, secret, status) in [("inventory-service", "abc", 200), ("inventory-service", "abc%26zzz", 401)] {
+        let (r, _, _) =
+            call(&svc, &post(&[], &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}")));
+        assert_eq!(r.status, status, "post {id}:{secret}: {}", r.body);
+    }
+}
+
+/// Every endpoint answers its methods, and every other method with 405 and the right `Allow`.
+#[test]
+fn routes_answer_their_methods_only() {
+    use token_function::http::Endpoint;
+    let svc = service();
+    let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    for endpoint in Endpoint::ALL {
+        for path in [endpoint.path().to_owned(), format!("{}/", endpoint.path())] {
+            for method in methods {
+                let req = Request { method: method.into(), ..post(&[], "") };
+                let (r, _, _) = call(&svc, &Request { path: path.clone(), ..req });
+                if endpoint.methods().contains(&method) {
+                    assert_ne!(r.status, 405, "{method} {path}");
+                    assert_ne!(r.status, 404, "{method} {path}");
+                } else {
+                    assert_eq!(r.status, 405, "{method} {path}");
+                    assert_eq!(r.header("allow"), Some(endpoint.methods().join(", ").as_str()), "{method} {path}");
+                }
+            }
+        }
+    }
+    for path in ["/", "", "/oauth", "/oauth/token/x", "/OAUTH/TOKEN", "/health//", "/.well-known", "/jwks.json"] {
+        let (r, _, body) = call(&svc, &Request { method: "GET".into(), path: path.into(), ..Default::default() });
+        assert_eq!((r.status, body["error"].as_str()), (404, Some("not_found")), "{path:?}");
     }
 }
 
@@ -302,7 +387,10 @@ fn discovery_and_health() {
     assert_eq!(meta["issuer"], "https://issuer.test");
     assert_eq!(meta["token_endpoint"], "https://issuer.test/oauth/token");
     assert_eq!(meta["jwks_uri"], "https://issuer.test/.well-known/jwks.json");
-    assert_eq!(meta["scopes_supported"], serde_json::json!(["a", "orders:read", "orders:write"]));
+    assert_eq!(
+        meta["scopes_supported"],
+        serde_json::json!(["a", "inventory:read", "orders:read", "orders:write", "s"])
+    );
     let (r, _, body) = get("/health");
     assert_eq!((r.status, body["status"].as_str()), (200, Some("ok")));
     assert_eq!(get("/nope").0.status, 404);

@@ -111,8 +111,22 @@ def main():
 
         r = requests.post(url, data={"grant_type": "client_credentials"}, auth=(CLIENT, "nope"), timeout=5)
         check("401 with WWW-Authenticate", r.status_code == 401 and r.headers.get("WWW-Authenticate", "").startswith("Basic"), r.headers)
+        # RFC 6749 2.3.1: each part is form-urldecoded on its own; `&` and `=` are literal.
+        for user, password in [(quote_plus(ODD_CLIENT), quote_plus(ODD_SECRET) + "&zzz"),
+                               (quote_plus(ODD_CLIENT), quote_plus(ODD_SECRET) + "&"),
+                               (quote_plus(ODD_CLIENT) + "&x", quote_plus(ODD_SECRET)),
+                               (quote_plus(ODD_CLIENT), ODD_SECRET)]:
+            creds = base64.b64encode(f"{user}:{password}".encode()).decode()
+            r = requests.post(url, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {creds}"}, timeout=5)
+            check(f"Basic {user}:{password} refused", r.status_code == 401 and r.json()["error"] == "invalid_client", r.text)
+        r = requests.post(url, data={"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": "nope"}, timeout=5)
+        check("client_secret_post 401 carries WWW-Authenticate", r.status_code == 401 and r.headers.get("WWW-Authenticate", "").startswith("Basic"), r.headers)
         r = requests.post(url, data=b"x" * 100_000, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
-        check("oversized body is a 4xx", 400 <= r.status_code < 500, r.status_code)
+        check("oversized body is 400 invalid_request", r.status_code == 400 and r.json()["error"] == "invalid_request", (r.status_code, r.text))
+        r = requests.get(url, timeout=5)
+        check("GET on the token endpoint is 405 with Allow: POST", r.status_code == 405 and r.headers.get("Allow") == "POST", r.headers)
+        r = requests.get(f"{base}/nope", timeout=5)
+        check("unknown path is 404 not_found", r.status_code == 404 and r.json() == {"error": "not_found"}, r.text)
         meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=5).json()
         check("metadata", meta["issuer"] == ISSUER and meta["grant_types_supported"] == ["client_credentials"], meta)
         check("health", requests.get(f"{base}/health", timeout=5).status_code == 200)

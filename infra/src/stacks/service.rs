@@ -8,6 +8,7 @@ use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
 use crate::cfn::{Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
 use crate::env::{CanarySettings, Environment, TracingMode};
+use token_function::http::{Endpoint, not_found};
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
@@ -18,13 +19,10 @@ pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
 pub const FUNCTION_ID: &str = "TokenFunction";
 pub const API_ID: &str = "TokenApi";
 
-/// The endpoints the API exposes, as (path segments, HTTP method, operation name).
-pub const ENDPOINTS: [(&[&str], &str, &str); 4] = [
-    (&["oauth", "token"], "POST", "IssueToken"),
-    (&[".well-known", "jwks.json"], "GET", "GetJwks"),
-    (&[".well-known", "oauth-authorization-server"], "GET", "GetServerMetadata"),
-    (&["health"], "GET", "GetHealth"),
-];
+/// What API Gateway answers for a path the API does not define (its `MISSING_AUTHENTICATION_TOKEN`
+/// response, by default a 403): the function's own 404 answer, so the deployed API and
+/// `infra serve` agree.
+pub const NOT_FOUND_RESPONSE_TYPE: &str = "MISSING_AUTHENTICATION_TOKEN";
 
 /// The initial value of the client registry secret. CloudFormation writes it only when this
 /// text changes, so registry updates made with `infra clients` survive every deploy.
@@ -179,48 +177,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let integration_uri = Value::sub(format!(
         "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{target_sub}/invocations"
     ));
-    let mut paths: BTreeMap<String, Handle<ApiResource>> = BTreeMap::new();
-    let mut methods = Vec::new();
-    for (segments, http_method, operation) in ENDPOINTS {
-        let mut parent: Value<String> = api.root_resource_id().into();
-        let mut path = String::new();
-        for segment in segments {
-            path.push('/');
-            path.push_str(segment);
-            let handle = match paths.get(&path) {
-                Some(h) => h.clone(),
-                None => {
-                    let h = t.add(
-                        &format!("Api{}", logical_name(&path)),
-                        ApiResource {
-                            rest_api_id: api.r#ref(),
-                            parent_id: parent.clone(),
-                            path_part: (*segment).to_owned(),
-                        },
-                    )?;
-                    paths.insert(path.clone(), h.clone());
-                    h
-                }
-            };
-            parent = handle.r#ref();
-        }
-        methods.push(t.add(
-            &format!("Api{}{}", logical_name(&path), capitalize(&http_method.to_ascii_lowercase())),
-            apigateway::Method {
-                rest_api_id: api.r#ref(),
-                resource_id: parent,
-                http_method,
-                authorization_type: "NONE",
-                operation_name: operation.to_owned(),
-                integration: apigateway::Integration {
-                    r#type: "AWS_PROXY",
-                    integration_http_method: "POST",
-                    uri: integration_uri.clone(),
-                    timeout_in_millis: None,
-                },
-            },
-        )?);
-    }
+    let deployment_opts = api_routes(&mut t, &api, &integration_uri)?;
     // A deployment is immutable: a new logical id (from a digest of the API's shape) makes
     // CloudFormation create a fresh one whenever a path or method changes.
     let shape = digest(
@@ -229,10 +186,6 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             .filter(|(_, r)| r.r#type.starts_with("AWS::ApiGateway::"))
             .map(|(id, r)| (id, &r.properties)),
     );
-    let mut deployment_opts = Options::new();
-    for m in &methods {
-        deployment_opts = deployment_opts.depends_on(m);
-    }
     let deployment = t.add_with(
         &format!("ApiDeployment{shape:016x}"),
         apigateway::Deployment { rest_api_id: api.r#ref(), description: format!("{q}: API shape {shape:016x}") },
@@ -400,6 +353,72 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output("SigningKeyArn", "KMS key that signs access tokens", signing_key.arn())?;
     t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
     Ok(t)
+}
+
+/// One API Gateway resource per path segment of every [`Endpoint`], one `ANY` method per
+/// endpoint sending every HTTP method to the function (which answers 405 with `Allow` for the
+/// ones it does not take), and a gateway response answering unknown paths as the function
+/// does. Returns the deployment's options: it waits for every method and the gateway response.
+fn api_routes(t: &mut Template, api: &Handle<RestApi>, integration_uri: &Value<String>) -> Result<Options, ModelError> {
+    let mut paths: BTreeMap<String, Handle<ApiResource>> = BTreeMap::new();
+    let mut deployment = Options::new();
+    for endpoint in Endpoint::ALL {
+        let mut parent: Value<String> = api.root_resource_id().into();
+        let mut path = String::new();
+        for segment in endpoint.path().trim_start_matches('/').split('/') {
+            path.push('/');
+            path.push_str(segment);
+            let handle = match paths.get(&path) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = t.add(
+                        &format!("Api{}", logical_name(&path)),
+                        ApiResource {
+                            rest_api_id: api.r#ref(),
+                            parent_id: parent.clone(),
+                            path_part: segment.to_owned(),
+                        },
+                    )?;
+                    paths.insert(path.clone(), h.clone());
+                    h
+                }
+            };
+            parent = handle.r#ref();
+        }
+        let method = t.add(
+            &format!("Api{}Any", logical_name(&path)),
+            apigateway::Method {
+                rest_api_id: api.r#ref(),
+                resource_id: parent,
+                http_method: "ANY",
+                authorization_type: "NONE",
+                operation_name: endpoint.operation().to_owned(),
+                integration: apigateway::Integration {
+                    r#type: "AWS_PROXY",
+                    integration_http_method: "POST",
+                    uri: integration_uri.clone(),
+                    timeout_in_millis: None,
+                },
+            },
+        )?;
+        deployment = deployment.depends_on(&method);
+    }
+    let not_found = not_found();
+    let content_type = not_found.header("content-type").unwrap_or("application/json").to_owned();
+    let response = t.add(
+        "ApiNotFoundResponse",
+        apigateway::GatewayResponse {
+            rest_api_id: api.r#ref(),
+            response_type: NOT_FOUND_RESPONSE_TYPE,
+            status_code: not_found.status.to_string(),
+            response_parameters: BTreeMap::from([(
+                "gatewayresponse.header.Content-Type".to_owned(),
+                format!("'{content_type}'"),
+            )]),
+            response_templates: BTreeMap::from([(content_type, not_found.body)]),
+        },
+    )?;
+    Ok(deployment.depends_on(&response))
 }
 
 /// A version published from the current code and settings, the `live` alias API Gateway invokes,

@@ -1,5 +1,7 @@
 //! Amazon API Gateway (REST APIs).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::cfn::{Value, resource};
@@ -59,6 +61,26 @@ pub struct Integration {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_in_millis: Option<u32>,
 }
+
+/// `AWS::ApiGateway::GatewayResponse`: what API Gateway itself answers for one response type
+/// (API Gateway developer guide, "Gateway response types"). Takes effect with the next
+/// deployment of the API.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GatewayResponse {
+    pub rest_api_id: Value<String>,
+    /// `DEFAULT_4XX`, `MISSING_AUTHENTICATION_TOKEN`, `THROTTLED`, ...
+    pub response_type: &'static str,
+    /// The HTTP status, as a string.
+    pub status_code: String,
+    /// `gatewayresponse.header.<Name>` → a quoted static value (`'application/json'`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+    /// Content type → body.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_templates: BTreeMap<String, String>,
+}
+resource!(GatewayResponse, "AWS::ApiGateway::GatewayResponse" {});
 
 /// `AWS::ApiGateway::Deployment`. `Ref` returns the deployment id.
 #[derive(Clone, Debug, Serialize)]

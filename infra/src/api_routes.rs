@@ -1,0 +1,123 @@
+//! The deployed REST API's routing, read back from a synthesized service template: which
+//! path and method reach the function (and as which `resource`), and what API Gateway answers
+//! by itself otherwise. Tests hold it against the function's own routing, so the deployed API
+//! and `infra serve` answer alike.
+//!
+//! Rules modelled (API Gateway developer guide, "Set up REST API resources" and "Gateway
+//! responses"): a request matches a resource by its full path (one trailing `/` ignored); a
+//! method matches when the resource defines it or `ANY`; an unmatched path or method gets the
+//! `MISSING_AUTHENTICATION_TOKEN` gateway response, by default `403 {"message":"Missing
+//! Authentication Token"}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+/// An answer API Gateway gives without calling the integration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayAnswer {
+    pub status: u16,
+    /// Header names as written in the template (`Content-Type`).
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Where a request goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routed {
+    /// To the Lambda proxy integration; `resource` is the event's `resource` (`/oauth/token`).
+    Integration { resource: String },
+    /// Answered by API Gateway itself.
+    Gateway(GatewayAnswer),
+}
+
+/// The routes of one REST API in a template.
+#[derive(Clone, Debug, Default)]
+pub struct RouteTable {
+    /// Full resource path → its methods (`ANY` included as written).
+    routes: BTreeMap<String, BTreeSet<String>>,
+    /// Gateway response type → the customized answer.
+    responses: BTreeMap<String, GatewayAnswer>,
+}
+
+impl RouteTable {
+    /// Reads every `AWS::ApiGateway::Resource`, `Method` and `GatewayResponse` of `template`.
+    ///
+    /// # Errors
+    /// A resource whose parent is neither the API root nor another resource in the template, or
+    /// a status code that is not a number: the template is not one this model understands.
+    pub fn from_template(template: &Json) -> Result<Self, String> {
+        let resources: Vec<(&String, &Json)> =
+            template.get("Resources").and_then(Json::as_object).into_iter().flatten().collect();
+        let of_type = |ty: &'static str| {
+            resources.iter().filter(move |(_, r)| r["Type"] == ty).map(|(id, r)| (id.as_str(), &r["Properties"]))
+        };
+        let parts: BTreeMap<&str, (&Json, &str)> = of_type("AWS::ApiGateway::Resource")
+            .map(|(id, p)| (id, (&p["ParentId"], p["PathPart"].as_str().unwrap_or_default())))
+            .collect();
+        let path_of = |resource_id: &Json| -> Result<String, String> {
+            let mut segments = Vec::new();
+            let mut at = resource_id;
+            while let Some(id) = at.get("Ref").and_then(Json::as_str) {
+                let (parent, part) = parts.get(id).ok_or_else(|| format!("resource {id} is not in the template"))?;
+                segments.push(*part);
+                at = parent;
+                if segments.len() > parts.len() {
+                    return Err(format!("resource {id} is its own ancestor"));
+                }
+            }
+            if at.pointer("/Fn::GetAtt/1").and_then(Json::as_str) != Some("RootResourceId") {
+                return Err(format!("resource path ends at {at}, not the API's root"));
+            }
+            segments.reverse();
+            Ok(format!("/{}", segments.join("/")))
+        };
+        let mut table = RouteTable::default();
+        for (_, p) in of_type("AWS::ApiGateway::Method") {
+            let method = p["HttpMethod"].as_str().unwrap_or_default().to_owned();
+            table.routes.entry(path_of(&p["ResourceId"])?).or_default().insert(method);
+        }
+        for (id, p) in of_type("AWS::ApiGateway::GatewayResponse") {
+            let status = p["StatusCode"].as_str().unwrap_or("403");
+            let status = status.parse().map_err(|_| format!("{id}: StatusCode {status} is not a number"))?;
+            let headers = p["ResponseParameters"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| {
+                    let name = k.strip_prefix("gatewayresponse.header.")?;
+                    Some((name.to_owned(), v.as_str()?.trim_matches('\'').to_owned()))
+                })
+                .collect();
+            let body = p.pointer("/ResponseTemplates/application~1json").and_then(Json::as_str).unwrap_or_default();
+            let answer = GatewayAnswer { status, headers, body: body.to_owned() };
+            table.responses.insert(p["ResponseType"].as_str().unwrap_or_default().to_owned(), answer);
+        }
+        Ok(table)
+    }
+
+    /// Every path with its methods.
+    pub fn routes(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.routes
+    }
+
+    /// Where `method path` goes.
+    pub fn route(&self, method: &str, path: &str) -> Routed {
+        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+        match self.routes.get(path) {
+            Some(methods) if methods.contains("ANY") || methods.contains(method) => {
+                Routed::Integration { resource: path.to_owned() }
+            }
+            _ => Routed::Gateway(self.gateway("MISSING_AUTHENTICATION_TOKEN")),
+        }
+    }
+
+    /// The answer for a gateway response type, customized or API Gateway's default.
+    fn gateway(&self, response_type: &str) -> GatewayAnswer {
+        self.responses.get(response_type).cloned().unwrap_or_else(|| GatewayAnswer {
+            status: 403,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: r#"{"message":"Missing Authentication Token"}"#.into(),
+        })
+    }
+}

@@ -158,8 +158,9 @@ mod tests {
             e.is_base64_encoded = encoded;
             from_event(e).map(|r| r.body)
         };
-        let refused = Err(OAuthError::InvalidRequest("the body is marked base64 but is not valid base64"));
-        let cases: &[(&str, bool, Result<Vec<u8>, OAuthError>)] = &[
+        let bad = OAuthError::InvalidRequest("the body is marked base64 but is not valid base64");
+        let refused: Result<Vec<u8>, OAuthError> = Err(bad.clone());
+        let cases = [
             ("Z3JhbnRfdHlwZT1jbGllbnRfY3JlZGVudGlhbHM=", true, Ok(b"grant_type=client_credentials".to_vec())),
             ("", true, Ok(Vec::new())),
             ("grant_type=client_credentials", true, refused.clone()),
@@ -175,9 +176,9 @@ mod tests {
             ("grant_type=client_credentials", false, Ok(b"grant_type=client_credentials".to_vec())),
         ];
         for (body, encoded, want) in cases {
-            assert_eq!(&with(body, *encoded), want, "{body:?} base64={encoded}");
+            assert_eq!(with(body, encoded), want, "{body:?} base64={encoded}");
         }
-        let answer = error_response(&refused.unwrap_err());
+        let answer = error_response(&bad);
         assert_eq!(answer.status, 400);
         assert!(answer.body.contains("\"invalid_request\""));
     }

@@ -1,5 +1,6 @@
-//! Names of the CloudWatch metrics the function writes as Embedded Metric Format lines. `infra`
-//! imports these for alarms and dashboards, so a rename cannot leave an alarm watching nothing.
+//! Names of the CloudWatch metrics the function writes as Embedded Metric Format lines, and the
+//! shape of its JSON log lines. `infra` imports these for alarms and dashboards, so a rename
+//! cannot leave an alarm watching nothing or a dashboard query reading a field no line has.
 
 /// The CloudWatch namespace of the function's business metrics.
 pub const NAMESPACE: &str = "TokenService";
@@ -14,6 +15,20 @@ pub const AUTH_FAILURES: &str = "AuthFailures";
 pub const DIMENSION_REASON: &str = "Reason";
 
 use crate::http::Outcome;
+
+/// The subscriber the Lambda `bootstrap` logs with: one JSON object per line on standard output,
+/// `level` at the top and the event's message and fields under `fields`
+/// (`{"level":"ERROR","fields":{"message":"signing failed","error":"…"}}`), no timestamp (Lambda
+/// adds its own) and no target. With `LoggingConfig.LogFormat: JSON` Lambda stores each such line
+/// as it is, so these are the names the dashboard's Logs Insights queries read; `infra` tests its
+/// queries against lines written by this builder.
+#[cfg(any(feature = "lambda", feature = "local"))]
+pub fn json_logs() -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
+> {
+    tracing_subscriber::fmt().json().without_time().with_target(false)
+}
 
 /// The CloudWatch Embedded Metric Format line for a token request's outcome, or `None` for
 /// requests that are not token requests. `service` is the value of the `Service` dimension.

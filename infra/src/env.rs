@@ -20,6 +20,15 @@ pub enum EnvError {
     Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error(
+        "{path}: `{name}` cannot be an environment name: it names stacks and resources, so use 1 to 24 lowercase letters, digits or hyphens, starting with a letter (CloudFormation stack names match [a-zA-Z][-a-zA-Z0-9]*); rename the file"
+    )]
+    BadName { name: String, path: String },
+}
+
+/// `true` for a name an environment file may have: what [`NamePart`] accepts.
+pub fn is_environment_name(name: &str) -> bool {
+    NamePart::try_from(name.to_owned()).is_ok()
 }
 
 /// One deployment target, as written in its YAML file.
@@ -32,6 +41,9 @@ pub struct Environment {
     /// The file it was read from.
     #[serde(skip)]
     pub source: PathBuf,
+    /// The file's text, to point findings at lines ([`Environment::line_of`]).
+    #[serde(skip)]
+    text: String,
     /// The AWS account the stacks belong to; deploy refuses any other.
     pub account_id: AccountId,
     pub region: Region,
@@ -102,6 +114,24 @@ pub enum CanaryDeployment {
 }
 
 impl CanaryDeployment {
+    /// How long CodeDeploy watches the alarms before all traffic has moved: the time at the
+    /// 10 % step for canaries, nine steps for linear shifts, none for all at once (CodeDeploy
+    /// user guide, "Deployment configurations on an AWS Lambda compute platform").
+    pub fn window_seconds(self) -> u32 {
+        use CanaryDeployment::*;
+        match self {
+            Canary10Percent5Minutes => 300,
+            Canary10Percent10Minutes => 600,
+            Canary10Percent15Minutes => 900,
+            Canary10Percent30Minutes => 1800,
+            Linear10PercentEvery1Minute => 9 * 60,
+            Linear10PercentEvery2Minutes => 9 * 120,
+            Linear10PercentEvery3Minutes => 9 * 180,
+            Linear10PercentEvery10Minutes => 9 * 600,
+            AllAtOnce => 0,
+        }
+    }
+
     /// CodeDeploy's configuration name.
     pub fn config_name(self) -> String {
         format!("CodeDeployDefault.Lambda{self:?}")
@@ -145,7 +175,7 @@ impl LogLevel {
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
     /// `iss` of every token and the base of the metadata document.
-    pub issuer: HttpsUrl,
+    pub issuer: IssuerUrl,
     /// `aud` of every token.
     pub audience: String,
     /// Lifetime of a token unless the client sets its own.
@@ -252,7 +282,8 @@ pub struct SigningKeySettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploySettings {
-    /// Days an uploaded function artifact is kept in the assets bucket.
+    /// Days S3 keeps an artifact version after it was overwritten or deleted (noncurrent-version
+    /// expiration). Current artifacts never expire: a rollback may need any of them.
     pub artifact_retention_days: Bounded<1, 3650>,
     /// When deploys may run; omit for any time.
     #[serde(default)]
@@ -326,7 +357,7 @@ pub struct PolicySettings {
 #[serde(deny_unknown_fields)]
 pub struct MonitoringSettings {
     /// Where this environment's runbook is published; each alarm links to its section.
-    pub runbook_url: HttpsUrl,
+    pub runbook_url: RunbookUrl,
     pub notifications: Notifications,
     pub alarms: Alarms,
     pub budget: BudgetSettings,
@@ -347,7 +378,7 @@ pub struct Targets {
     pub emails: Vec<Email>,
     /// HTTPS endpoints subscribed to the topic (a paging service's integration URL).
     #[serde(default)]
-    pub webhooks: Vec<HttpsUrl>,
+    pub webhooks: Vec<WebhookUrl>,
 }
 
 /// Thresholds of every alarm, by the key the runbook and `docs` use.
@@ -392,8 +423,8 @@ pub struct AlarmSettings {
 struct RawAlarm {
     threshold: f64,
     period_seconds: AlarmPeriod,
-    evaluation_periods: Bounded<1, 1440>,
-    datapoints_to_alarm: Bounded<1, 1440>,
+    evaluation_periods: Bounded<1, 60_480>,
+    datapoints_to_alarm: Bounded<1, 60_480>,
     severity: AlarmSeverity,
 }
 
@@ -410,9 +441,12 @@ impl TryFrom<RawAlarm> for AlarmSettings {
             ));
         }
         let window = u64::from(r.period_seconds.0) * u64::from(r.evaluation_periods.get());
-        if window > 86_400 {
+        let max = max_evaluation_seconds(r.period_seconds.0);
+        if window > max {
             return Err(format!(
-                "period_seconds x evaluation_periods = {window} s; CloudWatch evaluates at most one day (86400 s)"
+                "period_seconds x evaluation_periods = {window} s; CloudWatch evaluates at most {max} s ({}) with a period of {} s",
+                if max == 86_400 { "one day below one-hour periods" } else { "seven days" },
+                r.period_seconds.0
             ));
         }
         Ok(AlarmSettings {
@@ -528,7 +562,20 @@ impl TryFrom<i64> for WafWindow {
     }
 }
 
-/// A CloudWatch alarm period: 10, 30 or a multiple of 60 seconds.
+/// The longest evaluation range (period x evaluation periods) CloudWatch accepts for an alarm
+/// with this period: one day below one-hour periods, seven days otherwise (CloudWatch API
+/// reference, `PutMetricAlarm`, `Period`).
+pub fn max_evaluation_seconds(period_seconds: u32) -> u64 {
+    if period_seconds < 3_600 { 86_400 } else { 604_800 }
+}
+
+/// `true` for a period `PutMetricAlarm` accepts: 10, 20, 30 or a multiple of 60 seconds, at
+/// most one day. 10, 20 and 30 only work on high-resolution metrics.
+pub fn is_alarm_period(p: u64) -> bool {
+    matches!(p, 10 | 20 | 30) || (p >= 60 && p.is_multiple_of(60) && p <= 86_400)
+}
+
+/// A CloudWatch alarm period: 10, 20, 30 or a multiple of 60 seconds, at most one day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AlarmPeriod(u32);
 
@@ -536,8 +583,8 @@ impl TryFrom<i64> for AlarmPeriod {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, String> {
         match u32::try_from(v) {
-            Ok(p) if p == 10 || p == 30 || (p >= 60 && p.is_multiple_of(60) && p <= 86_400) => Ok(AlarmPeriod(p)),
-            _ => Err(format!("{v} is not an alarm period: 10, 30 or a multiple of 60 up to 86400")),
+            Ok(p) if is_alarm_period(u64::from(p)) => Ok(AlarmPeriod(p)),
+            _ => Err(format!("{v} is not an alarm period: 10, 20, 30 or a multiple of 60 up to 86400")),
         }
     }
 }
@@ -617,18 +664,6 @@ checked_string!(
 );
 
 checked_string!(
-    /// An `https://` URL (plain `http://` only for localhost).
-    HttpsUrl,
-    "an https:// URL without a trailing slash",
-    |s| {
-        let rest = s
-            .strip_prefix("https://")
-            .or_else(|| s.strip_prefix("http://").filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1")));
-        rest.is_some_and(|r| !r.is_empty() && !r.ends_with('/') && !r.contains(char::is_whitespace))
-    }
-);
-
-checked_string!(
     /// A client id: 1 to 128 letters, digits, `.`, `_` or `-`.
     ClientId,
     "a client id (1 to 128 letters, digits, '.', '_' or '-')",
@@ -700,6 +735,111 @@ checked_string!(
     }
 );
 
+/// Declares a URL newtype: the text is parsed with the `url` crate (the WHATWG URL Standard),
+/// must already be in its normalized form (so what is written is what tokens, alarms and
+/// subscriptions carry), and is then checked by a rule saying what is wrong.
+macro_rules! checked_url {
+    ($(#[$m:meta])* $name:ident, $check:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(checked::Str("a URL", |s: &str| $name::try_from(s.to_owned())))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                let check: fn(&str, &url::Url) -> Result<(), String> = $check;
+                let parsed = url::Url::parse(&s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
+                if !parsed.username().is_empty() || parsed.password().is_some() {
+                    return Err(format!("`{s}`: credentials do not belong in an environment file (it is in git)"));
+                }
+                check(&s, &parsed).map_err(|why| format!("`{s}`: {why}"))?;
+                let normal = parsed.as_str();
+                if s != normal && format!("{s}/") != normal {
+                    return Err(format!("`{s}` is not written in normal form; write `{}`", normal.trim_end_matches('/')));
+                }
+                Ok($name(s))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+/// `true` when the host is exactly `localhost`, `127.0.0.1` or `[::1]`, not a name that starts
+/// with them (`localhost.evil.example`).
+pub fn is_loopback_host(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+checked_url!(
+    /// A token issuer (RFC 8414 §2): `https`, no query or fragment, no trailing `/` (paths are
+    /// appended to it). Plain `http` only on a loopback host, for local development.
+    IssuerUrl,
+    |text, u| {
+        match u.scheme() {
+            "https" => {}
+            "http" if is_loopback_host(u) => {}
+            "http" => return Err("an issuer must use https (RFC 8414 section 2); http only on localhost".into()),
+            other => return Err(format!("an issuer must use https, not {other}")),
+        }
+        if u.query().is_some() || u.fragment().is_some() {
+            return Err("an issuer has no query or fragment (RFC 8414 section 2)".into());
+        }
+        if text.ends_with('/') {
+            return Err("an issuer has no trailing `/`: endpoint paths are appended to it".into());
+        }
+        Ok(())
+    }
+);
+
+checked_url!(
+    /// An HTTPS endpoint subscribed to an SNS topic (protocol `https`; SNS developer guide,
+    /// "HTTP/S endpoints"): `https` only, a host SNS can reach (not loopback), no fragment.
+    WebhookUrl,
+    |_, u| {
+        if u.scheme() != "https" {
+            return Err("a webhook is subscribed with SNS protocol https, so it must be an https:// URL".into());
+        }
+        if is_loopback_host(u) {
+            return Err("SNS cannot reach a loopback host".into());
+        }
+        if u.fragment().is_some() {
+            return Err("a webhook has no fragment".into());
+        }
+        Ok(())
+    }
+);
+
+checked_url!(
+    /// Where the runbook is published: `https`, no query or fragment (alarm descriptions append
+    /// `#<section>`).
+    RunbookUrl,
+    |_, u| {
+        if u.scheme() != "https" {
+            return Err("the runbook must be an https:// URL".into());
+        }
+        if u.query().is_some() || u.fragment().is_some() {
+            return Err("the runbook URL has no query or fragment: alarms append #<section>".into());
+        }
+        Ok(())
+    }
+);
+
 macro_rules! checked_int {
     ($($name:ident $(<$(const $c:ident: u32),*>)?),*) => {$(
         impl<'de $(, $(const $c: u32),*)?> Deserialize<'de> for $name $(<$($c),*>)? {
@@ -752,12 +892,15 @@ impl Environment {
     /// Loads `<dir>/<name>.yaml`.
     pub fn load_named(dir: &Path, name: &str) -> Result<Self, EnvError> {
         let path = dir.join(format!("{name}.yaml"));
-        let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_name || !path.is_file() {
+        let plain = !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != "..";
+        if plain && path.is_file() && !is_environment_name(name) {
+            return Err(EnvError::BadName { name: name.to_owned(), path: path.display().to_string() });
+        }
+        if !plain || !path.is_file() {
             return Err(EnvError::Unknown {
                 name: name.to_owned(),
                 path: path.display().to_string(),
-                known: match Self::names(dir) {
+                known: match Self::files(dir) {
                     Ok(n) if !n.is_empty() => n.join(", "),
                     _ => format!("none (no *.yaml in {})", dir.display()),
                 },
@@ -777,10 +920,15 @@ impl Environment {
     /// Parses an environment from YAML text; `path` is used in messages.
     pub fn parse(text: &str, name: &str, path: &Path) -> Result<Self, EnvError> {
         let shown = path.display().to_string();
+        if !is_environment_name(name) {
+            return Err(EnvError::BadName { name: name.to_owned(), path: shown });
+        }
+        no_duplicate_keys(text).map_err(|message| EnvError::Invalid { path: shown.clone(), message })?;
         let mut env: Environment = serde_norway::from_str(text)
             .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
         env.name = name.to_owned();
         env.source = path.to_owned();
+        env.text = text.to_owned();
         env.check().map_err(|message| EnvError::Invalid { path: shown, message })?;
         Ok(env)
     }
@@ -821,7 +969,23 @@ impl Environment {
     }
 
     /// Names of the environments in `dir`, sorted.
-    pub fn names(dir: &Path) -> std::io::Result<Vec<String>> {
+    ///
+    /// # Errors
+    /// The folder cannot be read, or a `*.yaml` file's stem cannot be an environment name
+    /// ([`EnvError::BadName`]): such a file is refused, never skipped.
+    pub fn names(dir: &Path) -> Result<Vec<String>, EnvError> {
+        let names = Self::files(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
+        if let Some(bad) = names.iter().find(|n| !is_environment_name(n)) {
+            return Err(EnvError::BadName {
+                name: bad.clone(),
+                path: dir.join(format!("{bad}.yaml")).display().to_string(),
+            });
+        }
+        Ok(names)
+    }
+
+    /// Stems of the `*.yaml` files in `dir`, sorted.
+    fn files(dir: &Path) -> std::io::Result<Vec<String>> {
         let mut names: Vec<String> = std::fs::read_dir(dir)?
             .filter_map(Result::ok)
             .filter_map(|e| {
@@ -833,6 +997,49 @@ impl Environment {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    /// The 1-based line where the dotted `key` (`monitoring.alarms.lambda_errors.threshold`) is
+    /// written, found by indentation in block mappings; the rest of a key inside a flow mapping
+    /// (`{threshold: 20, ...}`) is on its parent's line. `None` when the key is not written.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let (mut from, mut parent_indent, mut found) = (0, None::<usize>, None);
+        for segment in key.split('.') {
+            if let Some(n) = found
+                && lines.get(n).is_some_and(|l: &&str| l.contains('{'))
+            {
+                // Inside a flow mapping: the key is on this line, if at all.
+                return lines.get(n).filter(|l: &&&str| l.contains(&format!("{segment}:"))).map(|_| n + 1);
+            }
+            let mut hit = None;
+            for (n, line) in lines.iter().enumerate().skip(from) {
+                let body = line.trim_start();
+                if body.is_empty() || body.starts_with('#') {
+                    continue;
+                }
+                let indent = line.len() - body.len();
+                if parent_indent.is_some_and(|p| indent <= p) {
+                    break;
+                }
+                if body.strip_prefix(segment).is_some_and(|rest| rest.starts_with(':')) {
+                    hit = Some((n, indent));
+                    break;
+                }
+            }
+            let (n, indent) = hit?;
+            (from, parent_indent, found) = (n + 1, Some(indent), Some(n));
+        }
+        found.map(|n| n + 1)
+    }
+
+    /// `<file>:<key>`, with the key's line where it is written: how findings about the
+    /// environment file point at it.
+    pub fn locate(&self, key: &str) -> String {
+        match self.line_of(key) {
+            Some(line) => format!("{}:{key} (line {line})", self.source.display()),
+            None => format!("{}:{key}", self.source.display()),
+        }
     }
 
     /// `<prefix>-<env>`: the base of every name in this environment.
@@ -854,6 +1061,38 @@ impl Environment {
     pub fn service_stack_name(&self) -> String {
         format!("{}-service", self.qualified())
     }
+}
+
+/// Refuses a key written twice in one mapping, anywhere in the file: serde keeps the last value
+/// of a map silently. The YAML is read once as an untyped tree, whose reader refuses duplicates
+/// and names the key's path and line; a duplicate at the top level gets its line added here.
+fn no_duplicate_keys(text: &str) -> Result<(), String> {
+    let Err(e) = serde_norway::from_str::<serde_norway::Value>(text) else {
+        return Ok(());
+    };
+    let message = e.to_string();
+    // Other errors (syntax) are left to the typed read, which names the key it was reading.
+    if !message.contains("duplicate entry") {
+        return Ok(());
+    }
+    // Nested keys come with their path and line; a top-level one only with the mapping's start.
+    if !message.starts_with("duplicate entry") {
+        return Err(message);
+    }
+    // A top-level key starts its line.
+    let mut seen = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let key = line
+            .split_once(':')
+            .map(|(k, _)| k.trim_end())
+            .filter(|k| !k.is_empty() && !k.starts_with([' ', '\t', '#', '-']) && !k.contains(char::is_whitespace));
+        if let Some(key) = key
+            && let Some(first) = seen.insert(key, n + 1)
+        {
+            return Err(format!("{key}: the key is given twice, at line {first} and at line {}", n + 1));
+        }
+    }
+    Err(message)
 }
 
 impl Alarms {

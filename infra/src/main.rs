@@ -1,14 +1,22 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use infra::commands::EXIT_ERROR;
 
 fn main() -> ExitCode {
-    let cli = infra::cli::Cli::parse();
+    // clap's own usage errors would exit 2, which here means "changes pending".
+    let cli = match infra::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS };
+        }
+    };
     match infra::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

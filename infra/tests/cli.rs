@@ -45,7 +45,7 @@ fn synth_is_byte_stable() {
     assert!(a.status.success(), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
     let both = infra(&["synth", "prod", "--stdout"], &workspace());
-    assert_eq!(both.status.code(), Some(2));
+    assert_eq!(both.status.code(), Some(1));
     assert!(stderr(&both).contains("3 stacks match"), "{}", stderr(&both));
 }
 
@@ -56,7 +56,7 @@ fn synth_yaml_to_stdout() {
     let v: serde_norway::Value = serde_norway::from_slice(&o.stdout).unwrap();
     assert!(v.get("Resources").and_then(|r| r.get("TokenFunction")).is_some());
     let o = infra(&["synth", "dev", "--stdout", "--stack", "nope"], &workspace());
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: bootstrap, service, monitoring"), "{}", stderr(&o));
 }
 
@@ -68,7 +68,7 @@ fn works_from_a_subfolder() {
 }
 
 #[test]
-fn bad_input_is_one_line_and_exit_2() {
+fn bad_input_is_one_line_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let dev = std::fs::read_to_string(workspace().join("environments/dev.yaml")).unwrap();
     std::fs::write(dir.path().join("dev.yaml"), dev.replace("memory_mb: 256", "memory_mb: 99999")).unwrap();
@@ -85,7 +85,7 @@ fn bad_input_is_one_line_and_exit_2() {
         full.extend_from_slice(args);
         let o = infra(&full, &workspace());
         let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
@@ -120,4 +120,24 @@ fn validation_errors_exit_1_and_write_nothing() {
 fn list_shows_environments() {
     let o = infra(&["list"], &workspace());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "dev\nprod\nstaging\n");
+}
+
+/// Exit codes as Terraform's `-detailed-exitcode`: 2 means "changes" and never an error, so
+/// every error path, usage errors included, exits 1.
+#[test]
+fn errors_never_exit_2() {
+    let cases: [(&[&str], i32); 8] = [
+        (&["list"], 0),
+        (&["--help"], 0),
+        (&["synth"], 1),
+        (&["no-such-command"], 1),
+        (&["diff", "qa"], 1),
+        (&["drift", "qa"], 1),
+        (&["deploy", "dev", "--no-such-flag"], 1),
+        (&["validate", "prod", "--format", "xml"], 1),
+    ];
+    for (args, code) in cases {
+        let o = infra(args, &workspace());
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+    }
 }

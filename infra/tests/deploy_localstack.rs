@@ -102,7 +102,7 @@ fn deploy_cycle() {
     let env = Env::new(&prefix);
 
     let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("run `cargo run -- bootstrap dev` first"), "{err}");
 
     let (code, out, err) = env.run(&["bootstrap", "dev", "--yes"]);
@@ -111,7 +111,7 @@ fn deploy_cycle() {
 
     // Without a terminal and without --yes nothing runs, and nothing is left behind.
     let (code, _, err) = env.deploy(&[]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("refusing to prompt without a terminal; pass --yes"), "{err}");
     assert!(err.contains("function: uploaded s3://"), "{err}");
     let (_, status, _) = env.run(&["status", "dev"]);
@@ -152,7 +152,7 @@ fn deploy_cycle() {
         &format!("  manage_account_logging_role: true\n  custom_domain:\n    domain_name: {domain}\n    certificate_arn: arn:aws:acm:eu-west-1:000000000000:certificate/test\n"),
     );
     let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("root cause: ApiDomainName (AWS::ApiGateway::DomainName) CREATE_FAILED"), "{err}");
     assert!(err.contains("already exists"), "{err}");
     assert!(err.contains("ended UPDATE_ROLLBACK_COMPLETE: the update was rolled back"), "{err}");
@@ -161,7 +161,7 @@ fn deploy_cycle() {
 
     // Destroy needs confirmation; with --yes --force it deletes both stacks.
     let (code, _, err) = env.run(&["destroy", "dev"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("pass --yes --force"), "{err}");
     let (code, _, err) = env.run(&["destroy", "dev", "--yes", "--force"]);
     assert_eq!(code, 0, "{err}");
@@ -179,13 +179,13 @@ fn failed_first_create_is_replaced_on_request() {
     boto(&format!("client('secretsmanager').create_secret(Name='{secret}', SecretString='taken')"));
 
     let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("root cause: ClientRegistrySecret (AWS::SecretsManager::Secret) CREATE_FAILED"), "{err}");
     assert!(err.contains("--replace-failed"), "{err}");
 
     // Without the flag the failed stack is refused with the way out.
     let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("its first create failed; `cargo run -- deploy dev --replace-failed`"), "{err}");
 
     boto(&format!("client('secretsmanager').delete_secret(SecretId='{secret}', ForceDeleteWithoutRecovery=True)"));
@@ -200,12 +200,15 @@ fn failed_first_create_is_replaced_on_request() {
 fn other_accounts_are_refused() {
     let env = Env::new(&unique("a"));
     env.edit("account_id: \"000000000000\"", "account_id: \"111111111111\"");
-    let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("the credentials are for account 000000000000 but this environment is account 111111111111"),
-        "{err}"
-    );
+    // Errors exit 1; 2 means "changes" only (Terraform's -detailed-exitcode).
+    for args in [&["deploy", "dev", "--yes"][..], &["diff", "dev"], &["drift", "dev"]] {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("the credentials are for account 000000000000 but this environment is account 111111111111"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 /// Ctrl-C while watching stops the watch, not the operation, and says how to resume.
@@ -238,7 +241,7 @@ fn interrupting_the_watch_leaves_the_operation_running() {
     let rest: Vec<String> = lines.collect();
     let status = child.wait().unwrap();
     let text = rest.join("\n");
-    assert_eq!(status.code(), Some(2), "{text}");
+    assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains(&format!("stopped watching `{prefix}-dev-service`; its operation goes on")), "{text}");
     assert!(text.contains("cargo run -- status dev --watch"), "{text}");
     // The create went on without us.

@@ -63,7 +63,7 @@ fn out_of_range_values_name_key_and_line() {
         (
             "issuer: https://auth.dev.example.com",
             "issuer: http://auth.dev.example.com",
-            "token.issuer: `http://auth.dev.example.com` is not an https:// URL",
+            "token.issuer: `http://auth.dev.example.com`: an issuer must use https",
         ),
         ("stage_name: v1", "stage_name: v-1", "api.stage_name: `v-1` is not a stage name"),
         ("architecture: arm64", "architecture: sparc", "function.architecture: unknown variant `sparc`"),
@@ -142,6 +142,15 @@ fn monitoring_settings_are_checked() {
     let cases = [
         (alarm.replace("period_seconds: 300", "period_seconds: 45"), "45 is not an alarm period"),
         (
+            alarm
+                .replace("period_seconds: 300, evaluation_periods: 3", "period_seconds: 3600, evaluation_periods: 169"),
+            "CloudWatch evaluates at most 604800 s",
+        ),
+        (
+            alarm.replace("period_seconds: 300, evaluation_periods: 3", "period_seconds: 300, evaluation_periods: 289"),
+            "CloudWatch evaluates at most 86400 s",
+        ),
+        (
             alarm.replace("datapoints_to_alarm: 2", "datapoints_to_alarm: 4"),
             "datapoints_to_alarm (4) cannot exceed evaluation_periods (3)",
         ),
@@ -150,7 +159,7 @@ fn monitoring_settings_are_checked() {
                 "evaluation_periods: 3, datapoints_to_alarm: 2",
                 "evaluation_periods: 300, datapoints_to_alarm: 2",
             ),
-            "evaluates at most one day",
+            "CloudWatch evaluates at most 86400 s",
         ),
         (alarm.replace("severity: warning", "severity: loud"), "unknown variant `loud`"),
         (alarm.replace("threshold: 20", "threshold: -1"), "threshold -1 must be a number of at least 0"),
@@ -176,4 +185,149 @@ fn a_threshold_change_shows_in_template_and_runbook() {
     assert_eq!(t["Resources"]["LambdaDurationP95Alarm"]["Properties"]["Threshold"], 135.0);
     let runbook = infra::runbook::render(&env).unwrap();
     assert!(runbook.contains("| [Lambda duration p95](#lambda-duration-p95) | above 135 ms |"), "{runbook}");
+}
+
+/// Every duplicate key is refused, with its path and line; the same key in different maps is fine.
+#[test]
+fn duplicate_keys_are_refused_everywhere() {
+    let cases: [(&str, &str, Option<&str>); 7] = [
+        ("tags:\n", "tags:\n  team: payments\n", Some("tags: duplicate entry with key \"team\" at line 8")),
+        (
+            "  memory_mb: 256\n",
+            "  memory_mb: 256\n  memory_mb: 512\n",
+            Some("function: duplicate entry with key \"memory_mb\" at line"),
+        ),
+        (
+            "region: eu-west-1\n",
+            "region: eu-west-1\nregion: us-east-1\n",
+            Some("region: the key is given twice, at line 3 and at line 4"),
+        ),
+        (
+            "lambda_errors: {threshold: 20,",
+            "lambda_errors: {threshold: 20, threshold: 1,",
+            Some("monitoring.alarms.lambda_errors: duplicate entry with key \"threshold\" at line 50"),
+        ),
+        (
+            "    - id: inventory-service\n",
+            "    - id: inventory-service\n      id: other\n",
+            Some("duplicate entry with key \"id\" at line"),
+        ),
+        // Neighbours: the same key in two different maps, and a tag value that repeats another.
+        ("tags:\n", "tags:\n  owner: identity\n", None),
+        ("tags:\n", "tags:\n  also: identity\n", None),
+    ];
+    let text = dev_text();
+    assert!(text.contains("tags:\n  team: identity\n"), "dev.yaml's tags changed");
+    for (from, to, want) in cases {
+        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
+        let edited = text.replacen(from, to, 1);
+        let got = Environment::parse(&edited, "dev", Path::new("environments/dev.yaml"));
+        match (got, want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(e.starts_with("environments/dev.yaml: "), "{e}");
+                assert!(e.contains(want), "for {to:?}\n  got:  {e}\n  want: {want}");
+                assert_eq!(e.lines().count(), 1, "{e}");
+            }
+            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+}
+
+/// URL-typed values are parsed as URLs and checked against the rules of where they are used.
+#[test]
+fn urls_are_parsed_and_checked_where_they_are_used() {
+    let issuer = "issuer: https://auth.dev.example.com";
+    let runbook = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/dev.md";
+    let webhook = |url: &str| format!("emails: [identity-dev@example.com]\n      webhooks: [\"{url}\"]");
+    let critical = "emails: [identity-dev@example.com]";
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        // Issuer (RFC 8414 section 2).
+        (issuer, "issuer: https://auth.example.com".into(), None),
+        (issuer, "issuer: http://localhost:8080".into(), None),
+        (issuer, "issuer: http://127.0.0.1:9000".into(), None),
+        (issuer, "issuer: \"http://[::1]:9000\"".into(), None),
+        (issuer, "issuer: https://auth.example.com/tenant".into(), None),
+        (issuer, "issuer: http://localhost.evil.example".into(), Some("an issuer must use https")),
+        (issuer, "issuer: http://localhostevil.example".into(), Some("an issuer must use https")),
+        (issuer, "issuer: http://auth.example.com".into(), Some("an issuer must use https")),
+        (issuer, "issuer: ftp://auth.example.com".into(), Some("an issuer must use https, not ftp")),
+        (issuer, "issuer: https://auth.example.com/".into(), Some("no trailing `/`")),
+        (issuer, "issuer: https://auth.example.com?tenant=a".into(), Some("no query or fragment")),
+        (issuer, "issuer: https://auth.example.com#x".into(), Some("no query or fragment")),
+        (issuer, "issuer: https://user:pw@auth.example.com".into(), Some("credentials do not belong")),
+        (
+            issuer,
+            "issuer: HTTPS://Auth.Example.com".into(),
+            Some("not written in normal form; write `https://auth.example.com`"),
+        ),
+        (issuer, "issuer: https://auth.example.com:443".into(), Some("not written in normal form")),
+        (issuer, "issuer: \"https://auth example.com\"".into(), Some("is not a URL")),
+        (issuer, "issuer: auth.example.com".into(), Some("is not a URL")),
+        // SNS https subscriptions.
+        (critical, webhook("https://events.pagerduty.com/integration/x/enqueue"), None),
+        (critical, webhook("http://localhost.evil.example/hook"), Some("must be an https:// URL")),
+        (critical, webhook("http://events.pagerduty.com/x"), Some("must be an https:// URL")),
+        (critical, webhook("https://localhost/hook"), Some("SNS cannot reach a loopback host")),
+        (critical, webhook("https://127.0.0.1/hook"), Some("SNS cannot reach a loopback host")),
+        (critical, webhook("https://user:secret@hooks.example.com/x"), Some("credentials do not belong")),
+        (critical, webhook("mailto:oncall@example.com"), Some("must be an https:// URL")),
+        // Runbook links (alarms append #section).
+        (runbook, "runbook_url: https://wiki.example.com/runbooks/dev".into(), None),
+        (
+            runbook,
+            "runbook_url: http://wiki.example.com/runbooks/dev".into(),
+            Some("the runbook must be an https:// URL"),
+        ),
+        (runbook, "runbook_url: https://wiki.example.com/runbooks/dev#top".into(), Some("no query or fragment")),
+    ];
+    let text = dev_text();
+    for (from, to, want) in cases {
+        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
+        let got = Environment::parse(&text.replacen(from, &to, 1), "dev", Path::new("environments/dev.yaml"));
+        match (got, want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(e.contains(want), "for {to:?}\n  got:  {e}\n  want: {want}");
+                assert!(e.contains(" at line "), "{e}");
+            }
+            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+}
+
+/// File names that cannot be environment names are refused by `names` (so `list` and `--all`)
+/// and by name, with the reason; good names load.
+#[test]
+fn file_names_must_be_environment_names() {
+    let cases = [
+        ("qa_1", false),
+        ("QA", false),
+        ("1qa", false),
+        ("-qa", false),
+        ("qa.1", false),
+        ("qa 1", false),
+        ("a-very-long-environment-name", false),
+        ("qa", true),
+        ("qa-1", true),
+        ("q1", true),
+    ];
+    for (name, ok) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{name}.yaml")), dev_text()).unwrap();
+        let by_name = Environment::load_named(dir.path(), name);
+        let listed = Environment::names(dir.path());
+        if ok {
+            assert!(by_name.is_ok(), "{name}: {:?}", by_name.err().map(|e| e.to_string()));
+            assert_eq!(listed.unwrap(), [name]);
+        } else {
+            for e in [by_name.unwrap_err(), listed.unwrap_err()] {
+                assert!(matches!(e, EnvError::BadName { .. }), "{name}: {e}");
+                assert!(e.to_string().contains(&format!("`{name}` cannot be an environment name")), "{e}");
+                assert!(e.to_string().contains(&format!("{name}.yaml")), "{e}");
+            }
+        }
+    }
 }

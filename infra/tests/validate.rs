@@ -126,9 +126,17 @@ fn alarm_sanity_rules() {
         (good.clone(), &[]),
         (serde_json::json!({"Period": 45}), &["ALARM002"]),
         (serde_json::json!({"Period": 10}), &[]),
+        (serde_json::json!({"Period": 20}), &[]),
+        (serde_json::json!({"Period": 90}), &["ALARM002"]),
+        (serde_json::json!({"Period": 86460}), &["ALARM002"]),
         (serde_json::json!({"DatapointsToAlarm": 6}), &["ALARM003"]),
         (serde_json::json!({"EvaluationPeriods": 0}), &["ALARM003"]),
-        (serde_json::json!({"Period": 3600, "EvaluationPeriods": 25, "DatapointsToAlarm": 1}), &["ALARM004"]),
+        // One day below one-hour periods, seven days from one hour (PutMetricAlarm).
+        (serde_json::json!({"Period": 300, "EvaluationPeriods": 288, "DatapointsToAlarm": 1}), &[]),
+        (serde_json::json!({"Period": 300, "EvaluationPeriods": 289, "DatapointsToAlarm": 1}), &["ALARM004"]),
+        (serde_json::json!({"Period": 3600, "EvaluationPeriods": 48, "DatapointsToAlarm": 1}), &[]),
+        (serde_json::json!({"Period": 3600, "EvaluationPeriods": 168, "DatapointsToAlarm": 1}), &[]),
+        (serde_json::json!({"Period": 3600, "EvaluationPeriods": 169, "DatapointsToAlarm": 1}), &["ALARM004"]),
         (serde_json::json!({"Metrics": []}), &["ALARM001"]),
         (serde_json::json!({"Threshold": null}), &["ALARM001"]),
     ];
@@ -280,4 +288,202 @@ fn canary_alarms_must_exist() {
     );
     let all = stacks::all(&prod).unwrap();
     assert!(validate::all(&all, &prod).is_empty());
+}
+
+/// The rule table in the code and the one in docs/validation.md are the same, row by row.
+#[test]
+fn rule_table_matches_the_docs() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/validation.md")).unwrap();
+    let documented: Vec<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| id ") && !l.starts_with("| ---"))
+        .map(str::to_owned)
+        .collect();
+    let coded: Vec<String> = validate::rules()
+        .iter()
+        .map(|r| {
+            let sev = match r.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            format!("| {} | {sev} | {} |", r.id, r.summary)
+        })
+        .collect();
+    assert_eq!(coded, documented);
+    let mut ids: Vec<&str> = validate::rules().iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), validate::rules().len(), "rule ids are unique");
+}
+
+/// Edits prod.yaml's text and returns the errors `validate` finds, as (rule, path, message).
+fn findings_after(edits: &[(&str, &str)]) -> Vec<(String, String, String)> {
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments/prod.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "prod.yaml no longer contains {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    let e = Environment::parse(&text, "prod", Path::new("environments/prod.yaml")).unwrap();
+    let s = stacks::all(&e).unwrap();
+    validate::all(&s, &e)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule.to_owned(), f.path, f.message))
+        .collect()
+}
+
+/// Alarm settings that cannot work on their metric are refused with the file, key and line;
+/// their valid neighbours pass.
+#[test]
+fn alarms_that_cannot_work_are_refused() {
+    let errors = "lambda_errors: {threshold: 5, period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3, severity: critical}";
+    let conc = "lambda_concurrency: {threshold: 80,";
+    let p95 = "lambda_duration_p95: {threshold: 120,";
+    let lat = "api_latency_p90: {threshold: 150,";
+    let rate = "api_5xx_rate: {threshold: 1,";
+    let success = "token_success_rate: {threshold: 95,";
+    let w = "severity: warning}";
+    let conc_warning = format!("{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, {w}");
+    /// Edits of prod.yaml, and the finding expected: (rule, where in the file, message part).
+    type Case<'a> = (Vec<(&'a str, String)>, Option<(&'a str, &'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        // Resolution (ALARM007): every metric here is stored every 60 s.
+        (
+            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 10"))],
+            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 65)", "use a multiple of 60")),
+        ),
+        (
+            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 20"))],
+            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 65)", "stored every 60 s")),
+        ),
+        (
+            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 30"))],
+            Some(("ALARM007", "lambda_errors.period_seconds", "INSUFFICIENT_DATA")),
+        ),
+        (
+            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 120").replace("critical", "warning"))],
+            None,
+        ),
+        // A valid long evaluation: 48 hours of one-hour periods (CloudWatch allows 7 days).
+        (
+            vec![(
+                errors,
+                errors
+                    .replace(
+                        "period_seconds: 60, evaluation_periods: 5",
+                        "period_seconds: 3600, evaluation_periods: 48",
+                    )
+                    .replace("critical", "warning"),
+            )],
+            None,
+        ),
+        // Reachable thresholds (ALARM008).
+        (
+            vec![(conc, "lambda_concurrency: {threshold: 100,".into())],
+            Some(("ALARM008", "monitoring.alarms.lambda_concurrency.threshold (line 69)", "can never exceed")),
+        ),
+        (
+            vec![(conc, "lambda_concurrency: {threshold: 150,".into())],
+            Some(("ALARM008", "lambda_concurrency.threshold", "300 concurrent executions")),
+        ),
+        (vec![(conc, "lambda_concurrency: {threshold: 99.5,".into())], None),
+        (
+            vec![(rate, "api_5xx_rate: {threshold: 100,".into())],
+            Some(("ALARM008", "api_5xx_rate.threshold", "can never exceed 100")),
+        ),
+        (vec![(rate, "api_5xx_rate: {threshold: 99,".into())], None),
+        (
+            vec![(success, "token_success_rate: {threshold: 0,".into())],
+            Some(("ALARM008", "token_success_rate.threshold", "never be below 0")),
+        ),
+        (vec![(success, "token_success_rate: {threshold: 0.5,".into())], None),
+        (
+            vec![(p95, "lambda_duration_p95: {threshold: 10000,".into())],
+            Some(("ALARM008", "lambda_duration_p95.threshold", "can never exceed 10000")),
+        ),
+        (vec![(p95, "lambda_duration_p95: {threshold: 9999,".into())], None),
+        (
+            vec![(lat, "api_latency_p90: {threshold: 29000,".into())],
+            Some(("ALARM008", "api_latency_p90.threshold", "can never exceed 29000")),
+        ),
+        // The canary's alarms fire within its 5-minute window (ALARM009).
+        (
+            vec![(
+                errors,
+                errors
+                    .replace("period_seconds: 60, evaluation_periods: 5", "period_seconds: 300, evaluation_periods: 3")
+                    .replace("datapoints_to_alarm: 3", "datapoints_to_alarm: 2"),
+            )],
+            Some(("ALARM009", "lambda_errors.period_seconds (line 65)", "600 s of bad data")),
+        ),
+        (
+            vec![(
+                errors,
+                errors.replace(
+                    "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3",
+                    "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 5",
+                ),
+            )],
+            None,
+        ),
+        (
+            vec![(
+                errors,
+                errors.replace(
+                    "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3",
+                    "period_seconds: 60, evaluation_periods: 6, datapoints_to_alarm: 6",
+                ),
+            )],
+            Some(("ALARM009", "lambda_errors", "360 s")),
+        ),
+        (
+            vec![("deployment: Canary10Percent5Minutes", "deployment: AllAtOnce".into())],
+            Some(("ALARM009", "period_seconds", "for 0 s")),
+        ),
+        (
+            vec![
+                ("deployment: Canary10Percent5Minutes", "deployment: Canary10Percent10Minutes".into()),
+                (
+                    errors,
+                    errors
+                        .replace("datapoints_to_alarm: 3", "datapoints_to_alarm: 5")
+                        .replace("evaluation_periods: 5", "evaluation_periods: 10")
+                        .replace("period_seconds: 60", "period_seconds: 120"),
+                ),
+            ],
+            None,
+        ),
+        // Count limits of what deploy sends (DEPLOY003): five critical alarms pass, six do not.
+        (
+            vec![(
+                &conc_warning,
+                format!(
+                    "{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, severity: critical}}"
+                ),
+            )],
+            Some(("DEPLOY003", "monitoring.alarms (line 64)", "6 critical alarms")),
+        ),
+        (
+            vec![("  cost-center: \"4711\"\n", (0..48).map(|i| format!("  t{i}: x\n")).collect())],
+            Some(("DEPLOY003", "tags (line 7)", "51 stack tags")),
+        ),
+        (vec![("  cost-center: \"4711\"\n", (0..47).map(|i| format!("  t{i}: x\n")).collect())], None),
+    ];
+    for (edits, want) in cases {
+        let edits: Vec<(&str, &str)> = edits.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let got = findings_after(&edits);
+        match want {
+            None => assert!(got.is_empty(), "{edits:?}: {got:#?}"),
+            Some((rule, path, message)) => {
+                assert!(
+                    got.iter().any(|(r, p, m)| r == rule
+                        && p.starts_with("environments/prod.yaml:")
+                        && p.contains(path)
+                        && m.contains(message)),
+                    "{edits:?}\n  want {rule} at {path}: {message}\n  got {got:#?}"
+                );
+            }
+        }
+    }
 }

@@ -10,7 +10,7 @@ use token_function::lambda::App;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().without_time().with_target(false).init();
+    token_function::telemetry::json_logs().init();
     let config = aws_config::load_from_env().await;
     let app = Arc::new(App::from_vars(|name| std::env::var(name).ok(), &config).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayProxyRequest>| {

@@ -293,7 +293,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             let Some(outputs) = apply(&aws, &env, &spec, &plan, args.yes, poll).await? else {
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(super::EXIT_ERROR));
             };
             if s.id == "service" && !args.no_smoke_check {
                 for line in crate::deploy::smoke::check(&outputs).await.map_err(DeployError::from)? {
@@ -301,7 +301,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Ok(if args.plan && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        Ok(if args.plan && changed { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })
 }
 
@@ -421,6 +421,6 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
             }
             drifted |= status == "DRIFTED";
         }
-        Ok(if drifted { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        Ok(if drifted { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })
 }

@@ -31,6 +31,6 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("out of date: {}; run `cargo run -- docs` and commit", stale.join(", "));
-        Ok(ExitCode::from(1))
+        Ok(ExitCode::from(super::EXIT_ERROR))
     }
 }

@@ -1,5 +1,7 @@
-//! One module per command; each is a thin call into the library. Exit codes: 0 success,
-//! 1 validation errors, 2 bad input or a failure.
+//! One module per command; each is a thin call into the library. Exit codes follow
+//! Terraform's `-detailed-exitcode`, which CI users know: 0 success or nothing to change,
+//! 1 any error (bad input, validation findings, an AWS failure, an interruption), 2 changes
+//! pending (`diff`, `deploy --plan`) or drift found (`drift`). 2 never means an error.
 
 mod deploy;
 mod docs;
@@ -16,6 +18,13 @@ use crate::cli::{Cli, Command, Target};
 use crate::env::Environment;
 use crate::stacks::{self, Stack};
 use crate::validate::Finding;
+
+/// Success, or nothing to change.
+pub const EXIT_OK: u8 = 0;
+/// Any error: bad input, validation findings, an AWS failure, an interruption.
+pub const EXIT_ERROR: u8 = 1;
+/// Changes pending (`diff`, `deploy --plan`) or drift found (`drift`); never an error.
+pub const EXIT_CHANGES: u8 = 2;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -43,5 +43,5 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
             print!("{}", synth::render(s, args.format)?);
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed { ExitCode::from(super::EXIT_ERROR) } else { ExitCode::SUCCESS })
 }

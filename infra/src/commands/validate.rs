@@ -27,5 +27,5 @@ pub fn run(dir: &Path, args: ValidateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     }
-    Ok(if has_errors(&all) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if has_errors(&all) { ExitCode::from(super::EXIT_ERROR) } else { ExitCode::SUCCESS })
 }

@@ -16,6 +16,10 @@ pub struct AlarmDef {
     pub unit: &'static str,
     /// `true` when the alarm fires below the threshold.
     pub below: bool,
+    /// How often the metric is stored: periods must be multiples of it. Every AWS/Lambda and
+    /// AWS/ApiGateway metric has one-minute resolution (their developer guides, "Metrics"); the
+    /// function's Embedded Metric Format lines set no `StorageResolution`, so standard (60 s).
+    pub resolution_seconds: u32,
     pub meaning: &'static str,
     pub checks: &'static [&'static str],
     pub remedies: &'static [&'static str],
@@ -28,6 +32,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Lambda errors",
         unit: "errors per period",
         below: false,
+        resolution_seconds: 60,
         meaning: "The token function returned errors or crashed: callers get 5XX answers and cannot get tokens.",
         checks: &[
             "Open the dashboard's Recent errors widget and read the newest error lines.",
@@ -45,6 +50,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Lambda throttles",
         unit: "throttled invocations per period",
         below: false,
+        resolution_seconds: 60,
         meaning: "Invocations were refused for lack of concurrency: callers get 429/5XX answers.",
         checks: &[
             "Compare concurrent executions with the reserved concurrency on the dashboard.",
@@ -61,6 +67,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Lambda duration p95",
         unit: "ms",
         below: false,
+        resolution_seconds: 60,
         meaning: "One request in twenty takes longer than the latency target inside the function.",
         checks: &[
             "Check KMS `Sign` latency in X-Ray traces: signing dominates a warm request.",
@@ -77,6 +84,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Lambda duration p99",
         unit: "ms",
         below: false,
+        resolution_seconds: 60,
         meaning: "The slowest requests inside the function are far above target: usually cold starts or slow dependencies.",
         checks: &[
             "Check the Init Duration of recent invocations (cold starts) in the logs.",
@@ -90,6 +98,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Lambda concurrency near its reserved limit",
         unit: "% of reserved concurrency",
         below: false,
+        resolution_seconds: 60,
         meaning: "Concurrent executions are close to the reserved limit: throttling is next.",
         checks: &["Check the request rate on the dashboard and which clients drive it (access logs)."],
         remedies: &["Raise `function.reserved_concurrency` and deploy, or lower the API throttling limits."],
@@ -100,6 +109,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "API 5XX rate",
         unit: "% of requests",
         below: false,
+        resolution_seconds: 60,
         meaning: "The API answers server errors: the function fails, times out, or API Gateway cannot invoke it.",
         checks: &[
             "Compare with Lambda errors and throttles: if they are quiet, check the integration (permission, timeout).",
@@ -113,6 +123,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "API 4XX rate",
         unit: "% of requests",
         below: false,
+        resolution_seconds: 60,
         meaning: "Many requests are refused: bad credentials, bad scopes, throttling (429) or WAF blocks.",
         checks: &[
             "Break down auth failures by reason on the dashboard.",
@@ -129,6 +140,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "API latency p90",
         unit: "ms",
         below: false,
+        resolution_seconds: 60,
         meaning: "One request in ten takes longer than target end to end, as callers see it.",
         checks: &["Compare API latency with Lambda duration: a gap points at API Gateway or WAF, not the function."],
         remedies: &["Follow the Lambda duration alarms' remedies when the function is the slow part."],
@@ -139,6 +151,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "API latency p95",
         unit: "ms",
         below: false,
+        resolution_seconds: 60,
         meaning: "One request in twenty takes longer than target end to end.",
         checks: &["Compare API latency with Lambda duration p95."],
         remedies: &["Follow the Lambda duration alarms' remedies when the function is the slow part."],
@@ -149,6 +162,7 @@ pub const ALARMS: [AlarmDef; 10] = [
         title: "Token success rate",
         unit: "% of token requests",
         below: true,
+        resolution_seconds: 60,
         meaning: "Too few token requests succeed: clients cannot authenticate or ask for scopes they lack.",
         checks: &[
             "Break down AuthFailures by Reason on the dashboard: invalid_client points at secrets, invalid_scope at client config.",
@@ -197,6 +211,43 @@ pub fn cloudwatch_threshold(env: &Environment, def: &AlarmDef) -> Result<f64, Mo
     Ok(match (def.key, env.function.reserved_concurrency) {
         ("lambda_concurrency", Some(r)) => (f64::from(r.get()) * s.threshold / 100.0).floor(),
         _ => s.threshold,
+    })
+}
+
+/// API Gateway's maximum integration timeout, in milliseconds (API Gateway developer guide,
+/// "Amazon API Gateway quotas": 50 ms to 29 seconds for REST APIs).
+pub const API_MAX_INTEGRATION_TIMEOUT_MS: f64 = 29_000.0;
+
+/// The largest value the alarm's metric can reach in `env`, in CloudWatch's threshold unit
+/// (see [`cloudwatch_threshold`]): concurrent executions cannot pass the reserved concurrency,
+/// a rate 100 %, a function's duration its timeout, API latency the integration timeout.
+/// `None` when the metric has no ceiling (counts).
+pub fn ceiling(env: &Environment, def: &AlarmDef) -> Option<f64> {
+    match def.key {
+        "lambda_concurrency" => env.function.reserved_concurrency.map(|r| f64::from(r.get())),
+        "api_5xx_rate" | "api_4xx_rate" | "token_success_rate" => Some(100.0),
+        "lambda_duration_p95" | "lambda_duration_p99" => Some(f64::from(env.function.timeout_seconds.get()) * 1000.0),
+        "api_latency_p90" | "api_latency_p95" => Some(API_MAX_INTEGRATION_TIMEOUT_MS),
+        _ => None,
+    }
+}
+
+/// Why the alarm can never fire in `env`, if it cannot: an alarm above its threshold needs a
+/// threshold under the metric's [`ceiling`] (the comparison is strict), one below it a
+/// threshold above 0.
+pub fn unreachable(env: &Environment, def: &AlarmDef) -> Option<String> {
+    let threshold = cloudwatch_threshold(env, def).ok()?;
+    let set = settings(env, def).ok()?.threshold;
+    if def.below {
+        return (threshold <= 0.0)
+            .then(|| format!("{set}: {} can never be below 0, so the alarm never fires", def.title));
+    }
+    let ceiling = ceiling(env, def)?;
+    (threshold >= ceiling).then(|| match def.key {
+        "lambda_concurrency" => format!(
+            "{set} % of reserved concurrency {ceiling} is {threshold} concurrent executions, which the function can never exceed; use less than 100"
+        ),
+        _ => format!("{set} {}: {} can never exceed {ceiling}, so the alarm never fires", def.unit, def.title),
     })
 }
 

@@ -1,5 +1,6 @@
 //! The bootstrap stack, like `cdk bootstrap`: the bucket function artifacts are uploaded to
-//! (encrypted, versioned, private, TLS only, old artifacts expire), the role CloudFormation
+//! (encrypted, versioned, private, TLS only; current artifacts never expire, since a rollback
+//! may need any of them, only replaced versions and unfinished uploads), the role CloudFormation
 //! deploys the other stacks with, and the role GitHub Actions assume through OIDC to deploy.
 
 use serde_json::json;
@@ -20,7 +21,9 @@ const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let q = env.qualified();
-    let days = env.deploy.artifact_retention_days.get();
+    // Days an overwritten or deleted artifact version is kept (the setting's name predates
+    // this meaning; current artifacts are kept for good).
+    let noncurrent_days = env.deploy.artifact_retention_days.get();
     let mut t = Template::new(format!("Token service ({}): assets bucket for function artifacts", env.name));
     let bucket = t.add_with(
         "AssetsBucket",
@@ -31,13 +34,21 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true
             }),
             ownership_controls: json!({"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}),
-            lifecycle_configuration: json!({"Rules": [{
-                "Id": "expire-old-artifacts",
-                "Status": "Enabled",
-                "ExpirationInDays": days,
-                "NoncurrentVersionExpiration": {"NoncurrentDays": 7},
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}
-            }]}),
+            // Artifacts are content-addressed and reused across deploys, so any current
+            // object may be the code a stack rolls back to: current objects never expire.
+            // Only versions that were overwritten or deleted go, and unfinished uploads.
+            lifecycle_configuration: json!({"Rules": [
+                {
+                    "Id": "expire-replaced-artifact-versions",
+                    "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days}
+                },
+                {
+                    "Id": "abort-incomplete-uploads",
+                    "Status": "Enabled",
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}
+                }
+            ]}),
         },
         Options::new().retain(true),
     )?;
@@ -340,4 +351,41 @@ fn execution_statements(q: &str) -> Vec<Statement> {
         )
         .sid("Canary"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Artifacts are content-addressed and reused across deploys, so the key a stack would roll
+    /// back to may be the oldest object in the bucket: if a rule expired current objects, the
+    /// rollback would fail (`UPDATE_ROLLBACK_FAILED`). Only safe rules may be there.
+    #[test]
+    fn no_lifecycle_rule_expires_current_artifacts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        for name in Environment::names(&dir).unwrap() {
+            let env = Environment::load_named(&dir, &name).unwrap();
+            let t = build(&env).unwrap().to_json();
+            let bucket = &t["Resources"]["AssetsBucket"]["Properties"];
+            let versioned = bucket["VersioningConfiguration"]["Status"] == "Enabled";
+            let rules = bucket["LifecycleConfiguration"]["Rules"].as_array().unwrap();
+            assert!(!rules.is_empty(), "{name}");
+            let mut aborts_uploads = false;
+            for rule in rules {
+                let id = &rule["Id"];
+                // `ExpirationInDays`/`ExpirationDate` delete current objects; transitions to an
+                // archive class would make them unreadable by Lambda too.
+                for key in ["ExpirationInDays", "ExpirationDate", "Transition", "Transitions"] {
+                    assert!(rule.get(key).is_none(), "{name}: rule {id} has {key}, which removes current artifacts");
+                }
+                if rule.get("NoncurrentVersionExpiration").is_some() {
+                    assert!(versioned, "{name}: rule {id} expires noncurrent versions of an unversioned bucket");
+                    assert!(rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_u64().unwrap() >= 1, "{name}");
+                }
+                aborts_uploads |= rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].is_u64();
+            }
+            assert!(aborts_uploads, "{name}: incomplete multipart uploads are never cleaned up");
+            assert_eq!(t["Resources"]["AssetsBucket"]["DeletionPolicy"], "Retain", "{name}");
+        }
+    }
 }

@@ -282,7 +282,10 @@ fn topic(
     Ok(topic)
 }
 
-/// The dashboard as JSON, for `Fn::Sub` (`${AWS::Region}` and the alarms' ARNs).
+/// The dashboard as JSON, for `Fn::Sub` (`${AWS::Region}` and the alarms' ARNs). The log
+/// widget's query reads the function's JSON lines as `token_function::telemetry::json_logs`
+/// writes them (`level` at the top, the message and fields under `fields`);
+/// `infra/tests/dashboard_logs.rs` holds every field it names against a real line.
 fn dashboard_body(n: &Names, alarms: &[Handle<Alarm>]) -> String {
     let region = "${AWS::Region}";
     let api = |metric: &str, stat: &str, label: &str| json!(["AWS/ApiGateway", metric, "ApiName", n.api, "Stage", n.stage, {"stat": stat, "label": label}]);
@@ -315,7 +318,7 @@ fn dashboard_body(n: &Names, alarms: &[Handle<Alarm>]) -> String {
             widget(16, 9, "Lambda concurrency", json!([lambda("ConcurrentExecutions", "Maximum", "concurrent executions")])),
             {"type": "log", "x": 0, "y": 15, "width": 24, "height": 6,
              "properties": {"title": "Recent errors", "region": region, "view": "table",
-                            "query": format!("SOURCE '/aws/lambda/{}' | fields @timestamp, level, message, fields.error | filter level = \"ERROR\" or level = \"WARN\" | sort @timestamp desc | limit 50", n.function)}}
+                            "query": format!("SOURCE '/aws/lambda/{}' | fields @timestamp, level, fields.message, fields.error | filter level = \"ERROR\" or level = \"WARN\" | sort @timestamp desc | limit 50", n.function)}}
         ]
     });
     body.to_string()

@@ -171,7 +171,10 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             name: api_name(env),
             description: format!("{q}: OAuth 2.0 token endpoint"),
             endpoint_configuration: EndpointConfiguration::regional(),
-            disable_execute_api_endpoint: false,
+            // With a custom domain, callers use it alone: the default execute-api endpoint
+            // would bypass the domain's TLS policy. The outputs then carry the domain's URLs.
+            // (The deployment's id digests this resource, so a change reaches the stage.)
+            disable_execute_api_endpoint: env.api.custom_domain.is_some(),
         },
     )?;
     let integration_uri = Value::sub(format!(
@@ -203,7 +206,10 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     let mut stage_opts = Options::new();
     if env.api.manage_account_logging_role {
-        let logging_role = t.add(
+        // Both are account-wide and outlive the stack: deleting the role while the account
+        // setting still names it would break access logging for every API in the account and
+        // region (docs/deploying.md says how to remove them by hand).
+        let logging_role = t.add_with(
             "ApiGatewayLoggingRole",
             iam::Role {
                 assume_role_policy_document: assume_role("apigateway.amazonaws.com"),
@@ -213,9 +219,13 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 )],
                 policies: vec![],
             },
+            Options::new().retain(true),
         )?;
-        let account =
-            t.add("ApiGatewayAccount", apigateway::Account { cloud_watch_role_arn: logging_role.arn().into() })?;
+        let account = t.add_with(
+            "ApiGatewayAccount",
+            apigateway::Account { cloud_watch_role_arn: logging_role.arn().into() },
+            Options::new().retain(true),
+        )?;
         stage_opts = stage_opts.depends_on(&account);
     }
     let stage_name = env.api.stage_name.0.clone();
@@ -453,7 +463,7 @@ fn canary_alias(
             assume_role_policy_document: assume_role("codedeploy.amazonaws.com"),
             description: Some(format!("{q}: CodeDeploy shifts the live alias")),
             managed_policy_arns: vec![Value::sub(
-                "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda",
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
             )],
             policies: vec![],
         },

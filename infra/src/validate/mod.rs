@@ -2,14 +2,46 @@
 //! its resources, alarms are well formed, and the environment's own policy holds. Findings are
 //! data, never errors; nothing here calls AWS.
 
-mod rules;
+//!
+//! One file per rule family; each declares its rules (id, severity, summary) in a `RULES` table,
+//! which [`rules`] gathers and a test holds against `docs/validation.md`. To add a rule, add its
+//! constant to its family's table, push findings with it, document it, and give it a good and a
+//! bad case in `infra/tests/validate.rs`.
+
+mod alarms;
+mod deploy;
+mod iam;
+mod lambda;
+mod limits;
+mod policy;
+mod refs;
+mod sns;
 
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::Value as Json;
 
+use crate::cfn::Template;
 use crate::env::Environment;
 use crate::stacks::Stack;
+
+pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
+pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
+
+/// A rule: its stable id, how bad a finding is, and one line saying what it requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+/// Every rule, family by family, in the order `docs/validation.md` lists them.
+pub fn rules() -> Vec<&'static Rule> {
+    [refs::RULES, limits::RULES, iam::RULES, alarms::RULES, sns::RULES, deploy::RULES, lambda::RULES, policy::RULES]
+        .concat()
+}
 
 /// How bad a finding is: errors fail `validate` and `synth`, warnings are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -44,12 +76,81 @@ impl fmt::Display for Finding {
 
 /// Runs every rule over every stack of `env`.
 pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for s in stacks {
-        out.extend(rules::check(&s.name, &s.template, env));
+    let mut cx = Ctx { stack: "-", out: Vec::new() };
+    // Each template is serialized once; the cross-stack rules read them all.
+    let jsons: Vec<(&str, Json)> = stacks.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
+    for (s, (name, json)) in stacks.iter().zip(&jsons) {
+        cx.stack = name;
+        template(&mut cx, &s.template, json, env);
     }
-    out.extend(rules::environment(stacks, env));
-    out
+    cx.stack = "-";
+    policy::environment(&mut cx, stacks, env);
+    alarms::settings(&mut cx, env);
+    deploy::limits(&mut cx, env);
+    alarms::emitted_metrics(&mut cx, &jsons);
+    deploy::deployment_alarms(&mut cx, &jsons);
+    cx.out
+}
+
+/// Every per-template rule.
+fn template(cx: &mut Ctx<'_>, t: &Template, json: &Json, env: &Environment) {
+    refs::references(cx, t, json);
+    refs::ids(cx, t);
+    limits::limits(cx, t);
+    limits::names(cx, json);
+    iam::iam(cx, json);
+    alarms::alarms(cx, json);
+    alarms::alarm_actions(cx, json, env);
+    sns::topics(cx, json);
+    lambda::lambda(cx, json);
+    policy::policy(cx, json, env);
+}
+
+/// Where findings go while the rules run.
+struct Ctx<'a> {
+    stack: &'a str,
+    out: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    /// A finding of `rule` in the current stack.
+    fn push(&mut self, rule: &'static Rule, path: impl Into<String>, message: impl Into<String>) {
+        let stack = self.stack.to_owned();
+        self.push_to(&stack, rule, path, message);
+    }
+
+    /// A finding of `rule` in `stack` (for rules that read several stacks).
+    fn push_to(&mut self, stack: &str, rule: &'static Rule, path: impl Into<String>, message: impl Into<String>) {
+        self.out.push(Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            stack: stack.to_owned(),
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+fn resources(json: &Json) -> impl Iterator<Item = (&String, &Json)> {
+    json.get("Resources").and_then(Json::as_object).into_iter().flatten()
+}
+
+fn props<'a>(r: &'a Json, name: &str) -> Option<&'a Json> {
+    r.get("Properties").and_then(|p| p.get(name))
+}
+
+fn rtype(r: &Json) -> &str {
+    r.get("Type").and_then(Json::as_str).unwrap_or_default()
+}
+
+/// A string or a list of them, as IAM writes `Action` and `Resource`.
+fn strings(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::String(s)) => vec![s.clone()],
+        Some(Json::Array(a)) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect(),
+        Some(other) => vec![other.to_string()],
+        None => vec![],
+    }
 }
 
 /// `true` when any finding is an error.

@@ -1,0 +1,309 @@
+//! Alarms are well formed, notify, and watch metrics that exist (ALARM).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use super::{Ctx, Rule, Severity, props, resources, rtype};
+use crate::env::Environment;
+use crate::stacks::alarms as catalogue;
+
+/// ALARM001.
+pub const ALARM001: Rule = Rule {
+    id: "ALARM001",
+    severity: Severity::Error,
+    summary: "an alarm has exactly one of `MetricName`/`Metrics`, a `ComparisonOperator`, and exactly one of `Threshold`/`ThresholdMetricId`",
+};
+/// ALARM002.
+pub const ALARM002: Rule = Rule {
+    id: "ALARM002",
+    severity: Severity::Error,
+    summary: "alarm periods are 10, 20, 30 or a multiple of 60 seconds",
+};
+/// ALARM003.
+pub const ALARM003: Rule = Rule {
+    id: "ALARM003",
+    severity: Severity::Error,
+    summary: "`EvaluationPeriods` at least 1; `DatapointsToAlarm` between 1 and `EvaluationPeriods`",
+};
+/// ALARM004.
+pub const ALARM004: Rule = Rule {
+    id: "ALARM004",
+    severity: Severity::Error,
+    summary: "`EvaluationPeriods` x `Period` at most one day, or seven days when the period is an hour or more",
+};
+/// ALARM005.
+pub const ALARM005: Rule = Rule {
+    id: "ALARM005",
+    severity: Severity::Error,
+    summary: "`policy.require_alarm_actions`: every alarm has `AlarmActions` and `OKActions`, and actions enabled",
+};
+/// ALARM006.
+pub const ALARM006: Rule = Rule {
+    id: "ALARM006",
+    severity: Severity::Error,
+    summary: "every alarm watches a metric a resource of the environment emits: the function's name, the API's name and stage, the token function's own metrics and `Service`",
+};
+
+/// The rules of this family.
+/// ALARM007.
+pub const ALARM007: Rule = Rule {
+    id: "ALARM007",
+    severity: Severity::Error,
+    summary: "an alarm's `period_seconds` is a multiple of its metric's resolution (60 s for AWS/Lambda, AWS/ApiGateway and the function's own metrics), or it lapses into INSUFFICIENT_DATA",
+};
+/// ALARM008.
+pub const ALARM008: Rule = Rule {
+    id: "ALARM008",
+    severity: Severity::Error,
+    summary: "every alarm's threshold can be crossed: below the metric's ceiling (100 % for rates, the reserved concurrency, the function timeout, API Gateway's 29 s integration timeout) and, for alarms that fire below, above 0",
+};
+/// ALARM009.
+pub const ALARM009: Rule = Rule {
+    id: "ALARM009",
+    severity: Severity::Error,
+    summary: "every alarm a canary watches can fire within the canary's window: `period_seconds` x `datapoints_to_alarm` at most the time traffic is held at the canary step",
+};
+
+/// The rules of this family.
+pub const RULES: &[&Rule] =
+    &[&ALARM001, &ALARM002, &ALARM003, &ALARM004, &ALARM005, &ALARM006, &ALARM007, &ALARM008, &ALARM009];
+
+pub(super) fn alarms(cx: &mut Ctx<'_>, json: &Json) {
+    for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+        let base = format!("$.Resources.{id}.Properties");
+        let num = |k: &str| props(r, k).and_then(Json::as_u64);
+        let has_metric = props(r, "MetricName").is_some();
+        let metrics = props(r, "Metrics").and_then(Json::as_array);
+        if has_metric == metrics.is_some() {
+            cx.push(&ALARM001, &base, "an alarm needs exactly one of MetricName or Metrics");
+        }
+        // The period of a single-metric alarm, or of each metric in a math alarm.
+        let mut periods: Vec<(String, u64)> =
+            num("Period").map(|p| vec![(format!("{base}.Period"), p)]).unwrap_or_default();
+        for (i, m) in metrics.into_iter().flatten().enumerate() {
+            if let Some(p) = m.pointer("/MetricStat/Period").and_then(Json::as_u64) {
+                periods.push((format!("{base}.Metrics[{i}].MetricStat.Period"), p));
+            }
+        }
+        for (path, p) in &periods {
+            if !crate::env::is_alarm_period(*p) {
+                cx.push(
+                    &ALARM002,
+                    path,
+                    format!("period {p} s: CloudWatch alarms take 10, 20, 30 or a multiple of 60"),
+                );
+            }
+        }
+        let evals = num("EvaluationPeriods").unwrap_or(0);
+        if evals == 0 {
+            cx.push(&ALARM003, format!("{base}.EvaluationPeriods"), "EvaluationPeriods must be at least 1");
+        }
+        if let Some(dp) = num("DatapointsToAlarm")
+            && (dp == 0 || dp > evals)
+        {
+            cx.push(
+                &ALARM003,
+                format!("{base}.DatapointsToAlarm"),
+                format!("DatapointsToAlarm {dp} must be between 1 and EvaluationPeriods ({evals})"),
+            );
+        }
+        if let Some(period) = periods.iter().map(|(_, p)| *p).max() {
+            let limit = crate::env::max_evaluation_seconds(u32::try_from(period).unwrap_or(u32::MAX));
+            if evals * period > limit {
+                cx.push(
+                    &ALARM004,
+                    format!("{base}.EvaluationPeriods"),
+                    format!("EvaluationPeriods x Period = {} s; with a {period} s period CloudWatch evaluates at most {limit} s", evals * period),
+                );
+            }
+        }
+        if props(r, "ComparisonOperator").is_none() {
+            cx.push(&ALARM001, &base, "an alarm needs a ComparisonOperator");
+        }
+        let threshold = props(r, "Threshold").is_some();
+        let band = props(r, "ThresholdMetricId").is_some();
+        if threshold == band {
+            cx.push(&ALARM001, &base, "an alarm needs exactly one of Threshold or ThresholdMetricId");
+        }
+    }
+}
+
+pub(super) fn alarm_actions(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
+    if !env.policy.require_alarm_actions {
+        return;
+    }
+    for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+        for prop in ["AlarmActions", "OKActions"] {
+            let empty = props(r, prop).and_then(Json::as_array).is_none_or(Vec::is_empty);
+            if empty {
+                cx.push(
+                    &ALARM005,
+                    format!("$.Resources.{id}.Properties.{prop}"),
+                    format!("policy requires every alarm to notify: {prop} is empty"),
+                );
+            }
+        }
+        if props(r, "ActionsEnabled").and_then(Json::as_bool) == Some(false) {
+            cx.push(
+                &ALARM005,
+                format!("$.Resources.{id}.Properties.ActionsEnabled"),
+                "policy requires alarm actions to be enabled",
+            );
+        }
+    }
+}
+
+/// Metric sources the stacks create: function names, (API name, stage) pairs, and the
+/// `Service` names the functions put on their own metrics.
+#[derive(Default)]
+struct Emitters {
+    functions: BTreeSet<String>,
+    apis: BTreeSet<(String, String)>,
+    services: BTreeSet<String>,
+}
+
+fn emitters(jsons: &[(&str, Json)]) -> Emitters {
+    let mut e = Emitters::default();
+    for (_, json) in jsons {
+        let mut api_names = BTreeMap::new();
+        for (id, r) in resources(json) {
+            match rtype(r) {
+                "AWS::Lambda::Function" => {
+                    if let Some(n) = props(r, "FunctionName").and_then(Json::as_str) {
+                        e.functions.insert(n.to_owned());
+                    }
+                    if let Some(n) = props(r, "Environment")
+                        .and_then(|v| v.pointer("/Variables/SERVICE_NAME"))
+                        .and_then(Json::as_str)
+                    {
+                        e.services.insert(n.to_owned());
+                    }
+                }
+                "AWS::ApiGateway::RestApi" => {
+                    if let Some(n) = props(r, "Name").and_then(Json::as_str) {
+                        api_names.insert(id.clone(), n.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (_, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::ApiGateway::Stage") {
+            let api = props(r, "RestApiId")
+                .and_then(|v| v.get("Ref"))
+                .and_then(Json::as_str)
+                .and_then(|id| api_names.get(id));
+            if let (Some(api), Some(stage)) = (api, props(r, "StageName").and_then(Json::as_str)) {
+                e.apis.insert((api.clone(), stage.to_owned()));
+            }
+        }
+    }
+    e
+}
+
+/// Lambda and API Gateway metrics an alarm may watch.
+const LAMBDA_METRICS: &[&str] = &["Errors", "Throttles", "Duration", "ConcurrentExecutions", "Invocations"];
+const API_METRICS: &[&str] = &["Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"];
+
+pub(super) fn emitted_metrics(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
+    let e = emitters(jsons);
+    for (stack, json) in jsons {
+        for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
+            let base = format!("$.Resources.{id}.Properties");
+            let mut watched: Vec<(String, &Json)> = Vec::new();
+            if let Some(p) = r.get("Properties").filter(|p| p.get("MetricName").is_some()) {
+                watched.push((base.clone(), p));
+            }
+            for (i, m) in props(r, "Metrics").and_then(Json::as_array).into_iter().flatten().enumerate() {
+                if let Some(metric) = m.pointer("/MetricStat/Metric") {
+                    watched.push((format!("{base}.Metrics[{i}].MetricStat.Metric"), metric));
+                }
+            }
+            for (path, m) in watched {
+                let ns = m.get("Namespace").and_then(Json::as_str).unwrap_or_default();
+                let name = m.get("MetricName").and_then(Json::as_str).unwrap_or_default();
+                let dims: BTreeMap<&str, &str> = m
+                    .get("Dimensions")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| Some((d.get("Name")?.as_str()?, d.get("Value")?.as_str()?)))
+                    .collect();
+                let d = |k: &str| dims.get(k).copied().unwrap_or_default().to_owned();
+                let problem = match ns {
+                    "AWS/Lambda" if !LAMBDA_METRICS.contains(&name) => {
+                        Some(format!("AWS/Lambda has no metric `{name}`"))
+                    }
+                    "AWS/Lambda" if !e.functions.contains(&d("FunctionName")) => {
+                        Some(format!("no function named `{}` in this environment's stacks", d("FunctionName")))
+                    }
+                    "AWS/ApiGateway" if !API_METRICS.contains(&name) => {
+                        Some(format!("AWS/ApiGateway has no metric `{name}`"))
+                    }
+                    "AWS/ApiGateway" if !e.apis.contains(&(d("ApiName"), d("Stage"))) => Some(format!(
+                        "no API `{}` with stage `{}` in this environment's stacks",
+                        d("ApiName"),
+                        d("Stage")
+                    )),
+                    "AWS/Lambda" | "AWS/ApiGateway" => None,
+                    ns if ns == token_function::telemetry::NAMESPACE => {
+                        let known =
+                            [token_function::telemetry::TOKENS_ISSUED, token_function::telemetry::AUTH_FAILURES];
+                        if !known.contains(&name) {
+                            Some(format!("the token function writes no metric `{name}`"))
+                        } else if !e.services.contains(&d(token_function::telemetry::DIMENSION_SERVICE)) {
+                            Some(format!(
+                                "no function writes metrics for service `{}`",
+                                d(token_function::telemetry::DIMENSION_SERVICE)
+                            ))
+                        } else {
+                            None
+                        }
+                    }
+                    other => Some(format!("namespace `{other}` is written by no resource of this environment")),
+                };
+                if let Some(p) = problem {
+                    cx.push_to(stack, &ALARM006, path, format!("alarm can never fire: {p}"));
+                }
+            }
+        }
+    }
+}
+
+/// The environment's alarm settings against the catalogue: each metric's resolution, each
+/// threshold's reachable range, and the canary window (ALARM007-009). Findings point at the
+/// environment file's key and line.
+pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
+    let canary_window = env.function.canary.as_ref().map(|c| c.deployment.window_seconds());
+    let watched: BTreeSet<&str> = catalogue::critical(env).map(|d| d.key).collect();
+    for def in catalogue::ALARMS.iter().filter(|d| catalogue::applies(env, d)) {
+        let Ok(s) = catalogue::settings(env, def) else { continue };
+        let key = |field: &str| env.locate(&format!("monitoring.alarms.{}.{field}", def.key));
+        if !s.period_seconds.is_multiple_of(def.resolution_seconds) {
+            cx.push(
+                &ALARM007,
+                key("period_seconds"),
+                format!(
+                    "{} s: {} is stored every {} s, so the alarm would lapse into INSUFFICIENT_DATA; use a multiple of {}",
+                    s.period_seconds, def.title, def.resolution_seconds, def.resolution_seconds
+                ),
+            );
+        }
+        if let Some(problem) = catalogue::unreachable(env, def) {
+            cx.push(&ALARM008, key("threshold"), problem);
+        }
+        if let Some(window) = canary_window.filter(|_| watched.contains(def.key)) {
+            let needs = s.period_seconds * s.datapoints_to_alarm;
+            if needs > window {
+                cx.push(
+                    &ALARM009,
+                    key("period_seconds"),
+                    format!(
+                        "the canary watches this alarm for {window} s, but it needs {} x {} s = {needs} s of bad data to fire: shorten period_seconds or datapoints_to_alarm",
+                        s.datapoints_to_alarm, s.period_seconds
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -102,8 +102,21 @@ fn names_over_aws_limits_are_found() {
         infra::cfn::resources::kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() },
     )
     .unwrap();
+    t.add(
+        "Dashboard",
+        infra::cfn::resources::cloudwatch::Dashboard {
+            dashboard_name: "d".repeat(256),
+            dashboard_body: Value::Lit("{}".into()),
+        },
+    )
+    .unwrap();
     let f = check(t, &env("dev"));
-    assert_eq!(rules(&f), ["NAME001", "NAME002"]);
+    // The log group's length comes from its schema; the dashboard's, which no schema sets, from PutDashboard.
+    assert_eq!(rules(&f), ["NAME001", "NAME002", "SCHEMA001"]);
+    let paths: Vec<(&str, &str)> = f.iter().map(|f| (f.rule, f.path.as_str())).collect();
+    assert!(paths.contains(&("NAME001", "$.Resources.Dashboard.Properties.DashboardName")), "{paths:?}");
+    assert!(paths.contains(&("SCHEMA001", "$.Resources.Logs.Properties.LogGroupName")), "{paths:?}");
+    assert!(paths.contains(&("NAME002", "$.Resources.Alias.Properties.AliasName")), "{paths:?}");
 }
 
 #[test]
@@ -130,7 +143,7 @@ fn alarm_sanity_rules() {
         (serde_json::json!({"Period": 90}), &["ALARM002"]),
         (serde_json::json!({"Period": 86460}), &["ALARM002"]),
         (serde_json::json!({"DatapointsToAlarm": 6}), &["ALARM003"]),
-        (serde_json::json!({"EvaluationPeriods": 0}), &["ALARM003"]),
+        (serde_json::json!({"EvaluationPeriods": 0}), &["ALARM003", "SCHEMA001"]),
         // One day below one-hour periods, seven days from one hour (PutMetricAlarm).
         (serde_json::json!({"Period": 300, "EvaluationPeriods": 288, "DatapointsToAlarm": 1}), &[]),
         (serde_json::json!({"Period": 300, "EvaluationPeriods": 289, "DatapointsToAlarm": 1}), &["ALARM004"]),
@@ -484,6 +497,122 @@ fn alarms_that_cannot_work_are_refused() {
                     "{edits:?}\n  want {rule} at {path}: {message}\n  got {got:#?}"
                 );
             }
+        }
+    }
+}
+
+/// Every pattern of the CloudFormation schemas compiles, so no pattern check passes by default.
+#[test]
+fn every_schema_pattern_compiles() {
+    let mut all = Vec::new();
+    for s in validate::SCHEMAS.types.values() {
+        validate::collect_patterns(s, &mut all);
+    }
+    all.sort();
+    all.dedup();
+    let missing: Vec<&String> = all.iter().filter(|p| !validate::PATTERNS.contains_key(*p)).collect();
+    assert!(missing.is_empty(), "patterns that do not compile: {missing:?}");
+    assert!(all.len() > 40, "{} patterns", all.len());
+    assert!(validate::SCHEMAS.source.contains("cfn-lint"), "{}", validate::SCHEMAS.source);
+}
+
+/// Literal values against the registry schemas (SCHEMA001), unknown types (SCHEMA002), and the
+/// function's environment size (LAMBDA002): the bad value, its neighbour at the limit, the path.
+#[test]
+fn schema_limits_are_checked() {
+    let base = env("dev");
+    let service = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut json = stacks::service::build(&base).unwrap().to_json();
+        edit(&mut json);
+        json
+    };
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let set = |pointer: &'static str, value: serde_json::Value| -> Edit {
+        Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(pointer).unwrap() = value.clone())
+    };
+    let fp = "/Resources/TokenFunction/Properties";
+    /// (rule, path, message part) of the finding a case expects.
+    type Want<'a> = Option<(&'a str, &'a str, &'a str)>;
+    let cases: Vec<(Edit, Want)> = vec![
+        (set("/Resources/TokenFunction/Properties/FunctionName", "f".repeat(64).into()), None),
+        (
+            set("/Resources/TokenFunction/Properties/FunctionName", "f".repeat(65).into()),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.FunctionName", "65 characters; at most 64")),
+        ),
+        (
+            set("/Resources/TokenFunctionLogGroup/Properties/LogGroupName", "/aws/lambda/bad name".into()),
+            Some(("SCHEMA001", "$.Resources.TokenFunctionLogGroup.Properties.LogGroupName", "does not match")),
+        ),
+        (
+            set("/Resources/TokenFunction/Properties/Runtime", "python9".into()),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Runtime", "is not one of")),
+        ),
+        (set("/Resources/TokenFunction/Properties/MemorySize", 10240.into()), None),
+        (
+            set("/Resources/TokenFunction/Properties/Timeout", 901.into()),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Timeout", "above the maximum 900")),
+        ),
+        (
+            set("/Resources/TokenFunction/Properties/Architectures", serde_json::json!(["arm64", "x86_64"])),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Architectures", "2 items; at most 1")),
+        ),
+        (
+            Box::new(move |j: &mut serde_json::Value| {
+                j.pointer_mut(fp).unwrap()["Colour"] = "blue".into();
+            }),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Colour", "not a property")),
+        ),
+        (
+            Box::new(|j: &mut serde_json::Value| {
+                j["Resources"]["TokenSigningKeyAlias"]["Properties"].as_object_mut().unwrap().remove("TargetKeyId");
+            }),
+            Some(("SCHEMA001", "$.Resources.TokenSigningKeyAlias.Properties", "required property TargetKeyId")),
+        ),
+        (
+            set("/Resources/TokenFunctionLogGroup/Properties/RetentionInDays", 15.into()),
+            Some(("SCHEMA001", "$.Resources.TokenFunctionLogGroup.Properties.RetentionInDays", "is not one of")),
+        ),
+        (
+            set("/Resources/TokenFunction/Type", "AWS::Lambda::Nope".into()),
+            Some(("SCHEMA002", "$.Resources.TokenFunction.Type", "no schema for AWS::Lambda::Nope")),
+        ),
+        // Lambda's 4 KB of environment variables: the audience is the big one here.
+        (
+            set("/Resources/TokenFunction/Properties/Environment/Variables/TOKEN_AUDIENCE", "a".repeat(3000).into()),
+            None,
+        ),
+        (
+            set("/Resources/TokenFunction/Properties/Environment/Variables/TOKEN_AUDIENCE", "a".repeat(5000).into()),
+            Some((
+                "LAMBDA002",
+                "$.Resources.TokenFunction.Properties.Environment.Variables",
+                "The largest is TOKEN_AUDIENCE (5014 bytes, set by ",
+            )),
+        ),
+        (
+            set("/Resources/TokenFunction/Properties/Environment/Variables/TOKEN_AUDIENCE", "a".repeat(5000).into()),
+            Some((
+                "LAMBDA002",
+                "$.Resources.TokenFunction.Properties.Environment.Variables",
+                "environments/dev.yaml:token.audience (line 20))",
+            )),
+        ),
+    ];
+    for (i, (edit, want)) in cases.into_iter().enumerate() {
+        let json = service(&*edit);
+        let t = serde_json::from_value::<serde_json::Value>(json).unwrap();
+        let findings = validate::template_json("test-stack", &t, &base);
+        let errors: Vec<(&str, &str, &str)> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.rule != "REF001" && f.rule != "REF002")
+            .map(|f| (f.rule, f.path.as_str(), f.message.as_str()))
+            .collect();
+        match want {
+            None => assert!(errors.is_empty(), "case {i}: {errors:#?}"),
+            Some((rule, path, message)) => assert!(
+                errors.iter().any(|(r, p, m)| *r == rule && *p == path && m.contains(message)),
+                "case {i}: want {rule} at {path}: {message}\n got {errors:#?}"
+            ),
         }
     }
 }

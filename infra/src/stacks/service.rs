@@ -15,6 +15,14 @@ use token_function::http::{Endpoint, not_found};
 pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
 pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
 
+/// The function's environment variables that come straight from the environment file, with
+/// the key each comes from (so findings about their size can point at the file).
+pub const VARIABLES_FROM_FILE: [(&str, &str); 3] = [
+    ("TOKEN_ISSUER", "token.issuer"),
+    ("TOKEN_AUDIENCE", "token.audience"),
+    ("TOKEN_TTL_SECONDS", "token.ttl_seconds"),
+];
+
 /// Logical ids other code (deploy, monitoring) looks up.
 pub const FUNCTION_ID: &str = "TokenFunction";
 pub const API_ID: &str = "TokenApi";

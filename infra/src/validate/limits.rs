@@ -36,19 +36,17 @@ pub const MAX_RESOURCES: usize = 500;
 pub const MAX_OUTPUTS: usize = 200;
 pub const MAX_PARAMETERS: usize = 200;
 
-/// Name properties with their AWS length limits: (type, property, max length).
+/// Name properties whose CloudFormation schema sets no length, with the limit of the service's
+/// own API: (type, property, max length). Every other name is checked by its schema (SCHEMA001).
 const NAME_LIMITS: &[(&str, &str, usize)] = &[
-    ("AWS::Lambda::Function", "FunctionName", 64),
-    ("AWS::Logs::LogGroup", "LogGroupName", 512),
-    ("AWS::SecretsManager::Secret", "Name", 512),
-    ("AWS::KMS::Alias", "AliasName", 256),
+    // API Gateway `CreateRestApi`: name up to 1024 characters.
     ("AWS::ApiGateway::RestApi", "Name", 1024),
+    // API Gateway `CreateStage`: stage names up to 128 characters.
     ("AWS::ApiGateway::Stage", "StageName", 128),
-    ("AWS::WAFv2::WebACL", "Name", 128),
-    ("AWS::IAM::Role", "RoleName", 64),
-    ("AWS::SNS::Topic", "TopicName", 256),
-    ("AWS::CloudWatch::Alarm", "AlarmName", 255),
+    // CloudWatch `PutDashboard`: dashboard names up to 255 characters.
     ("AWS::CloudWatch::Dashboard", "DashboardName", 255),
+    // Checked here too for NAME002's prefix rule; its length is also in the schema.
+    ("AWS::KMS::Alias", "AliasName", 256),
 ];
 
 pub(super) fn limits(cx: &mut Ctx<'_>, t: &Template) {

@@ -15,6 +15,7 @@ mod lambda;
 mod limits;
 mod policy;
 mod refs;
+mod schema;
 mod sns;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use crate::stacks::Stack;
 
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
+pub use schema::{PATTERNS, SCHEMAS, collect_patterns};
 
 /// A rule: its stable id, how bad a finding is, and one line saying what it requires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +41,18 @@ pub struct Rule {
 
 /// Every rule, family by family, in the order `docs/validation.md` lists them.
 pub fn rules() -> Vec<&'static Rule> {
-    [refs::RULES, limits::RULES, iam::RULES, alarms::RULES, sns::RULES, deploy::RULES, lambda::RULES, policy::RULES]
-        .concat()
+    [
+        refs::RULES,
+        limits::RULES,
+        schema::RULES,
+        iam::RULES,
+        alarms::RULES,
+        sns::RULES,
+        deploy::RULES,
+        lambda::RULES,
+        policy::RULES,
+    ]
+    .concat()
 }
 
 /// How bad a finding is: errors fail `validate` and `synth`, warnings are printed.
@@ -97,13 +109,27 @@ fn template(cx: &mut Ctx<'_>, t: &Template, json: &Json, env: &Environment) {
     refs::references(cx, t, json);
     refs::ids(cx, t);
     limits::limits(cx, t);
+    json_rules(cx, json, env);
+}
+
+/// The per-template rules that read only the template's JSON.
+fn json_rules(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
     limits::names(cx, json);
+    schema::schema(cx, json);
     iam::iam(cx, json);
     alarms::alarms(cx, json);
     alarms::alarm_actions(cx, json, env);
     sns::topics(cx, json);
-    lambda::lambda(cx, json);
+    lambda::lambda(cx, json, env);
     policy::policy(cx, json, env);
+}
+
+/// The rules that read only a template's JSON, over a template given as JSON (for checking
+/// templates the typed model would not build, such as a hand-edited one).
+pub fn template_json(stack: &str, json: &Json, env: &Environment) -> Vec<Finding> {
+    let mut cx = Ctx { stack, out: Vec::new() };
+    json_rules(&mut cx, json, env);
+    cx.out
 }
 
 /// Where findings go while the rules run.

@@ -1,0 +1,202 @@
+//! Every literal property value against its resource type's CloudFormation registry schema
+//! (SCHEMA): lengths, patterns, enums, numeric ranges, item counts, required and known
+//! properties. The schemas are data in `infra/data/cfn-schemas.json`, written by
+//! `scripts/extract-cfn-schemas` from the registry schemas cfn-lint ships (its `source` field
+//! names the version). Values computed by CloudFormation (`Ref`, `Fn::*`) are not checked here.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Ctx, Rule, Severity, resources, rtype};
+
+/// SCHEMA001.
+pub const SCHEMA001: Rule = Rule {
+    id: "SCHEMA001",
+    severity: Severity::Error,
+    summary: "literal property values satisfy the resource type's CloudFormation registry schema: lengths, patterns, enums, numeric ranges, item counts, required and known properties",
+};
+/// SCHEMA002.
+pub const SCHEMA002: Rule = Rule {
+    id: "SCHEMA002",
+    severity: Severity::Error,
+    summary: "every resource type has a schema in `infra/data/cfn-schemas.json` (add it with `scripts/extract-cfn-schemas`)",
+};
+
+/// The rules of this family.
+pub const RULES: &[&Rule] = &[&SCHEMA001, &SCHEMA002];
+
+/// The schemas file: where it came from, and one trimmed schema per resource type.
+#[derive(Debug, Deserialize)]
+pub struct Schemas {
+    /// The schemas' origin and version.
+    pub source: String,
+    /// Resource type → its schema (`properties`, `definitions`, `required`, ...).
+    pub types: BTreeMap<String, Json>,
+}
+
+/// The schemas, read once.
+pub static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../data/cfn-schemas.json"))
+        .unwrap_or_else(|_| Schemas { source: "unreadable".into(), types: BTreeMap::new() })
+});
+
+/// Every `pattern` and `patternProperties` key of the schemas, compiled once. The schemas' patterns
+/// are written for cfn-lint, which evaluates them with Python's `re`: `fancy-regex` reads that
+/// dialect (lookaround included) once Python's end-of-text anchor `\Z` is spelled `\z`. A
+/// pattern that does not compile is absent; a test requires that none is.
+pub static PATTERNS: LazyLock<BTreeMap<String, fancy_regex::Regex>> = LazyLock::new(|| {
+    let mut all = Vec::new();
+    for schema in SCHEMAS.types.values() {
+        collect_patterns(schema, &mut all);
+    }
+    all.into_iter().filter_map(|p| fancy_regex::Regex::new(&p.replace("\\Z", "\\z")).ok().map(|r| (p, r))).collect()
+});
+
+/// Every pattern written in `node`.
+pub fn collect_patterns(node: &Json, out: &mut Vec<String>) {
+    match node {
+        Json::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("pattern", Json::String(p)) => out.push(p.clone()),
+                    ("patternProperties", Json::Object(props)) => {
+                        out.extend(props.keys().cloned());
+                        props.values().for_each(|v| collect_patterns(v, out));
+                    }
+                    ("enum", _) => {}
+                    _ => collect_patterns(v, out),
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| collect_patterns(v, out)),
+        _ => {}
+    }
+}
+
+pub(super) fn schema(cx: &mut Ctx<'_>, json: &Json) {
+    let empty = Json::Object(serde_json::Map::new());
+    for (id, r) in resources(json) {
+        let path = format!("$.Resources.{id}.Properties");
+        let Some(schema) = SCHEMAS.types.get(rtype(r)) else {
+            cx.push(&SCHEMA002, format!("$.Resources.{id}.Type"), format!("no schema for {}", rtype(r)));
+            continue;
+        };
+        check(cx, schema, schema, r.get("Properties").unwrap_or(&empty), &path);
+    }
+}
+
+/// `{"Ref": ..}` or `{"Fn::..": ..}`: resolved by CloudFormation, not checkable here.
+fn is_intrinsic(v: &Json) -> bool {
+    v.as_object().is_some_and(|m| m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")))
+}
+
+/// `schema` with `$ref`s into the type's `definitions` followed.
+fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
+    for _ in 0..16 {
+        let Some(name) = schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
+        else {
+            break;
+        };
+        match root.pointer(&format!("/definitions/{name}")) {
+            Some(next) => schema = next,
+            None => break,
+        }
+    }
+    schema
+}
+
+fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, path: &str) {
+    if is_intrinsic(value) {
+        return;
+    }
+    let schema = resolve(root, schema);
+    let num = |k: &str| schema.get(k).and_then(Json::as_f64);
+    if let Some(allowed) = schema.get("enum").and_then(Json::as_array)
+        && !allowed.contains(value)
+    {
+        cx.push(&SCHEMA001, path, format!("{} is not one of {}", shown(value), Json::Array(allowed.clone())));
+    }
+    match value {
+        Json::String(s) => string(cx, schema, s, path),
+        Json::Number(n) => {
+            let n = n.as_f64().unwrap_or(0.0);
+            if let Some(min) = num("minimum").filter(|min| n < *min) {
+                cx.push(&SCHEMA001, path, format!("{n} is below the minimum {min}"));
+            }
+            if let Some(max) = num("maximum").filter(|max| n > *max) {
+                cx.push(&SCHEMA001, path, format!("{n} is above the maximum {max}"));
+            }
+        }
+        Json::Array(items) => {
+            if let Some(max) = num("maxItems").filter(|max| items.len() as f64 > *max) {
+                cx.push(&SCHEMA001, path, format!("{} items; at most {max}", items.len()));
+            }
+            if let Some(min) = num("minItems").filter(|min| (items.len() as f64) < *min) {
+                cx.push(&SCHEMA001, path, format!("{} items; at least {min}", items.len()));
+            }
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    check(cx, root, item, v, &format!("{path}[{i}]"));
+                }
+            }
+        }
+        Json::Object(map) => object(cx, root, schema, map, path),
+        Json::Bool(_) | Json::Null => {}
+    }
+}
+
+fn string(cx: &mut Ctx<'_>, schema: &Json, s: &str, path: &str) {
+    // JSON Schema counts characters (code points), not bytes.
+    let len = s.chars().count() as f64;
+    if let Some(max) = schema.get("maxLength").and_then(Json::as_f64).filter(|max| len > *max) {
+        cx.push(&SCHEMA001, path, format!("{} is {len} characters; at most {max}", shown(&Json::from(s))));
+    }
+    if let Some(min) = schema.get("minLength").and_then(Json::as_f64).filter(|min| len < *min) {
+        cx.push(&SCHEMA001, path, format!("{} is {len} characters; at least {min}", shown(&Json::from(s))));
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Json::as_str)
+        && let Some(re) = PATTERNS.get(pattern)
+        && !re.is_match(s).unwrap_or(true)
+    {
+        cx.push(&SCHEMA001, path, format!("{} does not match {pattern}", shown(&Json::from(s))));
+    }
+}
+
+fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<String, Json>, path: &str) {
+    for key in schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
+        if !map.contains_key(key) {
+            cx.push(&SCHEMA001, path, format!("required property {key} is missing"));
+        }
+    }
+    let props = schema.get("properties").and_then(Json::as_object);
+    let patterned = schema.get("patternProperties").and_then(Json::as_object);
+    let closed = schema.get("additionalProperties") == Some(&Json::Bool(false));
+    for (key, v) in map {
+        let here = format!("{path}.{key}");
+        if let Some(s) = props.and_then(|p| p.get(key)) {
+            check(cx, root, s, v, &here);
+            continue;
+        }
+        let by_pattern = patterned
+            .into_iter()
+            .flatten()
+            .find(|(p, _)| PATTERNS.get(p.as_str()).is_some_and(|re| re.is_match(key).unwrap_or(false)));
+        match by_pattern {
+            Some((_, s)) => check(cx, root, s, v, &here),
+            None if closed => cx.push(&SCHEMA001, here, format!("{key} is not a property of this type")),
+            None => {}
+        }
+    }
+}
+
+/// A value as a message shows it: JSON, cut after 60 characters.
+fn shown(v: &Json) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}... ({} characters)", &text[..at], text.chars().count()),
+        None => text,
+    }
+}

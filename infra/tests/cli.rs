@@ -141,3 +141,25 @@ fn errors_never_exit_2() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// A file whose name cannot be an environment name is refused by `list`, `--all` and by name,
+/// in one line naming the file; nothing is skipped silently.
+#[test]
+fn bad_environment_file_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = std::fs::read_to_string(workspace().join("environments/dev.yaml")).unwrap();
+    std::fs::write(dir.path().join("dev.yaml"), &dev).unwrap();
+    std::fs::write(dir.path().join("qa_1.yaml"), &dev).unwrap();
+    let envs = dir.path().to_str().unwrap();
+    for args in [&["list"][..], &["validate", "--all"], &["synth", "--all", "--out", envs], &["validate", "qa_1"]] {
+        let mut full = vec!["--environments", envs];
+        full.extend_from_slice(args);
+        let o = infra(&full, &workspace());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("qa_1.yaml: `qa_1` cannot be an environment name"), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    let o = infra(&["--environments", envs, "validate", "dev"], &workspace());
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -616,3 +616,65 @@ fn schema_limits_are_checked() {
         }
     }
 }
+
+/// Rules the typed model makes hard to break, each with a bad case and its path: ids
+/// (ID001), a reference into another template (REF004), NotAction (IAM003), a canary that
+/// watches nothing (DEPLOY002).
+#[test]
+fn rules_behind_the_typed_model_still_fire() {
+    let dev = env("dev");
+    let json_cases = [
+        (
+            serde_json::json!({"Resources": {"Bad-Id": {"Type": "AWS::SNS::Topic", "Properties": {}}}}),
+            "ID001",
+            "$.Resources.Bad-Id",
+        ),
+        (serde_json::json!({"Outputs": {"": {"Value": "x"}}}), "ID001", "$.Outputs."),
+        (
+            serde_json::json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::b"}]}}]}}}}),
+            "IAM003",
+            "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0]",
+        ),
+    ];
+    for (json, rule, path) in json_cases {
+        let f = validate::template_json("t", &json, &dev);
+        assert!(f.iter().any(|f| f.rule == rule && f.path == path), "{rule} at {path}: {f:#?}");
+    }
+    let good = serde_json::json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}}});
+    assert!(validate::template_json("t", &good, &dev).iter().all(|f| f.rule != "ID001"));
+
+    // A handle of another template: its id dangles here.
+    let mut other = Template::new("other");
+    let foreign = other.add("Logs", lg("/x", 14)).unwrap();
+    let mut t = Template::new("t");
+    t.add_with("Mine", lg("/y", 14), infra::cfn::Options::new().depends_on(&foreign)).unwrap();
+    let f = check(t, &dev);
+    assert!(f.iter().any(|f| f.rule == "REF004" && f.path == "$.Resources.Mine.DependsOn[0]"), "{f:#?}");
+
+    // A canary deployment group with no alarms is a warning.
+    let prod = env("prod");
+    let mut json = stacks::service::build(&prod).unwrap().to_json();
+    assert!(validate::cross_stack(&[("s", json.clone())]).iter().all(|f| f.rule != "DEPLOY002"));
+    json["Resources"]["TokenDeployGroup"]["Properties"]["AlarmConfiguration"]["Alarms"] = serde_json::json!([]);
+    let f = validate::cross_stack(&[("s", json)]);
+    assert!(
+        f.iter().any(|f| f.rule == "DEPLOY002"
+            && f.severity == Severity::Warning
+            && f.path == "$.Resources.TokenDeployGroup.Properties.AlarmConfiguration"),
+        "{f:#?}"
+    );
+}
+
+/// Every rule in the table is exercised by name somewhere in this file.
+#[test]
+fn every_rule_has_a_test() {
+    let me = std::fs::read_to_string(file!()).unwrap_or_else(|_| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate.rs")).unwrap()
+    });
+    let untested: Vec<&str> =
+        validate::rules().iter().map(|r| r.id).filter(|id| !me.contains(&format!("\"{id}\""))).collect();
+    assert!(untested.is_empty(), "rules without a test case: {untested:?}");
+}

@@ -99,21 +99,29 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     policy::environment(&mut cx, stacks, env);
     alarms::settings(&mut cx, env);
     deploy::limits(&mut cx, env);
-    alarms::emitted_metrics(&mut cx, &jsons);
-    deploy::deployment_alarms(&mut cx, &jsons);
+    cx.out.extend(cross_stack(&jsons));
+    cx.out
+}
+
+/// The rules that read every template of an environment together, given as (stack name, JSON):
+/// alarms watch metrics some stack emits (ALARM006), canaries watch alarms that exist (DEPLOY001/2).
+pub fn cross_stack(jsons: &[(&str, Json)]) -> Vec<Finding> {
+    let mut cx = Ctx { stack: "-", out: Vec::new() };
+    alarms::emitted_metrics(&mut cx, jsons);
+    deploy::deployment_alarms(&mut cx, jsons);
     cx.out
 }
 
 /// Every per-template rule.
 fn template(cx: &mut Ctx<'_>, t: &Template, json: &Json, env: &Environment) {
     refs::references(cx, t, json);
-    refs::ids(cx, t);
     limits::limits(cx, t);
     json_rules(cx, json, env);
 }
 
 /// The per-template rules that read only the template's JSON.
 fn json_rules(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
+    refs::ids(cx, json);
     limits::names(cx, json);
     schema::schema(cx, json);
     iam::iam(cx, json);

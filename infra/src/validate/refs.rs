@@ -174,13 +174,11 @@ pub(crate) fn sub_variables(text: &str) -> Vec<&str> {
     out
 }
 
-pub(super) fn ids(cx: &mut Ctx<'_>, t: &Template) {
-    let all = t
-        .resources()
-        .keys()
-        .map(|k| ("Resources", k))
-        .chain(t.parameters().keys().map(|k| ("Parameters", k)))
-        .chain(t.outputs().keys().map(|k| ("Outputs", k)));
+pub(super) fn ids(cx: &mut Ctx<'_>, json: &Json) {
+    let sections = ["Resources", "Parameters", "Outputs", "Conditions"];
+    let all = sections.into_iter().flat_map(|section| {
+        json.get(section).and_then(Json::as_object).into_iter().flatten().map(move |(id, _)| (section, id))
+    });
     for (section, id) in all {
         if !valid_logical_id(id) {
             cx.push(&ID001, format!("$.{section}.{id}"), "logical ids are 1 to 255 ASCII letters and digits");

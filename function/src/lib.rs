@@ -11,5 +11,6 @@ pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod oauth;
+pub mod permissions;
 pub mod registry;
 pub mod telemetry;

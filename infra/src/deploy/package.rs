@@ -35,7 +35,7 @@ pub struct Artifact {
 impl Artifact {
     /// The object key in the assets bucket: the same code always gets the same key.
     pub fn key(&self) -> String {
-        format!("token-function/{}.zip", self.sha256)
+        format!("{}/{}.zip", crate::stacks::bootstrap::ARTIFACT_PREFIX, self.sha256)
     }
 
     /// Checks and zips a built binary.

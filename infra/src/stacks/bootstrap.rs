@@ -17,6 +17,10 @@ pub const OUTPUT_EXECUTION_ROLE: &str = "ExecutionRoleArn";
 /// The output naming the role GitHub Actions assumes.
 pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
 
+/// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
+/// roles may read and write only under it.
+pub const ARTIFACT_PREFIX: &str = "token-function";
+
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
@@ -53,6 +57,8 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         Options::new().retain(true),
     )?;
     let objects = Value::sub(format!("{}/*", bucket.arn().sub()));
+    // Where function artifacts go: deploy uploads them, CloudFormation's Lambda calls read them.
+    let artifacts = Value::sub(format!("{}/{}/*", bucket.arn().sub(), ARTIFACT_PREFIX));
     t.add(
         "AssetsBucketPolicy",
         s3::BucketPolicy {
@@ -78,7 +84,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             managed_policy_arns: vec![],
             policies: vec![iam::InlinePolicy {
                 policy_name: "deploy-token-service".into(),
-                policy_document: PolicyDocument::new(execution_statements(&q)),
+                policy_document: PolicyDocument::new(execution_statements(env, &artifacts)),
             }],
         },
     )?;
@@ -145,7 +151,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                     Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
                         .sid("DeployWithTheExecutionRole")
                         .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
-                    Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![Value::sub(format!("{}/token-function/*", bucket.arn().sub()))])
+                    Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()])
                         .sid("UploadFunctionArtifacts"),
                 ]),
             }],
@@ -155,12 +161,46 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     Ok(t)
 }
 
+/// Managed policies the stacks attach to their roles: the only ones the execution role may
+/// attach (`iam:PolicyARN`), so it cannot hand a role of its own making more.
+pub const ATTACHABLE_POLICIES: [&str; 2] = [
+    "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+    "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
+];
+
+/// Services the stacks' roles are passed to (`iam:PassedToService`).
+pub const ROLE_USERS: [&str; 3] = ["lambda.amazonaws.com", "apigateway.amazonaws.com", "codedeploy.amazonaws.com"];
+
 /// What CloudFormation may do with this environment's resources, by service, scoped to the
-/// environment's names wherever the service supports it.
-fn execution_statements(q: &str) -> Vec<Statement> {
-    let arn = |s: String| Value::sub(s);
-    let p = "arn:${AWS::Partition}";
-    let ra = "${AWS::Region}:${AWS::AccountId}";
+/// environment's names wherever the service supports it. IAM004 holds it against the resource
+/// handlers' permissions; the roles it may touch are only those of the stacks it deploys, never
+/// the bootstrap stack's own.
+fn execution_statements(env: &Environment, artifacts: &Value<String>) -> Vec<Statement> {
+    let q = env.qualified();
+    let mut all = roles(&q);
+    all.extend(functions(&q, artifacts));
+    all.extend(logs(&q));
+    all.extend(keys(env));
+    all.extend(secrets_and_api(&q));
+    all.extend(monitoring(&q));
+    all.push(canary(&q));
+    all
+}
+
+fn sub(s: String) -> Value<String> {
+    Value::sub(s)
+}
+
+const P: &str = "arn:${AWS::Partition}";
+const RA: &str = "${AWS::Region}:${AWS::AccountId}";
+
+fn roles(q: &str) -> Vec<Statement> {
+    let stack_roles = || {
+        vec![
+            sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-service-*")),
+            sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-monitoring-*")),
+        ]
+    };
     vec![
         Statement::allow(
             &[
@@ -175,19 +215,35 @@ fn execution_statements(q: &str) -> Vec<Statement> {
                 "iam:PutRolePolicy",
                 "iam:DeleteRolePolicy",
                 "iam:GetRolePolicy",
-                "iam:AttachRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
                 "iam:DetachRolePolicy",
-                "iam:PassRole",
             ],
-            vec![arn(format!("{p}:iam::${{AWS::AccountId}}:role/{q}-*"))],
+            stack_roles(),
         )
-        .sid("Roles"),
+        .sid("StackRoles"),
+        Statement::allow(&["iam:AttachRolePolicy"], stack_roles())
+            .sid("AttachOnlyTheStacksManagedPolicies")
+            .condition(json!({"ArnEquals": {"iam:PolicyARN": ATTACHABLE_POLICIES.iter().map(|a| sub((*a).to_owned())).collect::<Vec<_>>()}})),
+        Statement::allow(&["iam:PassRole"], stack_roles())
+            .sid("PassStackRolesToTheirServices")
+            .condition(json!({"StringEquals": {"iam:PassedToService": ROLE_USERS}})),
+    ]
+}
+
+fn functions(q: &str, artifacts: &Value<String>) -> Vec<Statement> {
+    vec![
         Statement::allow(
             &[
                 "lambda:CreateFunction",
                 "lambda:DeleteFunction",
                 "lambda:GetFunction",
                 "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetFunctionScalingConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:GetProvisionedConcurrencyConfig",
                 "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:PutFunctionConcurrency",
@@ -205,32 +261,56 @@ fn execution_statements(q: &str) -> Vec<Statement> {
                 "lambda:DeleteAlias",
                 "lambda:GetAlias",
             ],
-            vec![arn(format!("{p}:lambda:{ra}:function:{q}-*"))],
+            vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))],
         )
         .sid("Functions"),
+        // Lambda reads the code from S3 with the caller's permissions.
+        Statement::allow(&["s3:GetObject", "s3:GetObjectVersion"], vec![artifacts.clone()])
+            .sid("ReadFunctionArtifacts"),
+    ]
+}
+
+fn logs(q: &str) -> Vec<Statement> {
+    vec![
         Statement::allow(
             &[
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
                 "logs:DeleteRetentionPolicy",
+                "logs:GetDataProtectionPolicy",
                 "logs:TagResource",
                 "logs:UntagResource",
                 "logs:ListTagsForResource",
                 "logs:CreateLogDelivery",
             ],
             vec![
-                arn(format!("{p}:logs:{ra}:log-group:/aws/lambda/{q}-*")),
-                arn(format!("{p}:logs:{ra}:log-group:/aws/apigateway/{q}-*")),
+                sub(format!("{P}:logs:{RA}:log-group:/aws/lambda/{q}-*")),
+                sub(format!("{P}:logs:{RA}:log-group:/aws/apigateway/{q}-*")),
             ],
         )
         .sid("LogGroups"),
-        Statement::allow(&["logs:DescribeLogGroups", "kms:CreateKey"], vec!["*".into()]).sid("UnscopableCalls"),
+        Statement::allow(
+            &["logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "kms:CreateKey", "kms:ListAliases"],
+            vec!["*".into()],
+        )
+        .sid("UnscopableCalls"),
+    ]
+}
+
+/// Keys: administration only of keys carrying this environment's stack tags (CloudFormation
+/// tags every resource of a stack with the stack's tags, `service` and `environment` here).
+fn keys(env: &Environment) -> Vec<Statement> {
+    let q = env.qualified();
+    vec![
         Statement::allow(
             &[
                 "kms:DescribeKey",
                 "kms:GetKeyPolicy",
                 "kms:PutKeyPolicy",
+                "kms:EnableKey",
+                "kms:DisableKey",
+                "kms:UpdateKeyDescription",
                 "kms:EnableKeyRotation",
                 "kms:DisableKeyRotation",
                 "kms:GetKeyRotationStatus",
@@ -243,19 +323,34 @@ fn execution_statements(q: &str) -> Vec<Statement> {
                 "kms:DeleteAlias",
                 "kms:UpdateAlias",
             ],
-            vec![arn(format!("{p}:kms:{ra}:key/*")), arn(format!("{p}:kms:{ra}:alias/{q}-*"))],
+            vec![sub(format!("{P}:kms:{RA}:key/*"))],
         )
-        .sid("Keys"),
+        .sid("TheEnvironmentsKeys")
+        .condition(json!({"StringEquals": {
+            "aws:ResourceTag/service": env.stack_prefix.as_str(),
+            "aws:ResourceTag/environment": env.name,
+        }})),
+        Statement::allow(
+            &["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            vec![sub(format!("{P}:kms:{RA}:alias/{q}-*"))],
+        )
+        .sid("TheEnvironmentsKeyAliases"),
+    ]
+}
+
+fn secrets_and_api(q: &str) -> Vec<Statement> {
+    vec![
         Statement::allow(
             &[
                 "secretsmanager:CreateSecret",
                 "secretsmanager:DeleteSecret",
                 "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
                 "secretsmanager:UpdateSecret",
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
             ],
-            vec![arn(format!("{p}:secretsmanager:{ra}:secret:{q}/*"))],
+            vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/*"))],
         )
         .sid("ClientRegistry"),
         Statement::allow(
@@ -267,7 +362,7 @@ fn execution_statements(q: &str) -> Vec<Statement> {
                 "apigateway:DELETE",
                 "apigateway:SetWebACL",
             ],
-            vec![arn(format!("{p}:apigateway:${{AWS::Region}}::/*"))],
+            vec![sub(format!("{P}:apigateway:${{AWS::Region}}::/*"))],
         )
         .sid("Api"),
         Statement::allow(
@@ -279,78 +374,98 @@ fn execution_statements(q: &str) -> Vec<Statement> {
                 "wafv2:AssociateWebACL",
                 "wafv2:DisassociateWebACL",
                 "wafv2:GetWebACLForResource",
+                "wafv2:GetPermissionPolicy",
+                "wafv2:PutPermissionPolicy",
                 "wafv2:TagResource",
                 "wafv2:UntagResource",
                 "wafv2:ListTagsForResource",
             ],
             vec![
-                arn(format!("{p}:wafv2:{ra}:regional/webacl/{q}-*/*")),
-                arn(format!("{p}:wafv2:{ra}:regional/managedruleset/*/*")),
-                arn(format!("{p}:apigateway:${{AWS::Region}}::/restapis/*/stages/*")),
+                sub(format!("{P}:wafv2:{RA}:regional/webacl/{q}-*/*")),
+                sub(format!("{P}:wafv2:{RA}:regional/managedruleset/*/*")),
+                sub(format!("{P}:apigateway:${{AWS::Region}}::/restapis/*/stages/*")),
             ],
         )
         .sid("Firewall"),
+    ]
+}
+
+fn monitoring(q: &str) -> Vec<Statement> {
+    let tags = ["cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"];
+    vec![
         Statement::allow(
             &[
                 "sns:CreateTopic",
                 "sns:DeleteTopic",
                 "sns:GetTopicAttributes",
                 "sns:SetTopicAttributes",
+                "sns:GetDataProtectionPolicy",
                 "sns:Subscribe",
                 "sns:Unsubscribe",
                 "sns:GetSubscriptionAttributes",
+                "sns:SetSubscriptionAttributes",
                 "sns:ListSubscriptionsByTopic",
                 "sns:TagResource",
                 "sns:UntagResource",
                 "sns:ListTagsForResource",
             ],
-            vec![arn(format!("{p}:sns:{ra}:{q}-*"))],
+            vec![sub(format!("{P}:sns:{RA}:{q}-*"))],
         )
         .sid("AlertTopics"),
         Statement::allow(
-            &[
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-            ],
-            vec![arn(format!("{p}:cloudwatch:{ra}:alarm:{q}-*"))],
+            &[&["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"][..], &tags]
+                .concat(),
+            vec![sub(format!("{P}:cloudwatch:{RA}:alarm:{q}-*"))],
         )
         .sid("Alarms"),
         Statement::allow(
-            &["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"],
-            vec![arn(format!("{p}:cloudwatch::${{AWS::AccountId}}:dashboard/{q}"))],
+            &[&["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"][..], &tags]
+                .concat(),
+            vec![sub(format!("{P}:cloudwatch::${{AWS::AccountId}}:dashboard/{q}"))],
         )
         .sid("Dashboard"),
         Statement::allow(
-            &["budgets:ModifyBudget", "budgets:ViewBudget"],
-            vec![arn(format!("{p}:budgets::${{AWS::AccountId}}:budget/{q}-*"))],
+            &[
+                "budgets:ModifyBudget",
+                "budgets:ViewBudget",
+                "budgets:TagResource",
+                "budgets:UntagResource",
+                "budgets:ListTagsForResource",
+            ],
+            vec![sub(format!("{P}:budgets::${{AWS::AccountId}}:budget/{q}-*"))],
         )
         .sid("Budget"),
-        Statement::allow(
-            &[
-                "codedeploy:CreateApplication",
-                "codedeploy:DeleteApplication",
-                "codedeploy:GetApplication",
-                "codedeploy:CreateDeploymentGroup",
-                "codedeploy:UpdateDeploymentGroup",
-                "codedeploy:DeleteDeploymentGroup",
-                "codedeploy:GetDeploymentGroup",
-                "codedeploy:CreateDeployment",
-                "codedeploy:GetDeployment",
-                "codedeploy:GetDeploymentConfig",
-                "codedeploy:RegisterApplicationRevision",
-                "codedeploy:TagResource",
-            ],
-            vec![
-                arn(format!("{p}:codedeploy:{ra}:application:{q}-*")),
-                arn(format!("{p}:codedeploy:{ra}:deploymentgroup:{q}-*/*")),
-                arn(format!("{p}:codedeploy:{ra}:deploymentconfig:*")),
-            ],
-        )
-        .sid("Canary"),
     ]
+}
+
+fn canary(q: &str) -> Statement {
+    Statement::allow(
+        &[
+            "codedeploy:CreateApplication",
+            "codedeploy:DeleteApplication",
+            "codedeploy:GetApplication",
+            "codedeploy:GetApplicationRevision",
+            "codedeploy:CreateDeploymentGroup",
+            "codedeploy:UpdateDeploymentGroup",
+            "codedeploy:DeleteDeploymentGroup",
+            "codedeploy:GetDeploymentGroup",
+            "codedeploy:CreateDeployment",
+            "codedeploy:GetDeployment",
+            "codedeploy:ListDeployments",
+            "codedeploy:StopDeployment",
+            "codedeploy:GetDeploymentConfig",
+            "codedeploy:RegisterApplicationRevision",
+            "codedeploy:TagResource",
+            "codedeploy:UntagResource",
+            "codedeploy:ListTagsForResource",
+        ],
+        vec![
+            sub(format!("{P}:codedeploy:{RA}:application:{q}-*")),
+            sub(format!("{P}:codedeploy:{RA}:deploymentgroup:{q}-*/*")),
+            sub(format!("{P}:codedeploy:{RA}:deploymentconfig:*")),
+        ],
+    )
+    .sid("Canary")
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ pub const IAM003: Rule =
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&IAM001, &IAM002, &IAM003];
 
-/// Actions that support no resource-level permissions, so `"Resource": "*"` is the only form.
-const NO_RESOURCE_LEVEL: &[&str] = &[
+/// Actions that support no resource-level permissions, so `"Resource": "*"` is the only form
+/// (Service Authorization Reference, each service's "Actions" table).
+pub(super) const NO_RESOURCE_LEVEL: &[&str] = &[
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -31,6 +32,9 @@ const NO_RESOURCE_LEVEL: &[&str] = &[
     "s3:ListAllMyBuckets",
     "logs:DescribeLogGroups",
     "kms:CreateKey",
+    "kms:ListAliases",
+    "logs:DescribeResourcePolicies",
+    "lambda:ListFunctions",
     "cloudformation:DescribeStackDriftDetectionStatus",
 ];
 

@@ -10,6 +10,7 @@
 
 mod alarms;
 mod deploy;
+mod handlers;
 mod iam;
 mod lambda;
 mod limits;
@@ -27,6 +28,7 @@ use crate::cfn::Template;
 use crate::env::Environment;
 use crate::stacks::Stack;
 
+pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
 pub use schema::{PATTERNS, SCHEMAS, collect_patterns};
@@ -46,6 +48,7 @@ pub fn rules() -> Vec<&'static Rule> {
         limits::RULES,
         schema::RULES,
         iam::RULES,
+        handlers::RULES,
         alarms::RULES,
         sns::RULES,
         deploy::RULES,
@@ -109,6 +112,7 @@ pub fn cross_stack(jsons: &[(&str, Json)]) -> Vec<Finding> {
     let mut cx = Ctx { stack: "-", out: Vec::new() };
     alarms::emitted_metrics(&mut cx, jsons);
     deploy::deployment_alarms(&mut cx, jsons);
+    handlers::execution_role_covers_handlers(&mut cx, jsons);
     cx.out
 }
 

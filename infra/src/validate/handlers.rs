@@ -1,0 +1,302 @@
+//! The CloudFormation execution role can do what the resource handlers of the stacks it deploys
+//! need (IAM004). Which actions a handler needs comes from the CloudFormation registry schemas'
+//! `handlers.*.permissions`, kept as data in `infra/data/cfn-handler-permissions.json` (each
+//! type names its source; `scripts/extract-handler-permissions` writes it). A type without data
+//! is a finding, never a pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Ctx, Rule, Severity, props, resources, rtype, strings};
+
+/// IAM004.
+pub const IAM004: Rule = Rule {
+    id: "IAM004",
+    severity: Severity::Error,
+    summary: "the CloudFormation execution role allows every action the resource handlers (create, read, update, delete) of every type in the stacks it deploys need, per the registry schemas in `infra/data/cfn-handler-permissions.json`; a type without data is an error",
+};
+
+/// The rules of this family.
+pub const RULES: &[&Rule] = &[&IAM004];
+
+/// One resource type's handler permissions.
+#[derive(Debug, Default, Deserialize)]
+pub struct Handlers {
+    /// Where the data came from (`none` when nothing was found).
+    pub source: String,
+    #[serde(default)]
+    pub create: Vec<String>,
+    #[serde(default)]
+    pub read: Vec<String>,
+    #[serde(default)]
+    pub update: Vec<String>,
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+/// The data file.
+#[derive(Debug, Default, Deserialize)]
+pub struct HandlerData {
+    pub source: String,
+    pub types: BTreeMap<String, Handlers>,
+}
+
+/// The handler permissions, read once.
+pub static HANDLERS: LazyLock<HandlerData> =
+    LazyLock::new(|| serde_json::from_str(include_str!("../../data/cfn-handler-permissions.json")).unwrap_or_default());
+
+/// Handler actions a type's handler calls only when a property is set: (type, action pattern,
+/// property). Where no resource of the type in a template sets the property, the action is not
+/// required of the role; where one does, it is. Each names why.
+pub const ONLY_WITH_PROPERTY: &[(&str, &str, &str)] = &[
+    // Network interfaces in a VPC.
+    ("AWS::Lambda::Function", "ec2:*", "VpcConfig"),
+    // EFS and S3 file systems mounted into the function.
+    ("AWS::Lambda::Function", "elasticfilesystem:*", "FileSystemConfigs"),
+    ("AWS::Lambda::Function", "s3files:*", "FileSystemConfigs"),
+    // Environment variables encrypted with a customer-managed key.
+    ("AWS::Lambda::Function", "kms:*", "KmsKeyArn"),
+    ("AWS::Lambda::Function", "lambda:GetLayerVersion", "Layers"),
+    ("AWS::Lambda::Function", "lambda:PutFunctionCodeSigningConfig", "CodeSigningConfigArn"),
+    ("AWS::Lambda::Function", "lambda:DeleteFunctionCodeSigningConfig", "CodeSigningConfigArn"),
+    ("AWS::Lambda::Function", "lambda:GetCodeSigningConfig", "CodeSigningConfigArn"),
+    ("AWS::Lambda::Function", "lambda:PassCapacityProvider", "CapacityProviderConfig"),
+    ("AWS::Lambda::Function", "lambda:PutFunctionScalingConfig", "CapacityProviderConfig"),
+    ("AWS::Lambda::Function", "lambda:PutFunctionRecursionConfig", "RecursiveLoop"),
+    ("AWS::Lambda::Function", "lambda:PutRuntimeManagementConfig", "RuntimeManagementConfig"),
+    ("AWS::Lambda::Version", "lambda:PutProvisionedConcurrencyConfig", "ProvisionedConcurrencyConfig"),
+    ("AWS::Lambda::Version", "lambda:PutFunctionScalingConfig", "FunctionScalingConfig"),
+    ("AWS::Lambda::Version", "lambda:PutRuntimeManagementConfig", "RuntimeManagementConfig"),
+    ("AWS::Lambda::Alias", "lambda:PutProvisionedConcurrencyConfig", "ProvisionedConcurrencyConfig"),
+    ("AWS::Lambda::Alias", "lambda:DeleteProvisionedConcurrencyConfig", "ProvisionedConcurrencyConfig"),
+    // Log groups: customer-managed keys, data protection, resource policies, delivery.
+    ("AWS::Logs::LogGroup", "logs:AssociateKmsKey", "KmsKeyId"),
+    ("AWS::Logs::LogGroup", "logs:DisassociateKmsKey", "KmsKeyId"),
+    ("AWS::Logs::LogGroup", "logs:PutDataProtectionPolicy", "DataProtectionPolicy"),
+    ("AWS::Logs::LogGroup", "logs:DeleteDataProtectionPolicy", "DataProtectionPolicy"),
+    ("AWS::Logs::LogGroup", "logs:PutResourcePolicy", "ResourcePolicyDocument"),
+    ("AWS::Logs::LogGroup", "firehose:*", "DeliveryDestination"),
+    ("AWS::Logs::LogGroup", "s3:*", "DeliveryDestination"),
+    // Topics: data protection and delivery-status logging through a role.
+    ("AWS::SNS::Topic", "sns:PutDataProtectionPolicy", "DataProtectionPolicy"),
+    ("AWS::SNS::Topic", "iam:*", "DeliveryStatusLogging"),
+    // Subscriptions delivering to Firehose through a role.
+    ("AWS::SNS::Subscription", "iam:*", "SubscriptionRoleArn"),
+    // Secrets: replicas and generated values.
+    ("AWS::SecretsManager::Secret", "secretsmanager:ReplicateSecretToRegions", "ReplicaRegions"),
+    ("AWS::SecretsManager::Secret", "secretsmanager:RemoveRegionsFromReplication", "ReplicaRegions"),
+    ("AWS::SecretsManager::Secret", "secretsmanager:GetRandomPassword", "GenerateSecretString"),
+    // A REST API imported from S3 or with a resource policy.
+    ("AWS::ApiGateway::RestApi", "s3:GetObject", "BodyS3Location"),
+    ("AWS::ApiGateway::RestApi", "apigateway:UpdateRestApiPolicy", "Policy"),
+    ("AWS::ApiGateway::RestApi", "iam:PassRole", "Policy"),
+    // An integration that calls with a role of its own.
+    ("AWS::ApiGateway::Method", "iam:PassRole", "Integration.Credentials"),
+    // On-premises instances.
+    ("AWS::CodeDeploy::DeploymentGroup", "codedeploy:RegisterOnPremisesInstance", "OnPremisesInstanceTagFilters"),
+    // Permissions boundaries on the stacks' roles.
+    ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary", "PermissionsBoundary"),
+    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary", "PermissionsBoundary"),
+    // Associations with anything but an API Gateway stage: the association's ResourceArn here
+    // is always a stage (`apigateway:SetWebACL` stays required).
+    ("AWS::WAFv2::WebACLAssociation", "amplify:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "apprunner:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "appsync:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "bedrock-agentcore:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "cognito-idp:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "ec2:*", "-"),
+    ("AWS::WAFv2::WebACLAssociation", "elasticloadbalancing:*", "-"),
+];
+
+/// `true` when IAM's action pattern `pattern` (`*` and `?` wildcards) matches `action`; IAM
+/// compares actions without regard to case.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    fn go(p: &[u8], a: &[u8]) -> bool {
+        match (p.split_first(), a.split_first()) {
+            (None, None) => true,
+            (Some((b'*', rest)), _) => go(rest, a) || a.split_first().is_some_and(|(_, tail)| go(p, tail)),
+            (Some((b'?', rest)), Some((_, tail))) => go(rest, tail),
+            (Some((c, rest)), Some((d, tail))) => c.eq_ignore_ascii_case(d) && go(rest, tail),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), action.as_bytes())
+}
+
+/// Where the role must allow a type's actions: the ARN of each resource of the type, in the
+/// `Fn::Sub` form the role's policy writes (`${AWS::Partition}`, ...), built from a name
+/// property (`<FunctionName>`) or the generated name CloudFormation gives (`<stack>-<id>-…`).
+/// Only the actions of the ARN's own service (the middle column) are held against it.
+const RESOURCE_ARNS: &[(&str, &str, &str)] = &[
+    (
+        "AWS::Lambda::Function",
+        "lambda",
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:<FunctionName>",
+    ),
+    (
+        "AWS::Logs::LogGroup",
+        "logs",
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<LogGroupName>",
+    ),
+    (
+        "AWS::CloudWatch::Alarm",
+        "cloudwatch",
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:<AlarmName>",
+    ),
+    (
+        "AWS::CloudWatch::Dashboard",
+        "cloudwatch",
+        "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/<DashboardName>",
+    ),
+    ("AWS::SNS::Topic", "sns", "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:<TopicName>"),
+    (
+        "AWS::SecretsManager::Secret",
+        "secretsmanager",
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:<Name>-AbCdEf",
+    ),
+    ("AWS::KMS::Alias", "kms", "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:<AliasName>"),
+    ("AWS::IAM::Role", "iam", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<stack>-<id>-AbCdEf123456"),
+];
+
+/// The resource ARN of `r` (logical id `id`, in `stack`) in the policy's `Fn::Sub` form, when
+/// its type has a known ARN and its name is written literally.
+fn resource_arn(stack: &str, id: &str, r: &Json) -> Option<(&'static str, String)> {
+    let (_, service, template) = RESOURCE_ARNS.iter().find(|(t, _, _)| *t == rtype(r))?;
+    let mut arn = template.replace("<stack>", stack).replace("<id>", id);
+    if let Some(start) = arn.find('<') {
+        let end = arn[start..].find('>')? + start;
+        let property = arn[start + 1..end].to_owned();
+        let value = props(r, &property)?.as_str()?;
+        arn.replace_range(start..=end, value);
+    }
+    Some((service, arn))
+}
+
+/// `true` when `props` sets the dotted property path (`Integration.Credentials`).
+fn sets(props: Option<&Json>, path: &str) -> bool {
+    let pointer = format!("/{}", path.replace('.', "/"));
+    props.and_then(|p| p.pointer(&pointer)).is_some()
+}
+
+/// What the handlers of `ty` need for the resources `instances` of a template, or why that is
+/// unknown.
+pub fn required(ty: &str, instances: &[&Json]) -> Result<BTreeSet<String>, String> {
+    let h = HANDLERS.types.get(ty).filter(|h| h.source != "none").ok_or_else(|| {
+        format!("no handler permission data for {ty}; add its source to scripts/extract-handler-permissions")
+    })?;
+    let all = h.create.iter().chain(&h.read).chain(&h.update).chain(&h.delete);
+    // `s3:REST.PUT.OBJECT` (in the log group schema) names an S3 log operation, not an IAM action.
+    Ok(all
+        .filter(|action| action.contains(':') && !action.contains('.'))
+        .filter(|action| {
+            !ONLY_WITH_PROPERTY.iter().any(|(t, pattern, property)| {
+                *t == ty
+                    && action_matches(pattern, action)
+                    && !instances.iter().any(|r| sets(r.get("Properties"), property))
+            })
+        })
+        .cloned()
+        .collect())
+}
+
+/// An Allow statement's actions and resources (as written: literal or the `Fn::Sub` text).
+#[derive(Debug)]
+struct Grant {
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+impl Grant {
+    fn allows(&self, action: &str, arn: Option<&str>) -> bool {
+        self.actions.iter().any(|p| action_matches(p, action))
+            && arn.is_none_or(|arn| self.resources.iter().any(|r| r == "*" || action_matches(r, arn)))
+    }
+}
+
+/// The execution role: the role CloudFormation may assume, in the template that defines it.
+fn execution_role<'a>(jsons: &'a [(&'a str, Json)]) -> Option<(&'a str, String, Vec<Grant>)> {
+    jsons.iter().find_map(|(stack, json)| {
+        resources(json).find_map(|(id, r)| {
+            let assumed = props(r, "AssumeRolePolicyDocument")?.get("Statement")?.as_array()?.iter().any(|st| {
+                strings(st.pointer("/Principal/Service")).iter().any(|s| s == "cloudformation.amazonaws.com")
+            });
+            if rtype(r) != "AWS::IAM::Role" || !assumed {
+                return None;
+            }
+            let statements = props(r, "Policies")?
+                .as_array()?
+                .iter()
+                .flat_map(|p| p.pointer("/PolicyDocument/Statement").and_then(Json::as_array).into_iter().flatten());
+            let sub_text = |v: &Json| v.get("Fn::Sub").and_then(Json::as_str).map(str::to_owned);
+            let allowed = statements
+                .filter(|st| st.get("Effect").and_then(Json::as_str) == Some("Allow"))
+                .map(|st| Grant {
+                    actions: strings(st.get("Action")),
+                    resources: match st.get("Resource") {
+                        Some(Json::Array(list)) => {
+                            list.iter().map(|v| sub_text(v).unwrap_or_else(|| strings(Some(v)).concat())).collect()
+                        }
+                        Some(v) => vec![sub_text(v).unwrap_or_else(|| strings(Some(v)).concat())],
+                        None => vec![],
+                    },
+                })
+                .collect();
+            Some((*stack, id.clone(), allowed))
+        })
+    })
+}
+
+/// IAM004 over an environment's templates: the role is in one of them (the bootstrap stack),
+/// and deploys every other.
+pub(super) fn execution_role_covers_handlers(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
+    let Some((home, role, grants)) = execution_role(jsons) else { return };
+    let path = format!("$.Resources.{role}.Properties.Policies");
+    for (stack, json) in jsons.iter().filter(|(stack, _)| *stack != home) {
+        let mut by_type: BTreeMap<&str, Vec<(&String, &Json)>> = BTreeMap::new();
+        for (id, r) in resources(json) {
+            by_type.entry(rtype(r)).or_default().push((id, r));
+        }
+        for (ty, instances) in by_type {
+            let problems = match required(ty, &instances.iter().map(|(_, r)| *r).collect::<Vec<_>>()) {
+                Err(why) => vec![why],
+                Ok(actions) => shortfalls(stack, ty, &instances, &actions, &grants),
+            };
+            for p in problems {
+                cx.push_to(home, &IAM004, &path, format!("{stack}: {p}"));
+            }
+        }
+    }
+}
+
+/// What `grants` lack of `actions` for the resources `instances` of type `ty`: actions allowed
+/// nowhere, then actions allowed but not on a resource's own ARN.
+fn shortfalls(
+    stack: &str,
+    ty: &str,
+    instances: &[(&String, &Json)],
+    actions: &BTreeSet<String>,
+    grants: &[Grant],
+) -> Vec<String> {
+    let allowed = |a: &str, arn: Option<&str>| grants.iter().any(|g| g.allows(a, arn));
+    let mut out = Vec::new();
+    let missing: Vec<&str> = actions.iter().map(String::as_str).filter(|a| !allowed(a, None)).collect();
+    if !missing.is_empty() {
+        out.push(format!("CloudFormation's {ty} handlers need {}", missing.join(", ")));
+    }
+    for (id, r) in instances {
+        let Some((service, arn)) = resource_arn(stack, id, r) else { continue };
+        let denied: Vec<&str> = actions
+            .iter()
+            .map(String::as_str)
+            .filter(|a| a.split(':').next() == Some(service) && !super::iam::NO_RESOURCE_LEVEL.contains(a))
+            .filter(|a| allowed(a, None) && !allowed(a, Some(&arn)))
+            .collect();
+        if !denied.is_empty() {
+            out.push(format!("{} allowed, but not on {id} ({arn})", denied.join(", ")));
+        }
+    }
+    out
+}

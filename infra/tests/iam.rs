@@ -1,0 +1,240 @@
+//! IAM proven rather than reviewed: the execution role against CloudFormation's handler
+//! permissions (IAM004), its limits (no way to grant itself or the bootstrap stack's roles
+//! more), and the function's role against the calls the function makes.
+
+use std::path::Path;
+
+use infra::env::Environment;
+use infra::stacks::{self, bootstrap};
+use infra::validate::{self, action_matches};
+use serde_json::{Value as Json, json};
+
+const IAM004: &str = "IAM004";
+
+fn envs() -> Vec<Environment> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+    Environment::names(&dir).unwrap().iter().map(|n| Environment::load_named(&dir, n).unwrap()).collect()
+}
+
+/// The statements of a role's inline policies.
+fn statements(template: &Json, role: &str) -> Vec<Json> {
+    template["Resources"][role]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn list(v: &Json) -> Vec<String> {
+    let one = |x: &Json| -> String {
+        x.as_str().or_else(|| x.get("Fn::Sub").and_then(Json::as_str)).map_or_else(|| x.to_string(), str::to_owned)
+    };
+    match v {
+        Json::Array(a) => a.iter().map(one).collect(),
+        other => vec![one(other)],
+    }
+}
+
+fn by_sid<'a>(sts: &'a [Json], sid: &str) -> &'a Json {
+    sts.iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+#[test]
+fn function_role_allows_exactly_the_functions_calls() {
+    for env in envs() {
+        let t = stacks::service::build(&env).unwrap().to_json();
+        let sts = statements(&t, "TokenFunctionRole");
+        let mut granted: Vec<String> = sts
+            .iter()
+            .flat_map(|s| list(&s["Action"]))
+            .filter(|a| !a.starts_with("logs:") && !a.starts_with("xray:"))
+            .collect();
+        granted.sort();
+        let mut calls: Vec<String> =
+            token_function::permissions::AWS_CALLS.iter().map(|(_, a)| (*a).to_owned()).collect();
+        calls.sort();
+        assert_eq!(granted, calls, "{}", env.name);
+        // Each on the one resource it is for.
+        assert_eq!(by_sid(&sts, "SignTokens")["Resource"], json!([{"Fn::GetAtt": ["TokenSigningKey", "Arn"]}]));
+        assert_eq!(by_sid(&sts, "ReadClientRegistry")["Resource"], json!([{"Ref": "ClientRegistrySecret"}]));
+        assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);
+    }
+}
+
+#[test]
+fn execution_role_cannot_grant_itself_more() {
+    for env in envs() {
+        let q = env.qualified();
+        let t = bootstrap::build(&env).unwrap().to_json();
+        let sts = statements(&t, "ExecutionRole");
+        let own_roles = [
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-ExecutionRole-AbC123"),
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-DeployRole-AbC123"),
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-other-AbC123"),
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/other-{q}-service-AbC123"),
+        ];
+        let stack_role =
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-service-TokenFunctionRole-AbC123");
+        let mut reaches_stack_roles = false;
+        for st in &sts {
+            let actions = list(&st["Action"]);
+            let resources = list(&st["Resource"]);
+            let iam_writes: Vec<&String> = actions
+                .iter()
+                .filter(|a| a.starts_with("iam:") && !a.starts_with("iam:Get") && !a.starts_with("iam:List"))
+                .collect();
+            if iam_writes.is_empty() {
+                continue;
+            }
+            for role in &own_roles {
+                assert!(
+                    !resources.iter().any(|r| r == "*" || action_matches(r, role)),
+                    "{}: {st} reaches {role}",
+                    env.name
+                );
+            }
+            reaches_stack_roles |= resources.iter().any(|r| action_matches(r, &stack_role));
+            if actions.iter().any(|a| a == "iam:PassRole") {
+                let to = &st["Condition"]["StringEquals"]["iam:PassedToService"];
+                assert_eq!(to, &json!(bootstrap::ROLE_USERS), "{}: PassRole without iam:PassedToService", env.name);
+            }
+            if actions.iter().any(|a| a == "iam:AttachRolePolicy") {
+                assert_eq!(actions, ["iam:AttachRolePolicy"], "{}: AttachRolePolicy shares a statement", env.name);
+                let arns: Vec<String> = st["Condition"]["ArnEquals"]["iam:PolicyARN"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["Fn::Sub"].as_str().unwrap().to_owned())
+                    .collect();
+                assert_eq!(arns, bootstrap::ATTACHABLE_POLICIES, "{}", env.name);
+            }
+        }
+        assert!(reaches_stack_roles, "{}: the role cannot manage the service stack's roles", env.name);
+        // Key administration only of this environment's keys.
+        let keys = by_sid(&sts, "TheEnvironmentsKeys");
+        assert_eq!(
+            keys["Condition"]["StringEquals"],
+            json!({"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name}),
+        );
+        // The tags the condition relies on are the ones deploy puts on every stack.
+        let tags = infra::synth::stack_tags(&env);
+        assert_eq!(tags.get("service").map(String::as_str), Some(env.stack_prefix.as_str()));
+        assert_eq!(tags.get("environment"), Some(&env.name));
+    }
+}
+
+/// Lambda reads the function's code with CloudFormation's credentials: the execution role reads
+/// exactly where deploy uploads.
+#[test]
+fn execution_role_reads_the_artifacts_deploy_uploads() {
+    let zip = b"zip".to_vec();
+    let artifact = infra::deploy::package::Artifact {
+        sha256: infra::deploy::package::sha256_hex(&zip),
+        zip,
+        glibc: None,
+        binary_bytes: 3,
+    };
+    for env in envs() {
+        let t = bootstrap::build(&env).unwrap().to_json();
+        let read = by_sid(&statements(&t, "ExecutionRole"), "ReadFunctionArtifacts").clone();
+        let upload = by_sid(&statements(&t, "DeployRole"), "UploadFunctionArtifacts").clone();
+        assert_eq!(read["Resource"], upload["Resource"], "{}", env.name);
+        assert_eq!(list(&read["Action"]), ["s3:GetObject", "s3:GetObjectVersion"]);
+        let key = format!("${{AssetsBucket.Arn}}/{}", artifact.key());
+        assert!(list(&read["Resource"]).iter().any(|r| action_matches(r, &key)), "{}: {key}", env.name);
+    }
+}
+
+/// IAM004 fails on what the roles lacked and on what a template newly needs.
+#[test]
+fn execution_role_is_held_against_the_handlers() {
+    let env = &envs()[0];
+    let all = stacks::all(env).unwrap();
+    let jsons = |edit: &dyn Fn(&str, &mut Json)| -> Vec<(String, Json)> {
+        all.iter()
+            .map(|s| {
+                let mut j = s.template.to_json();
+                edit(s.id, &mut j);
+                (s.name.clone(), j)
+            })
+            .collect()
+    };
+    let findings = |edit: &dyn Fn(&str, &mut Json)| -> Vec<String> {
+        let owned = jsons(edit);
+        let pairs: Vec<(&str, Json)> = owned.iter().map(|(n, j)| (n.as_str(), j.clone())).collect();
+        validate::cross_stack(&pairs).into_iter().filter(|f| f.rule == IAM004).map(|f| f.message).collect()
+    };
+    let drop_statement = |sid: &'static str| {
+        move |id: &str, j: &mut Json| {
+            if id == "bootstrap" {
+                let sts = j["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                    .as_array_mut()
+                    .unwrap();
+                sts.retain(|s| s["Sid"] != sid);
+            }
+        }
+    };
+    assert_eq!(findings(&|_, _| {}), Vec::<String>::new());
+    /// An edit of (stack id, template) and the IAM004 message part it must cause.
+    type Case<'a> = (Box<dyn Fn(&str, &mut Json)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            Box::new(drop_statement("ReadFunctionArtifacts")),
+            "AWS::Lambda::Function handlers need s3:GetObject, s3:GetObjectVersion",
+        ),
+        (
+            Box::new(|id: &str, j: &mut Json| {
+                if id == "bootstrap" {
+                    let sts =
+                        j["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                            .as_array_mut()
+                            .unwrap();
+                    let d = sts.iter_mut().find(|s| s["Sid"] == "Dashboard").unwrap();
+                    d["Action"] =
+                        json!(["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"]);
+                }
+            }),
+            "cloudwatch:ListTagsForResource, cloudwatch:TagResource, cloudwatch:UntagResource allowed, but not on Dashboard",
+        ),
+        (
+            Box::new(|id: &str, j: &mut Json| {
+                if id == "service" {
+                    j["Resources"]["TokenFunction"]["Properties"]["VpcConfig"] = json!({"SubnetIds": ["subnet-1"]});
+                }
+            }),
+            "AWS::Lambda::Function handlers need ec2:DescribeNetworkInterfaces",
+        ),
+        (
+            Box::new(|id: &str, j: &mut Json| {
+                if id == "service" {
+                    j["Resources"]["Queue"] = json!({"Type": "AWS::SQS::Queue", "Properties": {}});
+                }
+            }),
+            "no handler permission data for AWS::SQS::Queue",
+        ),
+    ];
+    for (edit, want) in cases {
+        let got = findings(&*edit);
+        assert!(got.iter().any(|m| m.contains(want)), "want {want}\ngot {got:#?}");
+    }
+}
+
+/// Every type in every synthesized template has handler data from a named source.
+#[test]
+fn handler_data_names_its_source() {
+    assert!(validate::HANDLERS.source.contains("registry"), "{}", validate::HANDLERS.source);
+    for env in envs() {
+        for s in stacks::all(&env).unwrap() {
+            for r in s.template.resources().values() {
+                let h = validate::HANDLERS.types.get(r.r#type).unwrap_or_else(|| panic!("no data for {}", r.r#type));
+                assert!(
+                    h.source != "none" && !h.create.is_empty() && !h.delete.is_empty(),
+                    "{}: {}",
+                    r.r#type,
+                    h.source
+                );
+            }
+        }
+    }
+}

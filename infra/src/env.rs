@@ -55,7 +55,7 @@ pub struct Environment {
     pub retain_data_on_delete: bool,
     /// Tags applied to the stack and so to every resource in it.
     #[serde(default)]
-    pub tags: BTreeMap<TagKey, String>,
+    pub tags: BTreeMap<TagKey, TagValue>,
     pub function: FunctionSettings,
     pub token: TokenSettings,
     pub api: ApiSettings,
@@ -177,7 +177,7 @@ pub struct TokenSettings {
     /// `iss` of every token and the base of the metadata document.
     pub issuer: IssuerUrl,
     /// `aud` of every token.
-    pub audience: String,
+    pub audience: Audience,
     /// Lifetime of a token unless the client sets its own.
     pub ttl_seconds: Bounded<60, 86_400>,
     /// The registered clients (their secrets live in the client registry secret, not here).
@@ -656,11 +656,38 @@ checked_string!(
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 );
 
+/// `true` for the characters AWS tags allow: letters, numbers, separators (spaces) and
+/// `_ . : / = + - @`, the pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$` of the resource schemas'
+/// tags (stack tags reach every resource of the stack).
+fn is_tag_text(s: &str) -> bool {
+    s.chars().all(|c| c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c))
+}
+
 checked_string!(
-    /// A tag key.
+    /// A tag key: 1 to 128 tag characters, not starting with `aws:` (CloudFormation API
+    /// reference, `Tag`).
     TagKey,
-    "a tag key (1 to 128 characters, not starting with aws:)",
-    |s| (1..=128).contains(&s.len()) && !s.starts_with("aws:")
+    "a tag key (1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:)",
+    |s| (1..=128).contains(&s.chars().count()) && !s.starts_with("aws:") && is_tag_text(s)
+);
+
+checked_string!(
+    /// A tag value: 1 to 256 tag characters (CloudFormation API reference, `Tag`).
+    TagValue,
+    "a tag value (1 to 256 letters, digits, spaces or _.:/=+-@)",
+    |s| (1..=256).contains(&s.chars().count()) && is_tag_text(s)
+);
+
+checked_string!(
+    /// The `aud` of every token (RFC 9068 §3, RFC 7519 §4.1.3: a StringOrURI): 1 to 1024
+    /// printable characters, no `${` (CloudFormation text) or `{{` (a dynamic reference CloudFormation would
+    /// resolve).
+    Audience,
+    "an audience (1 to 1024 printable characters, without `${` or `{{`)",
+    |s| (1..=1024).contains(&s.chars().count())
+        && !s.chars().any(char::is_control)
+        && !s.contains("${")
+        && !s.contains("{{")
 );
 
 checked_string!(

@@ -68,7 +68,7 @@ pub struct ManifestStack {
 /// Tags every stack of `env` carries.
 pub fn stack_tags(env: &Environment) -> std::collections::BTreeMap<String, String> {
     let mut tags: std::collections::BTreeMap<String, String> =
-        env.tags.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect();
+        env.tags.iter().map(|(k, v)| (k.0.clone(), v.0.clone())).collect();
     tags.insert("service".into(), env.stack_prefix.0.clone());
     tags.insert("environment".into(), env.name.clone());
     tags

@@ -331,3 +331,43 @@ fn file_names_must_be_environment_names() {
         }
     }
 }
+
+/// Free-text values that reach AWS as they are: stack tags (CloudFormation's `Tag` limits and
+/// the resource schemas' tag characters) and the token audience (no CloudFormation syntax).
+#[test]
+fn free_text_values_are_checked() {
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        ("  team: identity\n", format!("  team: {}\n", "t".repeat(256)), None),
+        ("  team: identity\n", format!("  team: {}\n", "t".repeat(257)), Some("tags.team: ")),
+        ("  team: identity\n", "  team: \"a\\nb\"\n".into(), Some("is not a tag value")),
+        ("  team: identity\n", "  team: a|b\n".into(), Some("is not a tag value")),
+        ("  team: identity\n", "  team: \"\"\n".into(), Some("is not a tag value")),
+        ("  team: identity\n", "  team: ident ity/+=.:@-_\n".into(), None),
+        ("  team: identity\n", format!("  {}: x\n", "k".repeat(128)), None),
+        ("  team: identity\n", format!("  {}: x\n", "k".repeat(129)), Some("is not a tag key")),
+        ("  team: identity\n", "  \"aws:team\": x\n".into(), Some("is not a tag key")),
+        ("audience: https://api.dev.example.com", format!("audience: {}", "a".repeat(1024)), None),
+        ("audience: https://api.dev.example.com", format!("audience: {}", "a".repeat(1025)), Some("token.audience: ")),
+        (
+            "audience: https://api.dev.example.com",
+            "audience: \"api-${AWS::Region}\"".into(),
+            Some("is not an audience"),
+        ),
+        ("audience: https://api.dev.example.com", "audience: \"{{resolve:ssm:x}}\"".into(), Some("is not an audience")),
+        ("audience: https://api.dev.example.com", "audience: \"a\\tb\"".into(), Some("is not an audience")),
+        ("audience: https://api.dev.example.com", "audience: urn:example:api".into(), None),
+    ];
+    let text = dev_text();
+    for (from, to, want) in cases {
+        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
+        let got = Environment::parse(&text.replacen(from, &to, 1), "dev", Path::new("environments/dev.yaml"));
+        match (got, want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(e.contains(want) && e.contains(" at line "), "for {to:?}\n  got:  {e}\n  want: {want}");
+            }
+            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+}

@@ -682,3 +682,43 @@ fn every_rule_has_a_test() {
         validate::rules().iter().map(|r| r.id).filter(|id| !tests.contains(&format!("\"{id}\""))).collect();
     assert!(untested.is_empty(), "rules without a test case: {untested:?}");
 }
+
+/// The region must offer every resource type (REGION001), and literal strings carry no
+/// CloudFormation syntax (REF005), with their paths.
+#[test]
+fn regions_and_literal_syntax_are_checked() {
+    for (region, want) in [
+        ("eu-west-1", None),
+        ("us-east-1", None),
+        ("il-central-1", Some("CloudFormation does not offer AWS::Budgets::Budget in il-central-1")),
+        ("us-gov-west-1", Some("does not offer AWS::Budgets::Budget")),
+        ("xx-east-9", Some("`xx-east-9` is not a region CloudFormation has")),
+    ] {
+        let cert = format!("arn:aws:acm:{region}:");
+        let got =
+            findings_after(&[("region: eu-west-1", &format!("region: {region}")), ("arn:aws:acm:eu-west-1:", &cert)]);
+        let region001: Vec<&(String, String, String)> = got.iter().filter(|(r, _, _)| r == "REGION001").collect();
+        match want {
+            None => assert!(region001.is_empty(), "{region}: {region001:?}"),
+            Some(m) => assert!(
+                region001.iter().any(|(_, p, msg)| p.ends_with("prod.yaml:region (line 3)") && msg.contains(m)),
+                "{region}: {got:?}"
+            ),
+        }
+    }
+    let dev = env("dev");
+    for (value, bad) in [
+        (serde_json::json!("plain text"), false),
+        (serde_json::json!("api-${AWS::Region}"), true),
+        (serde_json::json!("{{resolve:ssm:/x}}"), true),
+        (serde_json::json!({"Fn::Sub": "arn:${AWS::Partition}:x"}), false),
+        (serde_json::json!({"Fn::Sub": ["${A}-{{resolve:ssm:/x}}", {"A": "b"}]}), true),
+        (serde_json::json!({"Fn::Sub": ["${A}", {"A": "${B}"}]}), true),
+    ] {
+        let t = serde_json::json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": value}}}});
+        let f = validate::template_json("t", &t, &dev);
+        let found =
+            f.iter().any(|f| f.rule == "REF005" && f.path.starts_with("$.Resources.Topic.Properties.DisplayName"));
+        assert_eq!(found, bad, "{value}: {f:#?}");
+    }
+}

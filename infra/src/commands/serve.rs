@@ -51,7 +51,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::from_document(doc).context("building the local client registry")?;
     let settings = Settings {
         issuer: env.token.issuer.0.clone(),
-        audience: env.token.audience.clone(),
+        audience: env.token.audience.0.clone(),
         ttl_seconds: u64::from(env.token.ttl_seconds.get()),
     };
     let service = Service::new(settings, LocalSigner::generate()?);

@@ -133,7 +133,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     let variables = BTreeMap::from([
         ("TOKEN_ISSUER".to_owned(), env.token.issuer.0.clone().into()),
-        ("TOKEN_AUDIENCE".to_owned(), env.token.audience.clone().into()),
+        ("TOKEN_AUDIENCE".to_owned(), env.token.audience.0.clone().into()),
         ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
         ("SIGNING_KEY_ARN".to_owned(), signing_key.arn().into()),
         ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),

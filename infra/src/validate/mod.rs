@@ -102,6 +102,7 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     policy::environment(&mut cx, stacks, env);
     alarms::settings(&mut cx, env);
     deploy::limits(&mut cx, env);
+    schema::region(&mut cx, &jsons, env);
     cx.out.extend(cross_stack(&jsons));
     cx.out
 }
@@ -126,6 +127,7 @@ fn template(cx: &mut Ctx<'_>, t: &Template, json: &Json, env: &Environment) {
 /// The per-template rules that read only the template's JSON.
 fn json_rules(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
     refs::ids(cx, json);
+    refs::literals(cx, json, "$");
     limits::names(cx, json);
     schema::schema(cx, json);
     iam::iam(cx, json);

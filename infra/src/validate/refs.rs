@@ -36,8 +36,62 @@ pub const REF004: Rule = Rule {
 pub const ID001: Rule =
     Rule { id: "ID001", severity: Severity::Error, summary: "logical ids are 1 to 255 ASCII letters and digits" };
 
+/// REF005.
+pub const REF005: Rule = Rule {
+    id: "REF005",
+    severity: Severity::Error,
+    summary: "no literal string holds `${...}` outside `Fn::Sub` (CloudFormation would not substitute it) or a dynamic reference `{{resolve:...}}` (CloudFormation would replace it at deploy)",
+};
+
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&REF001, &REF002, &REF003, &REF004, &ID001];
+pub const RULES: &[&Rule] = &[&REF001, &REF002, &REF003, &REF004, &REF005, &ID001];
+
+/// REF005: literal strings that CloudFormation would treat specially. Values from the
+/// environment file reach the template as literals; a `${AWS::Region}` in one stays as written,
+/// a `{{resolve:ssm:...}}` is replaced by a parameter's value at deploy.
+pub(super) fn literals(cx: &mut Ctx<'_>, v: &Json, path: &str) {
+    match v {
+        Json::String(s) => {
+            if s.contains("{{resolve:") {
+                cx.push(
+                    &REF005,
+                    path,
+                    format!("`{s}` holds a dynamic reference, which CloudFormation resolves at deploy"),
+                );
+            } else if s.contains("${") {
+                cx.push(
+                    &REF005,
+                    path,
+                    format!("`{s}` holds `${{...}}` outside Fn::Sub; CloudFormation keeps it as written"),
+                );
+            }
+        }
+        Json::Object(map) => {
+            for (k, child) in map {
+                let here = format!("{path}.{k}");
+                match (k.as_str(), child) {
+                    // The template text of Fn::Sub is meant to hold ${...}; its variables are values.
+                    ("Fn::Sub", Json::String(text)) => literals(cx, &Json::String(text.replace("${", "")), &here),
+                    ("Fn::Sub", Json::Array(parts)) => {
+                        if let Some(Json::String(text)) = parts.first() {
+                            literals(cx, &Json::String(text.replace("${", "")), &format!("{here}[0]"));
+                        }
+                        for (i, p) in parts.iter().enumerate().skip(1) {
+                            literals(cx, p, &format!("{here}[{i}]"));
+                        }
+                    }
+                    _ => literals(cx, child, &here),
+                }
+            }
+        }
+        Json::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                literals(cx, child, &format!("{path}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
 
 struct Names<'a> {
     resources: BTreeMap<&'a str, &'static [&'static str]>,

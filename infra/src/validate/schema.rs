@@ -25,8 +25,15 @@ pub const SCHEMA002: Rule = Rule {
     summary: "every resource type has a schema in `infra/data/cfn-schemas.json` (add it with `scripts/extract-cfn-schemas`)",
 };
 
+/// REGION001.
+pub const REGION001: Rule = Rule {
+    id: "REGION001",
+    severity: Severity::Error,
+    summary: "the environment's region is one where CloudFormation offers every resource type of its stacks",
+};
+
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&SCHEMA001, &SCHEMA002];
+pub const RULES: &[&Rule] = &[&SCHEMA001, &SCHEMA002, &REGION001];
 
 /// The schemas file: where it came from, and one trimmed schema per resource type.
 #[derive(Debug, Deserialize)]
@@ -35,12 +42,17 @@ pub struct Schemas {
     pub source: String,
     /// Resource type → its schema (`properties`, `definitions`, `required`, ...).
     pub types: BTreeMap<String, Json>,
+    /// Region → the resource types above that CloudFormation does not offer there.
+    pub regions: BTreeMap<String, Vec<String>>,
 }
 
 /// The schemas, read once.
 pub static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../data/cfn-schemas.json"))
-        .unwrap_or_else(|_| Schemas { source: "unreadable".into(), types: BTreeMap::new() })
+    serde_json::from_str(include_str!("../../data/cfn-schemas.json")).unwrap_or_else(|_| Schemas {
+        source: "unreadable".into(),
+        types: BTreeMap::new(),
+        regions: BTreeMap::new(),
+    })
 });
 
 /// Every `pattern` and `patternProperties` key of the schemas, compiled once. The schemas' patterns
@@ -85,6 +97,33 @@ pub(super) fn schema(cx: &mut Ctx<'_>, json: &Json) {
             continue;
         };
         check(cx, schema, schema, r.get("Properties").unwrap_or(&empty), &path);
+    }
+}
+
+/// REGION001 over an environment's templates.
+pub(super) fn region(cx: &mut Ctx<'_>, jsons: &[(&str, Json)], env: &crate::env::Environment) {
+    let region = env.region.as_str();
+    let Some(missing) = SCHEMAS.regions.get(region) else {
+        let known: Vec<&str> = SCHEMAS.regions.keys().map(String::as_str).collect();
+        cx.push(
+            &REGION001,
+            env.locate("region"),
+            format!("`{region}` is not a region CloudFormation has; known: {}", known.join(", ")),
+        );
+        return;
+    };
+    let used: std::collections::BTreeSet<&str> =
+        jsons.iter().flat_map(|(_, j)| resources(j).map(|(_, r)| rtype(r))).collect();
+    let absent: Vec<&str> = missing.iter().map(String::as_str).filter(|t| used.contains(t)).collect();
+    if !absent.is_empty() {
+        cx.push(
+            &REGION001,
+            env.locate("region"),
+            format!(
+                "CloudFormation does not offer {} in {region}; choose another region or drop what needs it",
+                absent.join(", ")
+            ),
+        );
     }
 }
 

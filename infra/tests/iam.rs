@@ -111,6 +111,31 @@ fn execution_role_cannot_grant_itself_more() {
             }
         }
         assert!(reaches_stack_roles, "{}: the role cannot manage the service stack's roles", env.name);
+        // Whatever changes a role's permissions requires the boundary on that role, and the
+        // boundary can never be removed.
+        let boundary = json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{q}-stack-role-boundary")});
+        for st in &sts {
+            let actions = list(&st["Action"]);
+            assert!(!actions.iter().any(|a| a == "iam:DeleteRolePermissionsBoundary"), "{}: {st}", env.name);
+            let grants_more = [
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+            ];
+            if actions.iter().any(|a| grants_more.contains(&a.as_str())) {
+                assert_eq!(st["Condition"]["StringEquals"]["iam:PermissionsBoundary"], boundary, "{}: {st}", env.name);
+            }
+        }
+        // Every role the service and monitoring stacks create carries that boundary.
+        for s in stacks::all(&env).unwrap().iter().filter(|s| s.id != "bootstrap") {
+            for (id, r) in s.template.to_json()["Resources"].as_object().unwrap() {
+                if r["Type"] == "AWS::IAM::Role" {
+                    assert_eq!(r["Properties"]["PermissionsBoundary"], boundary, "{}: {id}", env.name);
+                }
+            }
+        }
         // Key administration only of this environment's keys.
         let keys = by_sid(&sts, "TheEnvironmentsKeys");
         assert_eq!(

@@ -83,6 +83,7 @@ fn iam_wildcards_are_found_except_for_unscopable_actions() {
                 policy_name: "p".into(),
                 policy_document: PolicyDocument::new(statements),
             }],
+            permissions_boundary: None,
         },
     )
     .unwrap();

@@ -73,6 +73,14 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     t.output(OUTPUT_BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
 
+    t.add(
+        "StackRoleBoundary",
+        iam::ManagedPolicy {
+            managed_policy_name: stack_role_boundary_name(env),
+            description: format!("{q}: the most any role of the service and monitoring stacks may do"),
+            policy_document: PolicyDocument::new(boundary_statements(env)),
+        },
+    )?;
     let exec = t.add(
         "ExecutionRole",
         iam::Role {
@@ -86,6 +94,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 policy_name: "deploy-token-service".into(),
                 policy_document: PolicyDocument::new(execution_statements(env, &artifacts)),
             }],
+            permissions_boundary: None,
         },
     )?;
     t.output(OUTPUT_EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
@@ -143,9 +152,12 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                             "cloudformation:DetectStackDrift",
                             "cloudformation:DescribeStackResourceDrifts",
                         ],
-                        vec![stack_arn("service"), stack_arn("monitoring"), stack_arn("bootstrap")],
+                        vec![stack_arn("service"), stack_arn("monitoring")],
                     )
                     .sid("ChangeTheEnvironmentsStacks"),
+                    // The bootstrap stack holds this role and the execution role: read it, never change it.
+                    Statement::allow(&["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"], vec![stack_arn("bootstrap")])
+                        .sid("ReadTheBootstrapStack"),
                     Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
                         .sid("ReadDriftDetection"),
                     Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
@@ -155,10 +167,69 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                         .sid("UploadFunctionArtifacts"),
                 ]),
             }],
+            permissions_boundary: None,
         },
     )?;
     t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
     Ok(t)
+}
+
+/// The name of the permissions boundary every role of the service and monitoring stacks carries.
+pub fn stack_role_boundary_name(env: &Environment) -> String {
+    format!("{}-stack-role-boundary", env.qualified())
+}
+
+/// The boundary's ARN, as the stacks' roles and the execution role's conditions name it.
+pub fn stack_role_boundary(env: &Environment) -> Value<String> {
+    Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}", stack_role_boundary_name(env)))
+}
+
+/// The permissions boundary: the union of what the stacks' roles need, so a role the execution
+/// role creates or changes can never do more, whatever policy it is given. The function signs
+/// with the environment's keys, reads its registry and writes its logs and traces
+/// (`token_function::permissions`); API Gateway's account logging role writes logs
+/// (`AmazonAPIGatewayPushToCloudWatchLogs`); CodeDeploy shifts the function's alias watching
+/// alarms (`AWSCodeDeployRoleForLambdaLimited`).
+fn boundary_statements(env: &Environment) -> Vec<Statement> {
+    let q = env.qualified();
+    vec![
+        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+            .sid("SignWithTheEnvironmentsKeys")
+            .condition(json!({"StringEquals": {
+                "aws:ResourceTag/service": env.stack_prefix.as_str(),
+                "aws:ResourceTag/environment": env.name,
+            }})),
+        Statement::allow(
+            &["secretsmanager:GetSecretValue"],
+            vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/*"))],
+        )
+        .sid("ReadTheClientRegistry"),
+        // API Gateway's logging role is the account's: it writes any API's logs in the account.
+        Statement::allow(
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "logs:GetLogEvents",
+                "logs:FilterLogEvents",
+            ],
+            vec![sub(format!("{P}:logs:*:${{AWS::AccountId}}:log-group:*"))],
+        )
+        .sid("WriteLogs"),
+        Statement::allow(
+            &["logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            vec!["*".into()],
+        )
+        .sid("UnscopableCalls"),
+        Statement::allow(&["cloudwatch:DescribeAlarms"], vec![sub(format!("{P}:cloudwatch:{RA}:alarm:{q}-*"))])
+            .sid("ReadTheEnvironmentsAlarms"),
+        Statement::allow(
+            &["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"],
+            vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))],
+        )
+        .sid("ShiftTheFunctionsAlias"),
+    ]
 }
 
 /// Managed policies the stacks attach to their roles: the only ones the execution role may
@@ -177,7 +248,7 @@ pub const ROLE_USERS: [&str; 3] = ["lambda.amazonaws.com", "apigateway.amazonaws
 /// the bootstrap stack's own.
 fn execution_statements(env: &Environment, artifacts: &Value<String>) -> Vec<Statement> {
     let q = env.qualified();
-    let mut all = roles(&q);
+    let mut all = roles(env);
     all.extend(functions(&q, artifacts));
     all.extend(logs(&q));
     all.extend(keys(env));
@@ -194,17 +265,19 @@ fn sub(s: String) -> Value<String> {
 const P: &str = "arn:${AWS::Partition}";
 const RA: &str = "${AWS::Region}:${AWS::AccountId}";
 
-fn roles(q: &str) -> Vec<Statement> {
+fn roles(env: &Environment) -> Vec<Statement> {
+    let q = env.qualified();
     let stack_roles = || {
         vec![
             sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-service-*")),
             sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-monitoring-*")),
         ]
     };
+    let bounded = json!({"StringEquals": {"iam:PermissionsBoundary": stack_role_boundary(env)}});
     vec![
+        // Reads, tags and trust: the boundary caps what any of these roles can do.
         Statement::allow(
             &[
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:UpdateRole",
@@ -212,19 +285,33 @@ fn roles(q: &str) -> Vec<Statement> {
                 "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
-                "iam:DetachRolePolicy",
             ],
             stack_roles(),
         )
         .sid("StackRoles"),
-        Statement::allow(&["iam:AttachRolePolicy"], stack_roles())
-            .sid("AttachOnlyTheStacksManagedPolicies")
-            .condition(json!({"ArnEquals": {"iam:PolicyARN": ATTACHABLE_POLICIES.iter().map(|a| sub((*a).to_owned())).collect::<Vec<_>>()}})),
+        // What changes a role's permissions, only on roles that carry the boundary; the boundary
+        // itself can be set but never removed.
+        Statement::allow(
+            &[
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            stack_roles(),
+        )
+        .sid("ChangeOnlyBoundedStackRoles")
+        .condition(bounded.clone()),
+        Statement::allow(&["iam:AttachRolePolicy"], stack_roles()).sid("AttachOnlyTheStacksManagedPolicies").condition(
+            json!({
+                "ArnEquals": {"iam:PolicyARN": ATTACHABLE_POLICIES.iter().map(|a| sub((*a).to_owned())).collect::<Vec<_>>()},
+                "StringEquals": {"iam:PermissionsBoundary": stack_role_boundary(env)},
+            }),
+        ),
         Statement::allow(&["iam:PassRole"], stack_roles())
             .sid("PassStackRolesToTheirServices")
             .condition(json!({"StringEquals": {"iam:PassedToService": ROLE_USERS}})),
@@ -282,7 +369,6 @@ fn logs(q: &str) -> Vec<Statement> {
                 "logs:TagResource",
                 "logs:UntagResource",
                 "logs:ListTagsForResource",
-                "logs:CreateLogDelivery",
             ],
             vec![
                 sub(format!("{P}:logs:{RA}:log-group:/aws/lambda/{q}-*")),
@@ -291,7 +377,17 @@ fn logs(q: &str) -> Vec<Statement> {
         )
         .sid("LogGroups"),
         Statement::allow(
-            &["logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "kms:CreateKey", "kms:ListAliases"],
+            &[
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:CreateLogDelivery",
+                "kms:CreateKey",
+                "kms:ListAliases",
+                "sns:Unsubscribe",
+                "sns:GetSubscriptionAttributes",
+                "sns:SetSubscriptionAttributes",
+                "codedeploy:StopDeployment",
+            ],
             vec!["*".into()],
         )
         .sid("UnscopableCalls"),
@@ -401,9 +497,6 @@ fn monitoring(q: &str) -> Vec<Statement> {
                 "sns:SetTopicAttributes",
                 "sns:GetDataProtectionPolicy",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
-                "sns:GetSubscriptionAttributes",
-                "sns:SetSubscriptionAttributes",
                 "sns:ListSubscriptionsByTopic",
                 "sns:TagResource",
                 "sns:UntagResource",
@@ -452,7 +545,6 @@ fn canary(q: &str) -> Statement {
             "codedeploy:CreateDeployment",
             "codedeploy:GetDeployment",
             "codedeploy:ListDeployments",
-            "codedeploy:StopDeployment",
             "codedeploy:GetDeploymentConfig",
             "codedeploy:RegisterApplicationRevision",
             "codedeploy:TagResource",

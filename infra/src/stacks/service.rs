@@ -129,6 +129,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 policy_name: "token-function".into(),
                 policy_document: PolicyDocument::new(statements),
             }],
+            permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
         },
     )?;
     let variables = BTreeMap::from([
@@ -226,6 +227,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
                 )],
                 policies: vec![],
+                permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
             },
             Options::new().retain(true),
         )?;
@@ -474,6 +476,7 @@ fn canary_alias(
                 "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
             )],
             policies: vec![],
+            permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
         },
     )?;
     let alarms = super::alarms::critical(env)

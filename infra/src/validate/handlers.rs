@@ -97,9 +97,10 @@ pub const ONLY_WITH_PROPERTY: &[(&str, &str, &str)] = &[
     ("AWS::ApiGateway::Method", "iam:PassRole", "Integration.Credentials"),
     // On-premises instances.
     ("AWS::CodeDeploy::DeploymentGroup", "codedeploy:RegisterOnPremisesInstance", "OnPremisesInstanceTagFilters"),
-    // Permissions boundaries on the stacks' roles.
+    // Permissions boundaries: set where a role carries one; removed only when a role drops its
+    // boundary, which the stacks' roles never do (and the execution role must never be able to).
     ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary", "PermissionsBoundary"),
-    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary", "PermissionsBoundary"),
+    ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary", "-"),
     // Associations with anything but an API Gateway stage: the association's ResourceArn here
     // is always a stage (`apigateway:SetWebACL` stays required).
     ("AWS::WAFv2::WebACLAssociation", "amplify:*", "-"),

@@ -34,6 +34,11 @@ pub(super) const NO_RESOURCE_LEVEL: &[&str] = &[
     "kms:CreateKey",
     "kms:ListAliases",
     "logs:DescribeResourcePolicies",
+    "logs:CreateLogDelivery",
+    "sns:Unsubscribe",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
+    "codedeploy:StopDeployment",
     "lambda:ListFunctions",
     "cloudformation:DescribeStackDriftDetectionStatus",
 ];

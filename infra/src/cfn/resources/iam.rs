@@ -16,8 +16,21 @@ pub struct Role {
     pub managed_policy_arns: Vec<Value<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
+    /// The managed policy that caps what the role may do, whatever its policies say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<Value<String>>,
 }
 resource!(Role, "AWS::IAM::Role" { arn => "Arn", role_id => "RoleId" });
+
+/// `AWS::IAM::ManagedPolicy`. `Ref` returns its ARN.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicy {
+    pub managed_policy_name: String,
+    pub description: String,
+    pub policy_document: PolicyDocument,
+}
+resource!(ManagedPolicy, "AWS::IAM::ManagedPolicy" { policy_arn => "PolicyArn" });
 
 /// An inline policy of a role.
 #[derive(Clone, Debug, Serialize)]

@@ -103,7 +103,9 @@ fn deploy_cycle() {
 
     let (code, _, err) = env.deploy(&["--yes"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("run `cargo run -- bootstrap dev` first"), "{err}");
+    // Next steps keep the --environments folder this test passes.
+    let target = format!("dev --environments {}", env.dir.path().display());
+    assert!(err.contains(&format!("run `cargo run -- bootstrap {target}` first")), "{err}");
 
     let (code, out, err) = env.run(&["bootstrap", "dev", "--yes"]);
     assert_eq!(code, 0, "{err}");
@@ -186,7 +188,11 @@ fn failed_first_create_is_replaced_on_request() {
     // Without the flag the failed stack is refused with the way out.
     let (code, _, err) = env.deploy(&["--yes"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("its first create failed; `cargo run -- deploy dev --replace-failed`"), "{err}");
+    let target = format!("dev --environments {}", env.dir.path().display());
+    assert!(
+        err.contains(&format!("its first create failed; `cargo run -- deploy {target} --replace-failed`")),
+        "{err}"
+    );
 
     boto(&format!("client('secretsmanager').delete_secret(SecretId='{secret}', ForceDeleteWithoutRecovery=True)"));
     let (code, _, err) = env.deploy(&["--yes", "--replace-failed"]);
@@ -243,10 +249,66 @@ fn interrupting_the_watch_leaves_the_operation_running() {
     let text = rest.join("\n");
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains(&format!("stopped watching `{prefix}-dev-service`; its operation goes on")), "{text}");
-    assert!(text.contains("cargo run -- status dev --watch"), "{text}");
+    let target = format!("dev --environments {}", env.dir.path().display());
+    assert!(text.contains(&format!("cargo run -- status {target} --watch")), "{text}");
     // The create went on without us.
     let (code, out, _) = env.run(&["status", "dev", "--watch"]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("{prefix}-dev-service: CREATE_COMPLETE")), "{out}");
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
+/// An endpoint that accepts connections but never answers, and one that refuses them: each call
+/// gives up within its time limit, in one line naming the call, and nothing hangs.
+#[test]
+fn dead_endpoints_fail_in_one_line() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let refused_url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    for url in [silent_url, refused_url] {
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_infra"))
+            .args(["status", "dev"])
+            .current_dir(workspace())
+            .env("AWS_ENDPOINT_URL", &url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("INFRA_AWS_TIMEOUT_MS", "800")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{url}: took {:?}", started.elapsed());
+        assert_eq!(err.trim_end().lines().count(), 1, "{url}: {err}");
+        assert!(err.contains("GetCallerIdentity") && err.contains(&url), "{url}: {err}");
+        assert!(!err.contains("Error(") && !err.contains(" { ") && !err.contains("panicked"), "{url}: {err}");
+    }
+    drop(silent);
+}
+
+/// Missing credentials are one line saying what to do, not the provider chain's dump.
+#[test]
+fn missing_credentials_are_one_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["status", "dev"])
+        .current_dir(workspace())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", localstack())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("AWS credentials are missing or expired") && err.contains("aws sso login"), "{err}");
 }

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 
 use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
+use crate::deploy::interrupt;
 use crate::deploy::package::Artifact;
 use crate::deploy::stack::{self, Plan, Polling, StackSpec};
 use crate::deploy::{Aws, DeployError, change_set, events};
@@ -16,8 +17,17 @@ use crate::env::Environment;
 use crate::stacks::{Stack, bootstrap, service};
 use crate::synth::stack_tags;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+/// Runs one command's AWS work with Ctrl-C recorded rather than fatal (see
+/// [`crate::deploy::interrupt`]). A prompt still waiting for input when the work ends is not
+/// waited for.
+fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let out = rt.block_on(async {
+        interrupt::listen();
+        work.await
+    });
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    out
 }
 
 /// Polling for this run; `INFRA_POLL_MS` sets the first interval (tests against an emulator).
@@ -97,7 +107,16 @@ async fn apply(
     yes: bool,
     poll: Polling,
 ) -> anyhow::Result<Option<std::collections::BTreeMap<String, String>>> {
-    let answer = confirm(&format!("execute this change set on {}?", spec.name), yes);
+    let question = format!("execute this change set on {}?", spec.name);
+    let answer = tokio::select! {
+        a = tokio::task::spawn_blocking(move || confirm(&question, yes)) => a.unwrap_or(Ok(false)),
+        () = interrupt::wait() => Err(DeployError::Interrupted(spec.name.clone()).into()),
+    };
+    // Ctrl-C after the answer but before execution still changes nothing.
+    let answer = answer.and_then(|yes| match interrupt::interrupted() {
+        true => Err(DeployError::Interrupted(spec.name.clone()).into()),
+        false => Ok(yes),
+    });
     if !matches!(answer, Ok(true)) {
         stack::discard(&aws.cfn, plan).await?;
     }
@@ -105,7 +124,7 @@ async fn apply(
         eprintln!("{}: change set discarded; nothing changed", spec.name);
         return Ok(None);
     }
-    let outcome = stack::execute(&aws.cfn, plan, &env.name, poll).await?;
+    let outcome = stack::execute(&aws.cfn, plan, &super::target(&env.name), poll).await?;
     if !outcome.ok() {
         if let Some(cause) = events::root_cause(&outcome.events) {
             eprintln!(
@@ -116,7 +135,12 @@ async fn apply(
                 cause.reason.as_deref().unwrap_or("no reason given")
             );
         }
-        bail!("{} ended {}: {}", spec.name, outcome.status, events::next_step(&outcome.status, &env.name));
+        bail!(
+            "{} ended {}: {}",
+            spec.name,
+            outcome.status,
+            events::next_step(&outcome.status, &super::target(&env.name))
+        );
     }
     let mut outputs = Default::default();
     if let Some(s) = stack::describe(&aws.cfn, &spec.name).await? {
@@ -147,7 +171,7 @@ async fn bootstrapped(aws: &Aws, env: &Environment) -> anyhow::Result<(String, O
     let bucket = outputs.get(bootstrap::OUTPUT_BUCKET).cloned().with_context(|| {
         format!(
             "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
-            env.name
+            super::target(&env.name)
         )
     })?;
     Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned()))
@@ -194,10 +218,10 @@ pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
     let s = Stack { id: "bootstrap", name: env.bootstrap_stack_name(), template };
     let mut spec = spec(&env, &s, vec![]);
     spec.termination_protection = env.termination_protection;
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         let poll = polling();
-        match stack::plan(&aws.cfn, &spec, &env.name, false, poll).await? {
+        match stack::plan(&aws.cfn, &spec, &super::target(&env.name), false, poll).await? {
             None => eprint!("{}", change_set::render(&spec.name, &[])),
             Some(plan) => {
                 eprint!("{}", change_set::render(&spec.name, &plan.changes));
@@ -240,7 +264,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         let poll = polling();
         let (bucket, role) = bootstrapped(&aws, &env).await?;
@@ -261,6 +285,9 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
         };
         let mut changed = false;
         for s in stacks.iter().filter(|s| s.id != "bootstrap") {
+            if interrupt::interrupted() {
+                bail!("interrupted before {}: it and the stacks after it were not changed", s.name);
+            }
             let params = if s.id == "service" {
                 vec![
                     (service::PARAM_ARTIFACT_BUCKET.to_owned(), code.as_ref().map(|_| bucket.clone())),
@@ -281,7 +308,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 spec.rollback_alarms = critical_alarm_arns(&env);
                 spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
             }
-            let plan = stack::plan(&aws.cfn, &spec, &env.name, args.replace_failed, poll).await?;
+            let plan = stack::plan(&aws.cfn, &spec, &super::target(&env.name), args.replace_failed, poll).await?;
             let Some(plan) = plan else {
                 eprint!("{}", change_set::render(&spec.name, &[]));
                 continue;
@@ -320,17 +347,17 @@ fn selected(env: &Environment, only: Option<&str>) -> anyhow::Result<Vec<(&'stat
 pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let targets = selected(&env, args.stack.as_deref())?;
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         let mut any = false;
         for (_, name) in targets {
-            match stack::recover(&aws.cfn, &name, &env.name, polling()).await? {
+            match stack::recover(&aws.cfn, &name, &super::target(&env.name), polling()).await? {
                 None => eprintln!("{name}: nothing to roll back"),
                 Some(o) => {
                     any = true;
                     eprintln!("{name}: {}", o.status);
                     if !events::is_terminal(&o.status) || o.status.ends_with("_FAILED") {
-                        bail!("{name} ended {}: {}", o.status, events::next_step(&o.status, &env.name));
+                        bail!("{name} ended {}: {}", o.status, events::next_step(&o.status, &super::target(&env.name)));
                     }
                 }
             }
@@ -345,7 +372,7 @@ pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
 pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let names = [env.monitoring_stack_name(), env.service_stack_name()];
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         for name in names {
             let Some(s) = stack::describe(&aws.cfn, &name).await? else {
@@ -366,9 +393,13 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
                     bail!("{name}: name not confirmed; nothing deleted");
                 }
             }
-            let outcome = stack::delete(&aws.cfn, &name, &env.name, polling()).await?;
+            let outcome = stack::delete(&aws.cfn, &name, &super::target(&env.name), polling()).await?;
             if outcome.status != "DELETE_COMPLETE" {
-                bail!("{name} ended {}: {}", outcome.status, events::next_step(&outcome.status, &env.name));
+                bail!(
+                    "{name} ended {}: {}",
+                    outcome.status,
+                    events::next_step(&outcome.status, &super::target(&env.name))
+                );
             }
             eprintln!("{name}: deleted");
         }
@@ -378,7 +409,7 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
 
 pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         for name in [env.bootstrap_stack_name(), env.service_stack_name(), env.monitoring_stack_name()] {
             let Some(s) = stack::describe(&aws.cfn, &name).await? else {
@@ -399,7 +430,7 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
             }
             if args.watch && !events::is_terminal(&st) {
                 let seen = stack::recent_events(&aws.cfn, &name, 100).await?.into_iter().map(|e| e.id).collect();
-                let o = stack::watch(&aws.cfn, &name, seen, 0, &env.name, polling()).await?;
+                let o = stack::watch(&aws.cfn, &name, seen, 0, &super::target(&env.name), polling()).await?;
                 println!("{name}: {}", o.status);
             }
         }
@@ -410,7 +441,7 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
 pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let targets = selected(&env, args.stack.as_deref())?;
-    runtime()?.block_on(async {
+    block_on(async {
         let aws = connect(&env).await?;
         let mut drifted = false;
         for (_, name) in targets {

@@ -26,8 +26,23 @@ pub const EXIT_ERROR: u8 = 1;
 /// Changes pending (`diff`, `deploy --plan`) or drift found (`drift`); never an error.
 pub const EXIT_CHANGES: u8 = 2;
 
+/// The `--environments` folder the user gave, kept for the commands printed as next steps.
+static ENVIRONMENTS_FLAG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// How a printed next step names environment `name`: with the user's `--environments` folder,
+/// so `cargo run -- status <target> --watch` works as printed.
+pub fn target(name: &str) -> String {
+    match ENVIRONMENTS_FLAG.get() {
+        Some(dir) => format!("{name} --environments {}", dir.display()),
+        None => name.to_owned(),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &cli.environments {
+        let _ = ENVIRONMENTS_FLAG.set(dir.clone());
+    }
     let dir = environments_dir(cli.environments.as_deref());
     match cli.command {
         Command::Synth(args) => synth::run(&dir, args),

@@ -4,12 +4,14 @@
 
 pub mod change_set;
 pub mod events;
+pub mod interrupt;
 pub mod package;
 pub mod smoke;
 pub mod stack;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudformation::config::Region;
+use aws_sdk_sts::error::SdkError;
 
 /// Why a deploy step failed; each message says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +28,8 @@ pub enum DeployError {
     Throttled(String),
     #[error("{0}")]
     Aws(String),
-    #[error("interrupted")]
-    Interrupted,
+    #[error("interrupted before anything changed: the change set for `{0}` was deleted")]
+    Interrupted(String),
     #[error(
         "stopped watching `{stack}`; its operation goes on in CloudFormation. Resume watching with `cargo run -- status {env} --watch`"
     )]
@@ -44,26 +46,53 @@ pub enum DeployError {
     Smoke(#[from] smoke::SmokeError),
 }
 
+/// Time limits of every AWS call: 5 s to connect, 30 s for one attempt, 90 s for a call with its
+/// retries (the SDK retries throttling and transient errors three times by default).
+/// `INFRA_AWS_TIMEOUT_MS` replaces the last two (for slow links, and tests).
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    let ms = |default: u64| {
+        let v = std::env::var("INFRA_AWS_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        std::time::Duration::from_millis(v)
+    };
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(ms(30_000))
+        .operation_timeout(ms(90_000))
+        .build()
+}
+
 /// The AWS clients one command needs.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    /// Where the calls go, as errors name it: `AWS_ENDPOINT_URL`, or AWS in the region.
+    pub endpoint: String,
     pub cfn: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
 impl Aws {
-    /// Clients for `region`, from the standard AWS configuration chain.
+    /// Clients for `region`, from the standard AWS configuration chain, with every call bounded
+    /// by [`timeouts`]: an endpoint that accepts connections but never answers fails in seconds.
     pub async fn connect(region: &str) -> Self {
-        let config =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).load().await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .timeout_config(timeouts())
+            .load()
+            .await;
         Self::from_config(&config)
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         // Path-style addressing keeps custom endpoints (emulators) working.
         let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
+        let endpoint = match (config.endpoint_url(), config.region()) {
+            (Some(url), _) => url.to_owned(),
+            (None, Some(region)) => format!("AWS ({region})"),
+            (None, None) => "AWS".to_owned(),
+        };
         Aws {
+            endpoint,
             cfn: aws_sdk_cloudformation::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sts: aws_sdk_sts::Client::new(config),
@@ -74,10 +103,18 @@ impl Aws {
     pub async fn check_account(&self, env: &str, expected: &str) -> Result<(), DeployError> {
         let me = self.sts.get_caller_identity().send().await.map_err(|e| {
             let text = stack::sdk_text(&e);
-            if text.contains("credential") || text.contains("Expired") || text.contains("token") {
-                DeployError::Credentials(text)
-            } else {
-                DeployError::Aws(format!("GetCallerIdentity: {text}"))
+            let limits = timeouts();
+            match &e {
+                SdkError::DispatchFailure(_) if text.contains("credential") => DeployError::Credentials(
+                    "no credentials found in the environment, profile, SSO cache or instance".into(),
+                ),
+                SdkError::TimeoutError(_) => DeployError::Aws(format!(
+                    "GetCallerIdentity: no answer from {} within {} ms (INFRA_AWS_TIMEOUT_MS sets the limit)",
+                    self.endpoint,
+                    limits.operation_timeout().unwrap_or_default().as_millis()
+                )),
+                _ if text.contains("ExpiredToken") || text.contains("expired") => DeployError::Credentials(text),
+                _ => DeployError::Aws(format!("GetCallerIdentity at {}: {text}", self.endpoint)),
             }
         })?;
         let actual = me.account().unwrap_or_default();

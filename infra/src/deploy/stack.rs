@@ -54,29 +54,53 @@ impl Default for Polling {
     }
 }
 
-/// An SDK error as one line: the service's code and message when it answered, else the cause
-/// chain (timeouts, connection failures).
+/// An SDK error as one line: the service's code and message when it answered, else what went
+/// wrong on the way (a time limit, a refused connection, missing credentials) with its causes,
+/// each by its message; never a Debug dump.
 pub fn sdk_text<E, R>(e: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    match e.as_service_error() {
-        Some(s) if s.code().is_some() => {
-            format!("{}: {}", s.code().unwrap_or_default(), s.message().unwrap_or_default())
-        }
-        _ => format!("{}", DisplayErrorContext(e)),
+    match e {
+        SdkError::ServiceError(_) => match e.as_service_error() {
+            Some(s) if s.code().is_some() => {
+                format!("{}: {}", s.code().unwrap_or_default(), s.message().unwrap_or_default())
+            }
+            _ => causes(e),
+        },
+        SdkError::TimeoutError(_) => "no answer within the time limit".to_owned(),
+        _ => causes(e),
     }
+}
+
+/// An error and its sources, by their messages, on one line.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut at = Some(e);
+    while let Some(err) = at {
+        let text = err.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        at = err.source();
+    }
+    parts.join(": ")
 }
 
 fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> DeployError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let text = sdk_text(&e);
     if text.contains("ExpiredToken") || text.contains("expired") && text.contains("token") {
         return DeployError::Credentials(text);
+    }
+    if matches!(e, SdkError::DispatchFailure(_)) && text.contains("credential") {
+        return DeployError::Credentials(
+            "no credentials found in the environment, profile, SSO cache or instance".into(),
+        );
     }
     if text.contains("Throttling") || text.contains("Rate exceeded") {
         return DeployError::Throttled(format!("{what}: {text}"));
@@ -118,7 +142,17 @@ pub async fn plan(
         None | Some("REVIEW_IN_PROGRESS") => true,
         Some("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED") if replace_failed => {
             eprintln!("{}: deleting the failed first create before creating it again", spec.name);
-            delete(cfn, &spec.name, env, poll).await?;
+            let outcome = delete(cfn, &spec.name, env, poll).await?;
+            // A create must not start before the old stack is gone ("already exists").
+            if outcome.status != "DELETE_COMPLETE" || describe(cfn, &spec.name).await?.is_some() {
+                return Err(DeployError::Blocked {
+                    stack: spec.name.clone(),
+                    status: outcome.status,
+                    next: format!(
+                        "deleting the failed stack did not finish; see `cargo run -- status {env}`, delete what is left in the console, then deploy again"
+                    ),
+                });
+            }
             true
         }
         Some(s @ ("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED")) => {
@@ -184,53 +218,90 @@ pub async fn plan(
     }
     let created = req.send().await.map_err(|e| sdk("CreateChangeSet", e))?;
     let arn = created.id().unwrap_or(&name).to_owned();
-
-    let mut wait = poll.first;
-    let mut changes = Vec::new();
-    loop {
-        let mut token = None;
-        let mut first = None;
-        changes.clear();
-        loop {
-            let page = cfn
-                .describe_change_set()
-                .change_set_name(&arn)
-                .stack_name(&spec.name)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| sdk("DescribeChangeSet", e))?;
-            changes.extend(page.changes().iter().filter_map(|c| c.resource_change()).map(Change::from_sdk));
-            token = page.next_token().map(str::to_owned);
-            if first.is_none() {
-                first = Some((
-                    page.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                    page.status_reason().unwrap_or_default().to_owned(),
-                ));
+    let plan = Plan { stack: spec.name.clone(), change_set: arn, create, changes: Vec::new() };
+    match settle(cfn, plan, poll).await {
+        Ok(Settled::Ready(plan)) => Ok(Some(plan)),
+        Ok(Settled::Empty) => Ok(None),
+        Err((plan, e)) => {
+            // Whatever went wrong after the change set was made, it must not stay behind.
+            if let Err(cleanup) = discard(cfn, &plan).await {
+                eprintln!(
+                    "warning: could not delete change set {} of {}: {cleanup}; delete it in the console",
+                    plan.change_set, plan.stack
+                );
             }
-            if token.is_none() {
-                break;
-            }
+            Err(e)
         }
-        let (status, reason) = first.unwrap_or_default();
+    }
+}
+
+/// A change set once CloudFormation has computed it.
+enum Settled {
+    Ready(Plan),
+    /// Nothing would change; the change set is already deleted.
+    Empty,
+}
+
+/// Waits for the change set to be computed and reads its changes. On failure, the plan comes
+/// back so the caller can delete the change set.
+async fn settle(cfn: &Client, mut plan: Plan, poll: Polling) -> Result<Settled, (Plan, DeployError)> {
+    let mut wait = poll.first;
+    loop {
+        let (status, reason, changes) = match read_change_set(cfn, &plan).await {
+            Ok(read) => read,
+            Err(e) => return Err((plan, e)),
+        };
+        plan.changes = changes;
         match status.as_str() {
-            "CREATE_COMPLETE" => break,
+            "CREATE_COMPLETE" => return Ok(Settled::Ready(plan)),
             "FAILED" => {
                 let empty =
                     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed");
-                let _ = cfn.delete_change_set().change_set_name(&arn).stack_name(&spec.name).send().await;
                 if empty {
-                    return Ok(None);
+                    let _ = discard(cfn, &plan).await;
+                    return Ok(Settled::Empty);
                 }
-                return Err(DeployError::ChangeSet { stack: spec.name.clone(), reason });
+                let e = DeployError::ChangeSet { stack: plan.stack.clone(), reason };
+                return Err((plan, e));
             }
             _ => {
-                sleep(wait).await?;
+                if sleep(wait).await.is_err() {
+                    let e = DeployError::Interrupted(plan.stack.clone());
+                    return Err((plan, e));
+                }
                 wait = (wait * 3 / 2).min(poll.max);
             }
         }
     }
-    Ok(Some(Plan { stack: spec.name.clone(), change_set: arn, create, changes }))
+}
+
+/// The change set's status, status reason and changes, every page read.
+async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(String, String, Vec<Change>), DeployError> {
+    let mut token = None;
+    let mut first = None;
+    let mut changes = Vec::new();
+    loop {
+        let page = cfn
+            .describe_change_set()
+            .change_set_name(&plan.change_set)
+            .stack_name(&plan.stack)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeChangeSet", e))?;
+        changes.extend(page.changes().iter().filter_map(|c| c.resource_change()).map(Change::from_sdk));
+        token = page.next_token().map(str::to_owned);
+        if first.is_none() {
+            first = Some((
+                page.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                page.status_reason().unwrap_or_default().to_owned(),
+            ));
+        }
+        if token.is_none() {
+            let (status, reason) = first.unwrap_or_default();
+            return Ok((status, reason, changes));
+        }
+    }
 }
 
 /// Deletes a change set that will not run (and the empty stack a create change set made).
@@ -284,10 +355,11 @@ impl Outcome {
     }
 }
 
-async fn sleep(d: Duration) -> Result<(), DeployError> {
+/// Waits `d`; `Err(())` when Ctrl-C is pressed first (or was already).
+async fn sleep(d: Duration) -> Result<(), ()> {
     tokio::select! {
         _ = tokio::time::sleep(d) => Ok(()),
-        _ = tokio::signal::ctrl_c() => Err(DeployError::Interrupted),
+        _ = super::interrupt::wait() => Err(()),
     }
 }
 
@@ -304,9 +376,15 @@ pub async fn watch(
     let mut done = HashSet::new();
     let mut wait = poll.first;
     loop {
-        if let Err(DeployError::Interrupted) = sleep(wait).await {
+        if sleep(wait).await.is_err() {
             return Err(DeployError::Watching { stack: stack.to_owned(), env: env.to_owned() });
         }
+        // The status first: every event up to a final status is written before it, so the
+        // events read next include the last ones.
+        let status = match describe(cfn, stack).await? {
+            None => "DELETE_COMPLETE".to_owned(),
+            Some(s) => status(&s).to_owned(),
+        };
         let mut fresh = Vec::new();
         let mut token = None;
         'pages: loop {
@@ -339,10 +417,6 @@ pub async fn watch(
             eprintln!("{}", events::render(&ev, done.len(), total.max(done.len())));
             all.push(ev);
         }
-        let status = match describe(cfn, stack).await? {
-            None => "DELETE_COMPLETE".to_owned(),
-            Some(s) => status(&s).to_owned(),
-        };
         if events::is_terminal(&status) {
             return Ok(Outcome { status, events: all });
         }
@@ -455,7 +529,9 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(String, 
             .map_err(|e| sdk("DescribeStackDriftDetectionStatus", e))?;
         match s.detection_status().map(|d| d.as_str()) {
             Some("DETECTION_IN_PROGRESS") => {
-                sleep(wait).await?;
+                sleep(wait)
+                    .await
+                    .map_err(|()| DeployError::Aws(format!("interrupted; drift detection of {stack} goes on")))?;
                 wait = (wait * 3 / 2).min(poll.max);
             }
             Some("DETECTION_FAILED") => {

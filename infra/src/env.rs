@@ -609,7 +609,7 @@ macro_rules! checked_string {
                 if check(&s) {
                     Ok($name(s))
                 } else {
-                    Err(format!("`{s}` is not {}", $what))
+                    Err(format!("`{}` is not {}", s.escape_debug(), $what))
                 }
             }
         }
@@ -781,14 +781,15 @@ macro_rules! checked_url {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
                 let check: fn(&str, &url::Url) -> Result<(), String> = $check;
-                let parsed = url::Url::parse(&s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
+                let shown = s.escape_debug().to_string();
+                let parsed = url::Url::parse(&s).map_err(|e| format!("`{shown}` is not a URL: {e}"))?;
                 if !parsed.username().is_empty() || parsed.password().is_some() {
-                    return Err(format!("`{s}`: credentials do not belong in an environment file (it is in git)"));
+                    return Err(format!("`{shown}`: credentials do not belong in an environment file (it is in git)"));
                 }
-                check(&s, &parsed).map_err(|why| format!("`{s}`: {why}"))?;
+                check(&s, &parsed).map_err(|why| format!("`{shown}`: {why}"))?;
                 let normal = parsed.as_str();
                 if s != normal && format!("{s}/") != normal {
-                    return Err(format!("`{s}` is not written in normal form; write `{}`", normal.trim_end_matches('/')));
+                    return Err(format!("`{shown}` is not written in normal form; write `{}`", normal.trim_end_matches('/')));
                 }
                 Ok($name(s))
             }

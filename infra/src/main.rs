@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     match infra::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line, whatever a value in the message holds.
+            let text = format!("{e:#}").replace('\n', "\\n").replace('\r', "\\r");
+            eprintln!("error: {text}");
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -24,6 +24,26 @@ fn error_after(from: &str, to: &str) -> String {
     }
 }
 
+/// Applies each edit to dev.yaml and checks the outcome: `None` loads, `Some(part)` is refused
+/// in one line naming the file, holding `part` and a line number.
+fn assert_edits(cases: &[(&str, String, Option<&str>)]) {
+    let text = dev_text();
+    for (from, to, want) in cases {
+        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
+        let got = Environment::parse(&text.replacen(from, to, 1), "dev", Path::new("environments/dev.yaml"));
+        match (got, want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(e.starts_with("environments/dev.yaml: "), "{e}");
+                assert!(e.contains(want) && e.contains(" at line "), "for {to:?}\n  got:  {e}\n  want: {want}");
+                assert_eq!(e.lines().count(), 1, "{e}");
+            }
+            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+}
+
 #[test]
 fn shipped_environments_load() {
     let names = Environment::names(&shipped()).unwrap();
@@ -216,23 +236,9 @@ fn duplicate_keys_are_refused_everywhere() {
         ("tags:\n", "tags:\n  owner: identity\n", None),
         ("tags:\n", "tags:\n  also: identity\n", None),
     ];
-    let text = dev_text();
-    assert!(text.contains("tags:\n  team: identity\n"), "dev.yaml's tags changed");
-    for (from, to, want) in cases {
-        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
-        let edited = text.replacen(from, to, 1);
-        let got = Environment::parse(&edited, "dev", Path::new("environments/dev.yaml"));
-        match (got, want) {
-            (Ok(_), None) => {}
-            (Err(e), Some(want)) => {
-                let e = e.to_string();
-                assert!(e.starts_with("environments/dev.yaml: "), "{e}");
-                assert!(e.contains(want), "for {to:?}\n  got:  {e}\n  want: {want}");
-                assert_eq!(e.lines().count(), 1, "{e}");
-            }
-            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
-        }
-    }
+    assert!(dev_text().contains("tags:\n  team: identity\n"), "dev.yaml's tags changed");
+    let cases: Vec<(&str, String, Option<&str>)> = cases.into_iter().map(|(f, t, w)| (f, t.to_owned(), w)).collect();
+    assert_edits(&cases);
 }
 
 /// URL-typed values are parsed as URLs and checked against the rules of where they are used.
@@ -282,20 +288,7 @@ fn urls_are_parsed_and_checked_where_they_are_used() {
         ),
         (runbook, "runbook_url: https://wiki.example.com/runbooks/dev#top".into(), Some("no query or fragment")),
     ];
-    let text = dev_text();
-    for (from, to, want) in cases {
-        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
-        let got = Environment::parse(&text.replacen(from, &to, 1), "dev", Path::new("environments/dev.yaml"));
-        match (got, want) {
-            (Ok(_), None) => {}
-            (Err(e), Some(want)) => {
-                let e = e.to_string();
-                assert!(e.contains(want), "for {to:?}\n  got:  {e}\n  want: {want}");
-                assert!(e.contains(" at line "), "{e}");
-            }
-            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
-        }
-    }
+    assert_edits(&cases);
 }
 
 /// File names that cannot be environment names are refused by `names` (so `list` and `--all`)
@@ -357,17 +350,5 @@ fn free_text_values_are_checked() {
         ("audience: https://api.dev.example.com", "audience: \"a\\tb\"".into(), Some("is not an audience")),
         ("audience: https://api.dev.example.com", "audience: urn:example:api".into(), None),
     ];
-    let text = dev_text();
-    for (from, to, want) in cases {
-        assert!(text.contains(from), "dev.yaml no longer contains {from:?}");
-        let got = Environment::parse(&text.replacen(from, &to, 1), "dev", Path::new("environments/dev.yaml"));
-        match (got, want) {
-            (Ok(_), None) => {}
-            (Err(e), Some(want)) => {
-                let e = e.to_string();
-                assert!(e.contains(want) && e.contains(" at line "), "for {to:?}\n  got:  {e}\n  want: {want}");
-            }
-            (got, want) => panic!("{to:?}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
-        }
-    }
+    assert_edits(&cases);
 }

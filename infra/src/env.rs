@@ -431,24 +431,6 @@ struct RawAlarm {
 impl TryFrom<RawAlarm> for AlarmSettings {
     type Error = String;
     fn try_from(r: RawAlarm) -> Result<Self, String> {
-        if !r.threshold.is_finite() || r.threshold < 0.0 {
-            return Err(format!("threshold {} must be a number of at least 0", r.threshold));
-        }
-        if r.datapoints_to_alarm > r.evaluation_periods {
-            return Err(format!(
-                "datapoints_to_alarm ({}) cannot exceed evaluation_periods ({})",
-                r.datapoints_to_alarm, r.evaluation_periods
-            ));
-        }
-        let window = u64::from(r.period_seconds.0) * u64::from(r.evaluation_periods.get());
-        let max = max_evaluation_seconds(r.period_seconds.0);
-        if window > max {
-            return Err(format!(
-                "period_seconds x evaluation_periods = {window} s; CloudWatch evaluates at most {max} s ({}) with a period of {} s",
-                if max == 86_400 { "one day below one-hour periods" } else { "seven days" },
-                r.period_seconds.0
-            ));
-        }
         Ok(AlarmSettings {
             threshold: r.threshold,
             period_seconds: r.period_seconds.0,
@@ -456,6 +438,36 @@ impl TryFrom<RawAlarm> for AlarmSettings {
             datapoints_to_alarm: r.datapoints_to_alarm.get(),
             severity: r.severity,
         })
+    }
+}
+
+impl AlarmSettings {
+    /// CloudWatch's rules across the fields (`PutMetricAlarm`): a finite threshold of at least
+    /// 0, `datapoints_to_alarm` within `evaluation_periods`, and the evaluation range within
+    /// one day, or seven days for periods of an hour or more. Errors name the field.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if !self.threshold.is_finite() || self.threshold < 0.0 {
+            return Err(("threshold", format!("{} must be a number of at least 0", self.threshold)));
+        }
+        if self.datapoints_to_alarm > self.evaluation_periods {
+            return Err((
+                "datapoints_to_alarm",
+                format!("{} cannot exceed evaluation_periods ({})", self.datapoints_to_alarm, self.evaluation_periods),
+            ));
+        }
+        let window = u64::from(self.period_seconds) * u64::from(self.evaluation_periods);
+        let max = max_evaluation_seconds(self.period_seconds);
+        if window > max {
+            return Err((
+                "evaluation_periods",
+                format!(
+                    "period_seconds x evaluation_periods = {window} s; with a period of {} s CloudWatch evaluates at most {max} s ({})",
+                    self.period_seconds,
+                    if max == 86_400 { "one day below one-hour periods" } else { "seven days" }
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -609,7 +621,7 @@ macro_rules! checked_string {
                 if check(&s) {
                     Ok($name(s))
                 } else {
-                    Err(format!("`{}` is not {}", s.escape_debug(), $what))
+                    Err(format!("`{}` is not {}", shown(&s), $what))
                 }
             }
         }
@@ -668,7 +680,7 @@ checked_string!(
     /// reference, `Tag`).
     TagKey,
     "a tag key (1 to 128 letters, digits, spaces or _.:/=+-@, not starting with aws:)",
-    |s| (1..=128).contains(&s.chars().count()) && !s.starts_with("aws:") && is_tag_text(s)
+    |s| (1..=128).contains(&s.chars().count()) && !s.to_ascii_lowercase().starts_with("aws:") && is_tag_text(s)
 );
 
 checked_string!(
@@ -683,8 +695,9 @@ checked_string!(
     /// printable characters, no `${` (CloudFormation text) or `{{` (a dynamic reference CloudFormation would
     /// resolve).
     Audience,
-    "an audience (1 to 1024 printable characters, without `${` or `{{`)",
+    "an audience (1 to 1024 printable characters, no leading or trailing space, without `${` or `{{`)",
     |s| (1..=1024).contains(&s.chars().count())
+        && s.trim() == s
         && !s.chars().any(char::is_control)
         && !s.contains("${")
         && !s.contains("{{")
@@ -781,7 +794,7 @@ macro_rules! checked_url {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
                 let check: fn(&str, &url::Url) -> Result<(), String> = $check;
-                let shown = s.escape_debug().to_string();
+                let shown = shown(&s);
                 let parsed = url::Url::parse(&s).map_err(|e| format!("`{shown}` is not a URL: {e}"))?;
                 if !parsed.username().is_empty() || parsed.password().is_some() {
                     return Err(format!("`{shown}`: credentials do not belong in an environment file (it is in git)"));
@@ -803,27 +816,68 @@ macro_rules! checked_url {
     };
 }
 
-/// `true` when the host is exactly `localhost`, `127.0.0.1` or `[::1]`, not a name that starts
-/// with them (`localhost.evil.example`).
-pub fn is_loopback_host(u: &url::Url) -> bool {
+/// A value as messages show it: control characters escaped, cut after 60 characters.
+fn shown(s: &str) -> String {
+    let escaped = s.escape_debug().to_string();
+    match escaped.char_indices().nth(60) {
+        Some((at, _)) => format!("{}... ({} characters)", &escaped[..at], s.chars().count()),
+        None => escaped,
+    }
+}
+
+/// Why a URL's host is not a public DNS name or address, if it is not: labels of 1 to 63
+/// letters, digits and hyphens not at either end, no empty label or trailing dot (RFC 1123
+/// §2.1); no `localhost` (RFC 6761 §6.3) or address that only this network reaches
+/// (loopback, private, link-local, unspecified, and the same as IPv4-mapped IPv6).
+fn unreachable_host(u: &url::Url) -> Option<String> {
+    use std::net::IpAddr;
+    let private = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
     match u.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+        None => Some("it has no host".into()),
+        Some(url::Host::Ipv4(ip)) if private(IpAddr::V4(ip)) => Some(format!("{ip} is not a public address")),
+        Some(url::Host::Ipv6(ip)) if private(IpAddr::V6(ip)) => Some(format!("{ip} is not a public address")),
+        Some(url::Host::Domain(d)) => {
+            let labels_ok = d.split('.').all(|l| {
+                (1..=63).contains(&l.len())
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+            if !labels_ok || d.len() > 253 {
+                Some(format!(
+                    "`{}` is not a DNS name (RFC 1123: labels of letters, digits and inner hyphens)",
+                    shown(d)
+                ))
+            } else if d == "localhost" || d.ends_with(".localhost") {
+                Some(format!("`{d}` is this machine, not a public host"))
+            } else {
+                None
+            }
+        }
+        Some(_) => None,
     }
 }
 
 checked_url!(
-    /// A token issuer (RFC 8414 §2): `https`, no query or fragment, no trailing `/` (paths are
-    /// appended to it). Plain `http` only on a loopback host, for local development.
+    /// A token issuer (RFC 8414 §2): `https`, a public DNS name or address, no query or fragment,
+    /// no trailing `/` (paths are appended to it). Every environment file is deployable, so
+    /// there is no `http` exception: `serve` answers on loopback under any issuer.
     IssuerUrl,
     |text, u| {
-        match u.scheme() {
-            "https" => {}
-            "http" if is_loopback_host(u) => {}
-            "http" => return Err("an issuer must use https (RFC 8414 section 2); http only on localhost".into()),
-            other => return Err(format!("an issuer must use https, not {other}")),
+        if u.scheme() != "https" {
+            return Err(format!("an issuer must use https (RFC 8414 section 2), not {}", u.scheme()));
+        }
+        if let Some(why) = unreachable_host(u) {
+            return Err(format!("an issuer needs a public host: {why}"));
         }
         if u.query().is_some() || u.fragment().is_some() {
             return Err("an issuer has no query or fragment (RFC 8414 section 2)".into());
@@ -843,8 +897,8 @@ checked_url!(
         if u.scheme() != "https" {
             return Err("a webhook is subscribed with SNS protocol https, so it must be an https:// URL".into());
         }
-        if is_loopback_host(u) {
-            return Err("SNS cannot reach a loopback host".into());
+        if let Some(why) = unreachable_host(u) {
+            return Err(format!("SNS delivers only to public hosts: {why}"));
         }
         if u.fragment().is_some() {
             return Err("a webhook has no fragment".into());
@@ -860,6 +914,9 @@ checked_url!(
     |_, u| {
         if u.scheme() != "https" {
             return Err("the runbook must be an https:// URL".into());
+        }
+        if let Some(why) = unreachable_host(u) {
+            return Err(format!("on-call must be able to open the runbook: {why}"));
         }
         if u.query().is_some() || u.fragment().is_some() {
             return Err("the runbook URL has no query or fragment: alarms append #<section>".into());
@@ -957,40 +1014,74 @@ impl Environment {
         env.name = name.to_owned();
         env.source = path.to_owned();
         env.text = text.to_owned();
-        env.check().map_err(|message| EnvError::Invalid { path: shown, message })?;
+        env.check().map_err(|(key, message)| {
+            let at = env.line_of(&key).map(|n| format!(" at line {n}")).unwrap_or_default();
+            EnvError::Invalid { path: shown, message: format!("{key}: {message}{at}") }
+        })?;
         Ok(env)
     }
 
-    /// Rules that span sections.
-    fn check(&self) -> Result<(), String> {
+    /// Rules that span sections or fields, as (dotted key, message); the caller adds the key's
+    /// line.
+    fn check(&self) -> Result<(), (String, String)> {
+        let err = |key: &str, message: String| Err((key.to_owned(), message));
         let full = format!("{}-{}", self.stack_prefix, self.name);
         if full.len() > 40 {
-            return Err(format!(
-                "stack_prefix: `{full}` (prefix plus environment name) is {} characters; keep it within 40 so every resource name fits AWS limits",
-                full.len()
-            ));
+            return err(
+                "stack_prefix",
+                format!(
+                    "`{full}` (prefix plus environment name) is {} characters; keep it within 40 so every resource name fits AWS limits",
+                    full.len()
+                ),
+            );
         }
         let b = &self.monitoring.budget;
         if b.emails.is_empty() || b.emails.len() > 10 {
-            return Err(format!("monitoring.budget.emails: give 1 to 10 addresses, not {}", b.emails.len()));
+            return err("monitoring.budget.emails", format!("give 1 to 10 addresses, not {}", b.emails.len()));
+        }
+        if let Some(tag) = self.tags.keys().find(|k| RESERVED_TAGS.contains(&k.0.as_str())) {
+            return err(
+                &format!("tags.{tag}"),
+                format!("`{tag}` is set by infra on every stack ({}); use another key", RESERVED_TAGS.join(", ")),
+            );
+        }
+        for (key, targets) in
+            [("critical", &self.monitoring.notifications.critical), ("warning", &self.monitoring.notifications.warning)]
+        {
+            if let Some(dup) = first_duplicate(targets.emails.iter().map(|e| e.0.to_ascii_lowercase())) {
+                return err(
+                    &format!("monitoring.notifications.{key}.emails"),
+                    format!("`{dup}` is listed twice; each address is one subscription"),
+                );
+            }
+            if let Some(dup) = first_duplicate(targets.webhooks.iter().map(|w| w.0.clone())) {
+                return err(
+                    &format!("monitoring.notifications.{key}.webhooks"),
+                    format!("`{dup}` is listed twice; each URL is one subscription"),
+                );
+            }
         }
         for (key, a) in self.monitoring.alarms.all() {
+            a.check().map_err(|(field, message)| (format!("monitoring.alarms.{key}.{field}"), message))?;
             if key.ends_with("_rate") && a.threshold > 100.0 {
-                return Err(format!("monitoring.alarms.{key}.threshold: {} is a percentage, at most 100", a.threshold));
+                return err(
+                    &format!("monitoring.alarms.{key}.threshold"),
+                    format!("{} is a percentage, at most 100", a.threshold),
+                );
             }
         }
         if let Some(w) = &self.deploy.change_window
             && w.start_hour_utc.get() >= w.end_hour_utc.get()
         {
-            return Err("deploy.change_window: start_hour_utc must be before end_hour_utc".into());
+            return err("deploy.change_window.end_hour_utc", "start_hour_utc must be before end_hour_utc".into());
         }
         if let Some(domain) = &self.api.custom_domain {
             let cert_region = domain.certificate_arn.0.split(':').nth(3).unwrap_or_default();
             if cert_region != self.region.0 {
-                return Err(format!(
-                    "api.custom_domain.certificate_arn: the certificate is in {cert_region} but a regional API needs one in {}",
-                    self.region
-                ));
+                return err(
+                    "api.custom_domain.certificate_arn",
+                    format!("the certificate is in {cert_region} but a regional API needs one in {}", self.region),
+                );
             }
         }
         Ok(())
@@ -1089,6 +1180,15 @@ impl Environment {
     pub fn service_stack_name(&self) -> String {
         format!("{}-service", self.qualified())
     }
+}
+
+/// Tag keys infra sets on every stack itself.
+pub const RESERVED_TAGS: [&str; 2] = ["service", "environment"];
+
+/// The first value that comes twice.
+fn first_duplicate(values: impl Iterator<Item = String>) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    values.into_iter().find(|v| !seen.insert(v.clone()))
 }
 
 /// Refuses a key written twice in one mapping, anywhere in the file: serde keeps the last value

@@ -172,7 +172,7 @@ fn monitoring_settings_are_checked() {
         ),
         (
             alarm.replace("datapoints_to_alarm: 2", "datapoints_to_alarm: 4"),
-            "datapoints_to_alarm (4) cannot exceed evaluation_periods (3)",
+            "monitoring.alarms.lambda_errors.datapoints_to_alarm: 4 cannot exceed evaluation_periods (3) at line 50",
         ),
         (
             alarm.replace(
@@ -182,7 +182,10 @@ fn monitoring_settings_are_checked() {
             "CloudWatch evaluates at most 86400 s",
         ),
         (alarm.replace("severity: warning", "severity: loud"), "unknown variant `loud`"),
-        (alarm.replace("threshold: 20", "threshold: -1"), "threshold -1 must be a number of at least 0"),
+        (
+            alarm.replace("threshold: 20", "threshold: -1"),
+            "monitoring.alarms.lambda_errors.threshold: -1 must be a number of at least 0 at line 50",
+        ),
     ];
     for (to, want) in cases {
         let got = error_after(alarm, &to);
@@ -190,7 +193,10 @@ fn monitoring_settings_are_checked() {
         assert!(got.contains(want), "got {got}\nwant {want}");
     }
     let got = error_after("api_5xx_rate: {threshold: 10,", "api_5xx_rate: {threshold: 101,");
-    assert!(got.contains("monitoring.alarms.api_5xx_rate.threshold: 101 is a percentage"), "{got}");
+    assert!(
+        got.contains("monitoring.alarms.api_5xx_rate.threshold: 101 is a percentage, at most 100 at line "),
+        "{got}"
+    );
     let got = error_after("emails: [identity-dev@example.com]\n  alarms", "emails: [not-an-email]\n  alarms");
     assert!(got.contains("`not-an-email` is not an email address"), "{got}");
 }
@@ -247,18 +253,25 @@ fn urls_are_parsed_and_checked_where_they_are_used() {
     let issuer = "issuer: https://auth.dev.example.com";
     let runbook = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/dev.md";
     let webhook = |url: &str| format!("emails: [identity-dev@example.com]\n      webhooks: [\"{url}\"]");
-    let critical = "emails: [identity-dev@example.com]";
+    let warning_emails = "emails: [identity-dev@example.com]";
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         // Issuer (RFC 8414 section 2).
         (issuer, "issuer: https://auth.example.com".into(), None),
-        (issuer, "issuer: http://localhost:8080".into(), None),
-        (issuer, "issuer: http://127.0.0.1:9000".into(), None),
-        (issuer, "issuer: \"http://[::1]:9000\"".into(), None),
+        (issuer, "issuer: http://localhost:8080".into(), Some("an issuer must use https")),
+        (issuer, "issuer: https://localhost".into(), Some("`localhost` is this machine")),
+        (issuer, "issuer: https://auth..example.com".into(), Some("is not a DNS name")),
+        (issuer, "issuer: https://-auth.example.com".into(), Some("is not a DNS name")),
+        (issuer, "issuer: https://auth.example.com.".into(), Some("is not a DNS name")),
+        (issuer, "issuer: https://10.0.0.1".into(), Some("10.0.0.1 is not a public address")),
         (issuer, "issuer: https://auth.example.com/tenant".into(), None),
         (issuer, "issuer: http://localhost.evil.example".into(), Some("an issuer must use https")),
         (issuer, "issuer: http://localhostevil.example".into(), Some("an issuer must use https")),
         (issuer, "issuer: http://auth.example.com".into(), Some("an issuer must use https")),
-        (issuer, "issuer: ftp://auth.example.com".into(), Some("an issuer must use https, not ftp")),
+        (
+            issuer,
+            "issuer: ftp://auth.example.com".into(),
+            Some("an issuer must use https (RFC 8414 section 2), not ftp"),
+        ),
         (issuer, "issuer: https://auth.example.com/".into(), Some("no trailing `/`")),
         (issuer, "issuer: https://auth.example.com?tenant=a".into(), Some("no query or fragment")),
         (issuer, "issuer: https://auth.example.com#x".into(), Some("no query or fragment")),
@@ -272,15 +285,39 @@ fn urls_are_parsed_and_checked_where_they_are_used() {
         (issuer, "issuer: \"https://auth example.com\"".into(), Some("is not a URL")),
         (issuer, "issuer: auth.example.com".into(), Some("is not a URL")),
         // SNS https subscriptions.
-        (critical, webhook("https://events.pagerduty.com/integration/x/enqueue"), None),
-        (critical, webhook("http://localhost.evil.example/hook"), Some("must be an https:// URL")),
-        (critical, webhook("http://events.pagerduty.com/x"), Some("must be an https:// URL")),
-        (critical, webhook("https://localhost/hook"), Some("SNS cannot reach a loopback host")),
-        (critical, webhook("https://127.0.0.1/hook"), Some("SNS cannot reach a loopback host")),
-        (critical, webhook("https://user:secret@hooks.example.com/x"), Some("credentials do not belong")),
-        (critical, webhook("mailto:oncall@example.com"), Some("must be an https:// URL")),
+        (warning_emails, webhook("https://events.pagerduty.com/integration/x/enqueue"), None),
+        (warning_emails, webhook("http://localhost.evil.example/hook"), Some("must be an https:// URL")),
+        (warning_emails, webhook("http://events.pagerduty.com/x"), Some("must be an https:// URL")),
+        (warning_emails, webhook("https://localhost/hook"), Some("SNS delivers only to public hosts")),
+        (warning_emails, webhook("https://localhost./hook"), Some("is not a DNS name")),
+        (warning_emails, webhook("https://sub.localhost/hook"), Some("is this machine")),
+        (warning_emails, webhook("https://127.0.0.1/hook"), Some("127.0.0.1 is not a public address")),
+        (warning_emails, webhook("https://0.0.0.0/hook"), Some("is not a public address")),
+        (warning_emails, webhook("https://10.0.0.1/hook"), Some("is not a public address")),
+        (warning_emails, webhook("https://169.254.169.254/latest"), Some("is not a public address")),
+        (warning_emails, webhook("https://[::ffff:7f00:1]/x"), Some("is not a public address")),
+        (warning_emails, webhook("https://[::1]/x"), Some("is not a public address")),
+        (warning_emails, webhook("https://203.0.113.9/x"), None),
+        (warning_emails, webhook("https://user:secret@hooks.example.com/x"), Some("credentials do not belong")),
+        (warning_emails, webhook("mailto:oncall@example.com"), Some("must be an https:// URL")),
         // Runbook links (alarms append #section).
         (runbook, "runbook_url: https://wiki.example.com/runbooks/dev".into(), None),
+        // One subscription per endpoint.
+        (
+            "emails: [identity-dev@example.com]\n  alarms",
+            "emails: [identity-dev@example.com, Identity-Dev@example.com]\n  alarms".into(),
+            Some("monitoring.notifications.warning.emails: `identity-dev@example.com` is listed twice"),
+        ),
+        (
+            warning_emails,
+            format!("{warning_emails}\n      webhooks: [\"https://a.example/x\", \"https://a.example/x\"]"),
+            Some("monitoring.notifications.warning.webhooks: `https://a.example/x` is listed twice"),
+        ),
+        (
+            warning_emails,
+            format!("{warning_emails}\n      webhooks: [\"https://a.example/x\", \"https://a.example/y\"]"),
+            None,
+        ),
         (
             runbook,
             "runbook_url: http://wiki.example.com/runbooks/dev".into(),
@@ -339,6 +376,9 @@ fn free_text_values_are_checked() {
         ("  team: identity\n", format!("  {}: x\n", "k".repeat(128)), None),
         ("  team: identity\n", format!("  {}: x\n", "k".repeat(129)), Some("is not a tag key")),
         ("  team: identity\n", "  \"aws:team\": x\n".into(), Some("is not a tag key")),
+        ("  team: identity\n", "  \"AWS:team\": x\n".into(), Some("is not a tag key")),
+        ("  team: identity\n", "  environment: prod\n".into(), Some("tags.environment: `environment` is set by infra")),
+        ("  team: identity\n", "  service: x\n".into(), Some("tags.service: `service` is set by infra")),
         ("audience: https://api.dev.example.com", format!("audience: {}", "a".repeat(1024)), None),
         ("audience: https://api.dev.example.com", format!("audience: {}", "a".repeat(1025)), Some("token.audience: ")),
         (
@@ -349,6 +389,12 @@ fn free_text_values_are_checked() {
         ("audience: https://api.dev.example.com", "audience: \"{{resolve:ssm:x}}\"".into(), Some("is not an audience")),
         ("audience: https://api.dev.example.com", "audience: \"a\\tb\"".into(), Some("is not an audience")),
         ("audience: https://api.dev.example.com", "audience: urn:example:api".into(), None),
+        ("audience: https://api.dev.example.com", "audience: \" \"".into(), Some("is not an audience")),
+        (
+            "audience: https://api.dev.example.com",
+            format!("audience: \"{}\\u0000\"", "a".repeat(5000)),
+            Some("... (5001 characters)` is not an audience"),
+        ),
     ];
     assert_edits(&cases);
 }

@@ -453,7 +453,7 @@ fn alarms_that_cannot_work_are_refused() {
         ),
         (
             vec![("deployment: Canary10Percent5Minutes", "deployment: AllAtOnce".into())],
-            Some(("ALARM009", "period_seconds", "for 0 s")),
+            Some(("ALARM009", "function.canary.deployment", "AllAtOnce shifts all traffic at once")),
         ),
         (
             vec![

@@ -276,7 +276,10 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             let a = artifact(&env, args.function_zip.as_deref())?;
             if args.plan {
                 eprintln!("function: would upload s3://{bucket}/{}", a.key());
-            } else if aws.upload(&bucket, &a).await? {
+            } else if tokio::select! {
+                uploaded = aws.upload(&bucket, &a) => uploaded?,
+                () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
+            } {
                 eprintln!("function: uploaded s3://{bucket}/{}", a.key());
             } else {
                 eprintln!("function: s3://{bucket}/{} already there", a.key());
@@ -323,7 +326,11 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::EXIT_ERROR));
             };
             if s.id == "service" && !args.no_smoke_check {
-                for line in crate::deploy::smoke::check(&outputs).await.map_err(DeployError::from)? {
+                let failed = |e: crate::deploy::smoke::SmokeError| {
+                    let logs = format!("/aws/lambda/{}", service::function_name(&env));
+                    DeployError::Smoke(e.to_string(), super::target(&env.name), logs)
+                };
+                for line in crate::deploy::smoke::check(&outputs).await.map_err(failed)? {
                     eprintln!("smoke check: {line}");
                 }
             }

@@ -25,6 +25,16 @@ pub const SECRETS_VAR: &str = "TOKEN_SERVICE_LOCAL_SECRETS";
 pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let given = parse_secrets(&std::env::var(SECRETS_VAR).unwrap_or_default())?;
+    let known: Vec<&str> = env.token.clients.0.iter().map(|c| c.id.as_str()).collect();
+    for (i, (id, _)) in given.iter().enumerate() {
+        anyhow::ensure!(
+            known.contains(&id.as_str()),
+            "{SECRETS_VAR}: `{id}` is not a client of `{}`; its clients: {}",
+            env.name,
+            known.join(", ")
+        );
+        anyhow::ensure!(!given[..i].iter().any(|(other, _)| other == id), "{SECRETS_VAR}: `{id}` is given twice");
+    }
     let mut doc = RegistryDocument::default();
     let mut printed = Vec::new();
     for c in &env.token.clients.0 {
@@ -92,11 +102,15 @@ fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
     text.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| {
+        .enumerate()
+        .map(|(n, p)| {
+            // The text may hold a secret: the message names the pair by position only.
             p.split_once('=')
                 .filter(|(id, s)| !id.is_empty() && !s.is_empty())
                 .map(|(id, s)| (id.to_owned(), s.to_owned()))
-                .with_context(|| format!("{SECRETS_VAR}: expected id=secret pairs separated by commas"))
+                .with_context(|| {
+                    format!("{SECRETS_VAR}: pair {} is not id=secret with both parts non-empty; expected id=secret pairs separated by commas", n + 1)
+                })
         })
         .collect()
 }

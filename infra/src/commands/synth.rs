@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use crate::cli::SynthArgs;
 use crate::synth;
 use crate::validate::has_errors;
@@ -40,7 +42,9 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
             printed.len()
         );
         for s in &printed {
-            print!("{}", synth::render(s, args.format)?);
+            let text = synth::render(s, args.format)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
+                .context("cannot write to standard output")?;
         }
     }
     Ok(if failed { ExitCode::from(super::EXIT_ERROR) } else { ExitCode::SUCCESS })

@@ -40,10 +40,12 @@ pub enum DeployError {
     WrongAccount { env: String, expected: String, actual: String },
     #[error(transparent)]
     Package(#[from] package::PackageError),
+    /// The smoke check failed after a deploy that completed: (what failed, the environment as
+    /// next steps name it, the function's log group).
     #[error(
-        "{0}; the stack is deployed, so check the function's logs and `cargo run -- rollback <env>` if it is broken"
+        "{0}; the stack is deployed and serves the new version: read the function's logs ({2}), then fix and deploy again, or deploy the previous version; `cargo run -- status {1}` shows the stack, `--no-smoke-check` skips this check"
     )]
-    Smoke(#[from] smoke::SmokeError),
+    Smoke(String, String, String),
 }
 
 /// Time limits of every AWS call: 5 s to connect, 30 s for one attempt, 90 s for a call with its

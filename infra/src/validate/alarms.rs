@@ -294,7 +294,13 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
         }
         if let Some(window) = canary_window.filter(|_| watched.contains(def.key)) {
             let needs = s.period_seconds * s.datapoints_to_alarm;
-            if needs > window {
+            if window == 0 {
+                cx.push(
+                    &ALARM009,
+                    env.locate("function.canary.deployment"),
+                    format!("AllAtOnce shifts all traffic at once, so {} cannot roll it back: choose a Canary or Linear configuration, or make the alarm severity warning", def.key),
+                );
+            } else if needs > window {
                 cx.push(
                     &ALARM009,
                     key("period_seconds"),

@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::error::OAuthError;
@@ -19,6 +19,9 @@ use crate::jwt::Signer;
 use crate::oauth::MAX_BODY_BYTES;
 use crate::registry::Registry;
 use crate::telemetry;
+
+/// How long a client may take to send a request's headers, and then its body.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves until Ctrl-C. `service_name` is the metrics' `Service` dimension.
 pub async fn serve<S: Signer + 'static>(
@@ -38,7 +41,12 @@ pub async fn serve<S: Signer + 'static>(
                 let (service, registry, name) = (service.clone(), registry.clone(), name.clone());
                 async move { Ok::<_, Infallible>(answer(req, &service, &registry, &name).await) }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), handler).await {
+            // A client that stops sending holds no connection for long.
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), handler);
+            if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });
@@ -52,9 +60,17 @@ async fn answer<S: Signer>(
     name: &str,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return to_hyper(error_response(&OAuthError::PayloadTooLarge)),
+    // A declared length over the limit is refused before anything is read.
+    let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return to_hyper(error_response(&OAuthError::PayloadTooLarge));
+    }
+    let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+        Ok(Ok(b)) => b.to_bytes().to_vec(),
+        Ok(Err(_)) => return to_hyper(error_response(&OAuthError::PayloadTooLarge)),
+        Err(_) => {
+            return to_hyper(error_response(&OAuthError::InvalidRequest("the request body did not arrive in time")));
+        }
     };
     let request = Request {
         method: parts.method.as_str().to_owned(),

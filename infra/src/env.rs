@@ -1094,6 +1094,19 @@ impl Environment {
     /// ([`EnvError::BadName`]): such a file is refused, never skipped.
     pub fn names(dir: &Path) -> Result<Vec<String>, EnvError> {
         let names = Self::files(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
+        // A file meant as an environment under another extension is refused, not skipped.
+        let entries =
+            std::fs::read_dir(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or_default();
+            if ext != "yaml" && ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
+                return Err(EnvError::Invalid {
+                    path: p.display().to_string(),
+                    message: "environment files end in .yaml (lowercase); rename it".into(),
+                });
+            }
+        }
         if let Some(bad) = names.iter().find(|n| !is_environment_name(n)) {
             return Err(EnvError::BadName {
                 name: bad.clone(),

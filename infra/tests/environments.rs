@@ -398,3 +398,20 @@ fn free_text_values_are_checked() {
     ];
     assert_edits(&cases);
 }
+
+/// Files that look like environments under another extension are refused, not skipped.
+#[test]
+fn other_extensions_are_refused() {
+    for (file, refused) in [("qa.yml", true), ("qa.YAML", true), ("notes.md", false), ("qa.yaml.bak", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dev.yaml"), dev_text()).unwrap();
+        std::fs::write(dir.path().join(file), "x").unwrap();
+        match Environment::names(dir.path()) {
+            Ok(names) => assert!(!refused && names == ["dev"], "{file}: {names:?}"),
+            Err(e) => assert!(
+                refused && e.to_string().contains(file) && e.to_string().contains("end in .yaml"),
+                "{file}: {e}"
+            ),
+        }
+    }
+}

@@ -127,6 +127,23 @@ def main():
         check("GET on the token endpoint is 405 with Allow: POST", r.status_code == 405 and r.headers.get("Allow") == "POST", r.headers)
         r = requests.get(f"{base}/nope", timeout=5)
         check("unknown path is 404 not_found", r.status_code == 404 and r.json() == {"error": "not_found"}, r.text)
+        import socket
+        host, port = base.removeprefix("http://").split(":")
+        def raw(request, wait):
+            with socket.create_connection((host, int(port)), timeout=wait) as c:
+                c.sendall(request)
+                started = time.time()
+                data = b""
+                try:
+                    while chunk := c.recv(4096):
+                        data += chunk
+                except socket.timeout:
+                    pass
+                return data, time.time() - started
+        data, took = raw(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\n", 5)
+        check("declared oversized body refused at once with 400", data.startswith(b"HTTP/1.1 400") and took < 2, (data[:60], took))
+        data, took = raw(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nabc", 20)
+        check("a body that never arrives ends in 400 within the read timeout", data.startswith(b"HTTP/1.1 400") and took < 15, (data[:60], took))
         meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=5).json()
         check("metadata", meta["issuer"] == ISSUER and meta["grant_types_supported"] == ["client_credentials"], meta)
         check("health", requests.get(f"{base}/health", timeout=5).status_code == 200)

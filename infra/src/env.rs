@@ -986,7 +986,7 @@ impl Environment {
                 name: name.to_owned(),
                 path: path.display().to_string(),
                 known: match Self::files(dir) {
-                    Ok(n) if !n.is_empty() => n.join(", "),
+                    Ok((n, _)) if !n.is_empty() => n.join(", "),
                     _ => format!("none (no *.yaml in {})", dir.display()),
                 },
             });
@@ -1093,19 +1093,14 @@ impl Environment {
     /// The folder cannot be read, or a `*.yaml` file's stem cannot be an environment name
     /// ([`EnvError::BadName`]): such a file is refused, never skipped.
     pub fn names(dir: &Path) -> Result<Vec<String>, EnvError> {
-        let names = Self::files(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
+        let (names, misnamed) =
+            Self::files(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
         // A file meant as an environment under another extension is refused, not skipped.
-        let entries =
-            std::fs::read_dir(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or_default();
-            if ext != "yaml" && ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
-                return Err(EnvError::Invalid {
-                    path: p.display().to_string(),
-                    message: "environment files end in .yaml (lowercase); rename it".into(),
-                });
-            }
+        if let Some(p) = misnamed.first() {
+            return Err(EnvError::Invalid {
+                path: p.display().to_string(),
+                message: "environment files end in .yaml (lowercase); rename it".into(),
+            });
         }
         if let Some(bad) = names.iter().find(|n| !is_environment_name(n)) {
             return Err(EnvError::BadName {
@@ -1116,19 +1111,20 @@ impl Environment {
         Ok(names)
     }
 
-    /// Stems of the `*.yaml` files in `dir`, sorted.
-    fn files(dir: &Path) -> std::io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)?
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let p = e.path();
-                (p.extension().is_some_and(|x| x == "yaml"))
-                    .then(|| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
-                    .flatten()
-            })
-            .collect();
+    /// Stems of the `*.yaml` files in `dir`, sorted, and the files that look like environment
+    /// files under another extension (`.yml`, `.YAML`), from one read of the folder.
+    fn files(dir: &Path) -> std::io::Result<(Vec<String>, Vec<PathBuf>)> {
+        let (mut names, mut misnamed) = (Vec::new(), Vec::new());
+        for p in std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()) {
+            match p.extension().and_then(|x| x.to_str()).unwrap_or_default() {
+                "yaml" => names.extend(p.file_stem().and_then(|s| s.to_str()).map(str::to_owned)),
+                ext if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") => misnamed.push(p),
+                _ => {}
+            }
+        }
         names.sort();
-        Ok(names)
+        misnamed.sort();
+        Ok((names, misnamed))
     }
 
     /// The 1-based line where the dotted `key` (`monitoring.alarms.lambda_errors.threshold`) is
@@ -1174,6 +1170,12 @@ impl Environment {
         }
     }
 
+    /// The tags infra puts on every stack, and so on every resource of it: [`RESERVED_TAGS`]
+    /// with the stack prefix and the environment's name. Policies scope by them.
+    pub fn own_tags(&self) -> [(&'static str, &str); 2] {
+        [(RESERVED_TAGS[0], self.stack_prefix.as_str()), (RESERVED_TAGS[1], self.name.as_str())]
+    }
+
     /// `<prefix>-<env>`: the base of every name in this environment.
     pub fn qualified(&self) -> String {
         format!("{}-{}", self.stack_prefix, self.name)
@@ -1195,7 +1197,7 @@ impl Environment {
     }
 }
 
-/// Tag keys infra sets on every stack itself.
+/// Tag keys infra sets on every stack itself ([`Environment::own_tags`]).
 pub const RESERVED_TAGS: [&str; 2] = ["service", "environment"];
 
 /// The first value that comes twice.

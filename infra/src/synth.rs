@@ -69,8 +69,7 @@ pub struct ManifestStack {
 pub fn stack_tags(env: &Environment) -> std::collections::BTreeMap<String, String> {
     let mut tags: std::collections::BTreeMap<String, String> =
         env.tags.iter().map(|(k, v)| (k.0.clone(), v.0.clone())).collect();
-    tags.insert("service".into(), env.stack_prefix.0.clone());
-    tags.insert("environment".into(), env.name.clone());
+    tags.extend(env.own_tags().map(|(k, v)| (k.to_owned(), v.to_owned())));
     tags
 }
 

@@ -195,10 +195,7 @@ fn boundary_statements(env: &Environment) -> Vec<Statement> {
     vec![
         Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
             .sid("SignWithTheEnvironmentsKeys")
-            .condition(json!({"StringEquals": {
-                "aws:ResourceTag/service": env.stack_prefix.as_str(),
-                "aws:ResourceTag/environment": env.name,
-            }})),
+            .condition(tagged_with(env)),
         Statement::allow(
             &["secretsmanager:GetSecretValue"],
             vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/*"))],
@@ -230,6 +227,14 @@ fn boundary_statements(env: &Environment) -> Vec<Statement> {
         )
         .sid("ShiftTheFunctionsAlias"),
     ]
+}
+
+/// The condition that a resource carries this environment's own tags ([`Environment::own_tags`],
+/// which CloudFormation puts on every resource of its stacks).
+fn tagged_with(env: &Environment) -> serde_json::Value {
+    let tags: serde_json::Map<String, serde_json::Value> =
+        env.own_tags().iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+    json!({ "StringEquals": tags })
 }
 
 /// Managed policies the stacks attach to their roles: the only ones the execution role may
@@ -422,10 +427,7 @@ fn keys(env: &Environment) -> Vec<Statement> {
             vec![sub(format!("{P}:kms:{RA}:key/*"))],
         )
         .sid("TheEnvironmentsKeys")
-        .condition(json!({"StringEquals": {
-            "aws:ResourceTag/service": env.stack_prefix.as_str(),
-            "aws:ResourceTag/environment": env.name,
-        }})),
+        .condition(tagged_with(env)),
         Statement::allow(
             &["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
             vec![sub(format!("{P}:kms:{RA}:alias/{q}-*"))],

@@ -22,6 +22,14 @@ pub struct GatewayAnswer {
     pub body: String,
 }
 
+/// A `GatewayResponse` of the template; `status` is `None` when it keeps the type's default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Custom {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
 /// Where a request goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Routed {
@@ -36,8 +44,8 @@ pub enum Routed {
 pub struct RouteTable {
     /// Full resource path → its methods (`ANY` included as written).
     routes: BTreeMap<String, BTreeSet<String>>,
-    /// Gateway response type → the customized answer.
-    responses: BTreeMap<String, GatewayAnswer>,
+    /// Gateway response type → the template's customization.
+    responses: BTreeMap<String, Custom>,
 }
 
 impl RouteTable {
@@ -78,8 +86,10 @@ impl RouteTable {
             table.routes.entry(path_of(&p["ResourceId"])?).or_default().insert(method);
         }
         for (id, p) in of_type("AWS::ApiGateway::GatewayResponse") {
-            let status = p["StatusCode"].as_str().unwrap_or("403");
-            let status = status.parse().map_err(|_| format!("{id}: StatusCode {status} is not a number"))?;
+            let status = match p["StatusCode"].as_str() {
+                None => None,
+                Some(s) => Some(s.parse().map_err(|_| format!("{id}: StatusCode {s} is not a number"))?),
+            };
             let headers = p["ResponseParameters"]
                 .as_object()
                 .into_iter()
@@ -90,8 +100,8 @@ impl RouteTable {
                 })
                 .collect();
             let body = p.pointer("/ResponseTemplates/application~1json").and_then(Json::as_str).unwrap_or_default();
-            let answer = GatewayAnswer { status, headers, body: body.to_owned() };
-            table.responses.insert(p["ResponseType"].as_str().unwrap_or_default().to_owned(), answer);
+            let custom = Custom { status, headers, body: body.to_owned() };
+            table.responses.insert(p["ResponseType"].as_str().unwrap_or_default().to_owned(), custom);
         }
         Ok(table)
     }
@@ -112,12 +122,38 @@ impl RouteTable {
         }
     }
 
-    /// The answer for a gateway response type, customized or API Gateway's default.
-    fn gateway(&self, response_type: &str) -> GatewayAnswer {
-        self.responses.get(response_type).cloned().unwrap_or_else(|| GatewayAnswer {
-            status: 403,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: r#"{"message":"Missing Authentication Token"}"#.into(),
-        })
+    /// The answer for a gateway response type: the template's customization of that type,
+    /// else of `DEFAULT_4XX`/`DEFAULT_5XX` for its status class, else API Gateway's default
+    /// (`{"message":…}` with the type's default status; "Gateway response types for API
+    /// Gateway").
+    /// A type not modelled here is answered as `DEFAULT_5XX` with status 500.
+    pub fn gateway(&self, response_type: &str) -> GatewayAnswer {
+        let (status, message) = DEFAULT_ANSWERS
+            .iter()
+            .find(|(t, _, _)| *t == response_type)
+            .map(|(_, s, m)| (*s, *m))
+            .unwrap_or((500, "Internal server error"));
+        let class = if status < 500 { "DEFAULT_4XX" } else { "DEFAULT_5XX" };
+        let custom = self.responses.get(response_type).or_else(|| self.responses.get(class));
+        match custom {
+            Some(c) => GatewayAnswer {
+                status: c.status.unwrap_or(status),
+                headers: c.headers.clone(),
+                body: c.body.replace("$context.error.messageString", &format!("\"{message}\"")),
+            },
+            None => GatewayAnswer {
+                status,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: serde_json::json!({ "message": message }).to_string(),
+            },
+        }
     }
 }
+
+/// Gateway response types with their default status and message.
+const DEFAULT_ANSWERS: [(&str, u16, &str); 4] = [
+    ("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"),
+    ("THROTTLED", 429, "Too Many Requests"),
+    ("REQUEST_TOO_LARGE", 413, "Request Too Long"),
+    ("INTEGRATION_TIMEOUT", 504, "Endpoint request timed out"),
+];

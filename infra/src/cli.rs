@@ -90,6 +90,17 @@ pub struct ServeArgs {
     /// The port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Run the packaged `bootstrap` (the zip deploy uploads) behind a local Lambda Runtime API
+    /// and a local translation of the environment's REST API, against its deployed key and
+    /// client registry (from the standard AWS configuration).
+    #[arg(long)]
+    pub lambda: bool,
+    /// With --lambda: run this prebuilt zip instead of building the function.
+    #[arg(long, value_name = "PATH", requires = "lambda")]
+    pub function_zip: Option<PathBuf>,
+    /// With --lambda: most execution environments at once (each a `bootstrap` process).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "lambda", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub max_environments: u16,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod deploy;
 pub mod env;
+pub mod local;
 pub mod runbook;
 pub mod stacks;
 pub mod synth;

@@ -201,6 +201,83 @@ fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
     Ok(a)
 }
 
+/// The smoke check after the service stack deployed: against the API URL on AWS; on an emulator
+/// (which runs no Lambda) against the uploaded artifact run locally by `crate::local`, with
+/// the deployed key and registry.
+async fn smoke(
+    aws: &Aws,
+    env: &Environment,
+    service: &Stack,
+    outputs: &std::collections::BTreeMap<String, String>,
+    artifact: Option<&Artifact>,
+) -> anyhow::Result<()> {
+    let failed = |e: String| {
+        let logs = format!("/aws/lambda/{}", service::function_name(env));
+        DeployError::Smoke(e, super::target(&env.name), logs)
+    };
+    let mut running = None;
+    let mut checked = outputs.clone();
+    if aws.emulator {
+        let artifact = artifact.context("no artifact to smoke-check locally")?;
+        let template = service.template.to_json();
+        let local = crate::local::start(crate::local::Options {
+            env,
+            template: &template,
+            outputs,
+            artifact,
+            aws: crate::local::aws_variables(&aws.config).await?,
+            port: 0,
+            max_environments: 1,
+        })
+        .await
+        .map_err(|e| failed(format!("cannot run the function locally: {e:#}")))?;
+        eprintln!("smoke check: {} runs no Lambda; checking the uploaded artifact run locally at {}", aws.endpoint, local.url);
+        checked = local.outputs(outputs);
+        running = Some(local);
+    }
+    let lines = crate::deploy::smoke::check(&checked).await.map_err(|e| failed(e.to_string()))?;
+    for line in lines {
+        eprintln!("smoke check: {line}");
+    }
+    drop(running);
+    Ok(())
+}
+
+/// `serve <env> --lambda`: the artifact (built, or `--function-zip`) run locally against the
+/// deployed stack's key and registry, until Ctrl-C.
+pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let stacks = validated(&env)?;
+    let service = stacks.iter().find(|s| s.id == "service").context("no service stack")?;
+    let template = service.template.to_json();
+    let artifact = artifact(&env, args.function_zip.as_deref())?;
+    block_on(async {
+        let aws = connect(&env).await?;
+        let name = env.service_stack_name();
+        let deployed = stack::describe(&aws.cfn, &name).await?.with_context(|| {
+            format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
+        })?;
+        let outputs = stack::outputs(&deployed);
+        let running = crate::local::start(crate::local::Options {
+            env: &env,
+            template: &template,
+            outputs: &outputs,
+            artifact: &artifact,
+            aws: crate::local::aws_variables(&aws.config).await?,
+            port: args.port,
+            max_environments: usize::from(args.max_environments),
+        })
+        .await?;
+        eprintln!("serving `{}`'s function on {} (Ctrl-C stops)", env.name, running.url);
+        for (k, v) in running.outputs(&outputs).iter().filter(|(k, _)| k.ends_with("Url")) {
+            eprintln!("  {k} = {v}");
+        }
+        interrupt::wait().await;
+        eprintln!("stopped after {} cold start(s)", running.api.function().cold_starts());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let a = artifact(&env, None)?;
@@ -269,6 +346,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
         let poll = polling();
         let (bucket, role) = bootstrapped(&aws, &env).await?;
         let service_exists = stack::describe(&aws.cfn, &env.service_stack_name()).await?.is_some();
+        let mut uploaded = None;
         let code = if args.plan && args.function_zip.is_none() && service_exists {
             eprintln!("function: as deployed (pass --function-zip to plan a new build)");
             None
@@ -284,7 +362,9 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             } else {
                 eprintln!("function: s3://{bucket}/{} already there", a.key());
             }
-            Some(a.key())
+            let key = a.key();
+            uploaded = Some(a);
+            Some(key)
         };
         let mut changed = false;
         for s in stacks.iter().filter(|s| s.id != "bootstrap") {
@@ -326,13 +406,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::EXIT_ERROR));
             };
             if s.id == "service" && !args.no_smoke_check {
-                let failed = |e: crate::deploy::smoke::SmokeError| {
-                    let logs = format!("/aws/lambda/{}", service::function_name(&env));
-                    DeployError::Smoke(e.to_string(), super::target(&env.name), logs)
-                };
-                for line in crate::deploy::smoke::check(&outputs).await.map_err(failed)? {
-                    eprintln!("smoke check: {line}");
-                }
+                smoke(&aws, &env, s, &outputs, uploaded.as_ref()).await?;
             }
         }
         Ok(if args.plan && changed { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })

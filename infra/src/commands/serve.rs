@@ -1,5 +1,6 @@
 //! `infra serve <env>`: the token endpoint on 127.0.0.1 with the environment's issuer,
 //! audience, TTLs and clients, an in-process ES256 key, and local client secrets.
+//! (`--lambda` runs the deployed environment's artifact instead: see `crate::local`.)
 //!
 //! Client secrets come from `TOKEN_SERVICE_LOCAL_SECRETS` (`id=secret,id=secret`). A client
 //! without one gets a random secret, printed on start when the environment sets
@@ -23,6 +24,9 @@ use crate::env::Environment;
 pub const SECRETS_VAR: &str = "TOKEN_SERVICE_LOCAL_SECRETS";
 
 pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.lambda {
+        return super::deploy::serve_lambda(dir, args);
+    }
     let env = Environment::load_named(dir, &args.env)?;
     let given = parse_secrets(&std::env::var(SECRETS_VAR).unwrap_or_default())?;
     let known: Vec<&str> = env.token.clients.0.iter().map(|c| c.id.as_str()).collect();

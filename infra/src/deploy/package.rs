@@ -108,12 +108,12 @@ fn check_elf(b: &[u8], arch: Architecture) -> Result<(), String> {
         return Err("is not a 64-bit little-endian ELF".into());
     }
     let machine = b.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]]));
-    let (want, name) = match arch {
-        Architecture::X86_64 => (0x3E, "x86_64"),
-        Architecture::Arm64 => (0xB7, "arm64"),
+    let want = match arch {
+        Architecture::X86_64 => 0x3E,
+        Architecture::Arm64 => 0xB7,
     };
     if machine != Some(want) {
-        return Err(format!("is not built for {name}, the environment's function.architecture"));
+        return Err(format!("is not built for {}, the environment's function.architecture", arch.name()));
     }
     Ok(())
 }
@@ -141,8 +141,7 @@ pub fn max_glibc(b: &[u8]) -> Option<(u32, u32)> {
 pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
     let target = arch.target();
     let zig = Command::new("cargo-zigbuild").arg("--version").output().is_ok_and(|o| o.status.success());
-    let host_matches = (cfg!(target_arch = "x86_64") && arch == Architecture::X86_64)
-        || (cfg!(target_arch = "aarch64") && arch == Architecture::Arm64);
+    let host_matches = arch.is_host();
     let mut cmd = Command::new("cargo");
     if zig {
         cmd.args(["zigbuild", "--target", &format!("{target}.{}.{}", MAX_GLIBC.0, MAX_GLIBC.1)]);

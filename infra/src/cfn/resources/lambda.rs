@@ -43,6 +43,22 @@ impl Architecture {
             Architecture::X86_64 => "x86_64-unknown-linux-gnu",
         }
     }
+
+    /// The name Lambda and the environment files use (`arm64`, `x86_64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+
+    /// Whether this machine runs binaries of this architecture natively.
+    pub fn is_host(self) -> bool {
+        match self {
+            Architecture::Arm64 => cfg!(target_arch = "aarch64"),
+            Architecture::X86_64 => cfg!(target_arch = "x86_64"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

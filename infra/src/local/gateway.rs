@@ -1,0 +1,334 @@
+//! A local translation of the template's REST API: HTTP requests on 127.0.0.1 become Lambda
+//! proxy events for the local function, its proxy responses become HTTP responses, and what API
+//! Gateway answers by itself is answered here the same way.
+//!
+//! Behaviour modelled, from the API Gateway developer guide:
+//! - URLs are `/{stage}/{resource path}` as on the `execute-api` endpoint; another first
+//!   segment is `403 {"message":"Forbidden"}`; routes and gateway responses come from the
+//!   template (`api_routes::RouteTable`);
+//! - "Throttle API requests": the stage's `MethodSettings` rate (requests per second) and burst
+//!   (bucket size) as a token bucket; over it, the `THROTTLED` response (429);
+//! - "Input format of a Lambda function for proxy integration": the event's `resource`, `path`,
+//!   `httpMethod`, `headers`/`multiValueHeaders`, query parameters, `requestContext` and
+//!   `body`; the body is base64 with `isBase64Encoded: true` only when its `Content-Type`
+//!   matches one of the API's `BinaryMediaTypes`, and text otherwise;
+//! - "Output format": `statusCode`, `headers`, `multiValueHeaders`, `body`,
+//!   `isBase64Encoded`; a function error or a malformed response is `502 {"message":"Internal
+//!   server error"}`;
+//! - "Amazon API Gateway quotas": a 10 MB payload (`REQUEST_TOO_LARGE`, 413) and a 29 s
+//!   integration timeout (`INTEGRATION_TIMEOUT`, 504).
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::{Value as Json, json};
+use tokio::net::TcpListener;
+
+use super::function::LocalFunction;
+use super::runtime::{Outcome, now_ms};
+use crate::api_routes::{GatewayAnswer, RouteTable, Routed};
+
+/// API Gateway's payload limit: 10 MB.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// API Gateway's integration timeout for REST APIs: 29 s.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+/// How long a client may take to send its headers, then its body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What of the template's REST API the translation needs.
+#[derive(Clone, Debug)]
+pub struct ApiSpec {
+    pub routes: RouteTable,
+    /// `StageName`: the first path segment.
+    pub stage: String,
+    /// The stage's `ThrottlingRateLimit` (requests per second) and `ThrottlingBurstLimit`.
+    pub rate: Option<(f64, u32)>,
+    /// The API's `BinaryMediaTypes` (`image/png`, `*/*`).
+    pub binary_media_types: Vec<String>,
+}
+
+impl ApiSpec {
+    /// Reads the template's one REST API and stage.
+    ///
+    /// # Errors
+    /// No `AWS::ApiGateway::Stage`, or routes the model cannot read (see `RouteTable`).
+    pub fn from_template(template: &Json) -> Result<Self, String> {
+        let routes = RouteTable::from_template(template)?;
+        let of_type = |ty: &str| {
+            template["Resources"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(move |(_, r)| r["Type"] == ty)
+                .map(|(_, r)| &r["Properties"])
+                .next()
+        };
+        let stage = of_type("AWS::ApiGateway::Stage").ok_or("the template has no AWS::ApiGateway::Stage")?;
+        let name = stage["StageName"].as_str().ok_or("the stage has no StageName")?.to_owned();
+        let all = stage["MethodSettings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["ResourcePath"] == "/*" && m["HttpMethod"] == "*");
+        let rate = all.and_then(|m| {
+            Some((m["ThrottlingRateLimit"].as_f64()?, u32::try_from(m["ThrottlingBurstLimit"].as_u64()?).ok()?))
+        });
+        let binary_media_types = of_type("AWS::ApiGateway::RestApi")
+            .and_then(|api| api["BinaryMediaTypes"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect();
+        Ok(ApiSpec { routes, stage: name, rate, binary_media_types })
+    }
+
+    /// Whether a `Content-Type` or `Accept` value matches `BinaryMediaTypes` (`*` wildcards).
+    pub fn is_binary(&self, media_type: &str) -> bool {
+        let given = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        self.binary_media_types.iter().any(|t| {
+            let t = t.to_ascii_lowercase();
+            match t.split_once('/') {
+                Some(("*", "*")) => true,
+                Some((ty, "*")) => given.split_once('/').is_some_and(|(g, _)| g == ty),
+                _ => given == t,
+            }
+        })
+    }
+}
+
+/// The stage's token bucket.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The translated API in front of a local function.
+#[derive(Debug)]
+pub struct LocalApi {
+    spec: ApiSpec,
+    function: Arc<LocalFunction>,
+    bucket: Option<Mutex<Bucket>>,
+}
+
+/// A response on its way out: status, headers, body.
+pub type Answer = (u16, Vec<(String, String)>, Bytes);
+
+impl LocalApi {
+    pub fn new(spec: ApiSpec, function: Arc<LocalFunction>) -> Self {
+        let bucket = spec.rate.map(|(rate, burst)| {
+            let burst = f64::from(burst.max(1));
+            Mutex::new(Bucket { rate, burst, tokens: burst, at: Instant::now() })
+        });
+        LocalApi { spec, function, bucket }
+    }
+
+    pub fn function(&self) -> &LocalFunction {
+        &self.function
+    }
+
+    pub fn stage(&self) -> &str {
+        &self.spec.stage
+    }
+
+    /// Serves until `stop` resolves.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+                () = &mut stop => return,
+            };
+            let api = self.clone();
+            tokio::spawn(async move {
+                let handler = service_fn(move |req| {
+                    let api = api.clone();
+                    async move { Ok::<_, Infallible>(to_hyper(api.answer(req).await)) }
+                });
+                let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(READ_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), handler)
+                    .await;
+            });
+        }
+    }
+
+    /// Answers one HTTP request as API Gateway would.
+    pub async fn answer(&self, req: hyper::Request<Incoming>) -> Answer {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let Some(rest) = path.strip_prefix('/').and_then(|p| p.strip_prefix(self.spec.stage.as_str())) else {
+            return plain(403, "Forbidden");
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return plain(403, "Forbidden");
+        }
+        let resource_path = if rest.is_empty() { "/" } else { rest };
+        let resource = match self.spec.routes.route(parts.method.as_str(), resource_path) {
+            Routed::Gateway(a) => return gateway(a),
+            Routed::Integration { resource } => resource,
+        };
+        if let Some(bucket) = &self.bucket
+            && !bucket.lock().map(|mut b| b.take()).unwrap_or(true)
+        {
+            return gateway(self.spec.routes.gateway("THROTTLED"));
+        }
+        let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        if declared.is_some_and(|n: usize| n > MAX_PAYLOAD_BYTES) {
+            return gateway(self.spec.routes.gateway("REQUEST_TOO_LARGE"));
+        }
+        let body = match tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_PAYLOAD_BYTES).collect()).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) => return gateway(self.spec.routes.gateway("REQUEST_TOO_LARGE")),
+            Err(_) => return plain(408, "Request Timeout"),
+        };
+        let event = self.event(&parts, &resource, resource_path, &body);
+        let Ok((request_id, outcome)) =
+            self.function.invoke(Bytes::from(event.to_string()), INTEGRATION_TIMEOUT).await
+        else {
+            return gateway(self.spec.routes.gateway("INTEGRATION_TIMEOUT"));
+        };
+        let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let mut answer = match outcome {
+            Outcome::Response(bytes) => self.response(&bytes, accept).unwrap_or_else(|| plain(502, "Internal server error")),
+            Outcome::Error { error_type, message } => {
+                eprintln!("function error {error_type}: {message}");
+                plain(502, "Internal server error")
+            }
+        };
+        answer.1.push(("x-amzn-RequestId".into(), request_id));
+        answer
+    }
+
+    /// The proxy integration's input event.
+    fn event(&self, parts: &hyper::http::request::Parts, resource: &str, path: &str, body: &[u8]) -> Json {
+        let mut headers = serde_json::Map::new();
+        let mut multi = serde_json::Map::<String, Json>::new();
+        for (k, v) in &parts.headers {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            headers.insert(k.as_str().to_owned(), json!(v));
+            match multi.get_mut(k.as_str()).and_then(Json::as_array_mut) {
+                Some(list) => list.push(json!(v)),
+                None => {
+                    multi.insert(k.as_str().to_owned(), json!([v]));
+                }
+            }
+        }
+        let mut query = serde_json::Map::new();
+        let mut multi_query = serde_json::Map::<String, Json>::new();
+        for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()) {
+            query.insert(k.to_string(), json!(v));
+            match multi_query.get_mut(k.as_ref()).and_then(Json::as_array_mut) {
+                Some(list) => list.push(json!(v)),
+                None => {
+                    multi_query.insert(k.to_string(), json!([v]));
+                }
+            }
+        }
+        let content_type = parts.headers.get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let binary = content_type.is_some_and(|t| self.spec.is_binary(t));
+        let body = match (body.is_empty(), binary) {
+            (true, _) => Json::Null,
+            (false, true) => json!(base64::engine::general_purpose::STANDARD.encode(body)),
+            (false, false) => json!(String::from_utf8_lossy(body)),
+        };
+        let or_null = |m: serde_json::Map<String, Json>| if m.is_empty() { Json::Null } else { Json::Object(m) };
+        json!({
+            "resource": resource,
+            "path": path,
+            "httpMethod": parts.method.as_str(),
+            "headers": or_null(headers),
+            "multiValueHeaders": or_null(multi),
+            "queryStringParameters": or_null(query),
+            "multiValueQueryStringParameters": or_null(multi_query),
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "resourcePath": resource,
+                "httpMethod": parts.method.as_str(),
+                "path": format!("/{}{}", self.spec.stage, path),
+                "stage": self.spec.stage,
+                "protocol": "HTTP/1.1",
+                "requestTimeEpoch": now_ms() as u64,
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "body": body,
+            "isBase64Encoded": binary && !body.is_null(),
+        })
+    }
+
+    /// The HTTP response for a proxy response, or `None` when it is malformed.
+    fn response(&self, bytes: &[u8], accept: &str) -> Option<Answer> {
+        let r: Json = serde_json::from_slice(bytes).ok()?;
+        let status = u16::try_from(r.get("statusCode")?.as_u64()?).ok().filter(|s| (100..600).contains(s))?;
+        let mut headers = Vec::new();
+        for (k, v) in r["headers"].as_object().into_iter().flatten() {
+            headers.push((k.clone(), v.as_str()?.to_owned()));
+        }
+        for (k, vs) in r["multiValueHeaders"].as_object().into_iter().flatten() {
+            for v in vs.as_array()? {
+                headers.push((k.clone(), v.as_str()?.to_owned()));
+            }
+        }
+        let text = match &r["body"] {
+            Json::Null => "",
+            Json::String(s) => s.as_str(),
+            _ => return None,
+        };
+        let body = if r["isBase64Encoded"] == true && self.spec.is_binary(accept) {
+            Bytes::from(base64::engine::general_purpose::STANDARD.decode(text).ok()?)
+        } else {
+            Bytes::from(text.to_owned())
+        };
+        Some((status, headers, body))
+    }
+}
+
+fn gateway(a: GatewayAnswer) -> Answer {
+    (a.status, a.headers, Bytes::from(a.body))
+}
+
+fn plain(status: u16, message: &str) -> Answer {
+    let body = json!({ "message": message }).to_string();
+    (status, vec![("Content-Type".into(), "application/json".into())], Bytes::from(body))
+}
+
+fn to_hyper((status, headers, body): Answer) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(body));
+    *out.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) =
+            (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(&v))
+        {
+            out.headers_mut().append(k, v);
+        }
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! The deployed function and API, run on this machine without Docker: the packaged `bootstrap`
+//! (the zip deploy uploads) behind a local Lambda Runtime API (`runtime`), started per execution
+//! environment (`function`), behind a local translation of the template's REST API
+//! (`gateway`). The function reaches KMS and Secrets Manager through the standard AWS
+//! configuration, so it runs against a deployed environment in an emulator or in an account.
+
+pub mod function;
+pub mod gateway;
+pub mod runtime;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::Value as Json;
+
+use crate::deploy::package::Artifact;
+use crate::env::Environment;
+use function::{FunctionSpec, LocalFunction};
+use gateway::{ApiSpec, LocalApi};
+
+/// The local API while it runs. Dropping it stops the API, its environments and removes the
+/// unpacked binary.
+#[derive(Debug)]
+pub struct Running {
+    /// `http://127.0.0.1:<port>/<stage>`: the local `ApiUrl`.
+    pub url: String,
+    pub api: Arc<LocalApi>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Running {
+    /// The stack's outputs with the deployed API's URL replaced by the local one, so
+    /// `TokenUrl`, `JwksUrl` and the rest point here.
+    pub fn outputs(&self, deployed: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let deployed_api = deployed.get("ApiUrl").cloned().unwrap_or_default();
+        deployed
+            .iter()
+            .map(|(k, v)| match v.strip_prefix(deployed_api.as_str()) {
+                Some(rest) if !deployed_api.is_empty() => (k.clone(), format!("{}{rest}", self.url)),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect()
+    }
+}
+
+/// What to run: the service template, its deployed outputs, the artifact and the AWS settings
+/// the function reaches KMS and Secrets Manager with.
+#[derive(Debug)]
+pub struct Options<'a> {
+    pub env: &'a Environment,
+    pub template: &'a Json,
+    pub outputs: &'a BTreeMap<String, String>,
+    pub artifact: &'a Artifact,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL` and the like, passed to the function.
+    pub aws: BTreeMap<String, String>,
+    pub port: u16,
+    /// Most execution environments at once.
+    pub max_environments: usize,
+}
+
+/// Unpacks the artifact and starts the local API on 127.0.0.1.
+///
+/// # Errors
+/// The template has no single function or stage, a variable cannot be resolved from the
+/// outputs, the zip holds no `bootstrap`, or the port is taken.
+pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
+    let dir = tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
+    let binary = unpack(o.artifact, dir.path().to_path_buf())?;
+    let (name, timeout, memory) = function::settings(o.template)?;
+    let mut variables = function::lambda_variables(&name, o.env.region.as_str(), memory, &dir.path().to_string_lossy());
+    variables.extend(o.aws);
+    variables.extend(function::template_variables(o.template, o.outputs)?);
+    let arn = format!("arn:aws:lambda:{}:{}:function:{name}", o.env.region, o.env.account_id);
+    let spec = FunctionSpec {
+        name,
+        arn,
+        binary,
+        architecture: o.env.function.architecture,
+        timeout,
+        variables,
+        max_environments: o.max_environments,
+    };
+    let api = ApiSpec::from_template(o.template).map_err(|e| anyhow::anyhow!("the service template's API: {e}"))?;
+    let api = Arc::new(LocalApi::new(api, Arc::new(LocalFunction::new(spec))));
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, o.port));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let url = format!("http://{}/{}", listener.local_addr()?, api.stage());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running { url, api, stop: Some(stop), _dir: dir })
+}
+
+/// Writes the zip's `bootstrap` into `dir` as an executable.
+fn unpack(artifact: &Artifact, dir: PathBuf) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&artifact.zip)).context("the artifact is not a zip")?;
+    let mut entry = archive.by_name("bootstrap").context("the artifact has no `bootstrap`")?;
+    let path = dir.join("bootstrap");
+    let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::copy(&mut entry, &mut file).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+/// The AWS settings the function needs, from the same configuration `infra` uses: the resolved
+/// credentials (so profiles and SSO work), the region, and `AWS_ENDPOINT_URL` when one is set.
+/// On Lambda the function would use its role instead; locally it acts as the caller.
+pub async fn aws_variables(config: &aws_config::SdkConfig) -> anyhow::Result<BTreeMap<String, String>> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let provider = config.credentials_provider().context("no AWS credentials configured")?;
+    let creds = provider.provide_credentials().await.map_err(|e| anyhow::anyhow!("AWS credentials: {e}"))?;
+    let mut vars = BTreeMap::from([
+        ("AWS_ACCESS_KEY_ID".to_owned(), creds.access_key_id().to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), creds.secret_access_key().to_owned()),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+    ]);
+    if let Some(token) = creds.session_token() {
+        vars.insert("AWS_SESSION_TOKEN".into(), token.to_owned());
+    }
+    if let Some(url) = config.endpoint_url() {
+        vars.insert("AWS_ENDPOINT_URL".into(), url.to_owned());
+    }
+    Ok(vars)
+}

@@ -217,7 +217,9 @@ impl LocalApi {
         };
         let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let mut answer = match outcome {
-            Outcome::Response(bytes) => self.response(&bytes, accept).unwrap_or_else(|| plain(502, "Internal server error")),
+            Outcome::Response(bytes) => {
+                self.spec.response(&bytes, accept).unwrap_or_else(|| plain(502, "Internal server error"))
+            }
             Outcome::Error { error_type, message } => {
                 eprintln!("function error {error_type}: {message}");
                 plain(502, "Internal server error")
@@ -284,6 +286,14 @@ impl LocalApi {
         })
     }
 
+}
+
+impl ApiSpec {
+    #[cfg(test)]
+    fn response_for_test(&self, text: &str, accept: &str) -> Option<Answer> {
+        self.response(text.as_bytes(), accept)
+    }
+
     /// The HTTP response for a proxy response, or `None` when it is malformed.
     fn response(&self, bytes: &[u8], accept: &str) -> Option<Answer> {
         let r: Json = serde_json::from_slice(bytes).ok()?;
@@ -302,7 +312,7 @@ impl LocalApi {
             Json::String(s) => s.as_str(),
             _ => return None,
         };
-        let body = if r["isBase64Encoded"] == true && self.spec.is_binary(accept) {
+        let body = if r["isBase64Encoded"] == true && self.is_binary(accept) {
             Bytes::from(base64::engine::general_purpose::STANDARD.decode(text).ok()?)
         } else {
             Bytes::from(text.to_owned())
@@ -331,4 +341,146 @@ fn to_hyper((status, headers, body): Answer) -> hyper::Response<Full<Bytes>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+
+    fn spec(binary: &[&str]) -> ApiSpec {
+        ApiSpec {
+            routes: RouteTable::default(),
+            stage: "v1".into(),
+            rate: None,
+            binary_media_types: binary.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_environment_s_api_is_read_from_its_template() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        for name in crate::env::Environment::names(&dir).unwrap() {
+            let env = crate::env::Environment::load_named(&dir, &name).unwrap();
+            let api = ApiSpec::from_template(&crate::stacks::service::build(&env).unwrap().to_json()).unwrap();
+            assert_eq!(api.stage, env.api.stage_name.to_string(), "{name}");
+            let t = &env.api.throttling;
+            assert_eq!(api.rate, Some((f64::from(t.rate_limit.get()), t.burst_limit.get())), "{name}");
+            assert!(api.binary_media_types.is_empty(), "{name}");
+        }
+    }
+
+    /// `BinaryMediaTypes` match the media type without parameters, case-insensitively, with
+    /// `type/*` and `*/*` wildcards.
+    #[test]
+    fn binary_media_types_match_as_api_gateway_does() {
+        let types = spec(&["image/png", "application/*"]);
+        let cases = [
+            ("image/png", true),
+            ("image/png; charset=binary", true),
+            ("IMAGE/PNG", true),
+            ("image/jpeg", false),
+            ("image/pngx", false),
+            ("application/json", true),
+            ("application/x-www-form-urlencoded", true),
+            ("text/plain", false),
+            ("", false),
+        ];
+        for (given, want) in cases {
+            assert_eq!(types.is_binary(given), want, "{given:?}");
+        }
+        assert!(spec(&["*/*"]).is_binary("text/plain"));
+        assert!(!spec(&[]).is_binary("image/png"));
+    }
+
+    #[test]
+    fn the_bucket_holds_the_burst_then_refuses() {
+        let mut b = Bucket { rate: 0.001, burst: 3.0, tokens: 3.0, at: Instant::now() };
+        let taken: Vec<bool> = (0..5).map(|_| b.take()).collect();
+        assert_eq!(taken, [true, true, true, false, false]);
+        let mut refilled = Bucket { rate: 1000.0, burst: 2.0, tokens: 0.0, at: Instant::now() - Duration::from_secs(1) };
+        assert!(refilled.take() && refilled.take() && !refilled.take(), "refills up to the burst only");
+    }
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> hyper::http::request::Parts {
+        let mut b = hyper::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn event(api: &ApiSpec, p: &hyper::http::request::Parts, body: &[u8]) -> ApiGatewayProxyRequest {
+        let local = LocalApi { spec: api.clone(), function: Arc::new(dummy_function()), bucket: None };
+        serde_json::from_value(local.event(p, "/oauth/token", "/oauth/token", body)).unwrap()
+    }
+
+    fn dummy_function() -> LocalFunction {
+        LocalFunction::new(super::super::function::FunctionSpec {
+            name: "f".into(),
+            arn: "arn".into(),
+            binary: "/nonexistent".into(),
+            architecture: crate::env::Architecture::X86_64,
+            timeout: Duration::from_secs(1),
+            variables: Default::default(),
+            max_environments: 1,
+        })
+    }
+
+    /// The event parses as the proxy event type the function deserializes, with every field the
+    /// function reads.
+    #[test]
+    fn events_are_proxy_events() {
+        let p = parts(
+            "POST",
+            "/v1/oauth/token?a=1&a=2&b=x%20y",
+            &[("content-type", "application/x-www-form-urlencoded"), ("x-twice", "1"), ("x-twice", "2")],
+        );
+        let e = event(&spec(&[]), &p, b"grant_type=client_credentials");
+        assert_eq!(e.resource.as_deref(), Some("/oauth/token"));
+        assert_eq!(e.path.as_deref(), Some("/oauth/token"));
+        assert_eq!(e.http_method.as_str(), "POST");
+        assert_eq!(e.body.as_deref(), Some("grant_type=client_credentials"));
+        assert!(!e.is_base64_encoded);
+        assert_eq!(e.headers.get("x-twice").unwrap(), "2", "headers keep the last value");
+        assert_eq!(e.multi_value_headers.get_all("x-twice").iter().count(), 2);
+        assert_eq!(e.query_string_parameters.first("b"), Some("x y"));
+        assert_eq!(e.multi_value_query_string_parameters.all("a"), Some(vec!["1", "2"]));
+        assert_eq!(e.request_context.stage.as_deref(), Some("v1"));
+        assert_eq!(e.request_context.path.as_deref(), Some("/v1/oauth/token"));
+
+        let binary = spec(&["application/octet-stream"]);
+        let p = parts("POST", "/v1/oauth/token", &[("content-type", "application/octet-stream")]);
+        let e = event(&binary, &p, &[0xff, 0x00, 0x01]);
+        assert!(e.is_base64_encoded);
+        assert_eq!(e.body.as_deref(), Some("/wAB"));
+        let e = event(&binary, &parts("GET", "/v1/health", &[]), b"");
+        assert_eq!((e.body, e.is_base64_encoded), (None, false));
+    }
+
+    /// Proxy responses become HTTP answers; anything malformed is `None` (a 502).
+    #[test]
+    fn responses_translate_or_are_malformed() {
+        let text = spec(&[]);
+        let binary = spec(&["image/png"]);
+        let ok = |s: &ApiSpec, r: &str, accept: &str| s.response_for_test(r, accept);
+        let cases: [(&ApiSpec, &str, &str, Option<(u16, &str)>); 9] = [
+            (&text, r#"{"statusCode":200,"body":"hi"}"#, "", Some((200, "hi"))),
+            (&text, r#"{"statusCode":204}"#, "", Some((204, ""))),
+            (&text, r#"{"statusCode":201,"body":null}"#, "", Some((201, ""))),
+            (&text, r#"{"body":"hi"}"#, "", None),
+            (&text, r#"{"statusCode":700,"body":"hi"}"#, "", None),
+            (&text, r#"{"statusCode":200,"body":{"a":1}}"#, "", None),
+            (&text, "not json", "", None),
+            (&text, r#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#, "image/png", Some((200, "aGk="))),
+            (&binary, r#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#, "image/png", Some((200, "hi"))),
+        ];
+        for (s, r, accept, want) in cases {
+            let got = ok(s, r, accept).map(|(status, _, body)| (status, String::from_utf8(body.to_vec()).unwrap()));
+            assert_eq!(got, want.map(|(st, b)| (st, b.to_owned())), "{r}");
+        }
+        let (_, headers, _) =
+            ok(&text, r#"{"statusCode":200,"headers":{"a":"1"},"multiValueHeaders":{"b":["2","3"]}}"#, "").unwrap();
+        assert_eq!(headers, [("a", "1"), ("b", "2"), ("b", "3")].map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
 }

@@ -117,7 +117,8 @@ fn unpack(artifact: &Artifact, dir: PathBuf) -> anyhow::Result<PathBuf> {
 }
 
 /// The AWS settings the function needs, from the same configuration `infra` uses: the resolved
-/// credentials (so profiles and SSO work), the region, and `AWS_ENDPOINT_URL` when one is set.
+/// credentials (so profiles and SSO work), `AWS_ENDPOINT_URL` when one is set, and the
+/// service-specific `AWS_ENDPOINT_URL_<SERVICE>` variables of this process.
 /// On Lambda the function would use its role instead; locally it acts as the caller.
 pub async fn aws_variables(config: &aws_config::SdkConfig) -> anyhow::Result<BTreeMap<String, String>> {
     use aws_credential_types::provider::ProvideCredentials;
@@ -134,5 +135,6 @@ pub async fn aws_variables(config: &aws_config::SdkConfig) -> anyhow::Result<BTr
     if let Some(url) = config.endpoint_url() {
         vars.insert("AWS_ENDPOINT_URL".into(), url.to_owned());
     }
+    vars.extend(std::env::vars().filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_")));
     Ok(vars)
 }

@@ -1,0 +1,255 @@
+"""End to end against a local AWS emulator: the real artifact, deployed and run.
+
+1. Builds the function zip with `infra package` (the zip deploy uploads) for a copy of
+   environments/dev.yaml whose function runs on this machine's architecture.
+2. Bootstraps and deploys that environment to the emulator at AWS_ENDPOINT_URL (LocalStack);
+   the deploy's smoke check runs the uploaded zip locally and must pass.
+3. Puts a client into the deployed registry secret.
+4. Runs `infra serve dev --lambda` (the same zip behind a local Lambda Runtime API and REST
+   API translation, with the deployed KMS key and secret), obtains tokens with Authlib's
+   OAuth 2.0 client and verifies them with PyJWT against the served JWKS and against a JWK
+   built here from KMS GetPublicKey.
+5. Destroys the environment's stacks.
+
+Exits non-zero on any failure and prints 'N passed, N failed'.
+"""
+
+import base64
+import concurrent.futures
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+import jwt
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+BINARY = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
+PREFIX = "e2e-lambda"
+CLIENT = "dev-test-client"
+SECRET = "e2e-secret_" + base64.urlsafe_b64encode(os.urandom(18)).decode()
+ISSUER = "https://auth.dev.example.com"
+AUDIENCE = "https://api.dev.example.com"
+
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def infra(envs, *args, timeout=900):
+    out = subprocess.run([BINARY, "--environments", envs, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=timeout, stdin=subprocess.DEVNULL)
+    return out.returncode, out.stdout, out.stderr
+
+
+def environment(folder):
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
+    with open(os.path.join(ROOT, "environments", "dev.yaml")) as f:
+        text = f.read()
+    for old, new in [("architecture: arm64", f"architecture: {arch}"),
+                     ("stack_prefix: token-service", f"stack_prefix: {PREFIX}")]:
+        assert old in text, old
+        text = text.replace(old, new)
+    with open(os.path.join(folder, "dev.yaml"), "w") as f:
+        f.write(text)
+
+
+def put_client(outputs):
+    sm = boto3.client("secretsmanager", region_name="eu-west-1")
+    arn = outputs["ClientRegistrySecretArn"]
+    doc = {"clients": [{
+        "client_id": CLIENT,
+        "secret_sha256": hashlib.sha256(SECRET.encode()).hexdigest(),
+        "allowed_scopes": ["orders:read", "orders:write"],
+        "default_scopes": ["orders:read"],
+    }]}
+    sm.put_secret_value(SecretId=arn, SecretString=json.dumps(doc))
+
+
+def stack_outputs(name):
+    cfn = boto3.client("cloudformation", region_name="eu-west-1")
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def kms_jwk(key_arn):
+    """The signing key's public half as a JWK, from KMS itself, with its RFC 7638 thumbprint."""
+    der = boto3.client("kms", region_name="eu-west-1").get_public_key(KeyId=key_arn)["PublicKey"]
+    numbers = load_der_public_key(der).public_numbers()
+    b64 = lambda n: base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+    jwk = {"crv": "P-256", "kty": "EC", "x": b64(numbers.x), "y": b64(numbers.y)}
+    canonical = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return jwk, thumbprint
+
+
+def serve(envs, zip_path, **extra_env):
+    proc = subprocess.Popen(
+        [BINARY, "--environments", envs, "serve", "dev", "--lambda", "--function-zip", zip_path, "--port", "0"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        env=dict(os.environ, **extra_env),
+    )
+    deadline = time.time() + 60
+    lines = []
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        m = re.search(r"function on (http://127\.0\.0\.1:\d+/\S+)", line or "")
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    sys.exit(f"serve --lambda did not start: {''.join(lines)}{proc.stderr.read()}")
+
+
+def tokens(base, jwk, thumbprint):
+    url = f"{base}/oauth/token"
+    session = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_basic")
+    tok = session.fetch_token(url, grant_type="client_credentials")
+    check("Authlib obtains a token from the real artifact", tok.get("token_type") == "Bearer", tok)
+    token = tok["access_token"]
+    header = jwt.get_unverified_header(token)
+    check("the token's kid is the RFC 7638 thumbprint of the KMS key", header.get("kid") == thumbprint, header)
+    served = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, served.key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    check("verifies against the served JWKS", claims["client_id"] == CLIENT and claims["scope"] == "orders:read",
+          claims)
+    from_kms = jwt.PyJWK(dict(jwk, alg="ES256")).key
+    claims = jwt.decode(token, from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    check("verifies against the key KMS holds", claims["sub"] == CLIENT, claims)
+
+    post = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_post", scope="orders:write")
+    tok = post.fetch_token(url, grant_type="client_credentials")
+    claims = jwt.decode(tok["access_token"], from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    check("client_secret_post with a scope", claims["scope"] == "orders:write", claims)
+
+    for name, session, want in [
+        ("a wrong secret is invalid_client", OAuth2Session(CLIENT, SECRET + "x"), "invalid_client"),
+        ("a secret with junk after & is invalid_client", OAuth2Session(CLIENT, SECRET + "&junk"), "invalid_client"),
+        ("a scope outside the client's is invalid_scope", OAuth2Session(CLIENT, SECRET, scope="inventory:read"),
+         "invalid_scope"),
+    ]:
+        try:
+            session.fetch_token(url, grant_type="client_credentials")
+            check(name, False, "a token was issued")
+        except OAuthError as e:
+            check(name, e.error == want, e.error)
+
+    r = requests.get(url, timeout=10)
+    check("GET on the token path is 405 with Allow: POST", r.status_code == 405 and r.headers.get("allow") == "POST",
+          (r.status_code, dict(r.headers)))
+    r = requests.get(f"{base}/nowhere", timeout=10)
+    check("an unknown path gets the API's 404 gateway response", r.status_code == 404, (r.status_code, r.text))
+    meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=10).json()
+    check("metadata names the issuer", meta.get("issuer") == ISSUER, meta)
+
+
+def environments_left():
+    out = subprocess.run(["pgrep", "-f", "infra-lambda-"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def stop(proc):
+    """Ctrl-C, as a user stops it: exit 0, no function process left behind."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = "still running 20 s after Ctrl-C"
+    check("Ctrl-C stops serve --lambda with exit 0", code == 0, code)
+    time.sleep(0.5)
+    check("no bootstrap process outlives it", environments_left() == [], environments_left())
+
+
+def throttling(base):
+    """dev's stage allows 20 requests per second with a burst of 40: 120 at once exceed it."""
+    def get(_):
+        r = requests.get(f"{base}/health", timeout=60)
+        return r.status_code, r.text
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(get, range(120)))
+    statuses = sorted({s for s, _ in answers})
+    throttled = [t for s, t in answers if s == 429]
+    check("over the stage's rate: 429 Too Many Requests, the rest 200", statuses == [200, 429]
+          and all(json.loads(t) == {"message": "Too Many Requests"} for t in throttled), statuses)
+
+
+def dead_kms(envs, zip_path):
+    """KMS unreachable: the function cannot start; the API answers 502 and goes on serving."""
+    proc, base = serve(envs, zip_path, AWS_ENDPOINT_URL_KMS="http://127.0.0.1:9")
+    try:
+        answers = [requests.get(f"{base}/health", timeout=60) for _ in range(2)]
+        check("a function that cannot start gets 502 Internal server error, every time",
+              all(r.status_code == 502 and r.json() == {"message": "Internal server error"} for r in answers),
+              [(r.status_code, r.text) for r in answers])
+    finally:
+        stop(proc)
+    err = proc.stderr.read()
+    check("the runtime's exit is reported", "Runtime exited" in err, err[-2000:])
+
+
+def main():
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        sys.exit("set AWS_ENDPOINT_URL to a local emulator (scripts/localstack start prints it)")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    os.environ.setdefault("INFRA_POLL_MS", "100")
+    work = tempfile.mkdtemp(prefix="e2e-lambda-")
+    envs = os.path.join(work, "environments")
+    os.makedirs(envs)
+    environment(envs)
+    zip_path = os.path.join(work, "function.zip")
+    try:
+        code, _, err = infra(envs, "package", "dev", "--out", zip_path, timeout=1800)
+        check("infra package builds the artifact", code == 0, err[-2000:])
+        if code != 0:
+            return
+        code, _, err = infra(envs, "bootstrap", "dev", "--yes")
+        check("bootstrap", code == 0, err[-2000:])
+        code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path)
+        check("deploy with its smoke check", code == 0, err[-3000:])
+        check("the smoke check ran the uploaded artifact locally", "checking the uploaded artifact run locally" in err
+              and "with a wrong secret: 401 invalid_client" in err, err[-3000:])
+        outputs = stack_outputs(f"{PREFIX}-dev-service")
+        put_client(outputs)
+        jwk, thumbprint = kms_jwk(outputs["SigningKeyArn"])
+        proc, base = serve(envs, zip_path)
+        try:
+            tokens(base, jwk, thumbprint)
+            throttling(base)
+        finally:
+            stop(proc)
+        dead_kms(envs, zip_path)
+    finally:
+        infra(envs, "destroy", "dev", "--yes", "--force")
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 //! Deploy logic against recorded CloudFormation responses, for what the local emulator cannot
 //! do: cancel a running update, continue a failed rollback, termination protection, a failed
-//! delete, throttling, and change sets that span several pages.
+//! delete, throttling, change sets that span several pages, and the account guard.
 
 use infra::deploy::DeployError;
 use infra::deploy::change_set::Action;
@@ -221,4 +221,49 @@ fn service_errors_are_one_line() {
     let (cfn, _) = client(vec![event_status(403, denied)]);
     let e = rt().block_on(stack::describe(&cfn, STACK)).unwrap_err().to_string();
     assert_eq!(e, "DescribeStacks: AccessDenied: User is not authorized to perform: cloudformation:DescribeStacks");
+}
+
+/// The account guard on recorded STS answers: another account is refused, except by an emulator
+/// on this machine, which answers one fixed account to everyone.
+#[test]
+fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use infra::deploy::Aws;
+
+    let identity = |account: &str| {
+        format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/u</Arn><UserId>U</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        )
+    };
+    let cases = [
+        (None, "000000000000", false),
+        (None, "111111111111", true),
+        (Some("https://sts.eu-west-1.amazonaws.com"), "000000000000", false),
+        (Some("http://10.0.0.5:4566"), "000000000000", false),
+        (Some("http://127.0.0.1:4566"), "000000000000", true),
+        (Some("http://localhost.localstack.cloud:4566"), "000000000000", true),
+        (Some("http://127.0.0.1:4566"), "111111111111", true),
+    ];
+    for (endpoint, answered, accepted) in cases {
+        let replay = aws_smithy_http_client::test_util::StaticReplayClient::new(vec![event(identity(answered))]);
+        let mut config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("a", "b", None, None, "test")))
+            .http_client(replay.clone());
+        if let Some(url) = endpoint {
+            config = config.endpoint_url(url);
+        }
+        let aws = Aws::from_config(&config.build());
+        let got = rt().block_on(aws.check_account("dev", "111111111111"));
+        match (got, accepted) {
+            (Ok(()), true) => {}
+            (Err(DeployError::WrongAccount { actual, expected, .. }), false) => {
+                assert_eq!((actual.as_str(), expected.as_str()), (answered, "111111111111"));
+            }
+            (other, _) => panic!("{endpoint:?} answering {answered}: {other:?}"),
+        }
+        assert_eq!(replay.actual_requests().count(), 1, "one GetCallerIdentity call");
+    }
 }

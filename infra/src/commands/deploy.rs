@@ -231,7 +231,10 @@ async fn smoke(
         })
         .await
         .map_err(|e| failed(format!("cannot run the function locally: {e:#}")))?;
-        eprintln!("smoke check: {} runs no Lambda; checking the uploaded artifact run locally at {}", aws.endpoint, local.url);
+        eprintln!(
+            "smoke check: {} runs no Lambda; checking the uploaded artifact run locally at {}",
+            aws.endpoint, local.url
+        );
         checked = local.outputs(outputs);
         running = Some(local);
     }

@@ -71,7 +71,10 @@ pub fn is_emulator(endpoint: &str) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => {
             let d = d.to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || d == "localhost.localstack.cloud" || d.ends_with(".localhost.localstack.cloud")
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d == "localhost.localstack.cloud"
+                || d.ends_with(".localhost.localstack.cloud")
         }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -174,5 +177,34 @@ impl Aws {
             .await
             .map_err(|e| DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", stack::sdk_text(&e))))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Only this machine counts as an emulator: a loopback address or a `localhost` name.
+    #[test]
+    fn emulators_are_loopback_endpoints_only() {
+        let cases = [
+            ("http://127.0.0.1:4566", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]:4566", true),
+            ("http://localhost:4566", true),
+            ("http://LOCALHOST:1", true),
+            ("http://s3.localhost:4566", true),
+            ("http://localhost.localstack.cloud:4566", true),
+            ("https://s3.localhost.localstack.cloud:4566", true),
+            ("http://localhost.evil.example", false),
+            ("http://evil-localhost", false),
+            ("http://localstack.cloud", false),
+            ("https://cloudformation-fips.us-east-1.amazonaws.com", false),
+            ("http://10.0.0.5:4566", false),
+            ("http://[::ffff:127.0.0.1]:4566", false),
+            ("localhost:4566", false),
+            ("not a url", false),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(super::is_emulator(endpoint), want, "{endpoint}");
+        }
     }
 }

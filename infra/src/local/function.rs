@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::body::Bytes;
@@ -88,8 +88,8 @@ pub fn template_variables(
                 .find(|(_, o)| &o["Value"] == expression)
                 .and_then(|(output, _)| outputs.get(output).cloned()),
         };
-        let value = resolved
-            .ok_or_else(|| SpecError::Unresolved { name: name.clone(), expression: value.to_string() })?;
+        let value =
+            resolved.ok_or_else(|| SpecError::Unresolved { name: name.clone(), expression: value.to_string() })?;
         out.insert(name.clone(), value);
     }
     Ok(out)
@@ -150,8 +150,8 @@ fn command(spec: &FunctionSpec) -> Result<Command, String> {
         Architecture::Arm64 => ("qemu-aarch64", "/usr/aarch64-linux-gnu"),
         Architecture::X86_64 => ("qemu-x86_64", "/usr/x86-64-linux-gnu"),
     };
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(emulator).is_file()));
+    let found =
+        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(emulator).is_file()));
     if !found || !std::path::Path::new(sysroot).is_dir() {
         return Err(format!(
             "the artifact is built for {}, this machine is {}: install qemu-user and the target's C library (on Debian: apt-get install qemu-user libc6-arm64-cross), or set function.architecture to this machine's",
@@ -268,7 +268,14 @@ impl LocalFunction {
     fn request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let t = now_ms();
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", (t >> 16) as u32, (t & 0xffff) as u16, n >> 12 & 0xfff, n & 0xfff, n)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (t >> 16) as u32,
+            (t & 0xffff) as u16,
+            n >> 12 & 0xfff,
+            n & 0xfff,
+            n
+        )
     }
 }
 

@@ -210,8 +210,7 @@ impl LocalApi {
             Err(_) => return plain(408, "Request Timeout"),
         };
         let event = self.event(&parts, &resource, resource_path, &body);
-        let Ok((request_id, outcome)) =
-            self.function.invoke(Bytes::from(event.to_string()), INTEGRATION_TIMEOUT).await
+        let Ok((request_id, outcome)) = self.function.invoke(Bytes::from(event.to_string()), INTEGRATION_TIMEOUT).await
         else {
             return gateway(self.spec.routes.gateway("INTEGRATION_TIMEOUT"));
         };
@@ -285,7 +284,6 @@ impl LocalApi {
             "isBase64Encoded": binary && !body.is_null(),
         })
     }
-
 }
 
 impl ApiSpec {
@@ -398,7 +396,8 @@ mod tests {
         let mut b = Bucket { rate: 0.001, burst: 3.0, tokens: 3.0, at: Instant::now() };
         let taken: Vec<bool> = (0..5).map(|_| b.take()).collect();
         assert_eq!(taken, [true, true, true, false, false]);
-        let mut refilled = Bucket { rate: 1000.0, burst: 2.0, tokens: 0.0, at: Instant::now() - Duration::from_secs(1) };
+        let mut refilled =
+            Bucket { rate: 1000.0, burst: 2.0, tokens: 0.0, at: Instant::now() - Duration::from_secs(1) };
         assert!(refilled.take() && refilled.take() && !refilled.take(), "refills up to the burst only");
     }
 
@@ -464,7 +463,8 @@ mod tests {
         let text = spec(&[]);
         let binary = spec(&["image/png"]);
         let ok = |s: &ApiSpec, r: &str, accept: &str| s.response_for_test(r, accept);
-        let cases: [(&ApiSpec, &str, &str, Option<(u16, &str)>); 9] = [
+        type Case<'a> = (&'a ApiSpec, &'a str, &'a str, Option<(u16, &'a str)>);
+        let cases: [Case; 9] = [
             (&text, r#"{"statusCode":200,"body":"hi"}"#, "", Some((200, "hi"))),
             (&text, r#"{"statusCode":204}"#, "", Some((204, ""))),
             (&text, r#"{"statusCode":201,"body":null}"#, "", Some((201, ""))),

@@ -76,7 +76,8 @@ pub struct Options<'a> {
 /// The template has no single function or stage, a variable cannot be resolved from the
 /// outputs, the zip holds no `bootstrap`, or the port is taken.
 pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
-    let dir = tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
+    let dir =
+        tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
     let binary = unpack(o.artifact, dir.path().to_path_buf())?;
     let (name, timeout, memory) = function::settings(o.template)?;
     let mut variables = function::lambda_variables(&name, o.env.region.as_str(), memory, &dir.path().to_string_lossy());

@@ -11,7 +11,7 @@ use base64::Engine;
 use token_function::http::{Request, Service};
 use token_function::jwt::LocalSigner;
 use token_function::oauth::Settings;
-use token_function::registry::{Registry, hash_secret, to_hex};
+use token_function::registry::{Registry, StoredSecret};
 
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
@@ -24,8 +24,8 @@ fn block_on<F: Future>(f: F) -> F::Output {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::from_json(&format!(
-        r#"{{"clients":[{{"client_id":"bench","secret_sha256":"{}","allowed_scopes":["a","b"],"default_scopes":["a"]}}]}}"#,
-        to_hex(&hash_secret("bench-secret"))
+        r#"{{"clients":[{{"client_id":"bench","secrets":[{}],"allowed_scopes":["a","b"],"default_scopes":["a"]}}]}}"#,
+        serde_json::to_string(&StoredSecret::new("bench-secret", 0).unwrap()).unwrap()
     ))?;
     let service = Service::new(
         Settings { issuer: "https://issuer.bench".into(), audience: "https://aud.bench".into(), ttl_seconds: 3600 },

@@ -1,7 +1,7 @@
 //! The function on Lambda: API Gateway (REST, Lambda proxy) events in and out of the
 //! runtime-independent `http` types, and `App`, the state a cold start builds once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
@@ -13,8 +13,7 @@ use crate::http::{Outcome, Request, Response, Service, error_response};
 use crate::oauth::Settings;
 use crate::telemetry;
 
-/// How long the client registry is cached between reads of the secret.
-pub const REGISTRY_TTL: Duration = Duration::from_secs(60);
+pub use crate::registry::CACHE_TTL as REGISTRY_TTL;
 
 /// A setting the function cannot start without.
 #[derive(Debug, thiserror::Error)]

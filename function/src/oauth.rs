@@ -154,7 +154,8 @@ pub fn grant<'r>(
     now: SystemTime,
     jti: String,
 ) -> Result<(Claims, &'r Client), OAuthError> {
-    let client = registry.authenticate(&req.client_id, &req.client_secret).ok_or(OAuthError::InvalidClient)?;
+    let iat = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let client = registry.authenticate(&req.client_id, &req.client_secret, iat).ok_or(OAuthError::InvalidClient)?;
     let scopes = match &req.scope {
         None if client.default_scopes.is_empty() => {
             return Err(OAuthError::InvalidScope("no scope requested and the client has no default scope"));
@@ -163,7 +164,6 @@ pub fn grant<'r>(
         Some(s) if s.is_subset(&client.allowed_scopes) => s.clone(),
         Some(_) => return Err(OAuthError::InvalidScope("a requested scope is not allowed for this client")),
     };
-    let iat = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let ttl = client.ttl_seconds.unwrap_or(settings.ttl_seconds);
     let claims = Claims {
         iss: settings.issuer.clone(),

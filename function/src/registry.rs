@@ -1,19 +1,70 @@
 //! The client registry: who may ask for tokens, with which scopes. On Lambda it is the JSON
-//! held in the Secrets Manager secret; locally it is built from the environment file. Only a
-//! SHA-256 hash of each client secret is held, and it is compared in constant time.
+//! held in the Secrets Manager secret (written by `infra clients`); locally it is built from the
+//! environment file. Only a salted SHA-256 of each client secret is held, compared in constant
+//! time. A client has one secret, or two while its secret is rotated; a secret past its
+//! `expires` time is no longer accepted.
+//!
+//! Document shape (the secret's `SecretString`, at most 65,536 bytes: Secrets Manager's limit on a
+//! secret value, "Quotas for AWS Secrets Manager"):
+//! `{"clients":[{"client_id":"…","secrets":[{"salt":"<32 hex>","sha256":"<64 hex>","created":<unix s>,
+//! "expires":<unix s, optional>}],"allowed_scopes":["…"],"default_scopes":["…"],"ttl_seconds":<optional>}]}`
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+/// How long a warm function keeps the registry before reading the secret again: a registry
+/// change reaches every warm function within this time.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most secrets a client holds at once: the current one and, during a rotation, the new one.
+pub const MAX_SECRETS: usize = 2;
+/// Secrets Manager's limit on a secret value, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 65_536;
+
+/// One accepted secret: SHA-256 over a random 16-byte salt followed by the secret's bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSecret {
+    /// 16 random bytes, lowercase hex.
+    pub salt: String,
+    /// Lowercase hex SHA-256 of salt || secret.
+    pub sha256: String,
+    /// When it was made, Unix seconds.
+    pub created: u64,
+    /// From this Unix second on it is refused; `None`: until removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+impl StoredSecret {
+    /// The stored form of `secret`, with a fresh salt.
+    pub fn new(secret: &str, now: u64) -> Result<Self, aws_lc_rs::error::Unspecified> {
+        use aws_lc_rs::rand::SecureRandom;
+        let mut salt = [0u8; 16];
+        aws_lc_rs::rand::SystemRandom::new().fill(&mut salt)?;
+        Ok(StoredSecret {
+            salt: to_hex(&salt),
+            sha256: to_hex(&salted_hash(&salt, secret)),
+            created: now,
+            expires: None,
+        })
+    }
+
+    /// Whether it is accepted at Unix second `now`.
+    pub fn is_live(&self, now: u64) -> bool {
+        self.expires.is_none_or(|e| now < e)
+    }
+}
+
 /// One registered client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
     pub client_id: String,
-    /// Lowercase hex SHA-256 of the client secret.
-    pub secret_sha256: String,
+    /// One, or two during a rotation (oldest first).
+    pub secrets: Vec<StoredSecret>,
     pub allowed_scopes: BTreeSet<String>,
     #[serde(default)]
     pub default_scopes: BTreeSet<String>,
@@ -23,7 +74,7 @@ pub struct Client {
 }
 
 /// The registry document as stored in the secret.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryDocument {
     pub clients: Vec<Client>,
@@ -33,36 +84,47 @@ pub struct RegistryDocument {
 pub enum RegistryError {
     #[error("client registry is not valid JSON of the expected shape: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("client registry: client `{0}` has a secret_sha256 that is not 64 hex digits")]
+    #[error("client registry: client `{0}` has a secret whose salt is not 32 or sha256 not 64 hex digits")]
     BadHash(String),
     #[error("client registry: client `{0}` is listed twice")]
     Duplicate(String),
     #[error("client registry: client `{0}` has default scopes outside its allowed scopes")]
     DefaultScopes(String),
+    #[error("client registry: client `{0}` has no secret, or more than {MAX_SECRETS}")]
+    SecretCount(String),
+}
+
+/// A secret ready to compare: salt, hash, expiry.
+#[derive(Clone, Debug)]
+struct Check {
+    salt: [u8; 16],
+    hash: [u8; 32],
+    expires: Option<u64>,
 }
 
 /// A loaded registry, ready to authenticate clients.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    clients: HashMap<String, (Client, [u8; 32])>,
+    clients: HashMap<String, (Client, Vec<Check>)>,
 }
 
-/// A hash no secret has, compared against when the client id is unknown so both paths cost
-/// the same.
-const DUMMY_HASH: [u8; 32] = [0xA5; 32];
+/// Compared against when the client id is unknown, so both paths cost the same.
+const DUMMY: Check = Check { salt: [0x5A; 16], hash: [0xA5; 32], expires: None };
 
-/// SHA-256 of a client secret.
-pub fn hash_secret(secret: &str) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+/// SHA-256 of salt || secret.
+pub fn salted_hash(salt: &[u8], secret: &str) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(salt);
+    ctx.update(secret.as_bytes());
     let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
+    out.copy_from_slice(ctx.finish().as_ref());
     out
 }
 
-/// A new random client secret: 192 bits, hex.
+/// A new random client secret: 256 bits, hex.
 pub fn random_secret() -> Result<String, aws_lc_rs::error::Unspecified> {
     use aws_lc_rs::rand::SecureRandom;
-    let mut b = [0u8; 24];
+    let mut b = [0u8; 32];
     aws_lc_rs::rand::SystemRandom::new().fill(&mut b)?;
     Ok(to_hex(&b))
 }
@@ -72,11 +134,11 @@ pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
+fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != N * 2 {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, slot) in out.iter_mut().enumerate() {
         *slot = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
     }
@@ -93,12 +155,20 @@ impl Registry {
     pub fn from_document(doc: RegistryDocument) -> Result<Self, RegistryError> {
         let mut clients = HashMap::new();
         for c in doc.clients {
-            let hash = from_hex(&c.secret_sha256).ok_or_else(|| RegistryError::BadHash(c.client_id.clone()))?;
+            if c.secrets.is_empty() || c.secrets.len() > MAX_SECRETS {
+                return Err(RegistryError::SecretCount(c.client_id));
+            }
+            let checks = c
+                .secrets
+                .iter()
+                .map(|s| Some(Check { salt: from_hex(&s.salt)?, hash: from_hex(&s.sha256)?, expires: s.expires }))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| RegistryError::BadHash(c.client_id.clone()))?;
             if !c.default_scopes.is_subset(&c.allowed_scopes) {
                 return Err(RegistryError::DefaultScopes(c.client_id));
             }
             let id = c.client_id.clone();
-            if clients.insert(id.clone(), (c, hash)).is_some() {
+            if clients.insert(id.clone(), (c, checks)).is_some() {
                 return Err(RegistryError::Duplicate(id));
             }
         }
@@ -118,16 +188,20 @@ impl Registry {
         self.clients.values().flat_map(|(c, _)| c.allowed_scopes.iter().map(String::as_str)).collect()
     }
 
-    /// The client, if `secret` is its secret. An unknown id and a wrong secret take the same
-    /// path and the same time.
-    pub fn authenticate(&self, client_id: &str, secret: &str) -> Option<&Client> {
-        let presented = hash_secret(secret);
-        let (client, expected) = match self.clients.get(client_id) {
-            Some((c, h)) => (Some(c), h),
-            None => (None, &DUMMY_HASH),
+    /// The client, if `secret` is one of its secrets live at Unix second `now`. An unknown id and
+    /// a wrong secret take the same path; every secret of the client is compared.
+    pub fn authenticate(&self, client_id: &str, secret: &str, now: u64) -> Option<&Client> {
+        let dummy = [DUMMY];
+        let (client, checks) = match self.clients.get(client_id) {
+            Some((c, checks)) => (Some(c), checks.as_slice()),
+            None => (None, &dummy[..]),
         };
-        let equal: bool = presented.ct_eq(expected).into();
-        if equal { client } else { None }
+        let mut matched = subtle::Choice::from(0);
+        for c in checks {
+            let equal = salted_hash(&c.salt, secret).ct_eq(&c.hash);
+            matched |= equal & subtle::Choice::from(u8::from(c.expires.is_none_or(|e| now < e)));
+        }
+        if bool::from(matched) { client } else { None }
     }
 }
 
@@ -135,32 +209,100 @@ impl Registry {
 mod tests {
     use super::*;
 
-    fn doc() -> String {
-        format!(
-            r#"{{"clients":[{{"client_id":"a","secret_sha256":"{}","allowed_scopes":["x","y"],"default_scopes":["x"]}}]}}"#,
-            to_hex(&hash_secret("s3cret"))
-        )
+    const NOW: u64 = 1_800_000_000;
+
+    fn client(id: &str, secrets: Vec<StoredSecret>) -> Client {
+        Client {
+            client_id: id.into(),
+            secrets,
+            allowed_scopes: ["x".to_owned(), "y".to_owned()].into(),
+            default_scopes: ["x".to_owned()].into(),
+            ttl_seconds: None,
+        }
+    }
+
+    fn registry(clients: Vec<Client>) -> Registry {
+        let doc = RegistryDocument { clients };
+        // Through JSON, as it is stored.
+        Registry::from_json(&serde_json::to_string(&doc).unwrap()).unwrap()
     }
 
     #[test]
-    fn authenticates_only_the_right_secret() {
-        let r = Registry::from_json(&doc()).unwrap();
-        assert_eq!(r.authenticate("a", "s3cret").map(|c| c.client_id.as_str()), Some("a"));
-        assert!(r.authenticate("a", "wrong").is_none());
-        assert!(r.authenticate("b", "s3cret").is_none());
+    fn authenticates_only_a_live_secret_of_the_client() {
+        let old = StoredSecret { expires: Some(NOW + 10), ..StoredSecret::new("old", NOW - 100).unwrap() };
+        let new = StoredSecret::new("new", NOW).unwrap();
+        let r = registry(vec![client("a", vec![old, new]), client("b", vec![StoredSecret::new("bee", NOW).unwrap()])]);
+        let cases = [
+            ("a", "new", NOW, true),
+            ("a", "old", NOW, true),
+            ("a", "old", NOW + 9, true),
+            ("a", "old", NOW + 10, false),
+            ("a", "new", NOW + 10, true),
+            ("a", "bee", NOW, false),
+            ("b", "bee", NOW, true),
+            ("b", "new", NOW, false),
+            ("c", "new", NOW, false),
+            ("a", "", NOW, false),
+            ("a", "new ", NOW, false),
+        ];
+        for (id, secret, now, ok) in cases {
+            assert_eq!(
+                r.authenticate(id, secret, now).map(|c| c.client_id.as_str()),
+                ok.then_some(id),
+                "{id} {secret} {now}"
+            );
+        }
         assert_eq!(r.scopes().into_iter().collect::<Vec<_>>(), ["x", "y"]);
     }
 
     #[test]
+    fn salts_differ_so_equal_secrets_hash_apart() {
+        let (a, b) = (StoredSecret::new("same", NOW).unwrap(), StoredSecret::new("same", NOW).unwrap());
+        assert_ne!((a.salt.as_str(), a.sha256.as_str()), (b.salt.as_str(), b.sha256.as_str()));
+        assert_eq!(a.salt.len(), 32);
+        assert_eq!(random_secret().unwrap().len(), 64);
+    }
+
+    #[test]
     fn bad_documents_are_refused() {
-        assert!(matches!(Registry::from_json("{"), Err(RegistryError::Json(_))));
-        assert!(matches!(Registry::from_json(r#"{"clients":[],"x":1}"#), Err(RegistryError::Json(_))));
-        let bad_hash = r#"{"clients":[{"client_id":"a","secret_sha256":"zz","allowed_scopes":["x"]}]}"#;
-        assert!(matches!(Registry::from_json(bad_hash), Err(RegistryError::BadHash(_))));
-        let mut twice: RegistryDocument = serde_json::from_str(&doc()).unwrap();
+        let good = serde_json::to_string(&RegistryDocument {
+            clients: vec![client("a", vec![StoredSecret::new("s", NOW).unwrap()])],
+        })
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let salt = v["clients"][0]["secrets"][0]["salt"].as_str().unwrap().to_owned();
+        let hash = v["clients"][0]["secrets"][0]["sha256"].as_str().unwrap().to_owned();
+        type Case = (String, fn(&RegistryError) -> bool);
+        let cases: Vec<Case> = vec![
+            ("{".into(), |e| matches!(e, RegistryError::Json(_))),
+            (r#"{"clients":[],"x":1}"#.into(), |e| matches!(e, RegistryError::Json(_))),
+            (good.replace(&hash, "zz"), |e| matches!(e, RegistryError::BadHash(_))),
+            (good.replace(&salt, &salt[..30]), |e| matches!(e, RegistryError::BadHash(_))),
+            (good.replace(r#""default_scopes":["x"]"#, r#""default_scopes":["z"]"#), |e| {
+                matches!(e, RegistryError::DefaultScopes(_))
+            }),
+            (good.replace(r#""secrets":["#, r#""secrets":[],"x":["#), |e| matches!(e, RegistryError::Json(_))),
+            (r#"{"clients":[{"client_id":"a","secrets":[],"allowed_scopes":[]}]}"#.into(), |e| {
+                matches!(e, RegistryError::SecretCount(_))
+            }),
+            (r#"{"clients":[{"client_id":"a","secret_sha256":"00","allowed_scopes":[]}]}"#.into(), |e| {
+                matches!(e, RegistryError::Json(_))
+            }),
+        ];
+        for (text, want) in cases {
+            match Registry::from_json(&text) {
+                Err(e) => assert!(want(&e), "{text}: {e}"),
+                Ok(_) => panic!("{text} was accepted"),
+            }
+        }
+        let mut twice: RegistryDocument = serde_json::from_str(&good).unwrap();
         twice.clients.push(twice.clients[0].clone());
-        assert!(matches!(Registry::from_document(twice), Err(RegistryError::Duplicate(_))));
-        let defaults = doc().replace(r#""default_scopes":["x"]"#, r#""default_scopes":["z"]"#);
-        assert!(matches!(Registry::from_json(&defaults), Err(RegistryError::DefaultScopes(_))));
+        assert!(matches!(Registry::from_document(twice.clone()), Err(RegistryError::Duplicate(_))));
+        let mut three = twice.clients[0].clone();
+        three.secrets = vec![three.secrets[0].clone(); 3];
+        assert!(matches!(
+            Registry::from_document(RegistryDocument { clients: vec![three] }),
+            Err(RegistryError::SecretCount(_))
+        ));
     }
 }

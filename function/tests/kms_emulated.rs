@@ -18,7 +18,7 @@ use token_function::aws::{KmsSigner, RegistryFetchError, SecretRegistry};
 use token_function::http::{Request, Service};
 use token_function::jwt::Signer;
 use token_function::oauth::Settings;
-use token_function::registry::{hash_secret, to_hex};
+use token_function::registry::StoredSecret;
 
 struct Emulator(Child, String);
 
@@ -66,8 +66,8 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
 
     let sm = aws_sdk_secretsmanager::Client::new(&cfg);
     let doc = format!(
-        r#"{{"clients":[{{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
-        to_hex(&hash_secret("pw"))
+        r#"{{"clients":[{{"client_id":"orders","secrets":[{}],"allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
+        serde_json::to_string(&StoredSecret::new("pw", 0).unwrap()).unwrap()
     );
     sm.create_secret().name("registry").secret_string(doc).send().await.unwrap();
     sm.create_secret().name("broken").secret_string("{not json").send().await.unwrap();

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use token_function::http::{Outcome, Request, Response, Service};
 use token_function::jwt::{LocalSigner, Signer};
 use token_function::oauth::Settings;
-use token_function::registry::{Registry, hash_secret, to_hex};
+use token_function::registry::{Registry, StoredSecret};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -26,13 +26,13 @@ fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 fn registry() -> Registry {
-    let h = |s: &str| to_hex(&hash_secret(s));
+    let h = |s: &str| serde_json::to_string(&StoredSecret::new(s, 0).unwrap()).unwrap();
     Registry::from_json(&format!(
         r#"{{"clients":[
-            {{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read","orders:write"],"default_scopes":["orders:read"]}},
-            {{"client_id":"nodefault","secret_sha256":"{}","allowed_scopes":["a"],"ttl_seconds":120}},
-            {{"client_id":"inventory-service","secret_sha256":"{}","allowed_scopes":["inventory:read"],"default_scopes":["inventory:read"]}},
-            {{"client_id":"symbols","secret_sha256":"{}","allowed_scopes":["s"],"default_scopes":["s"]}}
+            {{"client_id":"orders","secrets":[{}],"allowed_scopes":["orders:read","orders:write"],"default_scopes":["orders:read"]}},
+            {{"client_id":"nodefault","secrets":[{}],"allowed_scopes":["a"],"ttl_seconds":120}},
+            {{"client_id":"inventory-service","secrets":[{}],"allowed_scopes":["inventory:read"],"default_scopes":["inventory:read"]}},
+            {{"client_id":"symbols","secrets":[{}],"allowed_scopes":["s"],"default_scopes":["s"]}}
         ]}}"#,
         h("orders-secret"),
         h("n s+cret"),

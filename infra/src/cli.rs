@@ -40,6 +40,8 @@ pub enum Command {
     Drift(StackArgs),
     /// Serve the token endpoint on 127.0.0.1 with an environment's settings.
     Serve(ServeArgs),
+    /// Onboard, rotate and remove the clients in a deployed environment's registry.
+    Clients(ClientsArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md.
     Docs(DocsArgs),
     /// List the environments.
@@ -184,4 +186,56 @@ pub struct PackageArgs {
     /// Also write the zip here.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientsArgs {
+    /// The deployed environment.
+    pub env: String,
+    #[command(subcommand)]
+    pub action: ClientAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientAction {
+    /// Every client of the environment file and of the registry, with how it stands.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a client of the environment file with a new secret, printed once.
+    Add {
+        id: String,
+        /// Print the credentials as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a client a second secret, printed once; both work until `finish-rotation`.
+    Rotate {
+        id: String,
+        /// The old secret also stops working this long from now (`90m`, `24h`, `7d`; 1 minute to
+        /// 90 days).
+        #[arg(long, value_name = "DURATION", value_parser = parse_overlap)]
+        overlap: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the old secret of a rotation.
+    FinishRotation { id: String },
+    /// Remove a client from the registry: it gets no more tokens.
+    Remove { id: String },
+    /// Apply the environment file's scopes and token lifetimes to the registered clients.
+    Sync,
+}
+
+/// `--overlap`: a duration (`humantime` syntax) of 60 s to 90 days, in seconds. Below 60 s the
+/// old secret could stop working before warm functions see the new one (they cache the registry
+/// for 60 s).
+fn parse_overlap(text: &str) -> Result<u64, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 90m, 24h, 7d)"))?;
+    let secs = d.as_secs();
+    if !(60..=90 * 86_400).contains(&secs) {
+        return Err(format!("{secs} s is outside 60 s to 90 days"));
+    }
+    Ok(secs)
 }

@@ -4,6 +4,7 @@
 pub mod api_routes;
 pub mod cfn;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod deploy;
 pub mod env;

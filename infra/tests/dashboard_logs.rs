@@ -16,7 +16,7 @@ use infra::stacks::monitoring;
 use token_function::http::{Outcome, Request, Service};
 use token_function::jwt::{Jwk, LocalSigner, SignError, Signer};
 use token_function::oauth::Settings;
-use token_function::registry::{Registry, hash_secret, to_hex};
+use token_function::registry::{Registry, StoredSecret};
 use tracing_subscriber::util::SubscriberInitExt;
 
 fn block_on<F: Future>(f: F) -> F::Output {
@@ -58,8 +58,8 @@ fn error_lines() -> Vec<serde_json::Value> {
     let writer = out.clone();
     let subscriber = token_function::telemetry::json_logs().with_writer(move || writer.clone()).finish();
     let registry = Registry::from_json(&format!(
-        r#"{{"clients":[{{"client_id":"orders","secret_sha256":"{}","allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
-        to_hex(&hash_secret("orders-secret"))
+        r#"{{"clients":[{{"client_id":"orders","secrets":[{}],"allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
+        serde_json::to_string(&StoredSecret::new("orders-secret", 0).unwrap()).unwrap()
     ))
     .unwrap();
     let service = Service::new(

@@ -54,8 +54,15 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out: Output = Command::new(env!("CARGO_BIN_EXE_infra"))
-            .arg("--environments")
+        let out: Output = self.command(args).output().unwrap();
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        (out.status.code().unwrap_or(-1), o, e)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_infra"));
+        c.arg("--environments")
             .arg(self.dir.path())
             .args(args)
             .current_dir(workspace())
@@ -65,12 +72,8 @@ impl Env {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
             .env("INFRA_POLL_MS", "50")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let (o, e) =
-            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-        (out.status.code().unwrap_or(-1), o, e)
+            .stdin(Stdio::null());
+        c
     }
 
     fn deploy(&self, extra: &[&str]) -> (i32, String, String) {
@@ -313,4 +316,68 @@ fn missing_credentials_are_one_line() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("AWS credentials are missing or expired") && err.contains("aws sso login"), "{err}");
+}
+
+/// `infra clients` on a deployed registry: a writer whose read went stale is refused and starts
+/// again, so no entry is lost (each write is a compare-and-swap on the secret's AWSCURRENT label);
+/// a hand-edited registry the function would refuse is refused in one line and left as it was.
+///
+/// The interleaving is made step by step: LocalStack 2026.3's secret store is not safe under
+/// truly concurrent writers (a version can lose AWSCURRENT), unlike Secrets Manager.
+#[test]
+fn clients_stale_writers_lose_nothing() {
+    use infra::clients::Change;
+    use infra::deploy::registry::RegistrySecret;
+
+    let prefix = unique("r");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = env.run(&["clients", "dev", "add", "dev-test-client", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["client_secret"].as_str().map(str::len), Some(64), "{printed}");
+
+    let secret = format!("{prefix}-dev/client-registry");
+    let file = infra::env::Environment::load_named(env.dir.path(), "dev").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(localstack())
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let store = RegistrySecret::new(aws_sdk_secretsmanager::Client::new(&config), &secret);
+        let (a, b) = (store.read().await.unwrap(), store.read().await.unwrap());
+        let (mut doc_a, mut doc_b) = (a.doc.clone(), b.doc.clone());
+        Change::Add("inventory-service").apply(&file, &mut doc_b, 1).unwrap();
+        Change::Remove("dev-test-client").apply(&file, &mut doc_a, 1).unwrap();
+        assert!(store.write(&b, &doc_b).await.unwrap(), "the first writer wins");
+        assert!(!store.write(&a, &doc_a).await.unwrap(), "the stale writer is refused");
+        let now = store.read().await.unwrap().doc;
+        assert_eq!(now, doc_b, "the refused write changed nothing");
+        // `update` reads again and applies its change on top.
+        store.update(|doc| Change::Remove("dev-test-client").apply(&file, doc, 1)).await.unwrap();
+        let ids: Vec<String> = store.read().await.unwrap().doc.clients.into_iter().map(|c| c.client_id).collect();
+        assert_eq!(ids, ["inventory-service"]);
+    });
+
+    let edited = r#"{"clients":[{"client_id":"x","secrets":[],"allowed_scopes":["a"],"default_scopes":["b"]}]}"#;
+    boto(&format!("client('secretsmanager').put_secret_value(SecretId='{secret}', SecretString='{edited}')"));
+    for args in [&["clients", "dev", "add", "dev-test-client"][..], &["clients", "dev", "list"]] {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        let error: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error.len(), 1, "{err}");
+        assert!(
+            error[0].contains("is not a registry the function accepts") && error[0].contains("AWSPREVIOUS"),
+            "{err}"
+        );
+    }
+    boto(&format!(
+        "assert client('secretsmanager').get_secret_value(SecretId='{secret}')['SecretString'] == '{edited}', 'rewritten'"
+    ));
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }

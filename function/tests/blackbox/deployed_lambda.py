@@ -4,12 +4,14 @@
    environments/dev.yaml whose function runs on this machine's architecture.
 2. Bootstraps and deploys that environment to the emulator at AWS_ENDPOINT_URL (LocalStack);
    the deploy's smoke check runs the uploaded zip locally and must pass.
-3. Puts a client into the deployed registry secret.
+3. Registers a client with `infra clients dev add` (the secret is printed once).
 4. Runs `infra serve dev --lambda` (the same zip behind a local Lambda Runtime API and REST
    API translation, with the deployed KMS key and secret), obtains tokens with Authlib's
    OAuth 2.0 client and verifies them with PyJWT against the served JWKS and against a JWK
    built here from KMS GetPublicKey.
-5. Destroys the environment's stacks.
+5. Rotates the client's secret (`rotate`, then `finish-rotation`): both secrets work during
+   the overlap, only the new one after it.
+6. Destroys the environment's stacks.
 
 Exits non-zero on any failure and prints 'N passed, N failed'.
 """
@@ -39,7 +41,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 BINARY = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
 PREFIX = "e2e-lambda"
 CLIENT = "dev-test-client"
-SECRET = "e2e-secret_" + base64.urlsafe_b64encode(os.urandom(18)).decode()
 ISSUER = "https://auth.dev.example.com"
 AUDIENCE = "https://api.dev.example.com"
 
@@ -74,16 +75,39 @@ def environment(folder):
         f.write(text)
 
 
-def put_client(outputs):
-    sm = boto3.client("secretsmanager", region_name="eu-west-1")
-    arn = outputs["ClientRegistrySecretArn"]
-    doc = {"clients": [{
-        "client_id": CLIENT,
-        "secret_sha256": hashlib.sha256(SECRET.encode()).hexdigest(),
-        "allowed_scopes": ["orders:read", "orders:write"],
-        "default_scopes": ["orders:read"],
-    }]}
-    sm.put_secret_value(SecretId=arn, SecretString=json.dumps(doc))
+def add_client(envs, *action):
+    code, out, err = infra(envs, "clients", "dev", *action, "dev-test-client", "--json")
+    check(f"clients {action[0]} prints the secret once", code == 0, err[-2000:])
+    return json.loads(out)["client_secret"] if code == 0 else ""
+
+
+def token_status(base, secret):
+    r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(CLIENT, secret),
+                      timeout=60)
+    return r.status_code
+
+
+def rotation(envs, zip_path, old):
+    """Both secrets work during a rotation; after finish-rotation only the new one. Each phase
+    starts the function afresh, as a cold start reads the registry at once."""
+    new = add_client(envs, "rotate")
+    proc, base = serve(envs, zip_path)
+    try:
+        check("during the rotation the old and the new secret work",
+              (token_status(base, old), token_status(base, new)) == (200, 200))
+    finally:
+        stop(proc)
+    code, _, err = infra(envs, "clients", "dev", "finish-rotation", "dev-test-client")
+    check("finish-rotation", code == 0, err[-2000:])
+    proc, base = serve(envs, zip_path)
+    try:
+        check("after it only the new secret works", (token_status(base, old), token_status(base, new)) == (401, 200))
+    finally:
+        stop(proc)
+    code, out, _ = infra(envs, "clients", "dev", "list", "--json")
+    standing = {r["client_id"]: r["standing"] for r in json.loads(out)} if code == 0 else {}
+    check("clients list shows who is registered", standing == {"dev-test-client": "registered",
+                                                                "inventory-service": "not_registered"}, standing)
 
 
 def stack_outputs(name):
@@ -123,9 +147,9 @@ def serve(envs, zip_path, **extra_env):
     sys.exit(f"serve --lambda did not start: {''.join(lines)}{proc.stderr.read()}")
 
 
-def tokens(base, jwk, thumbprint):
+def tokens(base, jwk, thumbprint, secret):
     url = f"{base}/oauth/token"
-    session = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_basic")
+    session = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_basic")
     tok = session.fetch_token(url, grant_type="client_credentials")
     check("Authlib obtains a token from the real artifact", tok.get("token_type") == "Bearer", tok)
     token = tok["access_token"]
@@ -139,15 +163,15 @@ def tokens(base, jwk, thumbprint):
     claims = jwt.decode(token, from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
     check("verifies against the key KMS holds", claims["sub"] == CLIENT, claims)
 
-    post = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_post", scope="orders:write")
+    post = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_post", scope="orders:write")
     tok = post.fetch_token(url, grant_type="client_credentials")
     claims = jwt.decode(tok["access_token"], from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
     check("client_secret_post with a scope", claims["scope"] == "orders:write", claims)
 
     for name, session, want in [
-        ("a wrong secret is invalid_client", OAuth2Session(CLIENT, SECRET + "x"), "invalid_client"),
-        ("a secret with junk after & is invalid_client", OAuth2Session(CLIENT, SECRET + "&junk"), "invalid_client"),
-        ("a scope outside the client's is invalid_scope", OAuth2Session(CLIENT, SECRET, scope="inventory:read"),
+        ("a wrong secret is invalid_client", OAuth2Session(CLIENT, secret + "x"), "invalid_client"),
+        ("a secret with junk after & is invalid_client", OAuth2Session(CLIENT, secret + "&junk"), "invalid_client"),
+        ("a scope outside the client's is invalid_scope", OAuth2Session(CLIENT, secret, scope="inventory:read"),
          "invalid_scope"),
     ]:
         try:
@@ -234,14 +258,15 @@ def main():
         check("the smoke check ran the uploaded artifact locally", "checking the uploaded artifact run locally" in err
               and "with a wrong secret: 401 invalid_client" in err, err[-3000:])
         outputs = stack_outputs(f"{PREFIX}-dev-service")
-        put_client(outputs)
+        secret = add_client(envs, "add")
         jwk, thumbprint = kms_jwk(outputs["SigningKeyArn"])
         proc, base = serve(envs, zip_path)
         try:
-            tokens(base, jwk, thumbprint)
+            tokens(base, jwk, thumbprint, secret)
             throttling(base)
         finally:
             stop(proc)
+        rotation(envs, zip_path, secret)
         dead_kms(envs, zip_path)
     finally:
         infra(envs, "destroy", "dev", "--yes", "--force")

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::out;
 use anyhow::{Context, bail};
 
 use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
@@ -20,7 +21,7 @@ use crate::synth::stack_tags;
 /// Runs one command's AWS work with Ctrl-C recorded rather than fatal (see
 /// [`crate::deploy::interrupt`]). A prompt still waiting for input when the work ends is not
 /// waited for.
-fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub(super) fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let out = rt.block_on(async {
         interrupt::listen();
@@ -39,7 +40,7 @@ fn polling() -> Polling {
     p
 }
 
-async fn connect(env: &Environment) -> anyhow::Result<Aws> {
+pub(super) async fn connect(env: &Environment) -> anyhow::Result<Aws> {
     let aws = Aws::connect(env.region.as_str()).await;
     aws.check_account(&env.name, env.account_id.as_str()).await?;
     Ok(aws)
@@ -153,7 +154,7 @@ async fn apply(
         eprintln!("{}: {}", spec.name, outcome.status);
         outputs = stack::outputs(&s);
         for (k, v) in &outputs {
-            println!("{}.{k} = {v}", spec.name);
+            out!("{}.{k} = {v}", spec.name);
         }
     }
     Ok(Some(outputs))
@@ -288,7 +289,7 @@ pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<Exit
         std::fs::write(out, &a.zip).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
-    println!("{} {} {}", a.key(), a.zip.len(), a.binary_bytes);
+    out!("{} {} {}", a.key(), a.zip.len(), a.binary_bytes);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -497,25 +498,25 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         let aws = connect(&env).await?;
         for name in [env.bootstrap_stack_name(), env.service_stack_name(), env.monitoring_stack_name()] {
             let Some(s) = stack::describe(&aws.cfn, &name).await? else {
-                println!("{name}: not deployed");
+                out!("{name}: not deployed");
                 continue;
             };
             let st = stack::status(&s).to_owned();
-            println!(
+            out!(
                 "{name}: {st}{}{}",
                 s.stack_status_reason().map(|r| format!(" ({r})")).unwrap_or_default(),
                 if s.enable_termination_protection() == Some(true) { ", termination protection on" } else { "" }
             );
             for e in stack::recent_events(&aws.cfn, &name, 5).await? {
-                println!("  {}", events::render(&e, 0, 0).replacen("[0/0] ", "", 1));
+                out!("  {}", events::render(&e, 0, 0).replacen("[0/0] ", "", 1));
             }
             for (k, v) in stack::outputs(&s) {
-                println!("  {k} = {v}");
+                out!("  {k} = {v}");
             }
             if args.watch && !events::is_terminal(&st) {
                 let seen = stack::recent_events(&aws.cfn, &name, 100).await?.into_iter().map(|e| e.id).collect();
                 let o = stack::watch(&aws.cfn, &name, seen, 0, &super::target(&env.name), polling()).await?;
-                println!("{name}: {}", o.status);
+                out!("{name}: {}", o.status);
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -530,9 +531,9 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
         let mut drifted = false;
         for (_, name) in targets {
             let (status, drifts) = stack::drift(&aws.cfn, &name, polling()).await?;
-            println!("{name}: {status}");
+            out!("{name}: {status}");
             for d in &drifts {
-                println!("  {:<10} {} ({})", d.status, d.logical_id, d.resource_type);
+                out!("  {:<10} {} ({})", d.status, d.logical_id, d.resource_type);
             }
             drifted |= status == "DRIFTED";
         }

@@ -3,6 +3,7 @@
 //! 1 any error (bad input, validation findings, an AWS failure, an interruption), 2 changes
 //! pending (`diff`, `deploy --plan`) or drift found (`drift`). 2 never means an error.
 
+mod clients;
 mod deploy;
 mod docs;
 mod serve;
@@ -18,6 +19,26 @@ use crate::cli::{Cli, Command, Target};
 use crate::env::Environment;
 use crate::stacks::{self, Stack};
 use crate::validate::Finding;
+
+/// `println!` for command output: a reader that went away (`infra clients dev list | head -1`)
+/// ends the command quietly instead of a panic; any other write error is one line on stderr.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::commands::write_out(format_args!($($arg)*)) };
+}
+pub(crate) use out;
+
+/// Writes one line to standard output (see [`out!`]).
+pub fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n")) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to standard output: {e}");
+            std::process::exit(i32::from(EXIT_ERROR));
+        }
+        std::process::exit(i32::from(EXIT_OK));
+    }
+}
 
 /// Success, or nothing to change.
 pub const EXIT_OK: u8 = 0;
@@ -56,10 +77,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => deploy::status(&dir, args),
         Command::Drift(args) => deploy::drift(&dir, args),
         Command::Serve(args) => serve::run(&dir, args),
+        Command::Clients(args) => clients::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
         Command::List => {
             for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
-                println!("{name}");
+                out!("{name}");
             }
             Ok(ExitCode::SUCCESS)
         }

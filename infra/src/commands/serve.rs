@@ -15,7 +15,7 @@ use anyhow::Context;
 use token_function::http::Service;
 use token_function::jwt::{LocalSigner, Signer};
 use token_function::oauth::Settings;
-use token_function::registry::{Client, Registry, RegistryDocument, hash_secret, random_secret, to_hex};
+use token_function::registry::{Client, Registry, RegistryDocument, StoredSecret, random_secret};
 
 use crate::cli::ServeArgs;
 use crate::env::Environment;
@@ -54,9 +54,10 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         doc.clients.push(Client {
             client_id: c.id.0.clone(),
-            secret_sha256: to_hex(&hash_secret(&secret)),
+            secrets: vec![StoredSecret::new(&secret, now).context("no secure random source")?],
             allowed_scopes: c.allowed_scopes.iter().map(|s| s.0.clone()).collect(),
             default_scopes: c.default_scopes.iter().map(|s| s.0.clone()).collect(),
             ttl_seconds: c.ttl_seconds.map(|t| u64::from(t.get())),

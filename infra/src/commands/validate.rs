@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::out;
 use crate::cli::ValidateArgs;
 use crate::validate::has_errors;
 
@@ -25,7 +26,7 @@ pub fn run(dir: &Path, args: ValidateArgs) -> anyhow::Result<ExitCode> {
         all.extend(findings);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        out!("{}", serde_json::to_string_pretty(&all)?);
     }
     Ok(if has_errors(&all) { ExitCode::from(super::EXIT_ERROR) } else { ExitCode::SUCCESS })
 }

@@ -6,6 +6,7 @@ pub mod change_set;
 pub mod events;
 pub mod interrupt;
 pub mod package;
+pub mod registry;
 pub mod smoke;
 pub mod stack;
 
@@ -94,6 +95,7 @@ pub struct Aws {
     pub cfn: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Aws {
@@ -123,6 +125,7 @@ impl Aws {
             cfn: aws_sdk_cloudformation::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sts: aws_sdk_sts::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
         }
     }
 

@@ -1,0 +1,108 @@
+//! `clients <env> list | add | rotate | finish-rotation | remove | sync`: the deployed registry
+//! (see `crate::clients` for the rules, `crate::deploy::registry` for the writes).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::out;
+use anyhow::Context;
+
+use super::deploy::{block_on, connect};
+use crate::cli::{ClientAction, ClientsArgs};
+use crate::clients::{Change, ClientStatus, Standing};
+use crate::deploy::registry::RegistrySecret;
+use crate::deploy::{Aws, stack};
+use crate::env::Environment;
+
+/// The stack output naming the registry secret.
+pub const OUTPUT_REGISTRY: &str = "ClientRegistrySecretArn";
+
+/// The deployed registry secret of `env`.
+pub(super) async fn registry(aws: &Aws, env: &Environment) -> anyhow::Result<RegistrySecret> {
+    let name = env.service_stack_name();
+    let deployed = stack::describe(&aws.cfn, &name).await?.with_context(|| {
+        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
+    })?;
+    let arn = stack::outputs(&deployed)
+        .remove(OUTPUT_REGISTRY)
+        .with_context(|| format!("{name} has no output {OUTPUT_REGISTRY}; deploy it again"))?;
+    Ok(RegistrySecret::new(aws.secrets.clone(), arn))
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    block_on(async {
+        let aws = connect(&env).await?;
+        let store = registry(&aws, &env).await?;
+        let target = super::target(&env.name);
+        let (change, json) = match &args.action {
+            ClientAction::List { json } => {
+                let read = store.read().await?;
+                print_status(&crate::clients::status(&env, &read.doc), *json, &target)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            ClientAction::Add { id, json } => (Change::Add(id), *json),
+            ClientAction::Rotate { id, overlap, json } => (Change::Rotate(id, *overlap), *json),
+            ClientAction::FinishRotation { id } => (Change::FinishRotation(id), false),
+            ClientAction::Remove { id } => (Change::Remove(id), false),
+            ClientAction::Sync => (Change::Sync, false),
+        };
+        let secret = store.update(|doc| change.apply(&env, doc, now())).await?;
+        match (change, secret) {
+            (Change::Add(id) | Change::Rotate(id, _), Some(secret)) => print_secret(id, &secret, json)?,
+            (Change::FinishRotation(id), _) => eprintln!("`{id}`: the old secret is removed; only the new one works"),
+            (Change::Remove(id), _) => eprintln!("`{id}` is removed from the registry"),
+            _ => eprintln!("the registered clients have the file's scopes and lifetimes"),
+        }
+        eprintln!(
+            "warm functions see the change within {} s (their registry cache)",
+            token_function::registry::CACHE_TTL.as_secs()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The new secret, once, on standard output: `client_id=…` and `client_secret=…` lines, or JSON.
+fn print_secret(id: &str, secret: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        out!("{}", serde_json::json!({ "client_id": id, "client_secret": secret }));
+    } else {
+        out!("client_id={id}\nclient_secret={secret}");
+    }
+    eprintln!("the secret is shown only this once: store it in the client's own secret store now");
+    Ok(())
+}
+
+fn print_status(rows: &[ClientStatus], json: bool, target: &str) -> anyhow::Result<()> {
+    if json {
+        out!("{}", serde_json::to_string_pretty(rows)?);
+        return Ok(());
+    }
+    for r in rows {
+        out!("{:<32} {}", r.client_id, describe(r, target));
+    }
+    Ok(())
+}
+
+/// One client's standing in words, with the command that resolves it.
+pub fn describe(r: &ClientStatus, target: &str) -> String {
+    let rotation = match (r.secrets, r.old_secret_expires) {
+        (2, Some(t)) => format!("; rotating, old secret expires at Unix time {t}"),
+        (2, None) => format!("; rotating (`clients {target} finish-rotation {}` ends it)", r.client_id),
+        _ => String::new(),
+    };
+    let standing = match r.standing {
+        Standing::Registered => "registered".to_owned(),
+        Standing::Differs => format!("registered, scopes or lifetime differ from the file (`clients {target} sync`)"),
+        Standing::NotRegistered => format!("not registered: gets no token (`clients {target} add {}`)", r.client_id),
+        Standing::NotInFile => {
+            format!("in the registry but not the file: still gets tokens (`clients {target} remove {}`)", r.client_id)
+        }
+    };
+    format!("{standing}{rotation}")
+}

@@ -1,0 +1,144 @@
+//! The client registry secret in Secrets Manager, read and written so that concurrent writers
+//! never lose an entry.
+//!
+//! A write is a compare-and-swap on the `AWSCURRENT` staging label: the new document is stored
+//! as a version labelled `INFRA_PENDING` (not yet current), then `UpdateSecretVersionStage`
+//! moves `AWSCURRENT` to it *from the version that was read*. Secrets Manager refuses that move
+//! when `AWSCURRENT` is no longer on the version read ("UpdateSecretVersionStage":
+//! RemoveFromVersionId must name the version the label is on), so a writer that lost the race
+//! reads again and re-applies its change. The replaced version keeps `AWSPREVIOUS`, which is how
+//! a bad write is undone.
+
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use token_function::registry::RegistryDocument;
+
+use crate::clients::{self, ClientError};
+
+/// The staging label of a version written but not yet made current.
+pub const PENDING_STAGE: &str = "INFRA_PENDING";
+/// How many times a write is tried when other writers keep winning.
+pub const ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Change(#[from] ClientError),
+    #[error(
+        "the registry secret {secret} (version {version}) is not a registry the function accepts: {message}; nothing was written. Fix it in Secrets Manager, or make the previous version current again: aws secretsmanager update-secret-version-stage --secret-id {secret} --version-stage AWSCURRENT --move-to-version-id <the AWSPREVIOUS version from list-secret-version-ids> --remove-from-version-id {version}"
+    )]
+    Malformed { secret: String, version: String, message: String },
+    #[error("{call} {secret}: {message}")]
+    Aws { call: &'static str, secret: String, message: String },
+    #[error("other writers changed the registry {0} times in a row; nothing of this change was written; run it again")]
+    Contended(usize),
+}
+
+/// The registry secret of one deployed environment.
+#[derive(Clone, Debug)]
+pub struct RegistrySecret {
+    client: Client,
+    secret_id: String,
+}
+
+/// A document with the version it was read from.
+#[derive(Clone, Debug)]
+pub struct Read {
+    pub doc: RegistryDocument,
+    pub version: String,
+}
+
+impl RegistrySecret {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        RegistrySecret { client, secret_id: secret_id.into() }
+    }
+
+    fn aws<E, R>(&self, call: &'static str, e: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> RegistryError
+    where
+        E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        RegistryError::Aws { call, secret: self.secret_id.clone(), message: super::stack::sdk_text(e) }
+    }
+
+    /// The current document, checked as the function checks it.
+    pub async fn read(&self) -> Result<Read, RegistryError> {
+        let mut attempt = 0;
+        let out = loop {
+            match self.client.get_secret_value().secret_id(&self.secret_id).send().await {
+                Ok(out) => break out,
+                // While another writer moves AWSCURRENT an emulator may briefly have no current
+                // version; read again rather than fail.
+                Err(e)
+                    if attempt < ATTEMPTS
+                        && e.as_service_error().is_some_and(|s| {
+                            s.is_resource_not_found_exception() && s.to_string().contains("staging label")
+                        }) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt as u64)).await;
+                }
+                Err(e) => return Err(self.aws("GetSecretValue", &e)),
+            }
+        };
+        let version = out.version_id().unwrap_or_default().to_owned();
+        let malformed = |message: String| RegistryError::Malformed {
+            secret: self.secret_id.clone(),
+            version: version.clone(),
+            message,
+        };
+        let text = out.secret_string().ok_or_else(|| malformed("it has no SecretString".into()))?;
+        let doc = clients::parse(text).map_err(|e| malformed(e.to_string()))?;
+        Ok(Read { doc, version })
+    }
+
+    /// Stores `doc` as the new current version if the current version is still `read`'s.
+    /// `Ok(false)`: another writer made a newer version current first; nothing was changed.
+    pub async fn write(&self, read: &Read, doc: &RegistryDocument) -> Result<bool, RegistryError> {
+        let text = serde_json::to_string(doc).map_err(|e| ClientError::Serialize(e.to_string()))?;
+        let token = token_function::registry::random_secret().map_err(|_| ClientError::Random)?;
+        let put = self
+            .client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(text)
+            .client_request_token(token)
+            .version_stages(PENDING_STAGE)
+            .send()
+            .await
+            .map_err(|e| self.aws("PutSecretValue", &e))?;
+        let swapped = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
+            .move_to_version_id(put.version_id().unwrap_or_default())
+            .remove_from_version_id(&read.version)
+            .send()
+            .await;
+        match swapped {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_parameter_exception()) => Ok(false),
+            Err(e) => Err(self.aws("UpdateSecretVersionStage", &e)),
+        }
+    }
+
+    /// Reads, applies `change`, and writes the result if it differs, starting again from a fresh
+    /// read when another writer won. Returns what `change` returned on the attempt written.
+    pub async fn update<T>(
+        &self,
+        mut change: impl FnMut(&mut RegistryDocument) -> Result<T, ClientError>,
+    ) -> Result<T, RegistryError> {
+        for attempt in 0..ATTEMPTS {
+            let read = self.read().await?;
+            let mut doc = read.doc.clone();
+            let out = change(&mut doc)?;
+            if doc == read.doc || self.write(&read, &doc).await? {
+                return Ok(out);
+            }
+            tokio::time::sleep(Duration::from_millis(20 + 40 * attempt as u64)).await;
+        }
+        Err(RegistryError::Contended(ATTEMPTS))
+    }
+}

@@ -171,7 +171,7 @@ def tokens(base, jwk, thumbprint, secret):
     for name, session, want in [
         ("a wrong secret is invalid_client", OAuth2Session(CLIENT, secret + "x"), "invalid_client"),
         ("a secret with junk after & is invalid_client", OAuth2Session(CLIENT, secret + "&junk"), "invalid_client"),
-        ("a scope outside the client's is invalid_scope", OAuth2Session(CLIENT, secret, scope="inventory:read"),
+        ("a scope outside the client's is invalid_scope", OAuth2Session(CLIENT, secret, scope="payments:write"),
          "invalid_scope"),
     ]:
         try:

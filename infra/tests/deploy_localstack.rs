@@ -339,6 +339,14 @@ fn clients_stale_writers_lose_nothing() {
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(printed["client_secret"].as_str().map(str::len), Some(64), "{printed}");
 
+    for args in [&["status", "dev"][..], &["diff", "dev"]] {
+        let (_, out, err) = env.run(args);
+        assert!(
+            format!("{out}{err}").contains("client inventory-service: not registered: gets no token (`cargo run -- clients dev"),
+            "{args:?}: {out}{err}"
+        );
+    }
+
     let secret = format!("{prefix}-dev/client-registry");
     let file = infra::env::Environment::load_named(env.dir.path(), "dev").unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -67,6 +67,24 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// For `status` and `diff`: every client whose registry entry and file entry disagree, one line
+/// each with the command that resolves it. A registry that cannot be read is said, not fatal.
+pub(super) async fn report(aws: &Aws, env: &Environment) -> Vec<String> {
+    let target = super::target(&env.name);
+    let read = match registry(aws, env).await {
+        Ok(store) => store.read().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(read) => crate::clients::status(env, &read.doc)
+            .iter()
+            .filter(|r| r.standing != Standing::Registered || r.secrets > 1)
+            .map(|r| format!("client {}: {}", r.client_id, describe(r, &target)))
+            .collect(),
+        Err(e) => vec![format!("clients: cannot read the registry: {e:#}")],
+    }
+}
+
 /// The new secret, once, on standard output: `client_id=…` and `client_secret=…` lines, or JSON.
 fn print_secret(id: &str, secret: &str, json: bool) -> anyhow::Result<()> {
     if json {
@@ -93,15 +111,15 @@ fn print_status(rows: &[ClientStatus], json: bool, target: &str) -> anyhow::Resu
 pub fn describe(r: &ClientStatus, target: &str) -> String {
     let rotation = match (r.secrets, r.old_secret_expires) {
         (2, Some(t)) => format!("; rotating, old secret expires at Unix time {t}"),
-        (2, None) => format!("; rotating (`clients {target} finish-rotation {}` ends it)", r.client_id),
+        (2, None) => format!("; rotating (`cargo run -- clients {target} finish-rotation {}` ends it)", r.client_id),
         _ => String::new(),
     };
     let standing = match r.standing {
         Standing::Registered => "registered".to_owned(),
-        Standing::Differs => format!("registered, scopes or lifetime differ from the file (`clients {target} sync`)"),
-        Standing::NotRegistered => format!("not registered: gets no token (`clients {target} add {}`)", r.client_id),
+        Standing::Differs => format!("registered, scopes or lifetime differ from the file (`cargo run -- clients {target} sync`)"),
+        Standing::NotRegistered => format!("not registered: gets no token (`cargo run -- clients {target} add {}`)", r.client_id),
         Standing::NotInFile => {
-            format!("in the registry but not the file: still gets tokens (`clients {target} remove {}`)", r.client_id)
+            format!("in the registry but not the file: still gets tokens (`cargo run -- clients {target} remove {}`)", r.client_id)
         }
     };
     format!("{standing}{rotation}")

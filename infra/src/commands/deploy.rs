@@ -413,6 +413,12 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 smoke(&aws, &env, s, &outputs, uploaded.as_ref()).await?;
             }
         }
+        if args.plan && service_exists {
+            // Registry entries are never changed by a deploy: say where they and the file differ.
+            for line in super::clients::report(&aws, &env).await {
+                eprintln!("{line}");
+            }
+        }
         Ok(if args.plan && changed { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })
 }
@@ -512,6 +518,11 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
             }
             for (k, v) in stack::outputs(&s) {
                 out!("  {k} = {v}");
+            }
+            if name == env.service_stack_name() {
+                for line in super::clients::report(&aws, &env).await {
+                    out!("  {line}");
+                }
             }
             if args.watch && !events::is_terminal(&st) {
                 let seen = stack::recent_events(&aws.cfn, &name, 100).await?.into_iter().map(|e| e.id).collect();

@@ -26,33 +26,54 @@ mod aws_smithy_types_display {
     }
 }
 
-/// Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256).
+/// Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256), and publishes it with the
+/// other keys of a rotation.
 #[derive(Debug)]
 pub struct KmsSigner {
     client: aws_sdk_kms::Client,
     key_id: String,
     jwk: Jwk,
+    /// The other published keys.
+    others: Vec<Jwk>,
+}
+
+/// The public half of a KMS key as a JWK (one `GetPublicKey` call).
+async fn public_jwk(client: &aws_sdk_kms::Client, key_id: &str) -> Result<Jwk, SignError> {
+    let out = client
+        .get_public_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| SignError::Backend(format!("GetPublicKey {key_id}: {}", display(&e))))?;
+    let der = out.public_key().ok_or(SignError::Key("GetPublicKey returned no key"))?;
+    Jwk::from_point(&spki_point(der.as_ref())?)
 }
 
 impl KmsSigner {
-    /// Reads the key's public half once, for the JWKS and the `kid`.
-    pub async fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Result<Self, SignError> {
+    /// Reads the signing key's public half once, for the JWKS and the `kid`, and those of the
+    /// other `published` keys (the signing key among them is skipped).
+    pub async fn new(
+        client: aws_sdk_kms::Client,
+        key_id: impl Into<String>,
+        published: &[String],
+    ) -> Result<Self, SignError> {
         let key_id = key_id.into();
-        let out = client
-            .get_public_key()
-            .key_id(&key_id)
-            .send()
-            .await
-            .map_err(|e| SignError::Backend(format!("GetPublicKey {key_id}: {}", display(&e))))?;
-        let der = out.public_key().ok_or(SignError::Key("GetPublicKey returned no key"))?;
-        let jwk = Jwk::from_point(&spki_point(der.as_ref())?)?;
-        Ok(KmsSigner { client, key_id, jwk })
+        let jwk = public_jwk(&client, &key_id).await?;
+        let mut others = Vec::new();
+        for other in published.iter().filter(|k| **k != key_id) {
+            others.push(public_jwk(&client, other).await?);
+        }
+        Ok(KmsSigner { client, key_id, jwk, others })
     }
 }
 
 impl Signer for KmsSigner {
     fn jwk(&self) -> &Jwk {
         &self.jwk
+    }
+
+    fn published(&self) -> Vec<&Jwk> {
+        std::iter::once(&self.jwk).chain(&self.others).collect()
     }
 
     async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError> {

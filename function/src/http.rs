@@ -11,6 +11,10 @@ use crate::jwt::{self, Signer};
 use crate::oauth::{self, Settings};
 use crate::registry::{Registry, to_hex};
 
+/// How long verifiers may cache the JWKS (its `Cache-Control: max-age`, RFC 9111 §5.2.2.1). A
+/// new signing key is published at least this long before it signs.
+pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
+
 /// An HTTP request, as either runtime sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
@@ -95,8 +99,8 @@ impl<S: Signer> Service<S> {
                 Err(e) => (error_response(&e), Outcome::Failed { reason: e.code() }),
             },
             Endpoint::Jwks => {
-                let mut r = Response::json(200, json!({"keys": [self.signer.jwk()]}));
-                r.headers.push(("cache-control", "public, max-age=300".into()));
+                let mut r = Response::json(200, json!({"keys": self.signer.published()}));
+                r.headers.push(("cache-control", format!("public, max-age={JWKS_MAX_AGE_SECONDS}")));
                 (r, Outcome::Other)
             }
             Endpoint::Metadata => (self.metadata(registry), Outcome::Other),

@@ -53,6 +53,11 @@ pub enum SignError {
 pub trait Signer: Send + Sync {
     /// The public key, with its `kid`.
     fn jwk(&self) -> &Jwk;
+    /// Every key the JWKS publishes: the signing key first, then keys that signed before it
+    /// or will sign after it (a signing-key rotation).
+    fn published(&self) -> Vec<&Jwk> {
+        vec![self.jwk()]
+    }
     /// Signs `input` with ECDSA P-256 / SHA-256; returns the JOSE form, r||s (64 bytes).
     fn sign(&self, input: &[u8]) -> impl Future<Output = Result<[u8; 64], SignError>> + Send;
 }

@@ -38,7 +38,8 @@ pub struct App {
 
 impl App {
     /// Builds the app from the variables the template sets (`TOKEN_ISSUER`, `TOKEN_AUDIENCE`,
-    /// `TOKEN_TTL_SECONDS`, `SIGNING_KEY_ARN`, `CLIENT_REGISTRY_SECRET_ARN`, `SERVICE_NAME`).
+    /// `TOKEN_TTL_SECONDS`, `SIGNING_KEY_ARN`, `PUBLISHED_KEY_ARNS` (comma-separated, the
+    /// JWKS's keys), `CLIENT_REGISTRY_SECRET_ARN`, `SERVICE_NAME`).
     pub async fn from_vars(
         var: impl Fn(&str) -> Option<String>,
         config: &aws_config::SdkConfig,
@@ -50,7 +51,11 @@ impl App {
         let key = get("SIGNING_KEY_ARN")?;
         let secret = get("CLIENT_REGISTRY_SECRET_ARN")?;
         let service_name = get("SERVICE_NAME").or_else(|_| get("AWS_LAMBDA_FUNCTION_NAME"))?;
-        let signer = KmsSigner::new(aws_sdk_kms::Client::new(config), key).await?;
+        // Absent (a stack from before key rotation): the signing key alone.
+        let published: Vec<String> = var("PUBLISHED_KEY_ARNS")
+            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let signer = KmsSigner::new(aws_sdk_kms::Client::new(config), key, &published).await?;
         let registry = SecretRegistry::new(aws_sdk_secretsmanager::Client::new(config), secret, REGISTRY_TTL);
         Ok(App { service: Service::new(settings, signer), registry, service_name })
     }

@@ -6,7 +6,7 @@
 /// Every AWS SDK operation the function calls, with the IAM action that authorizes it
 /// (Service Authorization Reference: AWS KMS, AWS Secrets Manager).
 pub const AWS_CALLS: [(&str, &str); 3] = [
-    // Once per cold start: the public key for the JWKS and `kid`.
+    // Once per cold start and published key: the public keys for the JWKS and `kid`.
     ("get_public_key", "kms:GetPublicKey"),
     // Once per token.
     ("sign", "kms:Sign"),

@@ -61,7 +61,7 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
     let kms = aws_sdk_kms::Client::new(&cfg);
     let key = kms.create_key().key_spec(KeySpec::EccNistP256).key_usage(KeyUsageType::SignVerify).send().await.unwrap();
     let key_id = key.key_metadata().unwrap().key_id().to_owned();
-    let signer = KmsSigner::new(kms, &key_id).await.unwrap();
+    let signer = KmsSigner::new(kms, &key_id, &[]).await.unwrap();
     let jwk = signer.jwk().clone();
 
     let sm = aws_sdk_secretsmanager::Client::new(&cfg);

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod commands;
 pub mod deploy;
 pub mod env;
+pub mod keys;
 pub mod local;
 pub mod runbook;
 pub mod stacks;

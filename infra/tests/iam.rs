@@ -56,7 +56,12 @@ fn function_role_allows_exactly_the_functions_calls() {
         calls.sort();
         assert_eq!(granted, calls, "{}", env.name);
         // Each on the one resource it is for.
-        assert_eq!(by_sid(&sts, "SignTokens")["Resource"], json!([{"Fn::GetAtt": ["TokenSigningKey", "Arn"]}]));
+        // The two key slots of a rotation, and nothing else (a slot without a key repeats the other).
+        let (a, b) = (json!({"Fn::GetAtt": ["TokenSigningKey", "Arn"]}), json!({"Fn::GetAtt": ["TokenSigningKeyB", "Arn"]}));
+        assert_eq!(
+            by_sid(&sts, "SignTokens")["Resource"],
+            json!([{"Fn::If": ["HasSigningKeyA", a, b]}, {"Fn::If": ["HasSigningKeyB", b, a]}])
+        );
         assert_eq!(by_sid(&sts, "ReadClientRegistry")["Resource"], json!([{"Ref": "ClientRegistrySecret"}]));
         assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);
     }

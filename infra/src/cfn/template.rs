@@ -152,6 +152,8 @@ pub struct Parameter {
     pub allowed_pattern: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
 }
 
 impl Parameter {
@@ -163,7 +165,13 @@ impl Parameter {
             default: None,
             allowed_pattern: None,
             min_length: Some(1),
+            allowed_values: Vec::new(),
         }
+    }
+
+    /// A string parameter with a default, kept by later updates that pass its previous value.
+    pub fn with_default(description: impl Into<String>, default: impl Into<String>) -> Self {
+        Parameter { default: Some(default.into()), ..Parameter::string(description) }
     }
 }
 

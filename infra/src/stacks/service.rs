@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
-use crate::cfn::{Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
+use crate::cfn::{Condition, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
+use crate::keys::{Slot, Stage};
 use crate::env::{CanarySettings, Environment, TracingMode};
 use token_function::http::{Endpoint, not_found};
 
@@ -56,6 +57,75 @@ pub fn api_name(env: &Environment) -> String {
     format!("{}-api", env.qualified())
 }
 
+/// The signing keys' parameters and outputs (see `crate::keys`).
+pub const PARAM_KEY_STAGE: &str = "SigningKeyStage";
+pub const PARAM_KEY_STAGE_SINCE: &str = "SigningKeyStageSince";
+pub const OUTPUT_KEY_STAGE: &str = "CurrentSigningKeyStage";
+pub const OUTPUT_KEY_STAGE_SINCE: &str = "CurrentSigningKeyStageSince";
+/// The logical ids of the key slots; A keeps the id of the key stacks had before rotation.
+pub const KEY_SLOT_IDS: [(Slot, &str); 2] = [(Slot::A, "TokenSigningKey"), (Slot::B, "TokenSigningKeyB")];
+
+/// The signing keys as the rest of the template uses them.
+struct SigningKeys {
+    /// The ARN of the key that signs.
+    signing: Value<String>,
+    /// Both slots' ARNs; a slot without a key repeats the other's (IAM and the function take a
+    /// repeated ARN as one).
+    published: Vec<Value<String>>,
+    stage: Value<String>,
+    since: Value<String>,
+}
+
+/// Two conditional key slots and an alias on the signing one, driven by `SigningKeyStage`.
+fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, ModelError> {
+    let q = env.qualified();
+    let mut stage_param = Parameter::with_default("Signing key stage: which keys exist and which signs (infra keys)", Stage::A.as_str());
+    stage_param.allowed_values = Stage::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+    let stage = t.parameter(PARAM_KEY_STAGE, stage_param)?;
+    let mut since_param = Parameter::with_default("When the signing key stage began, Unix seconds (infra keys)", "0");
+    since_param.allowed_pattern = Some("^[0-9]{1,12}$".into());
+    let since = t.parameter(PARAM_KEY_STAGE_SINCE, since_param)?;
+    let any_of = |stages: Vec<Stage>| {
+        Condition::Or(stages.into_iter().map(|s| Condition::Equals(stage.r#ref(), s.as_str().into())).collect())
+    };
+    let has_a = t.condition("HasSigningKeyA", any_of(Stage::with(Slot::A).collect()))?;
+    let has_b = t.condition("HasSigningKeyB", any_of(Stage::with(Slot::B).collect()))?;
+    let b_signs = t.condition("SignsWithKeyB", any_of(Stage::signed_by(Slot::B).collect()))?;
+    let mut arns = Vec::new();
+    let mut refs = Vec::new();
+    for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip([&has_a, &has_b]) {
+        let key = t.add_with(
+            id,
+            kms::Key {
+                description: format!("{q}: signs access tokens (ES256), slot {slot:?}"),
+                key_spec: kms::KeySpec::EccNistP256,
+                key_usage: kms::KeyUsage::SignVerify,
+                enable_key_rotation: None,
+                pending_window_in_days: env.signing_key.pending_window_days.get(),
+                key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+            },
+            Options::new().retain(env.retain_data_on_delete).condition(condition),
+        )?;
+        arns.push(Value::<String>::from(key.arn()));
+        refs.push(key.r#ref());
+    }
+    let [a_arn, b_arn] = [arns[0].clone(), arns[1].clone()];
+    let [a_ref, b_ref] = [refs[0].clone(), refs[1].clone()];
+    t.add(
+        "TokenSigningKeyAlias",
+        kms::Alias { alias_name: format!("alias/{q}-token-signing"), target_key_id: Value::if_(&b_signs, b_ref, a_ref) },
+    )?;
+    Ok(SigningKeys {
+        signing: Value::if_(&b_signs, b_arn.clone(), a_arn.clone()),
+        published: vec![
+            Value::if_(&has_a, a_arn.clone(), b_arn.clone()),
+            Value::if_(&has_b, b_arn, a_arn),
+        ],
+        stage: stage.r#ref(),
+        since: since.r#ref(),
+    })
+}
+
 /// Builds the service stack's template for `env`.
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let q = env.qualified();
@@ -68,23 +138,8 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let bucket = t.parameter(PARAM_ARTIFACT_BUCKET, Parameter::string("S3 bucket holding the function's zip"))?;
     let key = t.parameter(PARAM_ARTIFACT_KEY, Parameter::string("S3 key of the function's zip (its SHA-256)"))?;
 
-    // Signing key and client registry.
-    let signing_key = t.add_with(
-        "TokenSigningKey",
-        kms::Key {
-            description: format!("{q}: signs access tokens (ES256)"),
-            key_spec: kms::KeySpec::EccNistP256,
-            key_usage: kms::KeyUsage::SignVerify,
-            enable_key_rotation: None,
-            pending_window_in_days: env.signing_key.pending_window_days.get(),
-            key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
-        },
-        Options::new().retain(retain),
-    )?;
-    t.add(
-        "TokenSigningKeyAlias",
-        kms::Alias { alias_name: format!("alias/{q}-token-signing"), target_key_id: signing_key.r#ref() },
-    )?;
+    // Signing keys (two slots for staged rotation, see `crate::keys`) and client registry.
+    let keys = signing_keys(&mut t, env)?;
     let registry = t.add_with(
         "ClientRegistrySecret",
         secretsmanager::Secret {
@@ -109,7 +164,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     let mut statements = vec![
         Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn().into()]).sid("WriteLogs"),
-        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![signing_key.arn().into()]).sid("SignTokens"),
+        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], keys.published.clone()).sid("SignTokens"),
         Statement::allow(&["secretsmanager:GetSecretValue"], vec![registry.r#ref()]).sid("ReadClientRegistry"),
     ];
     if env.function.tracing == TracingMode::Active {
@@ -136,7 +191,8 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         ("TOKEN_ISSUER".to_owned(), env.token.issuer.0.clone().into()),
         ("TOKEN_AUDIENCE".to_owned(), env.token.audience.0.clone().into()),
         ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
-        ("SIGNING_KEY_ARN".to_owned(), signing_key.arn().into()),
+        ("SIGNING_KEY_ARN".to_owned(), keys.signing.clone()),
+        ("PUBLISHED_KEY_ARNS".to_owned(), Value::join(",", keys.published.clone())),
         ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),
         ("SERVICE_NAME".to_owned(), q.clone().into()),
     ]);
@@ -370,7 +426,10 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output("TokenUrl", "OAuth 2.0 token endpoint", url("/oauth/token"))?;
     t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url("/.well-known/jwks.json"))?;
     t.output("FunctionName", "The token function", function.r#ref())?;
-    t.output("SigningKeyArn", "KMS key that signs access tokens", signing_key.arn())?;
+    t.output("SigningKeyArn", "KMS key that signs access tokens", keys.signing)?;
+    t.output("PublishedKeyArns", "KMS keys the JWKS publishes", Value::join(",", keys.published))?;
+    t.output(OUTPUT_KEY_STAGE, "Signing key stage (infra keys)", keys.stage)?;
+    t.output(OUTPUT_KEY_STAGE_SINCE, "When the signing key stage began, Unix seconds", keys.since)?;
     t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
     Ok(t)
 }

@@ -1,0 +1,197 @@
+//! Staged rotation of the signing key (`infra keys`). The service stack has two key slots, A
+//! (`TokenSigningKey`) and B (`TokenSigningKeyB`); its `SigningKeyStage` parameter says which
+//! exist, which one signs and which ones the JWKS publishes. Each step of a rotation is a normal
+//! CloudFormation update of that parameter:
+//!
+//! ```text
+//! a ──▶ a-publish-b ──▶ b-signs-a-published ──▶ b ──▶ b-publish-a ──▶ a-signs-b-published ──▶ a
+//!        (B created,      (B signs; A still       (A deleted: KMS schedules its deletion)
+//!         published)       published)
+//! ```
+//!
+//! A step may run only when the previous one has been complete long enough: signing moves to
+//! the new key only after verifiers' cached JWKS (the function's `Cache-Control: max-age`) hold
+//! it, and the old key leaves the JWKS only after every token it signed has expired (the longest
+//! token lifetime of the environment, plus a minute of clock skew).
+
+use std::fmt;
+
+use crate::env::Environment;
+
+/// How long verifiers may cache the JWKS: the function's `Cache-Control: max-age` on it.
+pub const JWKS_CACHE_SECONDS: u64 = token_function::http::JWKS_MAX_AGE_SECONDS;
+/// Clock skew allowed between this machine, the function and verifiers.
+pub const CLOCK_SKEW_SECONDS: u64 = 60;
+
+/// A stage of the signing keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    A,
+    APublishB,
+    BSignsAPublished,
+    B,
+    BPublishA,
+    ASignsBPublished,
+}
+
+/// A key slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    A,
+    B,
+}
+
+impl Stage {
+    /// Every stage, in rotation order; the first is a new stack's.
+    pub const ALL: [Stage; 6] =
+        [Stage::A, Stage::APublishB, Stage::BSignsAPublished, Stage::B, Stage::BPublishA, Stage::ASignsBPublished];
+
+    /// The parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::A => "a",
+            Stage::APublishB => "a-publish-b",
+            Stage::BSignsAPublished => "b-signs-a-published",
+            Stage::B => "b",
+            Stage::BPublishA => "b-publish-a",
+            Stage::ASignsBPublished => "a-signs-b-published",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The stage a `keys rotate` moves to.
+    pub fn next(self) -> Stage {
+        let at = Stage::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Stage::ALL[(at + 1) % Stage::ALL.len()]
+    }
+
+    /// The slot whose key signs.
+    pub fn signing(self) -> Slot {
+        match self {
+            Stage::A | Stage::APublishB | Stage::ASignsBPublished => Slot::A,
+            Stage::BSignsAPublished | Stage::B | Stage::BPublishA => Slot::B,
+        }
+    }
+
+    /// Whether the slot's key exists (and is published in the JWKS).
+    pub fn has(self, slot: Slot) -> bool {
+        match slot {
+            Slot::A => self != Stage::B,
+            Slot::B => self != Stage::A,
+        }
+    }
+
+    /// Stages in which `slot` holds a key: for the template's conditions.
+    pub fn with(slot: Slot) -> impl Iterator<Item = Stage> {
+        Stage::ALL.into_iter().filter(move |s| s.has(slot))
+    }
+
+    /// Stages in which `slot` signs.
+    pub fn signed_by(slot: Slot) -> impl Iterator<Item = Stage> {
+        Stage::ALL.into_iter().filter(move |s| s.signing() == slot)
+    }
+
+    /// How long this stage must have been complete before the next step, and why.
+    pub fn hold(self, env: &Environment) -> (u64, &'static str) {
+        match self {
+            Stage::APublishB | Stage::BPublishA => {
+                (JWKS_CACHE_SECONDS, "verifiers' cached JWKS must hold the new key before it signs")
+            }
+            Stage::BSignsAPublished | Stage::ASignsBPublished => (
+                longest_token_seconds(env) + CLOCK_SKEW_SECONDS,
+                "every token the old key signed must have expired before it leaves the JWKS",
+            ),
+            Stage::A | Stage::B => (0, "a rotation may start at any time"),
+        }
+    }
+
+    /// What this stage means, for `keys status`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage::A | Stage::B => "one key, signing and published",
+            Stage::APublishB | Stage::BPublishA => "new key published; the old one still signs",
+            Stage::BSignsAPublished | Stage::ASignsBPublished => "new key signs; the old one is still published",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The longest lifetime of a token the environment issues: `token.ttl_seconds` or a client's
+/// own `ttl_seconds`, whichever is longer.
+pub fn longest_token_seconds(env: &Environment) -> u64 {
+    let clients = env.token.clients.0.iter().filter_map(|c| c.ttl_seconds.map(|t| u64::from(t.get())));
+    clients.chain([u64::from(env.token.ttl_seconds.get())]).max().unwrap_or(0)
+}
+
+/// Whether the next step may run at `now`, given when the current stage was complete.
+///
+/// # Errors
+/// The Unix second from which it may, with the reason.
+pub fn may_advance(stage: Stage, env: &Environment, complete_at: u64, now: u64) -> Result<(), (u64, &'static str)> {
+    let (hold, why) = stage.hold(env);
+    let from = complete_at.saturating_add(hold);
+    if now >= from { Ok(()) } else { Err((from, why)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev() -> Environment {
+        Environment::load_named(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments"), "dev").unwrap()
+    }
+
+    /// Each stage: its value, the next stage, which slots hold keys and which signs.
+    #[test]
+    fn stages_rotate_through_both_slots() {
+        let cases = [
+            ("a", "a-publish-b", [true, false], Slot::A),
+            ("a-publish-b", "b-signs-a-published", [true, true], Slot::A),
+            ("b-signs-a-published", "b", [true, true], Slot::B),
+            ("b", "b-publish-a", [false, true], Slot::B),
+            ("b-publish-a", "a-signs-b-published", [true, true], Slot::B),
+            ("a-signs-b-published", "a", [true, true], Slot::A),
+        ];
+        for (text, next, has, signs) in cases {
+            let s = Stage::parse(text).unwrap();
+            assert_eq!((s.as_str(), s.next().as_str()), (text, next));
+            assert_eq!([s.has(Slot::A), s.has(Slot::B)], has, "{text}");
+            assert_eq!(s.signing(), signs, "{text}");
+            assert!(s.has(s.signing()), "{text}: the signing key exists");
+            assert!(s.has(s.next().signing()), "{text}: the next signing key is already published");
+        }
+        assert_eq!(Stage::parse("A"), None);
+        assert_eq!(Stage::parse(""), None);
+    }
+
+    /// The holds: the JWKS cache before signing moves, the longest token lifetime plus skew
+    /// before the old key goes; nothing before a rotation starts.
+    #[test]
+    fn steps_wait_for_caches_and_tokens() {
+        let env = dev();
+        let longest = longest_token_seconds(&env);
+        assert_eq!(longest, 3600, "dev: token.ttl_seconds 3600, inventory-service 900");
+        let t = 1_800_000_000;
+        let cases = [
+            (Stage::A, t, Ok(())),
+            (Stage::APublishB, t + JWKS_CACHE_SECONDS - 1, Err(t + JWKS_CACHE_SECONDS)),
+            (Stage::APublishB, t + JWKS_CACHE_SECONDS, Ok(())),
+            (Stage::BSignsAPublished, t + longest, Err(t + longest + CLOCK_SKEW_SECONDS)),
+            (Stage::BSignsAPublished, t + longest + CLOCK_SKEW_SECONDS, Ok(())),
+            (Stage::B, t, Ok(())),
+            (Stage::BPublishA, t + 1, Err(t + JWKS_CACHE_SECONDS)),
+            (Stage::ASignsBPublished, t + 3000, Err(t + longest + CLOCK_SKEW_SECONDS)),
+        ];
+        for (stage, now, want) in cases {
+            assert_eq!(may_advance(stage, &env, t, now).map_err(|(from, _)| from), want, "{stage} at {now}");
+        }
+    }
+}

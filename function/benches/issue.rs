@@ -25,7 +25,7 @@ fn block_on<F: Future>(f: F) -> F::Output {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::from_json(&format!(
         r#"{{"clients":[{{"client_id":"bench","secrets":[{}],"allowed_scopes":["a","b"],"default_scopes":["a"]}}]}}"#,
-        serde_json::to_string(&StoredSecret::new("bench-secret", 0).unwrap()).unwrap()
+        serde_json::to_string(&StoredSecret::new("bench-secret", 0)?)?
     ))?;
     let service = Service::new(
         Settings { issuer: "https://issuer.bench".into(), audience: "https://aud.bench".into(), ttl_seconds: 3600 },

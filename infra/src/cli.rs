@@ -42,6 +42,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Onboard, rotate and remove the clients in a deployed environment's registry.
     Clients(ClientsArgs),
+    /// Show or advance the staged rotation of a deployed environment's signing key.
+    Keys(KeysArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md.
     Docs(DocsArgs),
     /// List the environments.
@@ -238,4 +240,27 @@ fn parse_overlap(text: &str) -> Result<u64, String> {
         return Err(format!("{secs} s is outside 60 s to 90 days"));
     }
     Ok(secs)
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// The deployed environment.
+    pub env: String,
+    #[command(subcommand)]
+    pub action: KeyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// The signing keys' stage, and when the next step may run.
+    Status,
+    /// Run the next step of the rotation (an update of the service stack), when it may.
+    Rotate {
+        /// Execute without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Run outside the environment's change window.
+        #[arg(long)]
+        ignore_change_window: bool,
+    },
 }

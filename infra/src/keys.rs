@@ -146,7 +146,8 @@ mod tests {
     use super::*;
 
     fn dev() -> Environment {
-        Environment::load_named(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments"), "dev").unwrap()
+        Environment::load_named(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments"), "dev")
+            .unwrap()
     }
 
     /// Each stage: its value, the next stage, which slots hold keys and which signs.

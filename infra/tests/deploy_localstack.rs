@@ -342,7 +342,8 @@ fn clients_stale_writers_lose_nothing() {
     for args in [&["status", "dev"][..], &["diff", "dev"]] {
         let (_, out, err) = env.run(args);
         assert!(
-            format!("{out}{err}").contains("client inventory-service: not registered: gets no token (`cargo run -- clients dev"),
+            format!("{out}{err}")
+                .contains("client inventory-service: not registered: gets no token (`cargo run -- clients dev"),
             "{args:?}: {out}{err}"
         );
     }

@@ -56,11 +56,16 @@ fn function_role_allows_exactly_the_functions_calls() {
         calls.sort();
         assert_eq!(granted, calls, "{}", env.name);
         // Each on the one resource it is for.
-        // The two key slots of a rotation, and nothing else (a slot without a key repeats the other).
-        let (a, b) = (json!({"Fn::GetAtt": ["TokenSigningKey", "Arn"]}), json!({"Fn::GetAtt": ["TokenSigningKeyB", "Arn"]}));
+        // The keys carrying the two slots' aliases, and nothing else.
+        let sign = by_sid(&sts, "SignTokens");
         assert_eq!(
-            by_sid(&sts, "SignTokens")["Resource"],
-            json!([{"Fn::If": ["HasSigningKeyA", a, b]}, {"Fn::If": ["HasSigningKeyB", b, a]}])
+            sign["Resource"],
+            json!([{"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}])
+        );
+        let q = env.qualified();
+        assert_eq!(
+            sign["Condition"],
+            json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [format!("alias/{q}-token-signing-a"), format!("alias/{q}-token-signing-b")]}})
         );
         assert_eq!(by_sid(&sts, "ReadClientRegistry")["Resource"], json!([{"Ref": "ClientRegistrySecret"}]));
         assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);

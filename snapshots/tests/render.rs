@@ -41,6 +41,7 @@ fn event_lines_and_root_cause() {
     let ev = |n: u32, id: &str, ty: &str, status: &str, reason: Option<&str>| Event {
         id: format!("e{n}"),
         timestamp: format!("2026-11-23T12:04:{n:02}.123Z"),
+        epoch_seconds: 1_795_435_440 + i64::from(n),
         logical_id: id.into(),
         resource_type: ty.into(),
         status: status.into(),

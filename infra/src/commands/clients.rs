@@ -116,10 +116,17 @@ pub fn describe(r: &ClientStatus, target: &str) -> String {
     };
     let standing = match r.standing {
         Standing::Registered => "registered".to_owned(),
-        Standing::Differs => format!("registered, scopes or lifetime differ from the file (`cargo run -- clients {target} sync`)"),
-        Standing::NotRegistered => format!("not registered: gets no token (`cargo run -- clients {target} add {}`)", r.client_id),
+        Standing::Differs => {
+            format!("registered, scopes or lifetime differ from the file (`cargo run -- clients {target} sync`)")
+        }
+        Standing::NotRegistered => {
+            format!("not registered: gets no token (`cargo run -- clients {target} add {}`)", r.client_id)
+        }
         Standing::NotInFile => {
-            format!("in the registry but not the file: still gets tokens (`cargo run -- clients {target} remove {}`)", r.client_id)
+            format!(
+                "in the registry but not the file: still gets tokens (`cargo run -- clients {target} remove {}`)",
+                r.client_id
+            )
         }
     };
     format!("{standing}{rotation}")

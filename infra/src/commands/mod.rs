@@ -6,6 +6,7 @@
 mod clients;
 mod deploy;
 mod docs;
+mod keys;
 mod serve;
 mod synth;
 mod validate;
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drift(args) => deploy::drift(&dir, args),
         Command::Serve(args) => serve::run(&dir, args),
         Command::Clients(args) => clients::run(&dir, args),
+        Command::Keys(args) => keys::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
         Command::List => {
             for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {

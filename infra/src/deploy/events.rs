@@ -9,6 +9,8 @@ pub struct Event {
     pub id: String,
     /// RFC 3339.
     pub timestamp: String,
+    /// The same instant as Unix seconds.
+    pub epoch_seconds: i64,
     pub logical_id: String,
     pub resource_type: String,
     pub status: String,
@@ -20,6 +22,7 @@ impl Event {
         Event {
             id: e.event_id().unwrap_or_default().to_owned(),
             timestamp: e.timestamp().and_then(|t| t.fmt(Format::DateTime).ok()).unwrap_or_default(),
+            epoch_seconds: e.timestamp().map(|t| t.secs()).unwrap_or_default(),
             logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
             resource_type: e.resource_type().unwrap_or_default().to_owned(),
             status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
@@ -27,7 +30,8 @@ impl Event {
         }
     }
 
-    fn is_stack(&self) -> bool {
+    /// Whether this is the stack's own event.
+    pub fn is_stack(&self) -> bool {
         self.resource_type == "AWS::CloudFormation::Stack"
     }
 }
@@ -97,6 +101,7 @@ mod tests {
         Event {
             id: format!("e{n}"),
             timestamp: format!("2026-11-23T12:00:{n:02}Z"),
+            epoch_seconds: 1_795_435_200 + i64::from(n),
             logical_id: id.into(),
             resource_type: ty.into(),
             status: status.into(),

@@ -7,8 +7,8 @@ use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
 use crate::cfn::{Condition, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
-use crate::keys::{Slot, Stage};
 use crate::env::{CanarySettings, Environment, TracingMode};
+use crate::keys::{Slot, Stage};
 use token_function::http::{Endpoint, not_found};
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
@@ -65,21 +65,36 @@ pub const OUTPUT_KEY_STAGE_SINCE: &str = "CurrentSigningKeyStageSince";
 /// The logical ids of the key slots; A keeps the id of the key stacks had before rotation.
 pub const KEY_SLOT_IDS: [(Slot, &str); 2] = [(Slot::A, "TokenSigningKey"), (Slot::B, "TokenSigningKeyB")];
 
-/// The signing keys as the rest of the template uses them.
+/// The signing keys as the rest of the template uses them: by alias, so that nothing
+/// unconditional refers to a key that exists only in some stages.
 struct SigningKeys {
-    /// The ARN of the key that signs.
+    /// The alias ARN of the key that signs.
     signing: Value<String>,
-    /// Both slots' ARNs; a slot without a key repeats the other's (IAM and the function take a
+    /// Both slots' alias ARNs; a slot without a key repeats the other's (the function takes a
     /// repeated ARN as one).
     published: Vec<Value<String>>,
+    /// The function role's statement: Sign and GetPublicKey on the keys carrying the slots'
+    /// aliases (IAM takes no alias ARN as a key's `Resource`; `kms:ResourceAliases` is the
+    /// condition key for it, AWS KMS developer guide "Use aliases to control access to KMS keys").
+    statement: Statement,
     stage: Value<String>,
     since: Value<String>,
 }
 
-/// Two conditional key slots and an alias on the signing one, driven by `SigningKeyStage`.
+/// The alias name of a key slot.
+pub fn signing_alias(env: &Environment, slot: Slot) -> String {
+    let suffix = match slot {
+        Slot::A => "a",
+        Slot::B => "b",
+    };
+    format!("alias/{}-token-signing-{suffix}", env.qualified())
+}
+
+/// Two conditional key slots, each with its own alias, driven by `SigningKeyStage`.
 fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, ModelError> {
     let q = env.qualified();
-    let mut stage_param = Parameter::with_default("Signing key stage: which keys exist and which signs (infra keys)", Stage::A.as_str());
+    let mut stage_param =
+        Parameter::with_default("Signing key stage: which keys exist and which signs (infra keys)", Stage::A.as_str());
     stage_param.allowed_values = Stage::ALL.iter().map(|s| s.as_str().to_owned()).collect();
     let stage = t.parameter(PARAM_KEY_STAGE, stage_param)?;
     let mut since_param = Parameter::with_default("When the signing key stage began, Unix seconds (infra keys)", "0");
@@ -91,8 +106,7 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
     let has_a = t.condition("HasSigningKeyA", any_of(Stage::with(Slot::A).collect()))?;
     let has_b = t.condition("HasSigningKeyB", any_of(Stage::with(Slot::B).collect()))?;
     let b_signs = t.condition("SignsWithKeyB", any_of(Stage::signed_by(Slot::B).collect()))?;
-    let mut arns = Vec::new();
-    let mut refs = Vec::new();
+    let mut aliases = Vec::new();
     for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip([&has_a, &has_b]) {
         let key = t.add_with(
             id,
@@ -106,21 +120,26 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
             },
             Options::new().retain(env.retain_data_on_delete).condition(condition),
         )?;
-        arns.push(Value::<String>::from(key.arn()));
-        refs.push(key.r#ref());
+        let name = signing_alias(env, slot);
+        t.add_with(
+            &format!("{id}Alias"),
+            kms::Alias { alias_name: name.clone(), target_key_id: key.r#ref() },
+            Options::new().condition(condition),
+        )?;
+        let arn = Value::sub(format!("arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:{name}"));
+        aliases.push((name, arn));
     }
-    let [a_arn, b_arn] = [arns[0].clone(), arns[1].clone()];
-    let [a_ref, b_ref] = [refs[0].clone(), refs[1].clone()];
-    t.add(
-        "TokenSigningKeyAlias",
-        kms::Alias { alias_name: format!("alias/{q}-token-signing"), target_key_id: Value::if_(&b_signs, b_ref, a_ref) },
-    )?;
+    let [(a_name, a), (b_name, b)] = [aliases[0].clone(), aliases[1].clone()];
+    let statement = Statement::allow(
+        &["kms:Sign", "kms:GetPublicKey"],
+        vec![Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
+    )
+    .condition(serde_json::json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [a_name, b_name]}}))
+    .sid("SignTokens");
     Ok(SigningKeys {
-        signing: Value::if_(&b_signs, b_arn.clone(), a_arn.clone()),
-        published: vec![
-            Value::if_(&has_a, a_arn.clone(), b_arn.clone()),
-            Value::if_(&has_b, b_arn, a_arn),
-        ],
+        signing: Value::if_(&b_signs, b.clone(), a.clone()),
+        published: vec![Value::if_(&has_a, a.clone(), b.clone()), Value::if_(&has_b, b, a)],
+        statement,
         stage: stage.r#ref(),
         since: since.r#ref(),
     })
@@ -164,7 +183,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     let mut statements = vec![
         Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn().into()]).sid("WriteLogs"),
-        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], keys.published.clone()).sid("SignTokens"),
+        keys.statement.clone(),
         Statement::allow(&["secretsmanager:GetSecretValue"], vec![registry.r#ref()]).sid("ReadClientRegistry"),
     ];
     if env.function.tracing == TracingMode::Active {

@@ -1,0 +1,106 @@
+//! `keys <env> status | rotate`: the staged signing-key rotation of `crate::keys`, each step an
+//! update of the service stack (`deploy` with the `SigningKeyStage` parameter set).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+
+use super::deploy::{block_on, connect, deploy_step};
+use super::out;
+use crate::cli::{DeployArgs, KeyAction, KeysArgs};
+use crate::deploy::{Aws, events, stack};
+use crate::env::Environment;
+use crate::keys::{Stage, may_advance};
+use crate::stacks::service;
+
+/// Now, Unix seconds. `INFRA_NOW` replaces the clock (tests that walk a rotation through
+/// hours of token lifetime in seconds).
+fn now() -> u64 {
+    std::env::var("INFRA_NOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// The deployed stage and when it was complete.
+struct Deployed {
+    stage: Stage,
+    since: u64,
+    complete_at: u64,
+    outputs: std::collections::BTreeMap<String, String>,
+}
+
+async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
+    let name = env.service_stack_name();
+    let s = stack::describe(&aws.cfn, &name).await?.with_context(|| {
+        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
+    })?;
+    let status = stack::status(&s).to_owned();
+    if !events::is_terminal(&status) {
+        bail!("{name} is {status}; wait for it: `cargo run -- status {} --watch`", super::target(&env.name));
+    }
+    let outputs = stack::outputs(&s);
+    // A stack from before key rotation has neither output: stage `a` since its creation.
+    let stage = match outputs.get(service::OUTPUT_KEY_STAGE) {
+        None => Stage::A,
+        Some(v) => Stage::parse(v).with_context(|| format!("{name}: unknown signing key stage `{v}`"))?,
+    };
+    let since = outputs.get(service::OUTPUT_KEY_STAGE_SINCE).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // When the update that set the stage was complete: the stack's first completion at or
+    // after `since`, else its latest one (later than the real one, so never early).
+    let done: Vec<u64> = stack::recent_events(&aws.cfn, &name, 100)
+        .await?
+        .into_iter()
+        .filter(|e| e.is_stack() && events::is_success(&e.status))
+        .filter_map(|e| u64::try_from(e.epoch_seconds).ok())
+        .collect();
+    let complete_at = done.iter().copied().find(|t| *t >= since).or(done.last().copied()).unwrap_or(since);
+    Ok(Deployed { stage, since, complete_at, outputs })
+}
+
+pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let target = super::target(&env.name);
+    let (d, now) = block_on(async {
+        let aws = connect(&env).await?;
+        Ok((deployed(&aws, &env).await?, now()))
+    })?;
+    let next = d.stage.next();
+    let allowed = may_advance(d.stage, &env, d.complete_at, now);
+    match args.action {
+        KeyAction::Status => {
+            out!("stage: {} ({}), since Unix time {}", d.stage, d.stage.describe(), d.since);
+            for k in ["SigningKeyArn", "PublishedKeyArns"] {
+                out!("{k}: {}", d.outputs.get(k).map(String::as_str).unwrap_or("(not deployed)"));
+            }
+            match allowed {
+                Ok(()) => out!("next: {next} ({}); may run now: `cargo run -- keys {target} rotate`", next.describe()),
+                Err((from, why)) => {
+                    out!("next: {next} ({}) from Unix time {from}, in {} s: {why}", next.describe(), from - now)
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeyAction::Rotate { yes, ignore_change_window } => {
+            if let Err((from, why)) = allowed {
+                bail!(
+                    "too early for {next}: {why}; it may run from Unix time {from} (in {} s); `cargo run -- keys {target} status` shows the stage",
+                    from - now
+                );
+            }
+            eprintln!("signing keys: {} -> {next} ({})", d.stage, next.describe());
+            let deploy = DeployArgs {
+                env: args.env,
+                plan: false,
+                yes,
+                function_zip: None,
+                replace_failed: false,
+                ignore_change_window,
+                no_smoke_check: false,
+            };
+            deploy_step(dir, deploy, Some((next, now)))
+        }
+    }
+}

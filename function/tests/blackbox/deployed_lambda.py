@@ -11,7 +11,9 @@
    built here from KMS GetPublicKey.
 5. Rotates the client's secret (`rotate`, then `finish-rotation`): both secrets work during
    the overlap, only the new one after it.
-6. Destroys the environment's stacks.
+6. Rotates the signing key (`keys rotate`, three steps): tokens signed before the switch verify
+   until the old key leaves the JWKS; tokens signed after it carry the new kid.
+7. Destroys the environment's stacks.
 
 Exits non-zero on any failure and prints 'N passed, N failed'.
 """
@@ -39,7 +41,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BINARY = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
-PREFIX = "e2e-lambda"
+# Unique per run: an emulator may keep what an earlier run left behind.
+PREFIX = "e2e-" + os.urandom(3).hex()
 CLIENT = "dev-test-client"
 ISSUER = "https://auth.dev.example.com"
 AUDIENCE = "https://api.dev.example.com"
@@ -57,9 +60,10 @@ def check(name, cond, detail=""):
         print(f"FAIL {name} {detail}")
 
 
-def infra(envs, *args, timeout=900):
+def infra(envs, *args, timeout=900, now=None):
+    env = dict(os.environ, **({"INFRA_NOW": str(now)} if now else {}))
     out = subprocess.run([BINARY, "--environments", envs, *args], cwd=ROOT, capture_output=True, text=True,
-                         timeout=timeout, stdin=subprocess.DEVNULL)
+                         timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     return out.returncode, out.stdout, out.stderr
 
 
@@ -189,6 +193,67 @@ def tokens(base, jwk, thumbprint, secret):
     check("metadata names the issuer", meta.get("issuer") == ISSUER, meta)
 
 
+def verifies(token, jwks):
+    """Whether `token` verifies against one key of the JWKS document `jwks` (PyJWT)."""
+    kid = jwt.get_unverified_header(token).get("kid")
+    keys = [k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid]
+    if not keys:
+        return False
+    try:
+        jwt.decode(token, keys[0].key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+        return True
+    except jwt.PyJWTError:
+        return False
+
+
+def key_rotation(envs, zip_path, secret):
+    """One rotation of the signing key, each step a `keys rotate` (INFRA_NOW walks the clock past
+    the JWKS cache and the token lifetime): a token signed before the switch verifies against the
+    JWKS until the old key leaves it; tokens signed after the switch carry the new kid."""
+    t0 = int(time.time())
+
+    def phase():
+        proc, base = serve(envs, zip_path)
+        try:
+            r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=(CLIENT, secret), timeout=60)
+            jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
+        finally:
+            stop(proc)
+        return r.json().get("access_token", ""), jwks
+
+    kids = lambda jwks: sorted(k["kid"] for k in jwks["keys"])
+    before, jwks = phase()
+    kid_a = jwt.get_unverified_header(before)["kid"]
+    check("one key before the rotation", kids(jwks) == [kid_a], jwks)
+
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0)
+    check("keys rotate: a -> a-publish-b", code == 0 and "a -> a-publish-b" in err, err[-2000:])
+    token, jwks = phase()
+    check("the new key is published while the old one signs",
+          len(kids(jwks)) == 2 and jwt.get_unverified_header(token)["kid"] == kid_a, (kids(jwks), token[:40]))
+
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 10)
+    check("a step before the JWKS cache time is refused", code == 1 and "too early" in err, err[-1000:])
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 400)
+    check("keys rotate: -> b-signs-a-published", code == 0 and "-> b-signs-a-published" in err, err[-2000:])
+    after, jwks = phase()
+    kid_b = jwt.get_unverified_header(after)["kid"]
+    check("tokens signed after the switch carry the new kid", kid_b != kid_a and kid_b in kids(jwks), kid_b)
+    check("a token signed before the switch still verifies against the JWKS", verifies(before, jwks))
+
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 3000)
+    check("the old key stays until the longest token has expired", code == 1 and "too early" in err, err[-1000:])
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 400 + 3600 + 120)
+    check("keys rotate: -> b", code == 0 and "-> b " in err, err[-2000:])
+    latest, jwks = phase()
+    check("then the old key has left the JWKS", kids(jwks) == [kid_b], kids(jwks))
+    check("tokens of the old key no longer verify; the new key's do",
+          not verifies(before, jwks) and verifies(after, jwks) and verifies(latest, jwks))
+    code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 400 + 3600 + 120)
+    check("keys status names the stage", code == 0 and out.startswith("stage: b "), out)
+
+
 def environments_left():
     out = subprocess.run(["pgrep", "-f", "infra-lambda-"], capture_output=True, text=True)
     return out.stdout.split()
@@ -267,6 +332,7 @@ def main():
         finally:
             stop(proc)
         rotation(envs, zip_path, secret)
+        key_rotation(envs, zip_path, add_client(envs, "rotate"))
         dead_kms(envs, zip_path)
     finally:
         infra(envs, "destroy", "dev", "--yes", "--force")

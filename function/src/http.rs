@@ -69,6 +69,27 @@ pub enum Outcome {
     Other,
 }
 
+impl std::fmt::Display for Outcome {
+    /// As log lines carry it: `issued`, `failed:<RFC 6749 error code>`, `other`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Issued { .. } => f.write_str("issued"),
+            Outcome::Failed { reason } => write!(f, "failed:{reason}"),
+            Outcome::Other => f.write_str("other"),
+        }
+    }
+}
+
+impl Outcome {
+    /// The client a token was issued to, if one was.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Issued { client_id } => Some(client_id),
+            _ => None,
+        }
+    }
+}
+
 /// The token service: settings and a signer. The registry is passed to each call, so the
 /// Lambda adapter can refresh it from its cache.
 #[derive(Debug)]

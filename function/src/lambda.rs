@@ -80,7 +80,7 @@ impl App {
                         refuse(OAuthError::ServerError)
                     }
                 };
-                tracing::info!(method = %request.method, path = %request.path, status = answer.0.status, outcome = ?answer.1, "request");
+                tracing::info!(method = %request.method, path = %request.path, status = answer.0.status, outcome = %answer.1, client_id = answer.1.client_id(), "request");
                 answer
             }
         };

@@ -84,7 +84,7 @@ async fn answer<S: Signer>(
     };
     let now = SystemTime::now();
     let (response, outcome) = service.handle(&request, registry, now).await;
-    tracing::info!(method = %request.method, path = %request.path, status = response.status, ?outcome, "request");
+    tracing::info!(method = %request.method, path = %request.path, status = response.status, outcome = %outcome, client_id = outcome.client_id(), "request");
     let ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     if let Some(line) = telemetry::emf_line(&outcome, name, ms) {
         let _ = writeln!(std::io::stdout().lock(), "{line}");

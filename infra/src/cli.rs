@@ -44,6 +44,8 @@ pub enum Command {
     Clients(ClientsArgs),
     /// Show or advance the staged rotation of a deployed environment's signing key.
     Keys(KeysArgs),
+    /// Print the function's and the API's logs readably; `--follow` keeps printing.
+    Logs(LogsArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md.
     Docs(DocsArgs),
     /// List the environments.
@@ -263,4 +265,23 @@ pub enum KeyAction {
         #[arg(long)]
         ignore_change_window: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The deployed environment.
+    pub env: String,
+    /// How far back to start (`10m`, `2h`, `1d`).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub since: std::time::Duration,
+    /// Keep printing new events until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only events containing this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Only events of this request: the function's request id (the API's access lines carry it
+    /// as `function_request`) or the API's.
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
 }

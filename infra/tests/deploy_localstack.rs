@@ -390,3 +390,70 @@ fn clients_stale_writers_lose_nothing() {
     ));
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
+
+/// `infra logs` against the deployed log groups: both groups merged by time and rendered, the
+/// filter and request-id narrowing, `--follow` printing an event written after it started and
+/// stopping on Ctrl-C.
+#[test]
+fn logs_are_read_filtered_and_followed() {
+    use std::io::{BufRead, BufReader};
+    let prefix = unique("l");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let function = format!("/aws/lambda/{prefix}-dev-token");
+    let api = format!("/aws/apigateway/{prefix}-dev-api/access");
+    let put = |group: &str, ms_ago: u64, message: &str| {
+        boto(&format!(
+            "import time, json\nc = client('logs')\ntry: c.create_log_stream(logGroupName='{group}', logStreamName='s')\nexcept c.exceptions.ResourceAlreadyExistsException: pass\nc.put_log_events(logGroupName='{group}', logStreamName='s', logEvents=[{{'timestamp': int(time.time()*1000) - {ms_ago}, 'message': json.dumps({message})}}])"
+        ))
+    };
+    put(
+        &function,
+        3000,
+        r#"{"level":"INFO","fields":{"message":"request","status":401,"outcome":"failed:invalid_client"},"span":{"requestId":"r-bad"}}"#,
+    );
+    put(
+        &api,
+        2000,
+        r#"{"requestId":"a-1","httpMethod":"POST","resourcePath":"/oauth/token","status":"401","awsEndpointRequestId":"r-bad"}"#,
+    );
+    put(
+        &function,
+        1000,
+        r#"{"level":"INFO","fields":{"message":"request","status":200,"outcome":"issued","client_id":"orders"},"span":{"requestId":"r-good"}}"#,
+    );
+
+    let (code, out, err) = env.run(&["logs", "dev", "--since", "1h"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].contains("function INFO  request=r-bad outcome=failed:invalid_client status=401 request"),
+        "{out}"
+    );
+    assert!(lines[1].contains("api      POST /oauth/token 401 request=a-1 function_request=r-bad"), "{out}");
+    assert!(lines[2].contains("client=orders outcome=issued"), "{out}");
+
+    let (_, out, _) = env.run(&["logs", "dev", "--since", "1h", "--request-id", "r-bad"]);
+    assert_eq!(out.lines().count(), 2, "the function's line and the API's access line: {out}");
+    let (_, out, _) = env.run(&["logs", "dev", "--since", "1h", "--filter", "issued"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (_, out, _) = env.run(&["logs", "dev", "--since", "1s"]);
+    assert_eq!(out, "", "events before --since are left out");
+
+    let mut follow = env.command(&["logs", "dev", "--since", "1s", "--follow"]).stdout(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    put(&function, 0, r#"{"level":"WARN","fields":{"message":"late"},"span":{"requestId":"r-late"}}"#);
+    let mut reader = BufReader::new(follow.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("WARN  request=r-late late"), "{line}");
+    assert!(Command::new("kill").args(["-INT", &follow.id().to_string()]).status().unwrap().success());
+    assert!(follow.wait().unwrap().success(), "Ctrl-C ends --follow with exit 0");
+
+    let (code, _, err) = env.run(&["logs", "dev", "--since", "nonsense"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}

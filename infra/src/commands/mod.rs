@@ -7,6 +7,7 @@ mod clients;
 mod deploy;
 mod docs;
 mod keys;
+mod logs;
 mod serve;
 mod synth;
 mod validate;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&dir, args),
         Command::Clients(args) => clients::run(&dir, args),
         Command::Keys(args) => keys::run(&dir, args),
+        Command::Logs(args) => logs::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
         Command::List => {
             for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {

@@ -44,6 +44,7 @@ const ACCESS_LOG_FORMAT: &str = concat!(
     r#""resourcePath":"$context.resourcePath","status":"$context.status","#,
     r#""protocol":"$context.protocol","responseLength":"$context.responseLength","#,
     r#""responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","#,
+    r#""awsEndpointRequestId":"$context.awsEndpointRequestId","#,
     r#""errorMessage":"$context.error.message","wafStatus":"$context.waf.status"}"#
 );
 
@@ -55,6 +56,16 @@ pub fn function_name(env: &Environment) -> String {
 /// The REST API's name (the `ApiName` dimension of its metrics).
 pub fn api_name(env: &Environment) -> String {
     format!("{}-api", env.qualified())
+}
+
+/// The API stage's access log group.
+pub fn access_log_group(env: &Environment) -> String {
+    format!("/aws/apigateway/{}-api/access", env.qualified())
+}
+
+/// The function's log group.
+pub fn function_log_group(env: &Environment) -> String {
+    format!("/aws/lambda/{}", function_name(env))
 }
 
 /// The signing keys' parameters and outputs (see `crate::keys`).
@@ -175,7 +186,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let log_group = t.add_with(
         "TokenFunctionLogGroup",
         logs::LogGroup {
-            log_group_name: format!("/aws/lambda/{function_name}"),
+            log_group_name: function_log_group(env),
             retention_in_days: env.function.log_retention_days.get(),
             kms_key_id: None,
         },
@@ -282,7 +293,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let access_logs = t.add_with(
         "ApiAccessLogGroup",
         logs::LogGroup {
-            log_group_name: format!("/aws/apigateway/{q}-api/access"),
+            log_group_name: access_log_group(env),
             retention_in_days: env.api.access_log_retention_days.get(),
             kms_key_id: None,
         },

@@ -1,0 +1,44 @@
+//! `logs <env> [--since D] [--follow] [--filter TEXT] [--request-id ID]` (see
+//! `crate::deploy::logs`).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::deploy::{block_on, connect};
+use super::out;
+use crate::cli::LogsArgs;
+use crate::deploy::interrupt;
+use crate::deploy::logs::{FOLLOW_INTERVAL, Source, newer, render};
+use crate::env::Environment;
+use crate::stacks::service;
+
+pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let groups =
+        [(service::function_log_group(&env), Source::Function), (service::access_log_group(&env), Source::Api)];
+    let terms: Vec<&str> = args.filter.iter().chain(&args.request_id).map(String::as_str).collect();
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let mut start = now_ms - args.since.as_millis() as i64;
+    block_on(async {
+        let aws = connect(&env).await?;
+        let mut seen = HashSet::new();
+        loop {
+            let events = newer(&aws.logs, &groups, start, &terms, &mut seen).await?;
+            for e in &events {
+                out!("{}", render(e));
+            }
+            // Ask again from the newest event (a late event with that time is not missed).
+            start = events.iter().map(|e| e.timestamp_ms).max().unwrap_or(start).max(start);
+            if !args.follow {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(FOLLOW_INTERVAL) => {}
+                () = interrupt::wait() => break,
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

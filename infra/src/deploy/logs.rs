@@ -179,7 +179,7 @@ pub async fn newer(
         all.extend(fetch(client, group, *source, start_ms, pattern.as_deref()).await?);
     }
     all.retain(|e| terms.iter().all(|t| e.message.contains(t)) && seen.insert(e.id.clone()));
-    all.sort_by(|a, b| (a.timestamp_ms, a.source).cmp(&(b.timestamp_ms, b.source)));
+    all.sort_by_key(|e| (e.timestamp_ms, e.source));
     Ok(all)
 }
 

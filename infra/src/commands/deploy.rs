@@ -363,24 +363,66 @@ fn service_parameters(
     params
 }
 
+/// Refuses a deploy outside the environment's change window.
+fn in_change_window(env: &Environment) -> anyhow::Result<()> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if let Some(w) = &env.deploy.change_window
+        && !w.contains(now)
+    {
+        bail!(
+            "{} is outside its change window ({:?} {:02}:00-{:02}:00 UTC); wait, or pass --ignore-change-window if this is an emergency",
+            env.name,
+            w.days,
+            w.start_hour_utc.get(),
+            w.end_hour_utc.get()
+        );
+    }
+    Ok(())
+}
+
+/// Builds (or reads `zip`) and uploads the function; with `plan`, only says where it would go.
+async fn function_code(
+    aws: &Aws,
+    env: &Environment,
+    bucket: &str,
+    zip: Option<&Path>,
+    plan: bool,
+) -> anyhow::Result<Artifact> {
+    let a = artifact(env, zip)?;
+    if plan {
+        eprintln!("function: would upload s3://{bucket}/{}", a.key());
+    } else if tokio::select! {
+        uploaded = aws.upload(bucket, &a) => uploaded?,
+        () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
+    } {
+        eprintln!("function: uploaded s3://{bucket}/{}", a.key());
+    } else {
+        eprintln!("function: s3://{bucket}/{} already there", a.key());
+    }
+    Ok(a)
+}
+
+/// With a canary, the critical alarms as CloudFormation rollback triggers, once the monitoring
+/// stack (which holds them) exists.
+async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -> anyhow::Result<()> {
+    let Some(canary) = &env.function.canary else { return Ok(()) };
+    let monitoring = stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?;
+    if monitoring.is_some_and(|m| {
+        events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE"
+    }) {
+        spec.rollback_alarms = critical_alarm_arns(env);
+        spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
+    }
+    Ok(())
+}
+
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
 /// deployed function kept.
 pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let stacks = validated(&env)?;
     if !args.plan && !args.ignore_change_window {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        if let Some(w) = &env.deploy.change_window
-            && !w.contains(now)
-        {
-            bail!(
-                "{} is outside its change window ({:?} {:02}:00-{:02}:00 UTC); wait, or pass --ignore-change-window if this is an emergency",
-                env.name,
-                w.days,
-                w.start_hour_utc.get(),
-                w.end_hour_utc.get()
-            );
-        }
+        in_change_window(&env)?;
     }
     block_on(async {
         let aws = connect(&env).await?;
@@ -388,26 +430,14 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
         let (bucket, role) = bootstrapped(&aws, &env).await?;
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
         let service_exists = existing.is_some();
-        let mut uploaded = None;
-        let code = if (args.plan || step.is_some()) && args.function_zip.is_none() && service_exists {
+        let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && service_exists;
+        let uploaded = if keep_code {
             eprintln!("function: as deployed (pass --function-zip to plan a new build)");
             None
         } else {
-            let a = artifact(&env, args.function_zip.as_deref())?;
-            if args.plan {
-                eprintln!("function: would upload s3://{bucket}/{}", a.key());
-            } else if tokio::select! {
-                uploaded = aws.upload(&bucket, &a) => uploaded?,
-                () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
-            } {
-                eprintln!("function: uploaded s3://{bucket}/{}", a.key());
-            } else {
-                eprintln!("function: s3://{bucket}/{} already there", a.key());
-            }
-            let key = a.key();
-            uploaded = Some(a);
-            Some(key)
+            Some(function_code(&aws, &env, &bucket, args.function_zip.as_deref(), args.plan).await?)
         };
+        let code = uploaded.as_ref().map(Artifact::key);
         let mut changed = false;
         // A key step changes the service stack only.
         for s in stacks.iter().filter(|s| s.id != "bootstrap" && (step.is_none() || s.id == "service")) {
@@ -420,15 +450,8 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
             };
             let mut spec = spec(&env, s, params);
             spec.role_arn = role.clone();
-            if s.id == "service"
-                && let Some(canary) = &env.function.canary
-                && stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?.is_some_and(|m| {
-                    events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE"
-                })
-            {
-                // The alarms exist once the monitoring stack does: CloudFormation watches them.
-                spec.rollback_alarms = critical_alarm_arns(&env);
-                spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
+            if s.id == "service" {
+                rollback_triggers(&aws, &env, &mut spec).await?;
             }
             let plan = stack::plan(&aws.cfn, &spec, &super::target(&env.name), args.replace_failed, poll).await?;
             let Some(plan) = plan else {

@@ -318,12 +318,9 @@ fn missing_credentials_are_one_line() {
     assert!(err.contains("AWS credentials are missing or expired") && err.contains("aws sso login"), "{err}");
 }
 
-/// `infra clients` on a deployed registry: a writer whose read went stale is refused and starts
-/// again, so no entry is lost (each write is a compare-and-swap on the secret's AWSCURRENT label);
-/// a hand-edited registry the function would refuse is refused in one line and left as it was.
-///
-/// The interleaving is made step by step: LocalStack 2026.3's secret store is not safe under
-/// truly concurrent writers (a version can lose AWSCURRENT), unlike Secrets Manager.
+/// `infra clients` on a deployed registry: eight writers at once and a writer whose read went
+/// stale lose no entry (each write is a compare-and-swap on the secret's AWSCURRENT label); a
+/// hand-edited registry the function would refuse is refused in one line and left as it was.
 #[test]
 fn clients_stale_writers_lose_nothing() {
     use infra::clients::Change;
@@ -331,6 +328,8 @@ fn clients_stale_writers_lose_nothing() {
 
     let prefix = unique("r");
     let env = Env::new(&prefix);
+    let extra: String = (0..8).map(|i| format!("    - id: team-{i}\n      allowed_scopes: [orders:read]\n")).collect();
+    env.edit("  clients:\n", &format!("  clients:\n{extra}"));
     assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
     let (code, _, err) = env.deploy(&["--yes"]);
     assert_eq!(code, 0, "{err}");
@@ -338,6 +337,17 @@ fn clients_stale_writers_lose_nothing() {
     assert_eq!(code, 0, "{err}");
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(printed["client_secret"].as_str().map(str::len), Some(64), "{printed}");
+    let writers: Vec<_> = (0..8)
+        .map(|i| env.command(&["clients", "dev", "add", &format!("team-{i}")]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for w in writers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (_, out, err) = env.run(&["clients", "dev", "list", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+    let registered = rows.iter().filter(|r| r["standing"] == "registered").count();
+    assert_eq!(registered, 9, "dev-test-client and the eight teams: {out}");
 
     for args in [&["status", "dev"][..], &["diff", "dev"]] {
         let (_, out, err) = env.run(args);
@@ -370,7 +380,8 @@ fn clients_stale_writers_lose_nothing() {
         // `update` reads again and applies its change on top.
         store.update(|doc| Change::Remove("dev-test-client").apply(&file, doc, 1)).await.unwrap();
         let ids: Vec<String> = store.read().await.unwrap().doc.clients.into_iter().map(|c| c.client_id).collect();
-        assert_eq!(ids, ["inventory-service"]);
+        assert!(ids.contains(&"inventory-service".to_owned()) && !ids.contains(&"dev-test-client".to_owned()), "{ids:?}");
+        assert_eq!(ids.len(), 9, "{ids:?}");
     });
 
     let edited = r#"{"clients":[{"client_id":"x","secrets":[],"allowed_scopes":["a"],"default_scopes":["b"]}]}"#;

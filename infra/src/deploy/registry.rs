@@ -2,8 +2,10 @@
 //! never lose an entry.
 //!
 //! A write is a compare-and-swap on the `AWSCURRENT` staging label: the new document is stored
-//! as a version labelled `INFRA_PENDING` (not yet current), then `UpdateSecretVersionStage`
-//! moves `AWSCURRENT` to it *from the version that was read*. Secrets Manager refuses that move
+//! as a version carrying a staging label of its own writer (`infra-<random>`, so that no other
+//! writer can take it away: a version without labels may be dropped), then
+//! `UpdateSecretVersionStage` moves `AWSCURRENT` to it *from the version that was read*, and the
+//! writer's label is removed again (a secret holds at most 20 labels). Secrets Manager refuses that move
 //! when `AWSCURRENT` is no longer on the version read ("UpdateSecretVersionStage":
 //! RemoveFromVersionId must name the version the label is on), so a writer that lost the race
 //! reads again and re-applies its change. The replaced version keeps `AWSPREVIOUS`, which is how
@@ -16,8 +18,8 @@ use token_function::registry::RegistryDocument;
 
 use crate::clients::{self, ClientError};
 
-/// The staging label of a version written but not yet made current.
-pub const PENDING_STAGE: &str = "INFRA_PENDING";
+/// The prefix of a writer's staging label on a version written but not yet made current.
+pub const PENDING_STAGE_PREFIX: &str = "infra-";
 /// How many times a write is tried when other writers keep winning.
 pub const ATTEMPTS: usize = 5;
 
@@ -98,23 +100,34 @@ impl RegistrySecret {
     pub async fn write(&self, read: &Read, doc: &RegistryDocument) -> Result<bool, RegistryError> {
         let text = serde_json::to_string(doc).map_err(|e| ClientError::Serialize(e.to_string()))?;
         let token = token_function::registry::random_secret().map_err(|_| ClientError::Random)?;
+        let label = format!("{PENDING_STAGE_PREFIX}{}", &token[..16]);
         let put = self
             .client
             .put_secret_value()
             .secret_id(&self.secret_id)
             .secret_string(text)
-            .client_request_token(token)
-            .version_stages(PENDING_STAGE)
+            .client_request_token(&token)
+            .version_stages(&label)
             .send()
             .await
             .map_err(|e| self.aws("PutSecretValue", &e))?;
+        let new_version = put.version_id().unwrap_or_default().to_owned();
         let swapped = self
             .client
             .update_secret_version_stage()
             .secret_id(&self.secret_id)
             .version_stage("AWSCURRENT")
-            .move_to_version_id(put.version_id().unwrap_or_default())
+            .move_to_version_id(&new_version)
             .remove_from_version_id(&read.version)
+            .send()
+            .await;
+        // The writer's own label is not needed any more, whatever happened.
+        let _ = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage(&label)
+            .remove_from_version_id(&new_version)
             .send()
             .await;
         match swapped {

@@ -152,15 +152,28 @@ pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageErr
             "cannot build for {target} here: install cargo-zigbuild (`pip install ziglang` and `cargo install cargo-zigbuild`) or pass --function-zip"
         )));
     }
+    // Cargo names the executable it built in its JSON messages, wherever the target folder is
+    // (CARGO_TARGET_DIR, build.target-dir); diagnostics still go to the terminal.
     cmd.args(["--locked", "--profile", "lambda", "-p", "token-function", "--features", "lambda", "--bin", "bootstrap"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdout(std::process::Stdio::piped())
         .current_dir(workspace);
     eprintln!("building bootstrap for {target}{}", if zig { " (cargo zigbuild, glibc 2.34)" } else { "" });
-    let status = cmd.status().map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
-    if !status.success() {
-        return Err(PackageError::Build(format!("building bootstrap failed ({status})")));
+    let out = cmd.output().map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(PackageError::Build(format!("building bootstrap failed ({})", out.status)));
     }
-    let dir = if zig { workspace.join("target").join(target) } else { workspace.join("target") };
-    Ok(dir.join("lambda").join("bootstrap"))
+    executable(&String::from_utf8_lossy(&out.stdout))
+        .ok_or_else(|| PackageError::Build("cargo built no `bootstrap` executable".into()))
+}
+
+/// The `bootstrap` executable named by cargo's `compiler-artifact` JSON messages.
+fn executable(messages: &str) -> Option<PathBuf> {
+    messages.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find_map(|m| {
+        (m["reason"] == "compiler-artifact" && m["target"]["name"] == "bootstrap")
+            .then(|| m["executable"].as_str().map(PathBuf::from))
+            .flatten()
+    })
 }
 
 #[cfg(test)]
@@ -205,6 +218,19 @@ mod tests {
         let e = Artifact::from_binary(b"#!/bin/sh\n", Architecture::X86_64, "b").unwrap_err().to_string();
         assert!(e.contains("not an ELF"), "{e}");
         assert_eq!(max_glibc(b"GLIBC_2.9 GLIBC_2.28 GLIBC_PRIVATE"), Some((2, 28)));
+    }
+
+    #[test]
+    fn the_executable_comes_from_cargo_s_messages() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"token_function"},"executable":null}"#,
+            "not json",
+            r#"{"reason":"compiler-artifact","target":{"name":"bootstrap"},"executable":"/elsewhere/t/lambda/bootstrap"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(executable(&messages), Some(PathBuf::from("/elsewhere/t/lambda/bootstrap")));
+        assert_eq!(executable(r#"{"reason":"build-finished","success":true}"#), None);
     }
 
     #[test]

@@ -101,19 +101,32 @@ pub enum RegistryFetchError {
     Parse { secret: String, source: crate::registry::RegistryError },
 }
 
+/// How long a registry that can no longer be refreshed is still served. Past this, token
+/// requests fail (`server_error`) rather than honour clients or secrets removed meanwhile.
+pub const MAX_STALE: Duration = Duration::from_secs(300);
+
 /// The client registry from Secrets Manager, cached for `ttl`. A failed refresh keeps
-/// serving the last good registry.
+/// serving the last good registry for at most [`MAX_STALE`] past its `ttl`, logging an error on
+/// each request.
 #[derive(Debug)]
 pub struct SecretRegistry {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
     ttl: Duration,
+    max_stale: Duration,
     cached: Mutex<Option<(Instant, Arc<Registry>)>>,
 }
 
 impl SecretRegistry {
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>, ttl: Duration) -> Self {
-        SecretRegistry { client, secret_id: secret_id.into(), ttl, cached: Mutex::new(None) }
+        SecretRegistry { client, secret_id: secret_id.into(), ttl, max_stale: MAX_STALE, cached: Mutex::new(None) }
+    }
+
+    /// How long past its `ttl` a registry that cannot be refreshed is still served (default
+    /// [`MAX_STALE`]).
+    pub fn with_max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = max_stale;
+        self
     }
 
     fn cached(&self) -> Option<(Instant, Arc<Registry>)> {
@@ -137,11 +150,11 @@ impl SecretRegistry {
                 Ok(r)
             }
             Err(e) => match cached {
-                Some((_, stale)) => {
-                    tracing::warn!(error = %e, "client registry refresh failed; serving the cached one");
+                Some((at, stale)) if at.elapsed() < self.ttl + self.max_stale => {
+                    tracing::error!(error = %e, age_seconds = at.elapsed().as_secs(), "client registry refresh failed; serving the cached one");
                     Ok(stale)
                 }
-                None => Err(e),
+                _ => Err(e),
             },
         }
     }

@@ -77,8 +77,20 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
     assert_eq!(registry.len(), 1);
     let broken = SecretRegistry::new(sm.clone(), "broken", Duration::from_secs(60)).get().await;
     assert!(matches!(broken, Err(RegistryFetchError::Parse { .. })), "{broken:?}");
-    let missing = SecretRegistry::new(sm, "missing", Duration::from_secs(60)).get().await;
+    let missing = SecretRegistry::new(sm.clone(), "missing", Duration::from_secs(60)).get().await;
     assert!(matches!(missing, Err(RegistryFetchError::Fetch { .. })), "{missing:?}");
+
+    // A registry that breaks after it was read is served for a while, then refused: a client or
+    // secret removed meanwhile must not work for ever.
+    let doc_again = sm.get_secret_value().secret_id("registry").send().await.unwrap();
+    sm.create_secret().name("breaks").secret_string(doc_again.secret_string().unwrap()).send().await.unwrap();
+    let breaks = SecretRegistry::new(sm.clone(), "breaks", Duration::ZERO).with_max_stale(Duration::from_millis(300));
+    assert_eq!(breaks.get().await.unwrap().len(), 1);
+    sm.put_secret_value().secret_id("breaks").secret_string("{not json").send().await.unwrap();
+    assert_eq!(breaks.get().await.map(|r| r.len()).ok(), Some(1), "served stale within max_stale");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let refused = breaks.get().await;
+    assert!(matches!(refused, Err(RegistryFetchError::Parse { .. })), "{refused:?}");
 
     let service = Service::new(
         Settings { issuer: "https://issuer.test".into(), audience: "aud".into(), ttl_seconds: 300 },

@@ -63,8 +63,9 @@ impl Response {
 pub enum Outcome {
     /// A token was issued.
     Issued { client_id: String },
-    /// A token request failed with this RFC 6749 code.
-    Failed { reason: &'static str },
+    /// A token request failed with this RFC 6749 code; `client_id` is the one the request
+    /// presented, if it could be read (not necessarily a registered client).
+    Failed { reason: &'static str, client_id: Option<String> },
     /// Any other endpoint.
     Other,
 }
@@ -74,19 +75,33 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Issued { .. } => f.write_str("issued"),
-            Outcome::Failed { reason } => write!(f, "failed:{reason}"),
+            Outcome::Failed { reason, .. } => write!(f, "failed:{reason}"),
             Outcome::Other => f.write_str("other"),
         }
     }
 }
 
 impl Outcome {
-    /// The client a token was issued to, if one was.
+    /// The client a token was issued to, or the one a failed request presented.
     pub fn client_id(&self) -> Option<&str> {
         match self {
             Outcome::Issued { client_id } => Some(client_id),
+            Outcome::Failed { client_id, .. } => client_id.as_deref(),
+            Outcome::Other => None,
+        }
+    }
+
+    /// The RFC 6749 error code of a failed token request.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Failed { reason, .. } => Some(reason),
             _ => None,
         }
+    }
+
+    /// A failed token request.
+    pub fn failed(e: &OAuthError, client_id: Option<String>) -> Self {
+        Outcome::Failed { reason: e.code(), client_id }
     }
 }
 
@@ -115,10 +130,7 @@ impl<S: Signer> Service<S> {
             return method_not_allowed(endpoint);
         }
         match endpoint {
-            Endpoint::Token => match self.token(req, registry, now).await {
-                Ok((resp, client_id)) => (resp, Outcome::Issued { client_id }),
-                Err(e) => (error_response(&e), Outcome::Failed { reason: e.code() }),
-            },
+            Endpoint::Token => self.token(req, registry, now).await,
             Endpoint::Jwks => {
                 let mut r = Response::json(200, json!({"keys": self.signer.published()}));
                 r.headers.push(("cache-control", format!("public, max-age={JWKS_MAX_AGE_SECONDS}")));
@@ -129,17 +141,28 @@ impl<S: Signer> Service<S> {
         }
     }
 
-    async fn token(
+    /// A token request, answered.
+    async fn token(&self, req: &Request, registry: &Registry, now: SystemTime) -> (Response, Outcome) {
+        let content_type = req.header_values("content-type").first().copied();
+        let parsed = match oauth::parse(content_type, &req.header_values("authorization"), &req.body) {
+            Ok(p) => p,
+            Err(e) => return (error_response(&e), Outcome::failed(&e, None)),
+        };
+        match self.issue(&parsed, registry, now).await {
+            Ok((resp, client_id)) => (resp, Outcome::Issued { client_id }),
+            Err(e) => (error_response(&e), Outcome::failed(&e, Some(parsed.client_id.clone()))),
+        }
+    }
+
+    async fn issue(
         &self,
-        req: &Request,
+        parsed: &oauth::TokenRequest,
         registry: &Registry,
         now: SystemTime,
     ) -> Result<(Response, String), OAuthError> {
-        let content_type = req.header_values("content-type").first().copied();
-        let parsed = oauth::parse(content_type, &req.header_values("authorization"), &req.body)?;
         let mut jti = [0u8; 16];
         self.rng.fill(&mut jti).map_err(|_| OAuthError::ServerError)?;
-        let (claims, client) = oauth::grant(&parsed, registry, &self.settings, now, to_hex(&jti))?;
+        let (claims, client) = oauth::grant(parsed, registry, &self.settings, now, to_hex(&jti))?;
         let token = jwt::encode(&self.signer, &claims).await.map_err(|e| {
             tracing::error!(error = %e, "signing failed");
             OAuthError::ServerError
@@ -234,10 +257,10 @@ pub fn not_found() -> Response {
 fn method_not_allowed(endpoint: Endpoint) -> (Response, Outcome) {
     let allow = endpoint.methods().join(", ");
     if endpoint == Endpoint::Token {
-        let e = OAuthError::MethodNotAllowed;
-        let mut r = error_response(&e);
+        // Not a token request: no failure for the metrics.
+        let mut r = error_response(&OAuthError::MethodNotAllowed);
         r.headers.push(("allow", allow));
-        return (r, Outcome::Failed { reason: e.code() });
+        return (r, Outcome::Other);
     }
     let mut r = Response::json(405, json!({"error": "method_not_allowed"}));
     r.headers.push(("allow", allow));

@@ -9,8 +9,9 @@ use base64::Engine;
 
 use crate::aws::{KmsSigner, SecretRegistry};
 use crate::error::OAuthError;
-use crate::http::{Outcome, Request, Response, Service, error_response};
+use crate::http::{Endpoint, Outcome, Request, Response, Service, error_response};
 use crate::oauth::Settings;
+use crate::registry::Registry;
 use crate::telemetry;
 
 pub use crate::registry::CACHE_TTL as REGISTRY_TTL;
@@ -66,19 +67,24 @@ impl App {
         event: ApiGatewayProxyRequest,
         now: SystemTime,
     ) -> (ApiGatewayProxyResponse, Option<String>) {
-        let refuse = |e: OAuthError| (error_response(&e), Outcome::Failed { reason: e.code() });
+        let refuse = |e: OAuthError| (error_response(&e), Outcome::failed(&e, None));
         let (response, outcome) = match from_event(event) {
             Err(e) => {
                 tracing::info!(error = e.description(), "event refused");
                 refuse(e)
             }
             Ok(request) => {
+                // Only the token and metadata endpoints read the registry: health and the JWKS
+                // answer while it is unavailable.
+                let needs_registry =
+                    matches!(Endpoint::from_path(&request.path), Some(Endpoint::Token | Endpoint::Metadata));
                 let answer = match self.registry.get().await {
                     Ok(registry) => self.service.handle(&request, &registry, now).await,
-                    Err(e) => {
+                    Err(e) if needs_registry => {
                         tracing::error!(error = %e, "client registry unavailable");
                         refuse(OAuthError::ServerError)
                     }
+                    Err(_) => self.service.handle(&request, &Registry::default(), now).await,
                 };
                 tracing::info!(method = %request.method, path = %request.path, status = answer.0.status, outcome = %answer.1, client_id = answer.1.client_id(), "request");
                 answer

@@ -35,7 +35,7 @@ pub fn json_logs() -> tracing_subscriber::fmt::SubscriberBuilder<
 pub fn emf_line(outcome: &Outcome, service: &str, timestamp_ms: u128) -> Option<String> {
     let (metric, dimensions, extra) = match outcome {
         Outcome::Issued { .. } => (TOKENS_ISSUED, serde_json::json!([[DIMENSION_SERVICE]]), None),
-        Outcome::Failed { reason } => (
+        Outcome::Failed { reason, .. } => (
             AUTH_FAILURES,
             serde_json::json!([[DIMENSION_SERVICE], [DIMENSION_SERVICE, DIMENSION_REASON]]),
             Some(*reason),
@@ -66,8 +66,10 @@ mod tests {
 
     #[test]
     fn emf_lines_carry_metric_and_dimensions() {
-        let l: serde_json::Value =
-            serde_json::from_str(&emf_line(&Outcome::Failed { reason: "invalid_client" }, "svc", 5).unwrap()).unwrap();
+        let l: serde_json::Value = serde_json::from_str(
+            &emf_line(&Outcome::Failed { reason: "invalid_client", client_id: None }, "svc", 5).unwrap(),
+        )
+        .unwrap();
         assert_eq!(l["AuthFailures"], 1);
         assert_eq!(l["Reason"], "invalid_client");
         assert_eq!(l["Service"], "svc");

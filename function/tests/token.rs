@@ -195,7 +195,8 @@ fn error_paths_answer_with_the_rfc_code() {
     for (name, req, status, code) in cases {
         let (r, outcome, body) = call(&svc, &req);
         assert_eq!((r.status, body["error"].as_str()), (status, Some(code)), "{name}: {}", r.body);
-        assert_eq!(outcome, Outcome::Failed { reason: code }, "{name}");
+        // A 405 is no token request; every other row is a failed one.
+        assert_eq!(outcome.reason(), (status != 405).then_some(code), "{name}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{name}");
         assert_eq!(r.header("pragma"), Some("no-cache"), "{name}");
         // RFC 9110 §15.5.2: every 401 carries a challenge, however the client authenticated.
@@ -254,7 +255,7 @@ fn basic_credentials_are_decoded_part_by_part() {
         assert_eq!(r.status, *status, "{user}:{password}: {}", r.body);
         if *status == 401 {
             assert_eq!(body["error"], "invalid_client", "{user}:{password}");
-            assert_eq!(outcome, Outcome::Failed { reason: "invalid_client" });
+            assert_eq!(outcome.reason(), Some("invalid_client"));
         }
     }
     // The same rows through client_secret_post, where the form decoder sees the whole body.

@@ -130,19 +130,25 @@ fn main() -> Result<(), Error> {
             ("AWS_ENDPOINT_URL".to_owned(), url.clone()),
             ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
         ]);
+        let (env, template, outputs, artifact) = (&env, &template, &outputs, &artifact);
         let start = |max_environments: usize| {
-            infra::local::start(infra::local::Options {
-                env: &env,
-                template: &template,
-                outputs: &outputs,
-                artifact: &artifact,
-                aws: aws.clone(),
-                port: 0,
-                max_environments,
-            })
+            let aws = aws.clone();
+            async move {
+                infra::local::start(infra::local::Options {
+                    env,
+                    template,
+                    outputs,
+                    artifact,
+                    aws,
+                    listener: infra::local::bind(0).await?,
+                    max_environments,
+                    quiet: true,
+                })
+                .await
+            }
         };
         let http: Http = Client::builder(TokioExecutor::new()).build_http();
-        cold_starts(&http, &start, &config, &outputs).await?;
+        cold_starts(&http, &start, &config, outputs).await?;
         let running = start(64).await?;
         for concurrency in [1, 8, 64] {
             load(&http, &running.url, concurrency, Duration::from_secs(5)).await?;
@@ -166,7 +172,8 @@ where
     for _ in 0..10 {
         let running = start(1).await?;
         let t = Instant::now();
-        let status = call(http, hyper::Request::get(format!("{}/health", running.url)).body(Full::new(Bytes::new()))?).await?;
+        let status =
+            call(http, hyper::Request::get(format!("{}/health", running.url)).body(Full::new(Bytes::new()))?).await?;
         cold.push(t.elapsed());
         if status != 200 {
             return Err(format!("GET /health answered {status}").into());

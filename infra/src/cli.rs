@@ -172,6 +172,7 @@ pub struct DestroyArgs {
     /// With --force: delete without typing the stack names.
     #[arg(long)]
     pub yes: bool,
+    /// With --yes: really delete, without a terminal (both are needed, so neither alone deletes).
     #[arg(long)]
     pub force: bool,
 }
@@ -227,9 +228,23 @@ pub enum ClientAction {
     /// Remove the old secret of a rotation.
     FinishRotation { id: String },
     /// Remove a client from the registry: it gets no more tokens.
-    Remove { id: String },
+    Remove {
+        id: String,
+        /// Without asking (else type the client id at the terminal).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Apply the environment file's scopes and token lifetimes to the registered clients.
     Sync,
+}
+
+/// `--since`: a duration (`humantime` syntax: `30s`, `10m`, `2h`, `1d`) of 1 second to 90 days.
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 10m, 2h, 1d)"))?;
+    if !(1..=90 * 86_400).contains(&d.as_secs()) {
+        return Err(format!("{} is outside 1 second to 90 days", humantime::format_duration(d)));
+    }
+    Ok(d)
 }
 
 /// `--overlap`: a duration (`humantime` syntax) of 60 s to 90 days, in seconds. Below 60 s the
@@ -239,7 +254,7 @@ fn parse_overlap(text: &str) -> Result<u64, String> {
     let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 90m, 24h, 7d)"))?;
     let secs = d.as_secs();
     if !(60..=90 * 86_400).contains(&secs) {
-        return Err(format!("{secs} s is outside 60 s to 90 days"));
+        return Err(format!("{} is outside 1 minute to 90 days", humantime::format_duration(d)));
     }
     Ok(secs)
 }
@@ -271,8 +286,8 @@ pub enum KeyAction {
 pub struct LogsArgs {
     /// The deployed environment.
     pub env: String,
-    /// How far back to start (`10m`, `2h`, `1d`).
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    /// How far back to start (`30s`, `10m`, `2h`, `1d`; at most 90 days).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_since)]
     pub since: std::time::Duration,
     /// Keep printing new events until Ctrl-C.
     #[arg(long)]
@@ -280,8 +295,9 @@ pub struct LogsArgs {
     /// Only events containing this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
-    /// Only events of this request: the function's request id (the API's access lines carry it
-    /// as `function_request`) or the API's.
+    /// Only events of this request, by the function's request id (`request=` on the function's
+    /// lines, `function_request=` on the API's access line); the API's own id finds its access
+    /// line only.
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
 }

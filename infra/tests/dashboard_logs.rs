@@ -13,7 +13,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use infra::env::Environment;
 use infra::stacks::monitoring;
-use token_function::http::{Outcome, Request, Service};
+use token_function::http::{Request, Service};
 use token_function::jwt::{Jwk, LocalSigner, SignError, Signer};
 use token_function::oauth::Settings;
 use token_function::registry::{Registry, StoredSecret};
@@ -76,7 +76,7 @@ fn error_lines() -> Vec<serde_json::Value> {
         let _default = subscriber.set_default();
         block_on(service.handle(&request, &registry, UNIX_EPOCH + Duration::from_secs(1_800_000_000)))
     };
-    assert_eq!((response.status, outcome), (500, Outcome::Failed { reason: "server_error" }));
+    assert_eq!((response.status, outcome.reason(), outcome.client_id()), (500, Some("server_error"), Some("orders")));
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<serde_json::Value> =
         text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();

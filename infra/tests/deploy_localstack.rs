@@ -216,7 +216,7 @@ fn the_emulator_stands_in_for_the_file_s_account() {
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(
-            "is a local emulator; its account 000000000000 stands in for environments/dev.yaml's 111111111111"
+            "is a local emulator; its account 000000000000 stands in for the account_id of environment `dev` (111111111111)"
         ),
         "{err}"
     );
@@ -338,7 +338,13 @@ fn clients_stale_writers_lose_nothing() {
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(printed["client_secret"].as_str().map(str::len), Some(64), "{printed}");
     let writers: Vec<_> = (0..8)
-        .map(|i| env.command(&["clients", "dev", "add", &format!("team-{i}")]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|i| {
+            env.command(&["clients", "dev", "add", &format!("team-{i}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for w in writers {
         let out = w.wait_with_output().unwrap();
@@ -380,7 +386,10 @@ fn clients_stale_writers_lose_nothing() {
         // `update` reads again and applies its change on top.
         store.update(|doc| Change::Remove("dev-test-client").apply(&file, doc, 1)).await.unwrap();
         let ids: Vec<String> = store.read().await.unwrap().doc.clients.into_iter().map(|c| c.client_id).collect();
-        assert!(ids.contains(&"inventory-service".to_owned()) && !ids.contains(&"dev-test-client".to_owned()), "{ids:?}");
+        assert!(
+            ids.contains(&"inventory-service".to_owned()) && !ids.contains(&"dev-test-client".to_owned()),
+            "{ids:?}"
+        );
         assert_eq!(ids.len(), 9, "{ids:?}");
     });
 
@@ -392,7 +401,7 @@ fn clients_stale_writers_lose_nothing() {
         let error: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(error.len(), 1, "{err}");
         assert!(
-            error[0].contains("is not a registry the function accepts") && error[0].contains("AWSPREVIOUS"),
+            error[0].contains("is not a registry the function accepts") && error[0].contains("--move-to-version-id "),
             "{err}"
         );
     }

@@ -49,15 +49,29 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
             ClientAction::Add { id, json } => (Change::Add(id), *json),
             ClientAction::Rotate { id, overlap, json } => (Change::Rotate(id, *overlap), *json),
             ClientAction::FinishRotation { id } => (Change::FinishRotation(id), false),
-            ClientAction::Remove { id } => (Change::Remove(id), false),
+            ClientAction::Remove { id, yes } => {
+                confirm_removal(id, *yes)?;
+                (Change::Remove(id), false)
+            }
             ClientAction::Sync => (Change::Sync, false),
+        };
+        let differing: Vec<String> = match change {
+            Change::Sync => crate::clients::status(&env, &store.read().await?.doc)
+                .into_iter()
+                .filter(|r| r.standing == Standing::Differs)
+                .map(|r| r.client_id)
+                .collect(),
+            _ => Vec::new(),
         };
         let secret = store.update(|doc| change.apply(&env, doc, now())).await?;
         match (change, secret) {
             (Change::Add(id) | Change::Rotate(id, _), Some(secret)) => print_secret(id, &secret, json)?,
             (Change::FinishRotation(id), _) => eprintln!("`{id}`: the old secret is removed; only the new one works"),
             (Change::Remove(id), _) => eprintln!("`{id}` is removed from the registry"),
-            _ => eprintln!("the registered clients have the file's scopes and lifetimes"),
+            _ if differing.is_empty() => {
+                eprintln!("every registered client already had the file's scopes and lifetimes")
+            }
+            _ => eprintln!("now with the file's scopes and lifetimes: {}", differing.join(", ")),
         }
         eprintln!(
             "warm functions see the change within {} s (their registry cache)",
@@ -85,6 +99,21 @@ pub(super) async fn report(aws: &Aws, env: &Environment) -> Vec<String> {
     }
 }
 
+/// `remove` asks for the client id at a terminal; without one it needs `--yes`.
+fn confirm_removal(id: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    anyhow::ensure!(std::io::stdin().is_terminal(), "removing `{id}`: type its id at a terminal, or pass --yes");
+    eprint!("type `{id}` to remove it (it gets no more tokens): ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    anyhow::ensure!(line.trim() == id, "`{id}` not confirmed; nothing removed");
+    Ok(())
+}
+
 /// The new secret, once, on standard output: `client_id=…` and `client_secret=…` lines, or JSON.
 fn print_secret(id: &str, secret: &str, json: bool) -> anyhow::Result<()> {
     if json {
@@ -110,7 +139,7 @@ fn print_status(rows: &[ClientStatus], json: bool, target: &str) -> anyhow::Resu
 /// One client's standing in words, with the command that resolves it.
 pub fn describe(r: &ClientStatus, target: &str) -> String {
     let rotation = match (r.secrets, r.old_secret_expires) {
-        (2, Some(t)) => format!("; rotating, old secret expires at Unix time {t}"),
+        (2, Some(t)) => format!("; rotating, old secret expires at {}", crate::deploy::logs::iso_seconds(t)),
         (2, None) => format!("; rotating (`cargo run -- clients {target} finish-rotation {}` ends it)", r.client_id),
         _ => String::new(),
     };

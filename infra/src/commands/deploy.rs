@@ -227,8 +227,9 @@ async fn smoke(
             outputs,
             artifact,
             aws: crate::local::aws_variables(&aws.config).await?,
-            port: 0,
+            listener: crate::local::bind(0).await?,
             max_environments: 1,
+            quiet: true,
         })
         .await
         .map_err(|e| failed(format!("cannot run the function locally: {e:#}")))?;
@@ -254,22 +255,25 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
     let stacks = validated(&env)?;
     let service = stacks.iter().find(|s| s.id == "service").context("no service stack")?;
     let template = service.template.to_json();
-    let artifact = artifact(&env, args.function_zip.as_deref())?;
     block_on(async {
+        // What can fail fast is checked before the build: the port, the account, the stack.
+        let listener = crate::local::bind(args.port).await?;
         let aws = connect(&env).await?;
         let name = env.service_stack_name();
         let deployed = stack::describe(&aws.cfn, &name).await?.with_context(|| {
             format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
         })?;
         let outputs = stack::outputs(&deployed);
+        let artifact = artifact(&env, args.function_zip.as_deref())?;
         let running = crate::local::start(crate::local::Options {
             env: &env,
             template: &template,
             outputs: &outputs,
             artifact: &artifact,
             aws: crate::local::aws_variables(&aws.config).await?,
-            port: args.port,
+            listener,
             max_environments: usize::from(args.max_environments),
+            quiet: false,
         })
         .await?;
         eprintln!("serving `{}`'s function on {} (Ctrl-C stops)", env.name, running.url);
@@ -407,9 +411,9 @@ async fn function_code(
 async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -> anyhow::Result<()> {
     let Some(canary) = &env.function.canary else { return Ok(()) };
     let monitoring = stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?;
-    if monitoring.is_some_and(|m| {
-        events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE"
-    }) {
+    if monitoring
+        .is_some_and(|m| events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE")
+    {
         spec.rollback_alarms = critical_alarm_arns(env);
         spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
     }

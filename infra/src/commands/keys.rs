@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use super::deploy::{block_on, connect, deploy_step};
 use super::out;
 use crate::cli::{DeployArgs, KeyAction, KeysArgs};
+use crate::deploy::logs::iso_seconds;
 use crate::deploy::{Aws, events, stack};
 use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
@@ -22,6 +23,11 @@ fn now() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// `1h 1m` for a number of seconds.
+fn wait(seconds: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
 }
 
 /// The deployed stage and when it was complete.
@@ -71,7 +77,12 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
     let allowed = may_advance(d.stage, &env, d.complete_at, now);
     match args.action {
         KeyAction::Status => {
-            out!("stage: {} ({}), since Unix time {}", d.stage, d.stage.describe(), d.since);
+            let since = if d.since == 0 {
+                "since the stack was created".to_owned()
+            } else {
+                format!("since {}", iso_seconds(d.since))
+            };
+            out!("stage: {} ({}), {since}", d.stage, d.stage.describe());
             for k in ["SigningKeyArn", "PublishedKeyArns"] {
                 out!("{k}: {}", d.outputs.get(k).map(String::as_str).unwrap_or("(not deployed)"));
             }
@@ -86,8 +97,9 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
         KeyAction::Rotate { yes, ignore_change_window } => {
             if let Err((from, why)) = allowed {
                 bail!(
-                    "too early for {next}: {why}; it may run from Unix time {from} (in {} s); `cargo run -- keys {target} status` shows the stage",
-                    from - now
+                    "too early for {next}: {why}; it may run from {} (in {}); `cargo run -- keys {target} status` shows the stage",
+                    iso_seconds(from),
+                    wait(from - now)
                 );
             }
             eprintln!("signing keys: {} -> {next} ({})", d.stage, next.describe());

@@ -10,7 +10,7 @@ use super::deploy::{block_on, connect};
 use super::out;
 use crate::cli::LogsArgs;
 use crate::deploy::interrupt;
-use crate::deploy::logs::{FOLLOW_INTERVAL, Source, newer, render};
+use crate::deploy::logs::{FOLLOW_INTERVAL, Source, iso_time, newer, render};
 use crate::env::Environment;
 use crate::stacks::service;
 
@@ -28,6 +28,10 @@ pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
             let events = newer(&aws.logs, &groups, start, &terms, &mut seen).await?;
             for e in &events {
                 out!("{}", render(e));
+            }
+            if seen.is_empty() && !args.follow {
+                let names: Vec<&str> = groups.iter().map(|(g, _)| g.as_str()).collect();
+                eprintln!("no events since {} in {}", iso_time(start), names.join(" and "));
             }
             // Ask again from the newest event (a late event with that time is not missed).
             start = events.iter().map(|e| e.timestamp_ms).max().unwrap_or(start).max(start);

@@ -70,11 +70,20 @@ fn field(v: &Json, pointer: &str) -> Option<String> {
     }
 }
 
-/// `2026-11-30T16:58:33.123Z` for Unix milliseconds.
+/// `2026-11-30T16:58:33.120Z` for Unix milliseconds: always three digits of milliseconds, so
+/// lines align.
 pub fn iso_time(ms: i64) -> String {
-    aws_smithy_types::DateTime::from_millis(ms)
+    let seconds = aws_smithy_types::DateTime::from_secs(ms.div_euclid(1000))
         .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_else(|_| ms.to_string())
+        .unwrap_or_else(|_| ms.to_string());
+    format!("{}.{:03}Z", seconds.trim_end_matches('Z'), ms.rem_euclid(1000))
+}
+
+/// `2026-11-30T16:58:33Z` for Unix seconds.
+pub fn iso_seconds(s: u64) -> String {
+    aws_smithy_types::DateTime::from_secs(i64::try_from(s).unwrap_or(i64::MAX))
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| s.to_string())
 }
 
 /// One event as a readable line: time, source, then level, request id, client id, outcome and
@@ -148,7 +157,12 @@ pub async fn fetch(
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| DeployError::Aws(format!("FilterLogEvents {group}: {}", super::stack::sdk_text(&e))))?;
+            .map_err(|e| match e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
+                true => DeployError::Aws(format!(
+                    "log group {group} does not exist: is the environment deployed? (`status` shows its stacks)"
+                )),
+                false => DeployError::Aws(format!("FilterLogEvents {group}: {}", super::stack::sdk_text(&e))),
+            })?;
         out.extend(page.events().iter().map(|e| Event {
             id: e.event_id().unwrap_or_default().to_owned(),
             timestamp_ms: e.timestamp().unwrap_or_default(),
@@ -229,6 +243,13 @@ mod tests {
         for (source, message, want) in cases {
             assert_eq!(render(&ev(source, message)), want);
         }
+    }
+
+    #[test]
+    fn times_keep_their_width() {
+        assert_eq!(iso_time(1_796_056_444_050), "2026-11-30T16:34:04.050Z");
+        assert_eq!(iso_time(1_796_056_444_000), "2026-11-30T16:34:04.000Z");
+        assert_eq!(iso_seconds(1_796_056_444), "2026-11-30T16:34:04Z");
     }
 
     #[test]

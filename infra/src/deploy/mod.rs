@@ -153,7 +153,7 @@ impl Aws {
         let actual = me.account().unwrap_or_default();
         if actual != expected && self.emulator {
             eprintln!(
-                "note: {} is a local emulator; its account {actual} stands in for environments/{env}.yaml's {expected}",
+                "note: {} is a local emulator; its account {actual} stands in for the account_id of environment `{env}` ({expected})",
                 self.endpoint
             );
         } else if actual != expected {

@@ -16,8 +16,9 @@ pub enum PackageError {
     Build(String),
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// (Not a `source`: the message already says it, and error chains would say it twice.)
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
 }
 
 /// A zipped function, ready to upload.
@@ -63,7 +64,7 @@ impl Artifact {
     /// same checks. The zip is uploaded as it is.
     pub fn from_zip(path: &Path, arch: Architecture) -> Result<Self, PackageError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| PackageError::Io { path: shown.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|error| PackageError::Io { path: shown.clone(), error })?;
         let invalid = |message: String| PackageError::Invalid { path: shown.clone(), message };
         let mut archive =
             zip::ZipArchive::new(std::io::Cursor::new(&bytes)).map_err(|e| invalid(format!("not a zip: {e}")))?;

@@ -27,10 +27,8 @@ pub const ATTEMPTS: usize = 5;
 pub enum RegistryError {
     #[error(transparent)]
     Change(#[from] ClientError),
-    #[error(
-        "the registry secret {secret} (version {version}) is not a registry the function accepts: {message}; nothing was written. Fix it in Secrets Manager, or make the previous version current again: aws secretsmanager update-secret-version-stage --secret-id {secret} --version-stage AWSCURRENT --move-to-version-id <the AWSPREVIOUS version from list-secret-version-ids> --remove-from-version-id {version}"
-    )]
-    Malformed { secret: String, version: String, message: String },
+    #[error("the registry secret {secret} is not a registry the function accepts: {message}; {recovery}")]
+    Malformed { secret: String, message: String, recovery: String },
     #[error("{call} {secret}: {message}")]
     Aws { call: &'static str, secret: String, message: String },
     #[error("other writers changed the registry {0} times in a row; nothing of this change was written; run it again")]
@@ -85,14 +83,36 @@ impl RegistrySecret {
             }
         };
         let version = out.version_id().unwrap_or_default().to_owned();
-        let malformed = |message: String| RegistryError::Malformed {
-            secret: self.secret_id.clone(),
-            version: version.clone(),
-            message,
+        let problem = match out.secret_string() {
+            None => Err("it has no SecretString".to_owned()),
+            Some(text) => clients::parse(text).map_err(|e| e.to_string()),
         };
-        let text = out.secret_string().ok_or_else(|| malformed("it has no SecretString".into()))?;
-        let doc = clients::parse(text).map_err(|e| malformed(e.to_string()))?;
-        Ok(Read { doc, version })
+        match problem {
+            Ok(doc) => Ok(Read { doc, version }),
+            Err(message) => Err(RegistryError::Malformed {
+                secret: self.secret_id.clone(),
+                message,
+                recovery: self.recovery(&version).await,
+            }),
+        }
+    }
+
+    /// How to make the previous version current again, with its id when there is one.
+    async fn recovery(&self, current: &str) -> String {
+        let versions = self.client.list_secret_version_ids().secret_id(&self.secret_id).send().await;
+        let previous = versions.ok().and_then(|v| {
+            v.versions()
+                .iter()
+                .find(|v| v.version_stages().iter().any(|s| s == "AWSPREVIOUS"))
+                .and_then(|v| v.version_id().map(str::to_owned))
+        });
+        match previous {
+            Some(p) => format!(
+                "fix it in Secrets Manager, or make the previous version current again: aws secretsmanager update-secret-version-stage --secret-id {} --version-stage AWSCURRENT --move-to-version-id {p} --remove-from-version-id {current}",
+                self.secret_id
+            ),
+            None => "fix it in Secrets Manager (it has no previous version to go back to)".to_owned(),
+        }
     }
 
     /// Stores `doc` as the new current version if the current version is still `read`'s.

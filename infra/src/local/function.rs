@@ -40,6 +40,9 @@ pub struct FunctionSpec {
     pub variables: BTreeMap<String, String>,
     /// Most environments at once (the function's concurrency).
     pub max_environments: usize,
+    /// Discard the function's standard output and error (its log lines) instead of passing
+    /// them through.
+    pub quiet: bool,
 }
 
 /// Why a function's template cannot be run.
@@ -174,6 +177,9 @@ impl Environment {
             .current_dir(spec.binary.parent().unwrap_or(std::path::Path::new(".")))
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        if spec.quiet {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
         let process = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", spec.binary.display()))?;
         Ok(Environment { api, process })
     }

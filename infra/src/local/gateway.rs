@@ -132,18 +132,20 @@ pub struct LocalApi {
     spec: ApiSpec,
     function: Arc<LocalFunction>,
     bucket: Option<Mutex<Bucket>>,
+    /// Print an access line per request on standard error.
+    access_log: bool,
 }
 
 /// A response on its way out: status, headers, body.
 pub type Answer = (u16, Vec<(String, String)>, Bytes);
 
 impl LocalApi {
-    pub fn new(spec: ApiSpec, function: Arc<LocalFunction>) -> Self {
+    pub fn new(spec: ApiSpec, function: Arc<LocalFunction>, access_log: bool) -> Self {
         let bucket = spec.rate.map(|(rate, burst)| {
             let burst = f64::from(burst.max(1));
             Mutex::new(Bucket { rate, burst, tokens: burst, at: Instant::now() })
         });
-        LocalApi { spec, function, bucket }
+        LocalApi { spec, function, bucket, access_log }
     }
 
     pub fn function(&self) -> &LocalFunction {
@@ -167,9 +169,19 @@ impl LocalApi {
             };
             let api = self.clone();
             tokio::spawn(async move {
-                let handler = service_fn(move |req| {
+                let handler = service_fn(move |req: hyper::Request<Incoming>| {
                     let api = api.clone();
-                    async move { Ok::<_, Infallible>(to_hyper(api.answer(req).await)) }
+                    async move {
+                        let (method, path, started) =
+                            (req.method().clone(), req.uri().path().to_owned(), Instant::now());
+                        let answer = api.answer(req).await;
+                        if api.access_log {
+                            let id =
+                                answer.1.iter().find(|(k, _)| k == "x-amzn-RequestId").map_or("-", |(_, v)| v.as_str());
+                            eprintln!("{method} {path} {} {} ms request={id}", answer.0, started.elapsed().as_millis());
+                        }
+                        Ok::<_, Infallible>(to_hyper(answer))
+                    }
                 });
                 let _ = http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -410,7 +422,8 @@ mod tests {
     }
 
     fn event(api: &ApiSpec, p: &hyper::http::request::Parts, body: &[u8]) -> ApiGatewayProxyRequest {
-        let local = LocalApi { spec: api.clone(), function: Arc::new(dummy_function()), bucket: None };
+        let local =
+            LocalApi { spec: api.clone(), function: Arc::new(dummy_function()), bucket: None, access_log: false };
         serde_json::from_value(local.event(p, "/oauth/token", "/oauth/token", body)).unwrap()
     }
 
@@ -423,6 +436,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             variables: Default::default(),
             max_environments: 1,
+            quiet: true,
         })
     }
 

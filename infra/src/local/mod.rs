@@ -65,16 +65,20 @@ pub struct Options<'a> {
     pub artifact: &'a Artifact,
     /// `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL` and the like, passed to the function.
     pub aws: BTreeMap<String, String>,
-    pub port: u16,
+    /// Where the API listens (`bind` makes one on 127.0.0.1).
+    pub listener: tokio::net::TcpListener,
     /// Most execution environments at once.
     pub max_environments: usize,
+    /// Discard the function's log lines (the smoke check); else they pass through, and each
+    /// request gets an access line on standard error (`serve --lambda`).
+    pub quiet: bool,
 }
 
 /// Unpacks the artifact and starts the local API on 127.0.0.1.
 ///
 /// # Errors
 /// The template has no single function or stage, a variable cannot be resolved from the
-/// outputs, the zip holds no `bootstrap`, or the port is taken.
+/// outputs, or the zip holds no `bootstrap`.
 pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
     let dir =
         tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
@@ -92,17 +96,26 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
         timeout,
         variables,
         max_environments: o.max_environments,
+        quiet: o.quiet,
     };
     let api = ApiSpec::from_template(o.template).map_err(|e| anyhow::anyhow!("the service template's API: {e}"))?;
-    let api = Arc::new(LocalApi::new(api, Arc::new(LocalFunction::new(spec))));
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, o.port));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let api = Arc::new(LocalApi::new(api, Arc::new(LocalFunction::new(spec)), !o.quiet));
+    let listener = o.listener;
     let url = format!("http://{}/{}", listener.local_addr()?, api.stage());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(api.clone().serve(listener, async move {
         let _ = stopped.await;
     }));
     Ok(Running { url, api, stop: Some(stop), _dir: dir })
+}
+
+/// A listener on 127.0.0.1:`port` (0: a free port).
+///
+/// # Errors
+/// The port is taken, named in the message.
+pub async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
 }
 
 /// Writes the zip's `bootstrap` into `dir` as an executable.

@@ -20,8 +20,9 @@ use crate::clients::{self, ClientError};
 
 /// The prefix of a writer's staging label on a version written but not yet made current.
 pub const PENDING_STAGE_PREFIX: &str = "infra-";
-/// How many times a write is tried when other writers keep winning.
-pub const ATTEMPTS: usize = 5;
+/// How many times a write is tried when other writers keep winning. Each round one writer at
+/// least wins, so n writers at once all get through within n attempts.
+pub const ATTEMPTS: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -33,6 +34,16 @@ pub enum RegistryError {
     Aws { call: &'static str, secret: String, message: String },
     #[error("other writers changed the registry {0} times in a row; nothing of this change was written; run it again")]
     Contended(usize),
+}
+
+/// A random wait of up to 50 ms × 2^attempt (at most 1.6 s), so writers that collided do not
+/// collide again in step.
+fn backoff(attempt: usize) -> Duration {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 2];
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut b);
+    let cap = 50u64 << attempt.min(5);
+    Duration::from_millis(10 + u64::from(u16::from_le_bytes(b)) % cap)
 }
 
 /// The registry secret of one deployed environment.
@@ -170,7 +181,7 @@ impl RegistrySecret {
             if doc == read.doc || self.write(&read, &doc).await? {
                 return Ok(out);
             }
-            tokio::time::sleep(Duration::from_millis(20 + 40 * attempt as u64)).await;
+            tokio::time::sleep(backoff(attempt)).await;
         }
         Err(RegistryError::Contended(ATTEMPTS))
     }

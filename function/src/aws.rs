@@ -1,6 +1,7 @@
-//! The Lambda side: ES256 signing with KMS (`Sign` returns DER, converted to r||s; the public
-//! key comes once from `GetPublicKey`) and the client registry read from Secrets Manager,
-//! cached for a while so a cold start pays for it once.
+//! The Lambda side: signing with KMS (ES256 with an ECC_NIST_P256 key: `Sign` returns DER,
+//! converted to r||s; RS256 with an RSA_2048 key: RSASSA_PKCS1_V1_5_SHA_256, used as returned;
+//! the public keys come once from `GetPublicKey`) and the client registry read from Secrets
+//! Manager, cached for a while so a cold start pays for it once.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_smithy_types_display::display;
 
-use crate::jwt::{Jwk, SignError, Signer, der_to_jose, spki_point};
+use crate::jwt::{Algorithm, Jwk, SignError, Signer, der_to_jose};
 use crate::registry::Registry;
 
 mod aws_smithy_types_display {
@@ -26,8 +27,8 @@ mod aws_smithy_types_display {
     }
 }
 
-/// Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256), and publishes it with the
-/// other keys of a rotation.
+/// Signs with an asymmetric KMS key (ECC_NIST_P256 with ECDSA_SHA_256, or RSA_2048 with
+/// RSASSA_PKCS1_V1_5_SHA_256, as the key is), and publishes it with the other keys of a rotation.
 #[derive(Debug)]
 pub struct KmsSigner {
     client: aws_sdk_kms::Client,
@@ -46,7 +47,7 @@ async fn public_jwk(client: &aws_sdk_kms::Client, key_id: &str) -> Result<Jwk, S
         .await
         .map_err(|e| SignError::Backend(format!("GetPublicKey {key_id}: {}", display(&e))))?;
     let der = out.public_key().ok_or(SignError::Key("GetPublicKey returned no key"))?;
-    Jwk::from_point(&spki_point(der.as_ref())?)
+    Jwk::from_spki(der.as_ref())
 }
 
 impl KmsSigner {
@@ -76,18 +77,26 @@ impl Signer for KmsSigner {
         std::iter::once(&self.jwk).chain(&self.others).collect()
     }
 
-    async fn sign(&self, input: &[u8]) -> Result<[u8; 64], SignError> {
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignError> {
+        let algorithm = match self.jwk.algorithm() {
+            Algorithm::ES256 => SigningAlgorithmSpec::EcdsaSha256,
+            Algorithm::RS256 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+        };
         let out = self
             .client
             .sign()
             .key_id(&self.key_id)
             .message(Blob::new(input.to_vec()))
             .message_type(MessageType::Raw)
-            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .signing_algorithm(algorithm)
             .send()
             .await
             .map_err(|e| SignError::Backend(format!("Sign: {}", display(&e))))?;
-        der_to_jose(out.signature().ok_or(SignError::Der)?.as_ref())
+        let signature = out.signature().ok_or(SignError::Der)?.as_ref();
+        match self.jwk.algorithm() {
+            Algorithm::ES256 => der_to_jose(signature).map(|rs| rs.to_vec()),
+            Algorithm::RS256 => Ok(signature.to_vec()),
+        }
     }
 }
 

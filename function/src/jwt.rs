@@ -1,26 +1,57 @@
-//! ES256 JSON Web Tokens (RFC 7515/7518/9068) and the public key set (RFC 7517). Signing is
-//! behind `Signer`: an in-process P-256 key locally, KMS on Lambda. `der_to_jose` turns the
-//! DER signature KMS returns into the fixed r||s form JOSE requires.
+//! ES256 and RS256 JSON Web Tokens (RFC 7515/7518/9068) and the public key set (RFC 7517).
+//! Signing is behind `Signer`: an in-process key locally, KMS on Lambda. `der_to_jose` turns the
+//! DER ECDSA signature KMS returns into the fixed r||s form JOSE requires; RSASSA-PKCS1-v1_5
+//! signatures are used as they are.
 
 use std::future::Future;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::Serialize;
 
-/// A public key as a JWK (RFC 7517), P-256 only.
+/// A JWS algorithm the service signs with (RFC 7518 §3.1): `ES256` (ECDSA P-256 SHA-256) or
+/// `RS256` (RSASSA-PKCS1-v1_5 SHA-256, the one RFC 9068 §2.1 requires every verifier to take).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub enum Algorithm {
+    ES256,
+    RS256,
+}
+
+impl Algorithm {
+    /// The `alg` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::ES256 => "ES256",
+            Algorithm::RS256 => "RS256",
+        }
+    }
+}
+
+/// A public key as a JWK (RFC 7517): EC P-256 (`crv`, `x`, `y`) or RSA (`n`, `e`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Jwk {
     pub kty: &'static str,
-    pub crv: &'static str,
-    pub x: String,
-    pub y: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     #[serde(rename = "use")]
     pub use_: &'static str,
     pub alg: &'static str,
     pub kid: String,
+}
+
+/// RFC 7638 thumbprint of the required members, given in lexicographic order as JSON.
+fn thumbprint(canonical: &str) -> String {
+    B64.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
 }
 
 impl Jwk {
@@ -33,9 +64,53 @@ impl Jwk {
         }
         let (x, y) = xy.split_at(32);
         let (x, y) = (B64.encode(x), B64.encode(y));
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let kid = B64.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()));
-        Ok(Jwk { kty: "EC", crv: "P-256", x, y, use_: "sig", alg: "ES256", kid })
+        let kid = thumbprint(&format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#));
+        Ok(Jwk {
+            kty: "EC",
+            crv: Some("P-256"),
+            x: Some(x),
+            y: Some(y),
+            n: None,
+            e: None,
+            use_: "sig",
+            alg: "ES256",
+            kid,
+        })
+    }
+
+    /// From an RSA modulus and public exponent (big-endian, leading zeros ignored); at least
+    /// 2048 bits (RFC 7518 §3.3).
+    pub fn from_rsa(modulus: &[u8], exponent: &[u8]) -> Result<Self, SignError> {
+        let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<u8>>();
+        let (modulus, exponent) = (strip(modulus), strip(exponent));
+        if modulus.len() < 256 || exponent.is_empty() {
+            return Err(SignError::Key("RSA public key is under 2048 bits"));
+        }
+        let (n, e) = (B64.encode(modulus), B64.encode(exponent));
+        let kid = thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#));
+        Ok(Jwk { kty: "RSA", crv: None, x: None, y: None, n: Some(n), e: Some(e), use_: "sig", alg: "RS256", kid })
+    }
+
+    /// From a DER SubjectPublicKeyInfo (what KMS `GetPublicKey` returns): an EC P-256 key
+    /// (id-ecPublicKey) or an RSA key (rsaEncryption, RFC 8017 `RSAPublicKey`).
+    pub fn from_spki(der: &[u8]) -> Result<Self, SignError> {
+        let (bits, rsa) = spki_bits(der)?;
+        if !rsa {
+            return Self::from_point(&bits);
+        }
+        let bad = SignError::Key("RSA public key is not a DER RSAPublicKey");
+        let (tag, seq, _) = der_element(&bits).ok_or(SignError::Key("RSA public key is not DER"))?;
+        let (tn, n, seq) = der_element(seq).ok_or(SignError::Key("RSA public key has no modulus"))?;
+        let (te, e, _) = der_element(seq).ok_or(SignError::Key("RSA public key has no exponent"))?;
+        if tag != 0x30 || tn != 0x02 || te != 0x02 {
+            return Err(bad);
+        }
+        Self::from_rsa(n, e)
+    }
+
+    /// The algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        if self.kty == "RSA" { Algorithm::RS256 } else { Algorithm::ES256 }
     }
 }
 
@@ -49,42 +124,69 @@ pub enum SignError {
     Backend(String),
 }
 
-/// Something that signs ES256.
+/// Something that signs tokens: ES256 or RS256, as its key is.
 pub trait Signer: Send + Sync {
-    /// The public key, with its `kid`.
+    /// The public key, with its `kid` and `alg`.
     fn jwk(&self) -> &Jwk;
     /// Every key the JWKS publishes: the signing key first, then keys that signed before it
     /// or will sign after it (a signing-key rotation).
     fn published(&self) -> Vec<&Jwk> {
         vec![self.jwk()]
     }
-    /// Signs `input` with ECDSA P-256 / SHA-256; returns the JOSE form, r||s (64 bytes).
-    fn sign(&self, input: &[u8]) -> impl Future<Output = Result<[u8; 64], SignError>> + Send;
+    /// Signs `input`; returns the JWS signature: r||s (64 bytes) for ES256, the RSASSA-PKCS1-v1_5
+    /// signature (the modulus's length) for RS256.
+    fn sign(&self, input: &[u8]) -> impl Future<Output = Result<Vec<u8>, SignError>> + Send;
+}
+
+#[derive(Debug)]
+enum LocalKey {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
 }
 
 /// An in-process key: for local serving, tests and benchmarks.
 #[derive(Debug)]
 pub struct LocalSigner {
-    key: EcdsaKeyPair,
+    key: LocalKey,
     jwk: Jwk,
     rng: SystemRandom,
 }
 
 impl LocalSigner {
-    /// A fresh random key.
+    /// A fresh random P-256 key (ES256).
     pub fn generate() -> Result<Self, SignError> {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .map_err(|_| SignError::Key("cannot generate a P-256 key"))?;
-        Self::from_pkcs8(pkcs8.as_ref())
+        Self::generate_for(Algorithm::ES256)
     }
 
-    /// A key from PKCS#8 DER.
+    /// A fresh random key for `alg`: P-256, or RSA 2048.
+    pub fn generate_for(alg: Algorithm) -> Result<Self, SignError> {
+        match alg {
+            Algorithm::ES256 => {
+                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(|_| SignError::Key("cannot generate a P-256 key"))?;
+                Self::from_pkcs8(pkcs8.as_ref())
+            }
+            Algorithm::RS256 => {
+                let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|_| SignError::Key("cannot generate an RSA key"))?;
+                let (tag, seq, _) = der_element(key.public_key().as_ref()).ok_or(SignError::Key("RSA public key"))?;
+                let (_, n, seq) = der_element(seq).ok_or(SignError::Key("RSA modulus"))?;
+                let (_, e, _) = der_element(seq).ok_or(SignError::Key("RSA exponent"))?;
+                if tag != 0x30 {
+                    return Err(SignError::Key("RSA public key is not a SEQUENCE"));
+                }
+                let jwk = Jwk::from_rsa(n, e)?;
+                Ok(LocalSigner { key: LocalKey::Rsa(key), jwk, rng: SystemRandom::new() })
+            }
+        }
+    }
+
+    /// A P-256 key from PKCS#8 DER.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, SignError> {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .map_err(|_| SignError::Key("not a PKCS#8 P-256 key"))?;
         let jwk = Jwk::from_point(key.public_key().as_ref())?;
-        Ok(LocalSigner { key, jwk, rng: SystemRandom::new() })
+        Ok(LocalSigner { key: LocalKey::Ec(key), jwk, rng: SystemRandom::new() })
     }
 }
 
@@ -93,18 +195,22 @@ impl Signer for LocalSigner {
         &self.jwk
     }
 
-    fn sign(&self, input: &[u8]) -> impl Future<Output = Result<[u8; 64], SignError>> + Send {
-        let result =
-            self.key.sign(&self.rng, input).map_err(|_| SignError::Backend("local key".into())).and_then(|sig| {
-                <[u8; 64]>::try_from(sig.as_ref()).map_err(|_| SignError::Backend("unexpected signature length".into()))
-            });
+    fn sign(&self, input: &[u8]) -> impl Future<Output = Result<Vec<u8>, SignError>> + Send {
+        let failed = |_| SignError::Backend("local key".into());
+        let result = match &self.key {
+            LocalKey::Ec(key) => key.sign(&self.rng, input).map(|sig| sig.as_ref().to_vec()).map_err(failed),
+            LocalKey::Rsa(key) => {
+                let mut sig = vec![0u8; key.public_modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, &self.rng, input, &mut sig).map(|()| sig).map_err(failed)
+            }
+        };
         std::future::ready(result)
     }
 }
 
-/// Signs `claims` as a JWT with header `{"alg":"ES256","typ":"at+jwt","kid":…}`.
+/// Signs `claims` as a JWT with header `{"alg":"ES256"|"RS256","typ":"at+jwt","kid":…}`.
 pub async fn encode<S: Signer>(signer: &S, claims: &impl Serialize) -> Result<String, SignError> {
-    let header = serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": signer.jwk().kid});
+    let header = serde_json::json!({"alg": signer.jwk().alg, "typ": "at+jwt", "kid": signer.jwk().kid});
     let claims = serde_json::to_vec(claims).map_err(|e| SignError::Backend(e.to_string()))?;
     let mut token = B64.encode(header.to_string());
     token.push('.');
@@ -167,19 +273,28 @@ pub fn der_to_jose(der: &[u8]) -> Result<[u8; 64], SignError> {
     Ok(out)
 }
 
-/// The EC point inside a DER SubjectPublicKeyInfo (what KMS `GetPublicKey` returns).
-pub fn spki_point(der: &[u8]) -> Result<Vec<u8>, SignError> {
+/// rsaEncryption, 1.2.840.113549.1.1.1 (RFC 8017 Appendix C), as a DER OID's content.
+const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// The key bits inside a DER SubjectPublicKeyInfo, and whether its algorithm is RSA.
+fn spki_bits(der: &[u8]) -> Result<(Vec<u8>, bool), SignError> {
     let bad = SignError::Key("public key is not a DER SubjectPublicKeyInfo");
     let (tag, spki, _) = der_element(der).ok_or(SignError::Key("public key is not DER"))?;
     if tag != 0x30 {
         return Err(bad);
     }
-    let (_, _algorithm, rest) = der_element(spki).ok_or(SignError::Key("public key has no algorithm"))?;
+    let (_, algorithm, rest) = der_element(spki).ok_or(SignError::Key("public key has no algorithm"))?;
+    let rsa = der_element(algorithm).is_some_and(|(t, oid, _)| t == 0x06 && oid == RSA_ENCRYPTION);
     let (tag, bits, _) = der_element(rest).ok_or(SignError::Key("public key has no key bits"))?;
     match bits.split_first() {
-        Some((0, point)) if tag == 0x03 => Ok(point.to_vec()),
+        Some((0, key)) if tag == 0x03 => Ok((key.to_vec(), rsa)),
         _ => Err(bad),
     }
+}
+
+/// The EC point inside a DER SubjectPublicKeyInfo (what KMS `GetPublicKey` returns).
+pub fn spki_point(der: &[u8]) -> Result<Vec<u8>, SignError> {
+    spki_bits(der).map(|(bits, _)| bits)
 }
 
 #[cfg(test)]
@@ -233,7 +348,8 @@ mod tests {
     fn spki_point_and_thumbprint() {
         // RFC 7638 §3.1's example is RSA; check a P-256 key round-trips through SPKI instead.
         let signer = LocalSigner::generate().unwrap();
-        let point = signer.key.public_key().as_ref().to_vec();
+        let LocalKey::Ec(key) = &signer.key else { panic!("an ES256 signer holds a P-256 key") };
+        let point = key.public_key().as_ref().to_vec();
         let mut spki = vec![0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
         spki.extend([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00]);
         spki.extend(&point);
@@ -242,5 +358,70 @@ mod tests {
         assert_eq!(&jwk, signer.jwk());
         assert_eq!(jwk.kid.len(), 43);
         assert!(Jwk::from_point(&point[1..]).is_err());
+    }
+
+    /// RFC 7638 §3.1's own example: the thumbprint of its RSA key.
+    #[test]
+    fn rsa_thumbprint_is_rfc_7638_s() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let jwk = Jwk::from_rsa(&B64.decode(n).unwrap(), &B64.decode("AQAB").unwrap()).unwrap();
+        assert_eq!(jwk.kid, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!((jwk.kty, jwk.alg, jwk.n.as_deref(), jwk.e.as_deref()), ("RSA", "RS256", Some(n), Some("AQAB")));
+        let mut padded = vec![0u8];
+        padded.extend(B64.decode(n).unwrap());
+        assert_eq!(
+            Jwk::from_rsa(&padded, &[0, 1, 0, 1]).unwrap().kid,
+            jwk.kid,
+            "DER sign bytes are not part of the key"
+        );
+        assert!(Jwk::from_rsa(&[0xff; 128], &[1, 0, 1]).is_err(), "1024 bits is refused");
+    }
+
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n @ 0..=127 => out.push(n as u8),
+            n @ 128..=255 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend(content);
+        out
+    }
+
+    /// An RS256 signer's tokens verify with the RSA key its JWK publishes, and the key reads
+    /// back from a SubjectPublicKeyInfo (as KMS returns it) to the same JWK.
+    #[test]
+    fn rs256_tokens_verify_with_the_published_key() {
+        use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+        let signer = LocalSigner::generate_for(Algorithm::RS256).unwrap();
+        let jwk = signer.jwk().clone();
+        assert_eq!((jwk.kty, jwk.alg, jwk.crv), ("RSA", "RS256", None));
+        let token = futures_lite(encode(&signer, &serde_json::json!({"sub": "a"}))).unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("RS256"), Some(jwk.kid.as_str())));
+        let (signed, sig) = token.rsplit_once('.').unwrap();
+        let (n, e) = (B64.decode(jwk.n.as_ref().unwrap()).unwrap(), B64.decode(jwk.e.as_ref().unwrap()).unwrap());
+        let public = RsaPublicKeyComponents { n: &n, e: &e };
+        public.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &B64.decode(sig).unwrap()).unwrap();
+        assert!(public.verify(&RSA_PKCS1_2048_8192_SHA256, b"other", &B64.decode(sig).unwrap()).is_err());
+
+        let LocalKey::Rsa(key) = &signer.key else { panic!("an RS256 signer holds an RSA key") };
+        let oid = der(0x06, RSA_ENCRYPTION);
+        let algorithm = der(0x30, &[oid, vec![0x05, 0x00]].concat());
+        let bits = der(0x03, &[&[0u8][..], key.public_key().as_ref()].concat());
+        let spki = der(0x30, &[algorithm, bits].concat());
+        assert_eq!(Jwk::from_spki(&spki).unwrap(), jwk);
+        assert!(Jwk::from_spki(&spki[..spki.len() - 1]).is_err());
+    }
+
+    /// Polls a future that never waits (local signing) to its end.
+    fn futures_lite<F: Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("local signing does not wait"),
+        }
     }
 }

@@ -98,8 +98,8 @@ async fn kms_signs_and_secrets_manager_holds_the_registry() {
     );
     let public = {
         let mut p = vec![4u8];
-        p.extend(URL_SAFE_NO_PAD.decode(&jwk.x).unwrap());
-        p.extend(URL_SAFE_NO_PAD.decode(&jwk.y).unwrap());
+        p.extend(URL_SAFE_NO_PAD.decode(jwk.x.as_ref().unwrap()).unwrap());
+        p.extend(URL_SAFE_NO_PAD.decode(jwk.y.as_ref().unwrap()).unwrap());
         p
     };
     for _ in 0..20 {
@@ -164,4 +164,28 @@ async fn lambda_app(cfg: &aws_config::SdkConfig, key_id: &str) {
     // Missing settings are named.
     let err = App::from_vars(|_| None, cfg).await.unwrap_err();
     assert!(matches!(err, ConfigError::Missing("TOKEN_TTL_SECONDS")), "{err}");
+}
+
+/// RS256: a KMS RSA_2048 key signs (RSASSA_PKCS1_V1_5_SHA_256), the JWK is read from
+/// `GetPublicKey`'s SubjectPublicKeyInfo, and the token verifies against it.
+#[tokio::test(flavor = "current_thread")]
+async fn kms_rsa_keys_sign_rs256() {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+    let emu = emulator();
+    let kms = aws_sdk_kms::Client::new(&config(&emu.1).await);
+    let key = kms.create_key().key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify).send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let signer = KmsSigner::new(kms, &key_id, &[]).await.unwrap();
+    let jwk = signer.jwk().clone();
+    assert_eq!((jwk.kty, jwk.alg), ("RSA", "RS256"));
+    let token = token_function::jwt::encode(&signer, &serde_json::json!({"sub": "orders"})).await.unwrap();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(signed.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let n = URL_SAFE_NO_PAD.decode(jwk.n.as_ref().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk.e.as_ref().unwrap()).unwrap();
+    RsaPublicKeyComponents { n: &n, e: &e }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &URL_SAFE_NO_PAD.decode(sig).unwrap())
+        .unwrap();
 }

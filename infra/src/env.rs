@@ -277,6 +277,14 @@ pub struct CustomDomain {
 pub struct SigningKeySettings {
     /// Days KMS waits before deleting the key once its deletion is scheduled (7-30).
     pub pending_window_days: Bounded<7, 30>,
+    /// The tokens' JWS algorithm: `ES256` (KMS ECC_NIST_P256, the default) or `RS256` (KMS
+    /// RSA_2048, which RFC 9068 §2.1 requires every verifier to accept).
+    #[serde(default = "default_algorithm")]
+    pub algorithm: token_function::jwt::Algorithm,
+}
+
+fn default_algorithm() -> token_function::jwt::Algorithm {
+    token_function::jwt::Algorithm::ES256
 }
 
 #[derive(Clone, Debug, Deserialize)]

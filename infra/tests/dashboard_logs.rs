@@ -33,7 +33,7 @@ impl Signer for Unavailable {
     fn jwk(&self) -> &Jwk {
         self.0.jwk()
     }
-    fn sign(&self, _: &[u8]) -> impl Future<Output = Result<[u8; 64], SignError>> + Send {
+    fn sign(&self, _: &[u8]) -> impl Future<Output = Result<Vec<u8>, SignError>> + Send {
         std::future::ready(Err(SignError::Backend("KMS is unavailable".into())))
     }
 }

@@ -48,7 +48,7 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn smoke_check_passes_against_the_token_endpoint() {
     let server = serve();
-    let lines = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"))).unwrap();
+    let lines = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"), "ES256")).unwrap();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[2].ends_with("401 invalid_client"), "{lines:?}");
 }
@@ -56,8 +56,11 @@ fn smoke_check_passes_against_the_token_endpoint() {
 #[test]
 fn smoke_check_fails_on_a_wrong_answer() {
     let server = serve();
-    let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/health"))).unwrap_err();
+    let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/health"), "ES256")).unwrap_err();
     assert_eq!(e.check, "token");
-    let e = rt().block_on(infra::deploy::smoke::check(&BTreeMap::new())).unwrap_err();
+    let e = rt().block_on(infra::deploy::smoke::check(&BTreeMap::new(), "ES256")).unwrap_err();
     assert!(e.to_string().contains("the stack has no output ApiUrl"), "{e}");
+    // An environment set to RS256 whose JWKS serves a P-256 key.
+    let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"), "RS256")).unwrap_err();
+    assert!(e.check == "jwks" && e.to_string().contains("without an RS256 key"), "{e}");
 }

@@ -13,6 +13,8 @@
    the overlap, only the new one after it.
 6. Rotates the signing key (`keys rotate`, three steps): tokens signed before the switch verify
    until the old key leaves the JWKS; tokens signed after it carry the new kid.
+   Then the same with `signing_key.algorithm: RS256` in a second environment: a KMS RSA_2048
+   key signs and PyJWT verifies RS256 against the JWKS.
 7. Destroys the environment's stacks.
 
 Exits non-zero on any failure and prints 'N passed, N failed'.
@@ -67,12 +69,15 @@ def infra(envs, *args, timeout=900, now=None):
     return out.returncode, out.stdout, out.stderr
 
 
-def environment(folder):
+def environment(folder, algorithm=None, prefix=None):
     arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
     with open(os.path.join(ROOT, "environments", "dev.yaml")) as f:
         text = f.read()
-    for old, new in [("architecture: arm64", f"architecture: {arch}"),
-                     ("stack_prefix: token-service", f"stack_prefix: {PREFIX}")]:
+    replacements = [("architecture: arm64", f"architecture: {arch}"),
+                    ("stack_prefix: token-service", f"stack_prefix: {prefix or PREFIX}")]
+    if algorithm:
+        replacements.append(("signing_key:\n", f"signing_key:\n  algorithm: {algorithm}\n"))
+    for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)
     with open(os.path.join(folder, "dev.yaml"), "w") as f:
@@ -299,6 +304,37 @@ def dead_kms(envs, zip_path):
     check("the runtime's exit is reported", "Runtime exited" in err, err[-2000:])
 
 
+def rs256(work, zip_path):
+    """The same artifact with `signing_key.algorithm: RS256`: a KMS RSA_2048 key signs, and
+    PyJWT verifies the token against the RSA key in the served JWKS."""
+    envs = os.path.join(work, "rs256")
+    os.makedirs(envs)
+    environment(envs, algorithm="RS256", prefix=PREFIX + "r")
+    try:
+        code, _, err = infra(envs, "bootstrap", "dev", "--yes")
+        check("RS256: bootstrap", code == 0, err[-2000:])
+        code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path)
+        check("RS256: deploy with its smoke check", code == 0, err[-3000:])
+        if code != 0:
+            return
+        secret = add_client(envs, "add")
+        proc, base = serve(envs, zip_path)
+        try:
+            session = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_basic")
+            token = session.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")["access_token"]
+            jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=30).json()
+            check("RS256: the token's alg and the JWKS's key are RSA",
+                  jwt.get_unverified_header(token)["alg"] == "RS256" and [k["kty"] for k in jwks["keys"]] == ["RSA"],
+                  (jwt.get_unverified_header(token), jwks))
+            key = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+            claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
+            check("RS256: PyJWT verifies the token against the JWKS", claims["client_id"] == CLIENT, claims)
+        finally:
+            stop(proc)
+    finally:
+        infra(envs, "destroy", "dev", "--yes", "--force")
+
+
 def main():
     if not os.environ.get("AWS_ENDPOINT_URL"):
         sys.exit("set AWS_ENDPOINT_URL to a local emulator (scripts/localstack start prints it)")
@@ -334,6 +370,7 @@ def main():
         rotation(envs, zip_path, secret)
         key_rotation(envs, zip_path, add_client(envs, "rotate"))
         dead_kms(envs, zip_path)
+        rs256(work, zip_path)
     finally:
         infra(envs, "destroy", "dev", "--yes", "--force")
         shutil.rmtree(work, ignore_errors=True)

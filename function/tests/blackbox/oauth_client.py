@@ -6,6 +6,7 @@ the published JWKS with PyJWT, an independent JOSE implementation. Exits non-zer
 failure and prints 'N passed, N failed'.
 """
 
+import base64
 import os
 import re
 import subprocess
@@ -40,11 +41,12 @@ def check(name, cond, detail=""):
         print(f"FAIL {name} {detail}")
 
 
-def start():
+def start(environments=None):
     binary = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
     env = dict(os.environ, TOKEN_SERVICE_LOCAL_SECRETS=f"{CLIENT}={SECRET},{ODD_CLIENT}={ODD_SECRET}")
+    folder = ["--environments", environments] if environments else []
     proc = subprocess.Popen(
-        [binary, "serve", "dev", "--port", "0"], cwd=ROOT, env=env,
+        [binary, *folder, "serve", "dev", "--port", "0"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 20
@@ -59,17 +61,41 @@ def start():
     sys.exit(f"server did not start: {proc.stderr.read()}")
 
 
-def verify(base, token, scope):
+def verify(base, token, scope, alg="ES256"):
     jwks = jwt.PyJWKClient(f"{base}/.well-known/jwks.json")
     key = jwks.get_signing_key_from_jwt(token)
     header = jwt.get_unverified_header(token)
-    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+    check(f"header alg is {alg}", header.get("alg") == alg, header)
+    claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER,
                         options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
     check("header typ is at+jwt", header.get("typ") == "at+jwt", header)
     check("sub and client_id are the client", claims["sub"] == CLIENT and claims["client_id"] == CLIENT, claims)
     check("scope claim", claims["scope"] == scope, claims)
     check("lifetime is the environment's ttl", claims["exp"] - claims["iat"] == 3600, claims)
     return claims["jti"]
+
+
+def rs256():
+    """The same endpoint with `signing_key.algorithm: RS256`: PyJWT verifies RS256 tokens against
+    an RSA key in the JWKS (RFC 9068 2.1)."""
+    import tempfile
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(ROOT, "environments", "dev.yaml")) as f:
+        text = f.read()
+    text = text.replace("signing_key:\n", "signing_key:\n  algorithm: RS256\n", 1)
+    with open(os.path.join(folder, "dev.yaml"), "w") as f:
+        f.write(text)
+    proc, base = start(folder)
+    try:
+        session = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_basic")
+        tok = session.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")
+        verify(base, tok["access_token"], "orders:read", alg="RS256")
+        keys = requests.get(f"{base}/.well-known/jwks.json", timeout=5).json()["keys"]
+        check("RS256: the JWKS holds an RSA key of 2048 bits", [k["kty"] for k in keys] == ["RSA"]
+              and len(base64.urlsafe_b64decode(keys[0]["n"] + "==")) == 256, keys)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main():
@@ -150,6 +176,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    rs256()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

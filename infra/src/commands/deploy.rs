@@ -240,7 +240,8 @@ async fn smoke(
         checked = local.outputs(outputs);
         running = Some(local);
     }
-    let lines = crate::deploy::smoke::check(&checked).await.map_err(|e| failed(e.to_string()))?;
+    let alg = env.signing_key.algorithm.name();
+    let lines = crate::deploy::smoke::check(&checked, alg).await.map_err(|e| failed(e.to_string()))?;
     for line in lines {
         eprintln!("smoke check: {line}");
     }

@@ -69,7 +69,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         audience: env.token.audience.0.clone(),
         ttl_seconds: u64::from(env.token.ttl_seconds.get()),
     };
-    let service = Service::new(settings, LocalSigner::generate()?);
+    let service = Service::new(settings, LocalSigner::generate_for(env.signing_key.algorithm)?);
 
     use tracing_subscriber::filter::LevelFilter;
     let level = match env.function.log_level.filter() {

@@ -1,4 +1,5 @@
-//! The smoke check after a deploy: the health endpoint answers, the JWKS holds a P-256 key, and a
+//! The smoke check after a deploy: the health endpoint answers, the JWKS holds a key of the
+//! environment's algorithm, and a
 //! token request with a wrong secret is refused with 401 `invalid_client`.
 
 use std::collections::BTreeMap;
@@ -54,7 +55,9 @@ async fn call(
 }
 
 /// Runs the checks against the stack outputs `ApiUrl`, `JwksUrl` and `TokenUrl`.
-pub async fn check(outputs: &BTreeMap<String, String>) -> Result<Vec<String>, SmokeError> {
+/// `alg` is the environment's signing algorithm (`ES256`, `RS256`): the JWKS's first key must be
+/// for it.
+pub async fn check(outputs: &BTreeMap<String, String>, alg: &str) -> Result<Vec<String>, SmokeError> {
     let url = |k: &str| outputs.get(k).cloned().ok_or_else(|| fail("outputs", format!("the stack has no output {k}")));
     let (api, jwks, token) = (url("ApiUrl")?, url("JwksUrl")?, url("TokenUrl")?);
     let client = client()?;
@@ -69,8 +72,8 @@ pub async fn check(outputs: &BTreeMap<String, String>) -> Result<Vec<String>, Sm
     passed.push(format!("GET {api}/health: 200"));
 
     let (status, _, body) = call(&client, "jwks", get(&jwks).map_err(|e| fail("jwks", e.to_string()))?).await?;
-    if status != 200 || body.pointer("/keys/0/kty").and_then(|v| v.as_str()) != Some("EC") {
-        return Err(fail("jwks", format!("GET {jwks} answered {status} without an EC key: {body}")));
+    if status != 200 || body.pointer("/keys/0/alg").and_then(|v| v.as_str()) != Some(alg) {
+        return Err(fail("jwks", format!("GET {jwks} answered {status} without an {alg} key: {body}")));
     }
     passed.push(format!(
         "GET {jwks}: 200 with key {}",

@@ -10,6 +10,7 @@ use crate::cfn::{Condition, Handle, ModelError, Options, ParamHandle, Parameter,
 use crate::env::{CanarySettings, Environment, TracingMode};
 use crate::keys::{Slot, Stage};
 use token_function::http::{Endpoint, not_found};
+use token_function::jwt::Algorithm;
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
@@ -122,8 +123,11 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
         let key = t.add_with(
             id,
             kms::Key {
-                description: format!("{q}: signs access tokens (ES256), slot {slot:?}"),
-                key_spec: kms::KeySpec::EccNistP256,
+                description: format!("{q}: signs access tokens ({}), slot {slot:?}", env.signing_key.algorithm.name()),
+                key_spec: match env.signing_key.algorithm {
+                    Algorithm::ES256 => kms::KeySpec::EccNistP256,
+                    Algorithm::RS256 => kms::KeySpec::Rsa2048,
+                },
                 key_usage: kms::KeyUsage::SignVerify,
                 enable_key_rotation: None,
                 pending_window_in_days: env.signing_key.pending_window_days.get(),

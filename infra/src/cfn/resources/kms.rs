@@ -26,6 +26,8 @@ pub enum KeySpec {
     SymmetricDefault,
     #[serde(rename = "ECC_NIST_P256")]
     EccNistP256,
+    #[serde(rename = "RSA_2048")]
+    Rsa2048,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

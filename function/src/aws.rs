@@ -34,9 +34,14 @@ pub struct KmsSigner {
     client: aws_sdk_kms::Client,
     key_id: String,
     jwk: Jwk,
-    /// The other published keys.
-    others: Vec<Jwk>,
+    /// The other published keys that could be read.
+    others: Mutex<Vec<Jwk>>,
+    /// Published keys that could not be read yet, and when that was last tried.
+    missing: Mutex<(Vec<String>, Instant)>,
 }
+
+/// How often a published key that could not be read is tried again.
+pub const PUBLISHED_RETRY: Duration = Duration::from_secs(10);
 
 /// The public half of a KMS key as a JWK (one `GetPublicKey` call).
 async fn public_jwk(client: &aws_sdk_kms::Client, key_id: &str) -> Result<Jwk, SignError> {
@@ -51,8 +56,11 @@ async fn public_jwk(client: &aws_sdk_kms::Client, key_id: &str) -> Result<Jwk, S
 }
 
 impl KmsSigner {
-    /// Reads the signing key's public half once, for the JWKS and the `kid`, and those of the
-    /// other `published` keys (the signing key among them is skipped).
+    /// Reads the signing key's public half once, for the JWKS and the `kid` (failing if it
+    /// cannot), and those of the other `published` keys (the signing key among them is skipped).
+    /// A published key that cannot be read yet (a key or alias CloudFormation is still creating,
+    /// or an alias KMS does not honour yet) is left out of the JWKS and tried again by
+    /// [`KmsSigner::retry_missing`]: it never stops the function from starting.
     pub async fn new(
         client: aws_sdk_kms::Client,
         key_id: impl Into<String>,
@@ -61,10 +69,53 @@ impl KmsSigner {
         let key_id = key_id.into();
         let jwk = public_jwk(&client, &key_id).await?;
         let mut others = Vec::new();
+        let mut missing = Vec::new();
         for other in published.iter().filter(|k| **k != key_id) {
-            others.push(public_jwk(&client, other).await?);
+            if missing.contains(other) {
+                continue;
+            }
+            match public_jwk(&client, other).await {
+                Ok(j) if j != jwk && !others.contains(&j) => others.push(j),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, key = %other, "a published key cannot be read yet; it is left out of the JWKS for now");
+                    missing.push(other.clone());
+                }
+            }
         }
-        Ok(KmsSigner { client, key_id, jwk, others })
+        Ok(KmsSigner {
+            client,
+            key_id,
+            jwk,
+            others: Mutex::new(others),
+            missing: Mutex::new((missing, Instant::now())),
+        })
+    }
+
+    /// Tries again, at most every [`PUBLISHED_RETRY`], the published keys that could not be read.
+    pub async fn retry_missing(&self) {
+        let due: Vec<String> = match self.missing.lock() {
+            Ok(mut m) if !m.0.is_empty() && m.1.elapsed() >= PUBLISHED_RETRY => {
+                m.1 = Instant::now();
+                m.0.clone()
+            }
+            _ => return,
+        };
+        for key in due {
+            match public_jwk(&self.client, &key).await {
+                Ok(j) => {
+                    if let Ok(mut others) = self.others.lock()
+                        && !others.contains(&j)
+                    {
+                        others.push(j);
+                    }
+                    if let Ok(mut m) = self.missing.lock() {
+                        m.0.retain(|k| *k != key);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, key = %key, "a published key still cannot be read"),
+            }
+        }
     }
 }
 
@@ -73,8 +124,9 @@ impl Signer for KmsSigner {
         &self.jwk
     }
 
-    fn published(&self) -> Vec<&Jwk> {
-        std::iter::once(&self.jwk).chain(&self.others).collect()
+    fn published(&self) -> Vec<Jwk> {
+        let others = self.others.lock().map(|o| o.clone()).unwrap_or_default();
+        std::iter::once(self.jwk.clone()).chain(others).collect()
     }
 
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignError> {
@@ -100,14 +152,14 @@ impl Signer for KmsSigner {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RegistryFetchError {
     #[error("GetSecretValue {secret}: {message}")]
     Fetch { secret: String, message: String },
     #[error("secret {0} has no SecretString")]
     Empty(String),
-    #[error("secret {secret}: {source}")]
-    Parse { secret: String, source: crate::registry::RegistryError },
+    #[error("secret {secret}: {message}")]
+    Parse { secret: String, message: String },
 }
 
 /// How long a registry that can no longer be refreshed is still served. Past this, token
@@ -124,11 +176,23 @@ pub struct SecretRegistry {
     ttl: Duration,
     max_stale: Duration,
     cached: Mutex<Option<(Instant, Arc<Registry>)>>,
+    /// The last failed fetch, for [`FAILED_FETCH_PAUSE`].
+    failed: Mutex<Option<(Instant, RegistryFetchError)>>,
 }
+
+/// How long after a failed registry fetch the next one is made.
+pub const FAILED_FETCH_PAUSE: Duration = Duration::from_secs(5);
 
 impl SecretRegistry {
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>, ttl: Duration) -> Self {
-        SecretRegistry { client, secret_id: secret_id.into(), ttl, max_stale: MAX_STALE, cached: Mutex::new(None) }
+        SecretRegistry {
+            client,
+            secret_id: secret_id.into(),
+            ttl,
+            max_stale: MAX_STALE,
+            cached: Mutex::new(None),
+            failed: Mutex::new(None),
+        }
     }
 
     /// How long past its `ttl` a registry that cannot be refreshed is still served (default
@@ -142,7 +206,8 @@ impl SecretRegistry {
         self.cached.lock().ok().and_then(|g| g.clone())
     }
 
-    /// The registry, fetched when the cache is empty or older than the TTL.
+    /// The registry, fetched when the cache is empty or older than the TTL. After a failed
+    /// fetch the next one waits [`FAILED_FETCH_PAUSE`], so an outage costs requests no waiting.
     pub async fn get(&self) -> Result<Arc<Registry>, RegistryFetchError> {
         let cached = self.cached();
         if let Some((at, r)) = &cached
@@ -150,7 +215,19 @@ impl SecretRegistry {
         {
             return Ok(r.clone());
         }
-        match self.fetch().await {
+        let paused =
+            self.failed.lock().ok().and_then(|f| f.clone()).filter(|(at, _)| at.elapsed() < FAILED_FETCH_PAUSE);
+        let fetched = match paused {
+            Some((_, e)) => Err(e),
+            None => {
+                let fetched = self.fetch().await;
+                if let (Err(e), Ok(mut f)) = (&fetched, self.failed.lock()) {
+                    *f = Some((Instant::now(), e.clone()));
+                }
+                fetched
+            }
+        };
+        match fetched {
             Ok(r) => {
                 let r = Arc::new(r);
                 if let Ok(mut g) = self.cached.lock() {
@@ -177,6 +254,7 @@ impl SecretRegistry {
             .await
             .map_err(|e| RegistryFetchError::Fetch { secret: self.secret_id.clone(), message: display(&e) })?;
         let text = out.secret_string().ok_or_else(|| RegistryFetchError::Empty(self.secret_id.clone()))?;
-        Registry::from_json(text).map_err(|source| RegistryFetchError::Parse { secret: self.secret_id.clone(), source })
+        Registry::from_json(text)
+            .map_err(|e| RegistryFetchError::Parse { secret: self.secret_id.clone(), message: e.to_string() })
     }
 }

@@ -64,7 +64,7 @@ pub enum Outcome {
     /// A token was issued.
     Issued { client_id: String },
     /// A token request failed with this RFC 6749 code; `client_id` is the one the request
-    /// presented, if it could be read (not necessarily a registered client).
+    /// presented, when it is a registered client.
     Failed { reason: &'static str, client_id: Option<String> },
     /// Any other endpoint.
     Other,
@@ -150,7 +150,12 @@ impl<S: Signer> Service<S> {
         };
         match self.issue(&parsed, registry, now).await {
             Ok((resp, client_id)) => (resp, Outcome::Issued { client_id }),
-            Err(e) => (error_response(&e), Outcome::failed(&e, Some(parsed.client_id.clone()))),
+            // Only a registered id is logged: a presented one is the caller's text (a secret
+            // pasted in the wrong field, control characters).
+            Err(e) => {
+                let id = Some(parsed.client_id.clone()).filter(|id| registry.contains(id));
+                (error_response(&e), Outcome::failed(&e, id))
+            }
         }
     }
 

@@ -130,8 +130,8 @@ pub trait Signer: Send + Sync {
     fn jwk(&self) -> &Jwk;
     /// Every key the JWKS publishes: the signing key first, then keys that signed before it
     /// or will sign after it (a signing-key rotation).
-    fn published(&self) -> Vec<&Jwk> {
-        vec![self.jwk()]
+    fn published(&self) -> Vec<Jwk> {
+        vec![self.jwk().clone()]
     }
     /// Signs `input`; returns the JWS signature: r||s (64 bytes) for ES256, the RSASSA-PKCS1-v1_5
     /// signature (the modulus's length) for RS256.

@@ -75,16 +75,21 @@ impl App {
             }
             Ok(request) => {
                 // Only the token and metadata endpoints read the registry: health and the JWKS
-                // answer while it is unavailable.
-                let needs_registry =
-                    matches!(Endpoint::from_path(&request.path), Some(Endpoint::Token | Endpoint::Metadata));
-                let answer = match self.registry.get().await {
-                    Ok(registry) => self.service.handle(&request, &registry, now).await,
-                    Err(e) if needs_registry => {
-                        tracing::error!(error = %e, "client registry unavailable");
-                        refuse(OAuthError::ServerError)
+                // answer without it, and without waiting for it.
+                let endpoint = Endpoint::from_path(&request.path);
+                if endpoint == Some(Endpoint::Jwks) {
+                    self.service.signer.retry_missing().await;
+                }
+                let answer = if matches!(endpoint, Some(Endpoint::Token | Endpoint::Metadata)) {
+                    match self.registry.get().await {
+                        Ok(registry) => self.service.handle(&request, &registry, now).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "client registry unavailable");
+                            refuse(OAuthError::ServerError)
+                        }
                     }
-                    Err(_) => self.service.handle(&request, &Registry::default(), now).await,
+                } else {
+                    self.service.handle(&request, &Registry::default(), now).await
                 };
                 tracing::info!(method = %request.method, path = %request.path, status = answer.0.status, outcome = %answer.1, client_id = answer.1.client_id(), "request");
                 answer

@@ -179,6 +179,11 @@ impl Registry {
         self.clients.len()
     }
 
+    /// Whether `client_id` is registered.
+    pub fn contains(&self, client_id: &str) -> bool {
+        self.clients.contains_key(client_id)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }
@@ -196,8 +201,10 @@ impl Registry {
             Some((c, checks)) => (Some(c), checks.as_slice()),
             None => (None, &dummy[..]),
         };
+        // Always MAX_SECRETS comparisons, so timing tells nothing of a rotation in progress.
+        let padded = checks.iter().chain(std::iter::repeat(&DUMMY)).take(MAX_SECRETS.max(checks.len()));
         let mut matched = subtle::Choice::from(0);
-        for c in checks {
+        for c in padded {
             let equal = salted_hash(&c.salt, secret).ct_eq(&c.hash);
             matched |= equal & subtle::Choice::from(u8::from(c.expires.is_none_or(|e| now < e)));
         }

@@ -12,7 +12,8 @@
 //! A step may run only when the previous one has been complete long enough: signing moves to
 //! the new key only after verifiers' cached JWKS (the function's `Cache-Control: max-age`) hold
 //! it, and the old key leaves the JWKS only after every token it signed has expired (the longest
-//! token lifetime of the environment, plus a minute of clock skew).
+//! token lifetime of the environment file or the deployed registry); each hold has a minute of
+//! clock skew added.
 
 use std::fmt;
 
@@ -95,13 +96,16 @@ impl Stage {
     }
 
     /// How long this stage must have been complete before the next step, and why.
-    pub fn hold(self, env: &Environment) -> (u64, &'static str) {
+    /// `registry_ttl` is the longest `ttl_seconds` of the deployed registry's clients (which
+    /// may differ from the file's until `clients sync`).
+    pub fn hold(self, env: &Environment, registry_ttl: u64) -> (u64, &'static str) {
         match self {
-            Stage::APublishB | Stage::BPublishA => {
-                (JWKS_CACHE_SECONDS, "verifiers' cached JWKS must hold the new key before it signs")
-            }
+            Stage::APublishB | Stage::BPublishA => (
+                JWKS_CACHE_SECONDS + CLOCK_SKEW_SECONDS,
+                "verifiers' cached JWKS must hold the new key (and KMS honour its new alias) before it signs",
+            ),
             Stage::BSignsAPublished | Stage::ASignsBPublished => (
-                longest_token_seconds(env) + CLOCK_SKEW_SECONDS,
+                longest_token_seconds(env).max(registry_ttl) + CLOCK_SKEW_SECONDS,
                 "every token the old key signed must have expired before it leaves the JWKS",
             ),
             Stage::A | Stage::B => (0, "a rotation may start at any time"),
@@ -135,8 +139,14 @@ pub fn longest_token_seconds(env: &Environment) -> u64 {
 ///
 /// # Errors
 /// The Unix second from which it may, with the reason.
-pub fn may_advance(stage: Stage, env: &Environment, complete_at: u64, now: u64) -> Result<(), (u64, &'static str)> {
-    let (hold, why) = stage.hold(env);
+pub fn may_advance(
+    stage: Stage,
+    env: &Environment,
+    registry_ttl: u64,
+    complete_at: u64,
+    now: u64,
+) -> Result<(), (u64, &'static str)> {
+    let (hold, why) = stage.hold(env, registry_ttl);
     let from = complete_at.saturating_add(hold);
     if now >= from { Ok(()) } else { Err((from, why)) }
 }
@@ -181,18 +191,23 @@ mod tests {
         let longest = longest_token_seconds(&env);
         assert_eq!(longest, 3600, "dev: token.ttl_seconds 3600, inventory-service 900");
         let t = 1_800_000_000;
+        let jwks = JWKS_CACHE_SECONDS + CLOCK_SKEW_SECONDS;
+        let tokens = longest + CLOCK_SKEW_SECONDS;
         let cases = [
-            (Stage::A, t, Ok(())),
-            (Stage::APublishB, t + JWKS_CACHE_SECONDS - 1, Err(t + JWKS_CACHE_SECONDS)),
-            (Stage::APublishB, t + JWKS_CACHE_SECONDS, Ok(())),
-            (Stage::BSignsAPublished, t + longest, Err(t + longest + CLOCK_SKEW_SECONDS)),
-            (Stage::BSignsAPublished, t + longest + CLOCK_SKEW_SECONDS, Ok(())),
-            (Stage::B, t, Ok(())),
-            (Stage::BPublishA, t + 1, Err(t + JWKS_CACHE_SECONDS)),
-            (Stage::ASignsBPublished, t + 3000, Err(t + longest + CLOCK_SKEW_SECONDS)),
+            (Stage::A, 0, t, Ok(())),
+            (Stage::APublishB, 0, t + jwks - 1, Err(t + jwks)),
+            (Stage::APublishB, 0, t + jwks, Ok(())),
+            (Stage::BSignsAPublished, 0, t + longest, Err(t + tokens)),
+            (Stage::BSignsAPublished, 0, t + tokens, Ok(())),
+            (Stage::BSignsAPublished, 7200, t + tokens, Err(t + 7200 + CLOCK_SKEW_SECONDS)),
+            (Stage::BSignsAPublished, 60, t + tokens, Ok(())),
+            (Stage::B, 0, t, Ok(())),
+            (Stage::BPublishA, 0, t + 1, Err(t + jwks)),
+            (Stage::ASignsBPublished, 0, t + 3000, Err(t + tokens)),
         ];
-        for (stage, now, want) in cases {
-            assert_eq!(may_advance(stage, &env, t, now).map_err(|(from, _)| from), want, "{stage} at {now}");
+        for (stage, registry_ttl, now, want) in cases {
+            let got = may_advance(stage, &env, registry_ttl, t, now).map_err(|(from, _)| from);
+            assert_eq!(got, want, "{stage} (registry ttl {registry_ttl}) at {now}");
         }
     }
 }

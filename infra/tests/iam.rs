@@ -65,7 +65,7 @@ fn function_role_allows_exactly_the_functions_calls() {
         let q = env.qualified();
         assert_eq!(
             sign["Condition"],
-            json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [format!("alias/{q}-token-signing-a"), format!("alias/{q}-token-signing-b")]}})
+            json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [format!("alias/{q}-token-signing"), format!("alias/{q}-token-signing-b")]}})
         );
         assert_eq!(by_sid(&sts, "ReadClientRegistry")["Resource"], json!([{"Ref": "ClientRegistrySecret"}]));
         assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);

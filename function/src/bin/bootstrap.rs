@@ -11,7 +11,13 @@ use token_function::lambda::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     token_function::telemetry::json_logs().init();
-    let config = aws_config::load_from_env().await;
+    // Every KMS and Secrets Manager call is bounded well inside the function's timeout.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(5))
+        .build();
+    let config = aws_config::from_env().timeout_config(timeouts).load().await;
     let app = Arc::new(App::from_vars(|name| std::env::var(name).ok(), &config).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayProxyRequest>| {
         let app = app.clone();

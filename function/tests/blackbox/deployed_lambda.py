@@ -240,7 +240,7 @@ def key_rotation(envs, zip_path, secret):
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 10)
     check("a step before the JWKS cache time is refused", code == 1 and "too early" in err, err[-1000:])
-    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 400)
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 600)
     check("keys rotate: -> b-signs-a-published", code == 0 and "-> b-signs-a-published" in err, err[-2000:])
     after, jwks = phase()
     kid_b = jwt.get_unverified_header(after)["kid"]
@@ -249,13 +249,13 @@ def key_rotation(envs, zip_path, secret):
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 3000)
     check("the old key stays until the longest token has expired", code == 1 and "too early" in err, err[-1000:])
-    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 400 + 3600 + 120)
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 600 + 3600 + 120)
     check("keys rotate: -> b", code == 0 and "-> b " in err, err[-2000:])
     latest, jwks = phase()
     check("then the old key has left the JWKS", kids(jwks) == [kid_b], kids(jwks))
     check("tokens of the old key no longer verify; the new key's do",
           not verifies(before, jwks) and verifies(after, jwks) and verifies(latest, jwks))
-    code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 400 + 3600 + 120)
+    code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 600 + 3600 + 120)
     check("keys status names the stage", code == 0 and out.startswith("stage: b "), out)
 
 

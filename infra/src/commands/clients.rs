@@ -116,11 +116,18 @@ fn confirm_removal(id: &str, yes: bool) -> anyhow::Result<()> {
 
 /// The new secret, once, on standard output: `client_id=…` and `client_secret=…` lines, or JSON.
 fn print_secret(id: &str, secret: &str, json: bool) -> anyhow::Result<()> {
-    if json {
-        out!("{}", serde_json::json!({ "client_id": id, "client_secret": secret }));
-    } else {
-        out!("client_id={id}\nclient_secret={secret}");
-    }
+    use std::io::Write;
+    let text = match json {
+        true => format!("{}\n", serde_json::json!({ "client_id": id, "client_secret": secret })),
+        false => format!("client_id={id}\nclient_secret={secret}\n"),
+    };
+    // Not `out!`: a reader that went away must not end this quietly, the secret would be lost.
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(|e| {
+        anyhow::anyhow!(
+            "the new secret of `{id}` is stored but could not be shown ({e}); give it another with `rotate`, then `finish-rotation`"
+        )
+    })?;
     eprintln!("the secret is shown only this once: store it in the client's own secret store now");
     Ok(())
 }

@@ -16,13 +16,16 @@ use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
 use crate::stacks::service;
 
-/// Now, Unix seconds. `INFRA_NOW` replaces the clock (tests that walk a rotation through
-/// hours of token lifetime in seconds).
-fn now() -> u64 {
-    std::env::var("INFRA_NOW")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+/// Now, Unix seconds. Against a local emulator only, `INFRA_NOW` replaces the clock (tests that
+/// walk a rotation through hours of token lifetime in seconds); against AWS it is refused, so a
+/// stray variable cannot shorten a hold.
+fn now(aws: &Aws) -> anyhow::Result<u64> {
+    let clock = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    match std::env::var("INFRA_NOW") {
+        Err(_) => Ok(clock),
+        Ok(_) if !aws.emulator => bail!("INFRA_NOW is set; it is honoured against a local emulator only: unset it"),
+        Ok(v) => v.parse().with_context(|| format!("INFRA_NOW: `{v}` is not Unix seconds")),
+    }
 }
 
 /// `1h 1m` for a number of seconds.
@@ -69,12 +72,20 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
 pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let target = super::target(&env.name);
-    let (d, now) = block_on(async {
+    let (d, registry_ttl, now) = block_on(async {
         let aws = connect(&env).await?;
-        Ok((deployed(&aws, &env).await?, now()))
+        let d = deployed(&aws, &env).await?;
+        // Tokens live as long as the deployed registry says, which may differ from the file.
+        let registry = super::clients::registry(&aws, &env)
+            .await?
+            .read()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the client registry for the longest token lifetime: {e}"))?;
+        let ttl = registry.doc.clients.iter().filter_map(|c| c.ttl_seconds).max().unwrap_or(0);
+        Ok((d, ttl, now(&aws)?))
     })?;
     let next = d.stage.next();
-    let allowed = may_advance(d.stage, &env, d.complete_at, now);
+    let allowed = may_advance(d.stage, &env, registry_ttl, d.complete_at, now);
     match args.action {
         KeyAction::Status => {
             let since = if d.since == 0 {

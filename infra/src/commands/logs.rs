@@ -14,6 +14,9 @@ use crate::deploy::logs::{FOLLOW_INTERVAL, Source, iso_time, newer, render};
 use crate::env::Environment;
 use crate::stacks::service;
 
+/// How far before the newest event `--follow` asks again.
+const LOOKBACK_MS: i64 = 60_000;
+
 pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let groups =
@@ -33,8 +36,10 @@ pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
                 let names: Vec<&str> = groups.iter().map(|(g, _)| g.as_str()).collect();
                 eprintln!("no events since {} in {}", iso_time(start), names.join(" and "));
             }
-            // Ask again from the newest event (a late event with that time is not missed).
-            start = events.iter().map(|e| e.timestamp_ms).max().unwrap_or(start).max(start);
+            // Ask again from a minute before the newest event: events reach CloudWatch Logs out of
+            // order across streams and groups; `seen` drops the repeats.
+            let newest = events.iter().map(|e| e.timestamp_ms).max().unwrap_or(start);
+            start = start.max(newest - LOOKBACK_MS);
             if !args.follow {
                 break;
             }

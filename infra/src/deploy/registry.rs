@@ -163,7 +163,12 @@ impl RegistrySecret {
             .await;
         match swapped {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_parameter_exception()) => Ok(false),
+            // Refused: either another writer moved AWSCURRENT, or this very move succeeded and
+            // its answer was lost (the SDK's retry then finds the label gone): ask.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_parameter_exception()) => {
+                let current = self.client.get_secret_value().secret_id(&self.secret_id).send().await;
+                Ok(current.is_ok_and(|c| c.version_id() == Some(new_version.as_str())))
+            }
             Err(e) => Err(self.aws("UpdateSecretVersionStage", &e)),
         }
     }

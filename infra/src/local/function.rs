@@ -218,7 +218,11 @@ impl LocalFunction {
             .map_err(|_| Busy(self.spec.max_environments))?
             .map_err(|_| Busy(self.spec.max_environments))?;
         let request_id = self.request_id();
-        let idle = self.idle.lock().ok().and_then(|mut i| i.pop());
+        // An idle environment whose process has ended is dropped, not reused.
+        let idle = self.idle.lock().ok().and_then(|mut i| {
+            i.retain_mut(|env| matches!(env.process.try_wait(), Ok(None)));
+            i.pop()
+        });
         let mut env = match idle {
             Some(env) => env,
             None => match Environment::start(&self.spec).await {

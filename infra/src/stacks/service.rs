@@ -94,12 +94,16 @@ struct SigningKeys {
 }
 
 /// The alias name of a key slot.
+///
+/// Slot A keeps the alias the single key had before rotation existed: a stack upgraded to slots
+/// keeps an alias whose authorization has long propagated (KMS takes up to five minutes to
+/// honour a new alias in `kms:ResourceAliases`; AWS KMS developer guide, "Use aliases to control
+/// access to KMS keys").
 pub fn signing_alias(env: &Environment, slot: Slot) -> String {
-    let suffix = match slot {
-        Slot::A => "a",
-        Slot::B => "b",
-    };
-    format!("alias/{}-token-signing-{suffix}", env.qualified())
+    match slot {
+        Slot::A => format!("alias/{}-token-signing", env.qualified()),
+        Slot::B => format!("alias/{}-token-signing-b", env.qualified()),
+    }
 }
 
 /// Two conditional key slots, each with its own alias, driven by `SigningKeyStage`.

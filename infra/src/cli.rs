@@ -156,6 +156,10 @@ pub struct DeployArgs {
     /// Skip the smoke check after the service stack is deployed.
     #[arg(long)]
     pub no_smoke_check: bool,
+    /// Allow a change that replaces the signing keys at once (changing `signing_key.algorithm`):
+    /// tokens they signed stop verifying.
+    #[arg(long)]
+    pub replace_signing_keys: bool,
 }
 
 #[derive(Debug, Args)]

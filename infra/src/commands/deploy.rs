@@ -329,6 +329,7 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
             replace_failed: false,
             ignore_change_window: true,
             no_smoke_check: true,
+            replace_signing_keys: false,
         },
     )
 }
@@ -366,6 +367,25 @@ fn service_parameters(
         params.push((name.to_owned(), if keep { None } else { value }));
     }
     params
+}
+
+/// Why a plan must not run: it replaces a signing key (unless allowed) or loses the client
+/// registry.
+fn guard(plan: &Plan, replace_keys: bool) -> Option<String> {
+    use change_set::Guarded;
+    let keys: Vec<&str> = service::KEY_SLOT_IDS.iter().map(|(_, id)| *id).collect();
+    match change_set::guarded(&plan.changes, &keys, service::REGISTRY_ID)? {
+        Guarded::SigningKeyReplaced(_) if replace_keys => None,
+        Guarded::SigningKeyReplaced(id) => Some(format!(
+            "this change replaces the signing key {id}: every token it signed stops verifying at once. Rotate with `keys rotate` instead, or pass --replace-signing-keys if that is intended (e.g. a new signing_key.algorithm)"
+        )),
+        Guarded::KeySpecChanged(id) => Some(format!(
+            "this change gives the signing key {id} another key spec (signing_key.algorithm), which KMS cannot change on an existing key; keep the deployed algorithm (a new environment can start with the other one)"
+        )),
+        Guarded::RegistryLost(id) => Some(format!(
+            "this change replaces or removes the client registry secret {id}: every registered client would be lost; keep its name and properties"
+        )),
+    }
 }
 
 /// Refuses a deploy outside the environment's change window.
@@ -465,6 +485,16 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
             };
             changed = true;
             eprint!("{}", change_set::render(&spec.name, &plan.changes));
+            if s.id == "service"
+                && let Some(why) = guard(&plan, args.replace_signing_keys)
+            {
+                if args.plan {
+                    eprintln!("warning: deploy would refuse this: {why}");
+                } else {
+                    stack::discard(&aws.cfn, &plan).await?;
+                    bail!("{why}; the change set was deleted and nothing changed");
+                }
+            }
             if args.plan {
                 stack::discard(&aws.cfn, &plan).await?;
                 continue;

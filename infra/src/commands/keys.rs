@@ -122,6 +122,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 replace_failed: false,
                 ignore_change_window,
                 no_smoke_check: false,
+                replace_signing_keys: false,
             };
             deploy_step(dir, deploy, Some((next, now)))
         }

@@ -13,6 +13,32 @@ pub enum Action {
     Other,
 }
 
+/// A change a deploy must not make unasked: replacing a signing key (its tokens stop verifying
+/// at once; a staged rotation is `keys rotate`) or replacing or removing the client registry
+/// secret (every client would be lost).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Guarded {
+    SigningKeyReplaced(String),
+    /// KMS cannot change a key's `KeySpec` (AWS::KMS::Key reference): CloudFormation would fail
+    /// the update and roll back.
+    KeySpecChanged(String),
+    RegistryLost(String),
+}
+
+/// The first guarded change of a service stack's plan. `keys` are the signing key slots' logical
+/// ids, `registry` the registry secret's.
+pub fn guarded(changes: &[Change], keys: &[&str], registry: &str) -> Option<Guarded> {
+    changes.iter().find_map(|c| match c.action {
+        Action::Replace if keys.contains(&c.logical_id.as_str()) => {
+            Some(Guarded::SigningKeyReplaced(c.logical_id.clone()))
+        }
+        Action::Replace | Action::Remove if c.logical_id == registry => {
+            Some(Guarded::RegistryLost(c.logical_id.clone()))
+        }
+        _ => None,
+    })
+}
+
 /// One resource change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -110,4 +136,48 @@ pub fn render(stack: &str, changes: &[Change]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_keys_or_losing_the_registry_is_guarded() {
+        let change = |id: &str, ty: &str, action: Action| Change {
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            action,
+            replacement: None,
+            details: vec![],
+        };
+        let keys = ["TokenSigningKey", "TokenSigningKeyB"];
+        let key = |id: &str| Some(Guarded::SigningKeyReplaced(id.into()));
+        let lost = Some(Guarded::RegistryLost("ClientRegistrySecret".into()));
+        let cases = [
+            (change("TokenSigningKey", "AWS::KMS::Key", Action::Replace), key("TokenSigningKey")),
+            (change("TokenSigningKeyB", "AWS::KMS::Key", Action::Replace), key("TokenSigningKeyB")),
+            (change("TokenSigningKey", "AWS::KMS::Key", Action::Modify), None),
+            (
+                Change {
+                    details: vec!["Description".into(), "KeySpec".into()],
+                    ..change("TokenSigningKey", "AWS::KMS::Key", Action::Modify)
+                },
+                Some(Guarded::KeySpecChanged("TokenSigningKey".into())),
+            ),
+            (
+                Change { details: vec!["KeySpec".into()], ..change("AlertTopicKey", "AWS::KMS::Key", Action::Modify) },
+                None,
+            ),
+            (change("TokenSigningKey", "AWS::KMS::Key", Action::Remove), None),
+            (change("TokenSigningKeyB", "AWS::KMS::Key", Action::Add), None),
+            (change("AlertTopicKey", "AWS::KMS::Key", Action::Replace), None),
+            (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Replace), lost.clone()),
+            (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Remove), lost.clone()),
+            (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Modify), None),
+        ];
+        for (c, want) in cases {
+            assert_eq!(guarded(std::slice::from_ref(&c), &keys, "ClientRegistrySecret"), want, "{c:?}");
+        }
+    }
 }

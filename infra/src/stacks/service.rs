@@ -69,6 +69,9 @@ pub fn function_log_group(env: &Environment) -> String {
     format!("/aws/lambda/{}", function_name(env))
 }
 
+/// The logical id of the client registry secret.
+pub const REGISTRY_ID: &str = "ClientRegistrySecret";
+
 /// The signing keys' parameters and outputs (see `crate::keys`).
 pub const PARAM_KEY_STAGE: &str = "SigningKeyStage";
 pub const PARAM_KEY_STAGE_SINCE: &str = "SigningKeyStageSince";
@@ -179,7 +182,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     // Signing keys (two slots for staged rotation, see `crate::keys`) and client registry.
     let keys = signing_keys(&mut t, env)?;
     let registry = t.add_with(
-        "ClientRegistrySecret",
+        REGISTRY_ID,
         secretsmanager::Secret {
             name: format!("{q}/client-registry"),
             description: format!("{q}: registered OAuth clients with their secret hashes and scopes"),

@@ -32,6 +32,9 @@ pub fn guarded(changes: &[Change], keys: &[&str], registry: &str) -> Option<Guar
         Action::Replace if keys.contains(&c.logical_id.as_str()) => {
             Some(Guarded::SigningKeyReplaced(c.logical_id.clone()))
         }
+        Action::Modify if keys.contains(&c.logical_id.as_str()) && c.details.iter().any(|d| d == "KeySpec") => {
+            Some(Guarded::KeySpecChanged(c.logical_id.clone()))
+        }
         Action::Replace | Action::Remove if c.logical_id == registry => {
             Some(Guarded::RegistryLost(c.logical_id.clone()))
         }

@@ -88,7 +88,7 @@ impl RegistrySecret {
                         }) =>
                 {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(20 * attempt as u64)).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(e) => return Err(self.aws("GetSecretValue", &e)),
             }

@@ -242,29 +242,16 @@ impl LocalApi {
 
     /// The proxy integration's input event.
     fn event(&self, parts: &hyper::http::request::Parts, resource: &str, path: &str, body: &[u8]) -> Json {
-        let mut headers = serde_json::Map::new();
-        let mut multi = serde_json::Map::<String, Json>::new();
-        for (k, v) in &parts.headers {
-            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            headers.insert(k.as_str().to_owned(), json!(v));
-            match multi.get_mut(k.as_str()).and_then(Json::as_array_mut) {
-                Some(list) => list.push(json!(v)),
-                None => {
-                    multi.insert(k.as_str().to_owned(), json!([v]));
-                }
-            }
-        }
-        let mut query = serde_json::Map::new();
-        let mut multi_query = serde_json::Map::<String, Json>::new();
-        for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()) {
-            query.insert(k.to_string(), json!(v));
-            match multi_query.get_mut(k.as_ref()).and_then(Json::as_array_mut) {
-                Some(list) => list.push(json!(v)),
-                None => {
-                    multi_query.insert(k.to_string(), json!([v]));
-                }
-            }
-        }
+        let (headers, multi) = single_and_multi(
+            parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())),
+        );
+        let (query, multi_query) = single_and_multi(
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
         let content_type = parts.headers.get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let binary = content_type.is_some_and(|t| self.spec.is_binary(t));
         let body = match (body.is_empty(), binary) {
@@ -329,6 +316,25 @@ impl ApiSpec {
         };
         Some((status, headers, body))
     }
+}
+
+/// Name/value pairs as a proxy event carries them twice: the last value per name
+/// (`headers`, `queryStringParameters`) and every value per name (`multiValue…`).
+fn single_and_multi(
+    pairs: impl Iterator<Item = (String, String)>,
+) -> (serde_json::Map<String, Json>, serde_json::Map<String, Json>) {
+    let mut single = serde_json::Map::new();
+    let mut multi = serde_json::Map::<String, Json>::new();
+    for (k, v) in pairs {
+        single.insert(k.clone(), json!(v));
+        match multi.get_mut(&k).and_then(Json::as_array_mut) {
+            Some(list) => list.push(json!(v)),
+            None => {
+                multi.insert(k, json!([v]));
+            }
+        }
+    }
+    (single, multi)
 }
 
 fn gateway(a: GatewayAnswer) -> Answer {

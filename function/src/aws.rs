@@ -1,4 +1,4 @@
-//! The Lambda side: signing with KMS (ES256 with an ECC_NIST_P256 key: `Sign` returns DER,
+//! The Lambda side: signing with KMS, per token or (envelope mode) once per cold start (ES256 with an ECC_NIST_P256 key: `Sign` returns DER,
 //! converted to r||s; RS256 with an RSA_2048 key: RSASSA_PKCS1_V1_5_SHA_256, used as returned;
 //! the public keys come once from `GetPublicKey`) and the client registry read from Secrets
 //! Manager, cached for a while so a cold start pays for it once.
@@ -10,7 +10,8 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_smithy_types_display::display;
 
-use crate::jwt::{Algorithm, Jwk, SignError, Signer, der_to_jose};
+use crate::jwt::{Algorithm, Jwk, LocalSigner, SignError, Signer, der_to_jose};
+use crate::key_pairs::{KeyPairsDocument, Slot, encryption_context};
 use crate::registry::Registry;
 
 mod aws_smithy_types_display {
@@ -148,6 +149,178 @@ impl Signer for KmsSigner {
         match self.jwk.algorithm() {
             Algorithm::ES256 => der_to_jose(signature).map(|rs| rs.to_vec()),
             Algorithm::RS256 => Ok(signature.to_vec()),
+        }
+    }
+}
+
+/// Envelope signing (`crate::key_pairs`): the signing slot's data key pair, decrypted with one
+/// KMS `Decrypt` call per cold start, signs in process; the JWKS publishes the public keys of
+/// every published slot, read from the key pair document.
+#[derive(Debug)]
+pub struct EnvelopeSigner {
+    secrets: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    key: LocalSigner,
+    /// The published slots' public keys, the signing key's first.
+    published: Mutex<Vec<Jwk>>,
+    /// Published slots without a key pair yet (`infra` writes it), and when that was last tried.
+    missing: Mutex<(Vec<Slot>, Instant)>,
+}
+
+/// The key pair document, read once.
+async fn key_pairs(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<KeyPairsDocument, SignError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| SignError::Backend(format!("GetSecretValue {secret_id}: {}", display(&e))))?;
+    let text = out.secret_string().ok_or(SignError::Key("the key pair secret has no SecretString"))?;
+    KeyPairsDocument::from_json(text).map_err(|e| SignError::Backend(format!("{secret_id}: {e}")))
+}
+
+/// A slot's private key (DER PKCS #8), decrypted under its encryption context.
+async fn decrypt(
+    client: &aws_sdk_kms::Client,
+    ciphertext: Vec<u8>,
+    service: &str,
+    slot: Slot,
+) -> Result<Vec<u8>, SignError> {
+    let mut call = client.decrypt().ciphertext_blob(Blob::new(ciphertext));
+    for (k, v) in encryption_context(service, slot) {
+        call = call.encryption_context(k, v);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| SignError::Backend(format!("Decrypt slot {}: {}", slot.as_str(), display(&e))))?;
+    Ok(out.plaintext().ok_or(SignError::Key("Decrypt returned no plaintext"))?.as_ref().to_vec())
+}
+
+impl EnvelopeSigner {
+    /// Reads the key pair document from `secret_id`, decrypts `signing`'s private key under its
+    /// encryption context for `service` (failing if the slot has no key pair or it does not
+    /// decrypt), and publishes the other `published` slots' public keys. A published slot
+    /// without a key pair yet is left out and tried again by [`EnvelopeSigner::retry_missing`].
+    pub async fn new(
+        kms: &aws_sdk_kms::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        secret_id: impl Into<String>,
+        service: &str,
+        signing: Slot,
+        published: &[Slot],
+    ) -> Result<Self, SignError> {
+        let secret_id = secret_id.into();
+        let doc = key_pairs(&secrets, &secret_id).await?;
+        let pair = doc.key_pairs.get(&signing).ok_or_else(|| {
+            SignError::Backend(format!(
+                "slot {} has no key pair in {secret_id}: `infra deploy` generates it",
+                signing.as_str()
+            ))
+        })?;
+        let bad = |e: crate::key_pairs::KeyPairError| SignError::Backend(format!("{secret_id}: {e}"));
+        let pkcs8 = decrypt(kms, pair.ciphertext(signing).map_err(bad)?, service, signing).await?;
+        let key = pair.signer(signing, &pkcs8).map_err(bad)?;
+        let signer = EnvelopeSigner {
+            secrets,
+            secret_id,
+            published: Mutex::new(vec![key.jwk().clone()]),
+            key,
+            missing: Mutex::new((published.iter().copied().filter(|s| *s != signing).collect(), Instant::now())),
+        };
+        signer.publish(&doc);
+        Ok(signer)
+    }
+
+    /// Adds the missing slots that `doc` has a key pair for.
+    fn publish(&self, doc: &KeyPairsDocument) {
+        let (Ok(mut missing), Ok(mut published)) = (self.missing.lock(), self.published.lock()) else { return };
+        missing.0.retain(|slot| match doc.key_pairs.get(slot).map(|p| p.public_jwk(*slot)) {
+            Some(Ok(jwk)) => {
+                if !published.contains(&jwk) {
+                    published.push(jwk);
+                }
+                false
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "a published key pair cannot be read; it is left out of the JWKS");
+                true
+            }
+            None => {
+                tracing::warn!(
+                    slot = slot.as_str(),
+                    "a published slot has no key pair yet; it is left out of the JWKS for now"
+                );
+                true
+            }
+        });
+    }
+
+    /// Reads the document again, at most every [`PUBLISHED_RETRY`], while a published slot has
+    /// no key pair.
+    pub async fn retry_missing(&self) {
+        match self.missing.lock() {
+            Ok(mut m) if !m.0.is_empty() && m.1.elapsed() >= PUBLISHED_RETRY => m.1 = Instant::now(),
+            _ => return,
+        }
+        match key_pairs(&self.secrets, &self.secret_id).await {
+            Ok(doc) => self.publish(&doc),
+            Err(e) => tracing::warn!(error = %e, "the key pair document cannot be read"),
+        }
+    }
+}
+
+impl Signer for EnvelopeSigner {
+    fn jwk(&self) -> &Jwk {
+        self.key.jwk()
+    }
+
+    fn published(&self) -> Vec<Jwk> {
+        self.published.lock().map(|p| p.clone()).unwrap_or_else(|_| vec![self.key.jwk().clone()])
+    }
+
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.key.sign(input).await
+    }
+}
+
+/// The deployed function's signer: one KMS `Sign` per token (`kms` mode), or an in-process key
+/// decrypted once per cold start (`envelope` mode).
+#[derive(Debug)]
+pub enum DeployedSigner {
+    Kms(KmsSigner),
+    Envelope(EnvelopeSigner),
+}
+
+impl DeployedSigner {
+    /// Tries again to read published keys that could not be read yet.
+    pub async fn retry_missing(&self) {
+        match self {
+            DeployedSigner::Kms(s) => s.retry_missing().await,
+            DeployedSigner::Envelope(s) => s.retry_missing().await,
+        }
+    }
+}
+
+impl Signer for DeployedSigner {
+    fn jwk(&self) -> &Jwk {
+        match self {
+            DeployedSigner::Kms(s) => s.jwk(),
+            DeployedSigner::Envelope(s) => s.jwk(),
+        }
+    }
+
+    fn published(&self) -> Vec<Jwk> {
+        match self {
+            DeployedSigner::Kms(s) => s.published(),
+            DeployedSigner::Envelope(s) => s.published(),
+        }
+    }
+
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, SignError> {
+        match self {
+            DeployedSigner::Kms(s) => s.sign(input).await,
+            DeployedSigner::Envelope(s) => s.sign(input).await,
         }
     }
 }

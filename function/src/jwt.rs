@@ -98,14 +98,7 @@ impl Jwk {
         if !rsa {
             return Self::from_point(&bits);
         }
-        let bad = SignError::Key("RSA public key is not a DER RSAPublicKey");
-        let (tag, seq, _) = der_element(&bits).ok_or(SignError::Key("RSA public key is not DER"))?;
-        let (tn, n, seq) = der_element(seq).ok_or(SignError::Key("RSA public key has no modulus"))?;
-        let (te, e, _) = der_element(seq).ok_or(SignError::Key("RSA public key has no exponent"))?;
-        if tag != 0x30 || tn != 0x02 || te != 0x02 {
-            return Err(bad);
-        }
-        Self::from_rsa(n, e)
+        rsa_jwk(&bits)
     }
 
     /// The algorithm this key signs with.
@@ -169,13 +162,7 @@ impl LocalSigner {
             Algorithm::RS256 => {
                 let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(|_| SignError::Key("cannot generate an RSA key"))?;
-                let (tag, seq, _) = der_element(key.public_key().as_ref()).ok_or(SignError::Key("RSA public key"))?;
-                let (_, n, seq) = der_element(seq).ok_or(SignError::Key("RSA modulus"))?;
-                let (_, e, _) = der_element(seq).ok_or(SignError::Key("RSA exponent"))?;
-                if tag != 0x30 {
-                    return Err(SignError::Key("RSA public key is not a SEQUENCE"));
-                }
-                let jwk = Jwk::from_rsa(n, e)?;
+                let jwk = rsa_jwk(key.public_key().as_ref())?;
                 Ok(LocalSigner { key: LocalKey::Rsa(key), jwk, rng: SystemRandom::new() })
             }
         }
@@ -183,10 +170,50 @@ impl LocalSigner {
 
     /// A P-256 key from PKCS#8 DER.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, SignError> {
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
-            .map_err(|_| SignError::Key("not a PKCS#8 P-256 key"))?;
-        let jwk = Jwk::from_point(key.public_key().as_ref())?;
-        Ok(LocalSigner { key: LocalKey::Ec(key), jwk, rng: SystemRandom::new() })
+        Self::from_pkcs8_for(Algorithm::ES256, der)
+    }
+
+    /// A key for `alg` from a DER PKCS #8 PrivateKeyInfo (RFC 5208; what KMS
+    /// `GenerateDataKeyPair` returns as the private key): P-256 for ES256, RSA of at least 2048
+    /// bits for RS256.
+    pub fn from_pkcs8_for(alg: Algorithm, der: &[u8]) -> Result<Self, SignError> {
+        match alg {
+            Algorithm::ES256 => {
+                let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|_| SignError::Key("not a PKCS#8 P-256 key"))?;
+                let jwk = Jwk::from_point(key.public_key().as_ref())?;
+                Ok(LocalSigner { key: LocalKey::Ec(key), jwk, rng: SystemRandom::new() })
+            }
+            Algorithm::RS256 => {
+                let key = RsaKeyPair::from_pkcs8(der).map_err(|_| SignError::Key("not a PKCS#8 RSA key"))?;
+                let jwk = rsa_jwk(key.public_key().as_ref())?;
+                Ok(LocalSigner { key: LocalKey::Rsa(key), jwk, rng: SystemRandom::new() })
+            }
+        }
+    }
+
+    /// A fresh key for `alg` as (DER PKCS #8 private key, DER SubjectPublicKeyInfo): the shapes
+    /// KMS `GenerateDataKeyPair` returns, for tests and benchmarks.
+    pub fn generate_pkcs8(alg: Algorithm) -> Result<(Vec<u8>, Vec<u8>), SignError> {
+        use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+        let failed = |_| SignError::Key("cannot encode the generated key");
+        match alg {
+            Algorithm::ES256 => {
+                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(|_| SignError::Key("cannot generate a P-256 key"))?;
+                let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                    .map_err(|_| SignError::Key("cannot read the generated key"))?;
+                let spki: PublicKeyX509Der = key.public_key().as_der().map_err(failed)?;
+                Ok((pkcs8.as_ref().to_vec(), spki.as_ref().to_vec()))
+            }
+            Algorithm::RS256 => {
+                let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|_| SignError::Key("cannot generate an RSA key"))?;
+                let pkcs8: Pkcs8V1Der = key.as_der().map_err(failed)?;
+                let spki: PublicKeyX509Der = key.public_key().as_der().map_err(failed)?;
+                Ok((pkcs8.as_ref().to_vec(), spki.as_ref().to_vec()))
+            }
+        }
     }
 }
 
@@ -219,6 +246,17 @@ pub async fn encode<S: Signer>(signer: &S, claims: &impl Serialize) -> Result<St
     token.push('.');
     token.push_str(&B64.encode(sig));
     Ok(token)
+}
+
+/// The JWK of a DER RSAPublicKey (RFC 8017 Appendix A.1.1: `SEQUENCE { n, e }`).
+fn rsa_jwk(der: &[u8]) -> Result<Jwk, SignError> {
+    let (tag, seq, _) = der_element(der).ok_or(SignError::Key("RSA public key"))?;
+    let (tn, n, seq) = der_element(seq).ok_or(SignError::Key("RSA modulus"))?;
+    let (te, e, _) = der_element(seq).ok_or(SignError::Key("RSA exponent"))?;
+    if tag != 0x30 || tn != 0x02 || te != 0x02 {
+        return Err(SignError::Key("RSA public key is not a DER RSAPublicKey"));
+    }
+    Jwk::from_rsa(n, e)
 }
 
 /// Reads one DER element: (tag, content, rest).

@@ -7,9 +7,10 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 
-use crate::aws::{KmsSigner, SecretRegistry};
+use crate::aws::{DeployedSigner, EnvelopeSigner, KmsSigner, SecretRegistry};
 use crate::error::OAuthError;
 use crate::http::{Endpoint, Outcome, Request, Response, Service, error_response};
+use crate::key_pairs::Slot;
 use crate::oauth::Settings;
 use crate::registry::Registry;
 use crate::telemetry;
@@ -23,6 +24,10 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not a whole number of seconds")]
     NotANumber(&'static str),
+    #[error("SIGNING_SLOT and PUBLISHED_SLOTS take `a` and `b`")]
+    NotASlot,
+    #[error("SIGNING_MODE is `kms` or `envelope`")]
+    NotAMode,
     #[error("signing key: {0}")]
     Signer(#[from] crate::jwt::SignError),
 }
@@ -31,7 +36,7 @@ pub enum ConfigError {
 /// client registry.
 #[derive(Debug)]
 pub struct App {
-    pub service: Service<KmsSigner>,
+    pub service: Service<DeployedSigner>,
     pub registry: SecretRegistry,
     /// The `Service` dimension of the metrics.
     pub service_name: String,
@@ -39,8 +44,8 @@ pub struct App {
 
 impl App {
     /// Builds the app from the variables the template sets (`TOKEN_ISSUER`, `TOKEN_AUDIENCE`,
-    /// `TOKEN_TTL_SECONDS`, `SIGNING_KEY_ARN`, `PUBLISHED_KEY_ARNS` (comma-separated, the
-    /// JWKS's keys), `CLIENT_REGISTRY_SECRET_ARN`, `SERVICE_NAME`).
+    /// `TOKEN_TTL_SECONDS`, `CLIENT_REGISTRY_SECRET_ARN`, `SERVICE_NAME`, and the signer's: see
+    /// [`signer_from_vars`]).
     pub async fn from_vars(
         var: impl Fn(&str) -> Option<String>,
         config: &aws_config::SdkConfig,
@@ -49,18 +54,12 @@ impl App {
         let ttl_seconds =
             get("TOKEN_TTL_SECONDS")?.parse().map_err(|_| ConfigError::NotANumber("TOKEN_TTL_SECONDS"))?;
         let settings = Settings { issuer: get("TOKEN_ISSUER")?, audience: get("TOKEN_AUDIENCE")?, ttl_seconds };
-        let key = get("SIGNING_KEY_ARN")?;
         let secret = get("CLIENT_REGISTRY_SECRET_ARN")?;
         let service_name = get("SERVICE_NAME").or_else(|_| get("AWS_LAMBDA_FUNCTION_NAME"))?;
-        // Absent (a stack from before key rotation): the signing key alone.
-        let published: Vec<String> = var("PUBLISHED_KEY_ARNS")
-            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default();
-        let signer = KmsSigner::new(aws_sdk_kms::Client::new(config), key, &published).await?;
+        let signer = signer_from_vars(&var, config, &service_name).await?;
         let registry = SecretRegistry::new(aws_sdk_secretsmanager::Client::new(config), secret, REGISTRY_TTL);
         Ok(App { service: Service::new(settings, signer), registry, service_name })
     }
-
     /// Answers one event; also returns the metrics line to print, if any.
     pub async fn handle(
         &self,
@@ -97,6 +96,40 @@ impl App {
         };
         let ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         (to_event(response), telemetry::emf_line(&outcome, &self.service_name, ms))
+    }
+}
+
+/// The signer the variables name. `SIGNING_MODE` `kms` (or absent): `SIGNING_KEY_ARN` signs and
+/// `PUBLISHED_KEY_ARNS` (comma-separated; absent on a stack from before key rotation) are the
+/// JWKS's keys. `envelope`: the key pair document `SIGNING_KEY_PAIRS_SECRET_ARN`, the slot
+/// `SIGNING_SLOT` (`a` or `b`) signs, `PUBLISHED_SLOTS` (comma-separated) are published.
+pub async fn signer_from_vars(
+    var: impl Fn(&str) -> Option<String>,
+    config: &aws_config::SdkConfig,
+    service: &str,
+) -> Result<DeployedSigner, ConfigError> {
+    let get = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+    let list = |name: &str| -> Vec<String> {
+        var(name)
+            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let kms = aws_sdk_kms::Client::new(config);
+    match var("SIGNING_MODE").as_deref() {
+        None | Some("" | "kms") => {
+            let key = get("SIGNING_KEY_ARN")?;
+            Ok(DeployedSigner::Kms(KmsSigner::new(kms, key, &list("PUBLISHED_KEY_ARNS")).await?))
+        }
+        Some("envelope") => {
+            let slot = |text: &str| Slot::parse(text).ok_or(ConfigError::NotASlot);
+            let signing = slot(&get("SIGNING_SLOT")?)?;
+            let published = list("PUBLISHED_SLOTS").iter().map(|s| slot(s)).collect::<Result<Vec<_>, _>>()?;
+            let secrets = aws_sdk_secretsmanager::Client::new(config);
+            let secret = get("SIGNING_KEY_PAIRS_SECRET_ARN")?;
+            let signer = EnvelopeSigner::new(&kms, secrets, secret, service, signing, &published).await?;
+            Ok(DeployedSigner::Envelope(signer))
+        }
+        Some(_) => Err(ConfigError::NotAMode),
     }
 }
 

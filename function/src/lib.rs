@@ -6,6 +6,7 @@ pub mod aws;
 pub mod error;
 pub mod http;
 pub mod jwt;
+pub mod key_pairs;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "local")]

@@ -3,20 +3,34 @@
 //! and a test here holds the table against the SDK calls in the source, so a new call cannot
 //! ship without its permission.
 
+use crate::key_pairs::SigningMode;
+
 /// Every AWS SDK operation the function calls, with the IAM action that authorizes it
-/// (Service Authorization Reference: AWS KMS, AWS Secrets Manager).
-pub const AWS_CALLS: [(&str, &str); 3] = [
+/// (Service Authorization Reference: AWS KMS, AWS Secrets Manager) and the signing mode that
+/// makes it (`None`: every mode).
+pub const AWS_CALLS: [(&str, &str, Option<SigningMode>); 4] = [
     // Once per cold start and published key: the public keys for the JWKS and `kid`.
-    ("get_public_key", "kms:GetPublicKey"),
+    ("get_public_key", "kms:GetPublicKey", Some(SigningMode::Kms)),
     // Once per token.
-    ("sign", "kms:Sign"),
-    // The client registry, cached for `lambda::REGISTRY_TTL`.
-    ("get_secret_value", "secretsmanager:GetSecretValue"),
+    ("sign", "kms:Sign", Some(SigningMode::Kms)),
+    // Once per cold start: the signing slot's private key.
+    ("decrypt", "kms:Decrypt", Some(SigningMode::Envelope)),
+    // The client registry, cached for `lambda::REGISTRY_TTL`; in envelope mode also the key
+    // pair document, once per cold start.
+    ("get_secret_value", "secretsmanager:GetSecretValue", None),
 ];
+
+/// The IAM actions the function needs in `mode`, sorted.
+pub fn actions(mode: SigningMode) -> Vec<&'static str> {
+    let mut out: Vec<&str> =
+        AWS_CALLS.iter().filter(|(_, _, m)| m.is_none_or(|m| m == mode)).map(|(_, a, _)| *a).collect();
+    out.sort_unstable();
+    out
+}
 
 #[cfg(test)]
 mod tests {
-    use super::AWS_CALLS;
+    use super::{AWS_CALLS, SigningMode};
 
     /// `client.<operation>()` and `.client\n.<operation>()` calls in the function's source.
     fn sdk_calls(source: &str) -> Vec<String> {
@@ -40,10 +54,12 @@ mod tests {
     #[test]
     fn every_sdk_call_has_its_permission() {
         let source = include_str!("aws.rs");
-        let mut declared: Vec<String> = AWS_CALLS.iter().map(|(op, _)| (*op).to_owned()).collect();
+        let mut declared: Vec<String> = AWS_CALLS.iter().map(|(op, _, _)| (*op).to_owned()).collect();
         declared.sort();
         assert_eq!(sdk_calls(source), declared);
-        for (op, action) in AWS_CALLS {
+        assert_eq!(super::actions(SigningMode::Kms), ["kms:GetPublicKey", "kms:Sign", "secretsmanager:GetSecretValue"]);
+        assert_eq!(super::actions(SigningMode::Envelope), ["kms:Decrypt", "secretsmanager:GetSecretValue"]);
+        for (op, action, _) in AWS_CALLS {
             let pascal: String = op
                 .split('_')
                 .map(|w| w.get(..1).unwrap_or_default().to_ascii_uppercase() + w.get(1..).unwrap_or_default())

@@ -281,6 +281,50 @@ pub struct SigningKeySettings {
     /// RSA_2048, which RFC 9068 §2.1 requires every verifier to accept).
     #[serde(default = "default_algorithm")]
     pub algorithm: token_function::jwt::Algorithm,
+    /// `kms` (each token one KMS `Sign`; the default) or `envelope` (a KMS-generated data key
+    /// pair decrypted once per cold start signs in process).
+    #[serde(default)]
+    pub mode: token_function::key_pairs::SigningMode,
+    /// The account's KMS request quotas in the environment's region, requests per second; the
+    /// capacity check (rule SIGN001) holds the mode's KMS calls against them.
+    #[serde(default)]
+    pub kms_quotas: KmsQuotas,
+}
+
+/// The account's shared KMS request quotas for cryptographic operations, requests per second
+/// (AWS KMS developer guide, "Request quotas"; raised through Service Quotas). The defaults are
+/// AWS's: ECC 300, RSA 500, symmetric 5,500 (the lowest regional default; larger regions have
+/// 10,000 or 50,000).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsQuotas {
+    /// "Cryptographic operations (ECC) request rate": `Sign` with an ECC_NIST_P256 key.
+    #[serde(default = "default_ecc_quota")]
+    pub ecc: Bounded<1, 1_000_000>,
+    /// "Cryptographic operations (RSA) request rate": `Sign` with an RSA_2048 key.
+    #[serde(default = "default_rsa_quota")]
+    pub rsa: Bounded<1, 1_000_000>,
+    /// "Cryptographic operations (symmetric) request rate": envelope mode's `Decrypt`.
+    #[serde(default = "default_symmetric_quota")]
+    pub symmetric: Bounded<1, 1_000_000>,
+}
+
+impl Default for KmsQuotas {
+    fn default() -> Self {
+        KmsQuotas { ecc: default_ecc_quota(), rsa: default_rsa_quota(), symmetric: default_symmetric_quota() }
+    }
+}
+
+fn default_ecc_quota() -> Bounded<1, 1_000_000> {
+    Bounded(300)
+}
+
+fn default_rsa_quota() -> Bounded<1, 1_000_000> {
+    Bounded(500)
+}
+
+fn default_symmetric_quota() -> Bounded<1, 1_000_000> {
+    Bounded(5_500)
 }
 
 fn default_algorithm() -> token_function::jwt::Algorithm {

@@ -36,11 +36,7 @@ pub enum Stage {
 }
 
 /// A key slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Slot {
-    A,
-    B,
-}
+pub use token_function::key_pairs::Slot;
 
 impl Stage {
     /// Every stage, in rotation order; the first is a new stack's.

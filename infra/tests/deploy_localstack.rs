@@ -401,7 +401,8 @@ fn clients_stale_writers_lose_nothing() {
         let error: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(error.len(), 1, "{err}");
         assert!(
-            error[0].contains("is not a registry the function accepts") && error[0].contains("--move-to-version-id "),
+            error[0].contains("is not a client registry the function accepts")
+                && error[0].contains("--move-to-version-id "),
             "{err}"
         );
     }

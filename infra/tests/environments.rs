@@ -87,6 +87,17 @@ fn out_of_range_values_name_key_and_line() {
         ),
         ("stage_name: v1", "stage_name: v-1", "api.stage_name: `v-1` is not a stage name"),
         ("architecture: arm64", "architecture: sparc", "function.architecture: unknown variant `sparc`"),
+        ("pending_window_days: 7", "pending_window_days: 7\n  mode: hsm", "signing_key.mode: unknown variant `hsm`"),
+        (
+            "pending_window_days: 7",
+            "pending_window_days: 7\n  kms_quotas: {ecc: 0}",
+            "signing_key.kms_quotas.ecc: 0 is out of range: expected 1 to 1000000",
+        ),
+        (
+            "pending_window_days: 7",
+            "pending_window_days: 7\n  kms_quotas: {hsm: 10}",
+            "signing_key.kms_quotas: unknown field `hsm`",
+        ),
     ];
     for (from, to, want) in cases {
         let got = error_after(from, to);

@@ -8,6 +8,7 @@ use infra::env::Environment;
 use infra::stacks::{self, bootstrap};
 use infra::validate::{self, action_matches};
 use serde_json::{Value as Json, json};
+use token_function::key_pairs::SigningMode;
 
 const IAM004: &str = "IAM004";
 
@@ -43,33 +44,56 @@ fn by_sid<'a>(sts: &'a [Json], sid: &str) -> &'a Json {
 #[test]
 fn function_role_allows_exactly_the_functions_calls() {
     for env in envs() {
-        let t = stacks::service::build(&env).unwrap().to_json();
-        let sts = statements(&t, "TokenFunctionRole");
-        let mut granted: Vec<String> = sts
-            .iter()
-            .flat_map(|s| list(&s["Action"]))
-            .filter(|a| !a.starts_with("logs:") && !a.starts_with("xray:"))
-            .collect();
-        granted.sort();
-        let mut calls: Vec<String> =
-            token_function::permissions::AWS_CALLS.iter().map(|(_, a)| (*a).to_owned()).collect();
-        calls.sort();
-        assert_eq!(granted, calls, "{}", env.name);
-        // Each on the one resource it is for.
-        // The keys carrying the two slots' aliases, and nothing else.
-        let sign = by_sid(&sts, "SignTokens");
-        assert_eq!(
-            sign["Resource"],
-            json!([{"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}])
-        );
-        let q = env.qualified();
-        assert_eq!(
-            sign["Condition"],
-            json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [format!("alias/{q}-token-signing"), format!("alias/{q}-token-signing-b")]}})
-        );
-        assert_eq!(by_sid(&sts, "ReadClientRegistry")["Resource"], json!([{"Ref": "ClientRegistrySecret"}]));
-        assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);
+        for mode in [SigningMode::Kms, SigningMode::Envelope] {
+            let mut env = env.clone();
+            env.signing_key.mode = mode;
+            function_role_in_mode(&env);
+        }
     }
+}
+
+/// The function's role in the environment's signing mode: the calls of that mode, each on the
+/// one resource it is for.
+fn function_role_in_mode(env: &Environment) {
+    let t = stacks::service::build(env).unwrap().to_json();
+    let sts = statements(&t, "TokenFunctionRole");
+    let mut granted: Vec<String> = sts
+        .iter()
+        .flat_map(|s| list(&s["Action"]))
+        .filter(|a| !a.starts_with("logs:") && !a.starts_with("xray:"))
+        .collect();
+    granted.sort();
+    let mode = env.signing_key.mode;
+    let calls = token_function::permissions::actions(mode);
+    assert_eq!(granted, calls, "{} {mode:?}", env.name);
+    let q = env.qualified();
+    match mode {
+        // The keys carrying the two slots' aliases, and nothing else.
+        SigningMode::Kms => {
+            let sign = by_sid(&sts, "SignTokens");
+            assert_eq!(
+                sign["Resource"],
+                json!([{"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}])
+            );
+            assert_eq!(
+                sign["Condition"],
+                json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [format!("alias/{q}-token-signing"), format!("alias/{q}-token-signing-b")]}})
+            );
+        }
+        // The environment's key encryption key, under its own service's encryption context.
+        SigningMode::Envelope => {
+            let decrypt = by_sid(&sts, "DecryptSigningKeys");
+            assert_eq!(decrypt["Resource"], json!([{"Fn::GetAtt": ["TokenSigningKeyEncryptionKey", "Arn"]}]));
+            assert_eq!(decrypt["Condition"], json!({"StringEquals": {"kms:EncryptionContext:service": q}}));
+        }
+    }
+    let read = list(&by_sid(&sts, "ReadSecrets")["Resource"]);
+    let want: &[&str] = match mode {
+        SigningMode::Kms => &[r#"{"Ref":"ClientRegistrySecret"}"#],
+        SigningMode::Envelope => &[r#"{"Ref":"ClientRegistrySecret"}"#, r#"{"Ref":"TokenSigningKeyPairs"}"#],
+    };
+    assert_eq!(read, want, "{} {mode:?}", env.name);
+    assert_eq!(list(&by_sid(&sts, "WriteLogs")["Action"]), ["logs:CreateLogStream", "logs:PutLogEvents"]);
 }
 
 #[test]

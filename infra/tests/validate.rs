@@ -347,6 +347,28 @@ fn findings_after(edits: &[(&str, &str)]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Edits to prod.yaml, and the error finding they must give (rule, path part, message part), or
+/// `None` for none.
+type Case<'a> = (Vec<(&'a str, String)>, Option<(&'a str, &'a str, &'a str)>);
+
+/// Each case's edits applied to prod.yaml give exactly its finding, located in prod.yaml.
+fn assert_findings_after(cases: Vec<Case>) {
+    for (edits, want) in cases {
+        let edits: Vec<(&str, &str)> = edits.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let got = findings_after(&edits);
+        match want {
+            None => assert!(got.is_empty(), "{edits:?}: {got:#?}"),
+            Some((rule, path, message)) => assert!(
+                got.iter().any(|(r, p, m)| r == rule
+                    && p.starts_with("environments/prod.yaml:")
+                    && p.contains(path)
+                    && m.contains(message)),
+                "{edits:?}\n  want {rule} at {path}: {message}\n  got {got:#?}"
+            ),
+        }
+    }
+}
+
 /// Alarm settings that cannot work on their metric are refused with the file, key and line;
 /// their valid neighbours pass.
 #[test]
@@ -359,17 +381,16 @@ fn alarms_that_cannot_work_are_refused() {
     let success = "token_success_rate: {threshold: 95,";
     let w = "severity: warning}";
     let conc_warning = format!("{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, {w}");
-    /// Edits of prod.yaml, and the finding expected: (rule, where in the file, message part).
-    type Case<'a> = (Vec<(&'a str, String)>, Option<(&'a str, &'a str, &'a str)>);
+    // Edits of prod.yaml, and the finding expected: (rule, where in the file, message part).
     let cases: Vec<Case> = vec![
         // Resolution (ALARM007): every metric here is stored every 60 s.
         (
             vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 10"))],
-            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 65)", "use a multiple of 60")),
+            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 66)", "use a multiple of 60")),
         ),
         (
             vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 20"))],
-            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 65)", "stored every 60 s")),
+            Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 66)", "stored every 60 s")),
         ),
         (
             vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 30"))],
@@ -395,7 +416,7 @@ fn alarms_that_cannot_work_are_refused() {
         // Reachable thresholds (ALARM008).
         (
             vec![(conc, "lambda_concurrency: {threshold: 100,".into())],
-            Some(("ALARM008", "monitoring.alarms.lambda_concurrency.threshold (line 69)", "can never exceed")),
+            Some(("ALARM008", "monitoring.alarms.lambda_concurrency.threshold (line 70)", "can never exceed")),
         ),
         (
             vec![(conc, "lambda_concurrency: {threshold: 150,".into())],
@@ -429,7 +450,7 @@ fn alarms_that_cannot_work_are_refused() {
                     .replace("period_seconds: 60, evaluation_periods: 5", "period_seconds: 300, evaluation_periods: 3")
                     .replace("datapoints_to_alarm: 3", "datapoints_to_alarm: 2"),
             )],
-            Some(("ALARM009", "lambda_errors.period_seconds (line 65)", "600 s of bad data")),
+            Some(("ALARM009", "lambda_errors.period_seconds (line 66)", "600 s of bad data")),
         ),
         (
             vec![(
@@ -476,7 +497,7 @@ fn alarms_that_cannot_work_are_refused() {
                     "{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, severity: critical}}"
                 ),
             )],
-            Some(("DEPLOY003", "monitoring.alarms (line 64)", "6 critical alarms")),
+            Some(("DEPLOY003", "monitoring.alarms (line 65)", "6 critical alarms")),
         ),
         (
             vec![("  cost-center: \"4711\"\n", (0..48).map(|i| format!("  t{i}: x\n")).collect())],
@@ -484,22 +505,73 @@ fn alarms_that_cannot_work_are_refused() {
         ),
         (vec![("  cost-center: \"4711\"\n", (0..47).map(|i| format!("  t{i}: x\n")).collect())], None),
     ];
-    for (edits, want) in cases {
-        let edits: Vec<(&str, &str)> = edits.iter().map(|(a, b)| (*a, b.as_str())).collect();
-        let got = findings_after(&edits);
-        match want {
-            None => assert!(got.is_empty(), "{edits:?}: {got:#?}"),
-            Some((rule, path, message)) => {
-                assert!(
-                    got.iter().any(|(r, p, m)| r == rule
-                        && p.starts_with("environments/prod.yaml:")
-                        && p.contains(path)
-                        && m.contains(message)),
-                    "{edits:?}\n  want {rule} at {path}: {message}\n  got {got:#?}"
-                );
-            }
-        }
-    }
+    assert_findings_after(cases);
+}
+
+/// The signing mode's capacity (SIGN001): in kms mode the API's rate and burst must fit the KMS
+/// quota of the key type (prod's 500/s and 1,000 burst do not fit ECC's 300/s); in envelope mode
+/// the function's concurrency must fit the symmetric quota. Neighbours at the limit pass.
+#[test]
+fn signing_capacity_fits_the_kms_quota() {
+    let envelope = "  mode: envelope #";
+    let kms = |extra: &str| format!("{extra}  mode: kms #");
+    let rate = "    rate_limit: 500\n    burst_limit: 1000\n";
+    let cases: Vec<Case> = vec![
+        (vec![], None),
+        // prod as it would be in kms mode: both limits over the ECC quota.
+        (
+            vec![(envelope, kms(""))],
+            Some((
+                "SIGN001",
+                "api.throttling.rate_limit (line 41)",
+                "rate_limit 500/s exceeds the account's KMS ECC quota of 300/s",
+            )),
+        ),
+        (
+            vec![(envelope, kms(""))],
+            Some(("SIGN001", "api.throttling.burst_limit (line 42)", "burst_limit 1000/s exceeds")),
+        ),
+        // At the quota: passes.
+        (vec![(envelope, kms("")), (rate, "    rate_limit: 300\n    burst_limit: 300\n".into())], None),
+        (
+            vec![(envelope, kms("")), (rate, "    rate_limit: 300\n    burst_limit: 301\n".into())],
+            Some(("SIGN001", "burst_limit", "301/s exceeds the account's KMS ECC quota of 300/s")),
+        ),
+        // A raised quota, declared.
+        (vec![(envelope, kms("  kms_quotas: {ecc: 1000}\n"))], None),
+        (
+            vec![(envelope, kms("  kms_quotas: {ecc: 999}\n"))],
+            Some(("SIGN001", "burst_limit", "quota of 999/s (signing_key.kms_quotas.ecc)")),
+        ),
+        // RS256 counts against the RSA quota (500 by default).
+        (
+            vec![(envelope, kms("  algorithm: RS256\n")), (rate, "    rate_limit: 500\n    burst_limit: 500\n".into())],
+            None,
+        ),
+        (
+            vec![(envelope, kms("  algorithm: RS256\n"))],
+            Some(("SIGN001", "burst_limit", "KMS RSA quota of 500/s (signing_key.kms_quotas.rsa)")),
+        ),
+        // Envelope: one Decrypt per cold start, against the symmetric quota.
+        (vec![(envelope, format!("  kms_quotas: {{symmetric: 200}}\n{envelope}"))], None),
+        (
+            vec![(envelope, format!("  kms_quotas: {{symmetric: 199}}\n{envelope}"))],
+            Some((
+                "SIGN001",
+                "function.reserved_concurrency (line 15)",
+                "200 new environments at once exceed the account's KMS symmetric quota of 199/s",
+            )),
+        ),
+        (
+            vec![
+                (envelope, format!("  kms_quotas: {{symmetric: 999}}\n{envelope}")),
+                ("  reserved_concurrency: 200\n", String::new()),
+                ("  require_reserved_concurrency: true", "  require_reserved_concurrency: false".into()),
+            ],
+            Some(("SIGN001", "function.reserved_concurrency", "unset: the account's 1,000")),
+        ),
+    ];
+    assert_findings_after(cases);
 }
 
 /// Every pattern of the CloudFormation schemas compiles, so no pattern check passes by default.

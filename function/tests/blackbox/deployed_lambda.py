@@ -15,7 +15,13 @@
    until the old key leaves the JWKS; tokens signed after it carry the new kid.
    Then the same with `signing_key.algorithm: RS256` in a second environment: a KMS RSA_2048
    key signs and PyJWT verifies RS256 against the JWKS.
-7. Destroys the environment's stacks.
+7. Envelope mode (`signing_key.mode: envelope`), ES256 and RS256, each in an environment of its
+   own: deploy generates the key pair under the environment's symmetric KMS key (the secret
+   holds only its ciphertext, which decrypts only under its service's encryption context), the
+   artifact signs in process and PyJWT verifies against the JWKS; the ES256 one rotates its key
+   all the way round (a -> b -> a), each new slot getting a fresh key pair, the retired one
+   leaving the secret.
+8. Destroys the environments' stacks.
 
 Exits non-zero on any failure and prints 'N passed, N failed'.
 """
@@ -69,7 +75,7 @@ def infra(envs, *args, timeout=900, now=None):
     return out.returncode, out.stdout, out.stderr
 
 
-def environment(folder, algorithm=None, prefix=None):
+def environment(folder, algorithm=None, prefix=None, mode=None):
     arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
     with open(os.path.join(ROOT, "environments", "dev.yaml")) as f:
         text = f.read()
@@ -77,6 +83,8 @@ def environment(folder, algorithm=None, prefix=None):
                     ("stack_prefix: token-service", f"stack_prefix: {prefix or PREFIX}")]
     if algorithm:
         replacements.append(("signing_key:\n", f"signing_key:\n  algorithm: {algorithm}\n"))
+    if mode:
+        replacements.append(("signing_key:\n", f"signing_key:\n  mode: {mode}\n"))
     for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)
@@ -205,13 +213,13 @@ def verifies(token, jwks):
     if not keys:
         return False
     try:
-        jwt.decode(token, keys[0].key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+        jwt.decode(token, keys[0].key, algorithms=["ES256", "RS256"], audience=AUDIENCE, issuer=ISSUER)
         return True
     except jwt.PyJWTError:
         return False
 
 
-def key_rotation(envs, zip_path, secret):
+def key_rotation(envs, zip_path, secret, label=""):
     """One rotation of the signing key, each step a `keys rotate` (INFRA_NOW walks the clock past
     the JWKS cache and the token lifetime): a token signed before the switch verifies against the
     JWKS until the old key leaves it; tokens signed after the switch carry the new kid."""
@@ -230,33 +238,34 @@ def key_rotation(envs, zip_path, secret):
     kids = lambda jwks: sorted(k["kid"] for k in jwks["keys"])
     before, jwks = phase()
     kid_a = jwt.get_unverified_header(before)["kid"]
-    check("one key before the rotation", kids(jwks) == [kid_a], jwks)
+    check(label + "one key before the rotation", kids(jwks) == [kid_a], jwks)
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0)
-    check("keys rotate: a -> a-publish-b", code == 0 and "a -> a-publish-b" in err, err[-2000:])
+    check(label + "keys rotate: a -> a-publish-b", code == 0 and "a -> a-publish-b" in err, err[-2000:])
     token, jwks = phase()
-    check("the new key is published while the old one signs",
+    check(label + "the new key is published while the old one signs",
           len(kids(jwks)) == 2 and jwt.get_unverified_header(token)["kid"] == kid_a, (kids(jwks), token[:40]))
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 10)
-    check("a step before the JWKS cache time is refused", code == 1 and "too early" in err, err[-1000:])
+    check(label + "a step before the JWKS cache time is refused", code == 1 and "too early" in err, err[-1000:])
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 600)
-    check("keys rotate: -> b-signs-a-published", code == 0 and "-> b-signs-a-published" in err, err[-2000:])
+    check(label + "keys rotate: -> b-signs-a-published", code == 0 and "-> b-signs-a-published" in err, err[-2000:])
     after, jwks = phase()
     kid_b = jwt.get_unverified_header(after)["kid"]
-    check("tokens signed after the switch carry the new kid", kid_b != kid_a and kid_b in kids(jwks), kid_b)
-    check("a token signed before the switch still verifies against the JWKS", verifies(before, jwks))
+    check(label + "tokens signed after the switch carry the new kid", kid_b != kid_a and kid_b in kids(jwks), kid_b)
+    check(label + "a token signed before the switch still verifies against the JWKS", verifies(before, jwks))
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 3000)
-    check("the old key stays until the longest token has expired", code == 1 and "too early" in err, err[-1000:])
+    check(label + "the old key stays until the longest token has expired", code == 1 and "too early" in err, err[-1000:])
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 600 + 3600 + 120)
-    check("keys rotate: -> b", code == 0 and "-> b " in err, err[-2000:])
+    check(label + "keys rotate: -> b", code == 0 and "-> b " in err, err[-2000:])
     latest, jwks = phase()
-    check("then the old key has left the JWKS", kids(jwks) == [kid_b], kids(jwks))
-    check("tokens of the old key no longer verify; the new key's do",
+    check(label + "then the old key has left the JWKS", kids(jwks) == [kid_b], kids(jwks))
+    check(label + "tokens of the old key no longer verify; the new key's do",
           not verifies(before, jwks) and verifies(after, jwks) and verifies(latest, jwks))
     code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 600 + 3600 + 120)
-    check("keys status names the stage", code == 0 and out.startswith("stage: b "), out)
+    check(label + "keys status names the stage", code == 0 and out.startswith("stage: b "), out)
+    return kid_a, kid_b, t0 + 600 + 3600 + 120
 
 
 def environments_left():
@@ -304,35 +313,100 @@ def dead_kms(envs, zip_path):
     check("the runtime's exit is reported", "Runtime exited" in err, err[-2000:])
 
 
-def rs256(work, zip_path):
-    """The same artifact with `signing_key.algorithm: RS256`: a KMS RSA_2048 key signs, and
-    PyJWT verifies the token against the RSA key in the served JWKS."""
-    envs = os.path.join(work, "rs256")
+def variant(work, zip_path, name, tag, algorithm=None, mode=None):
+    """The same artifact in an environment of its own with another `algorithm` or `mode`:
+    deployed with its smoke check, a client registered, a token that PyJWT verifies against the
+    served JWKS. `tag` makes its stack prefix unique. Returns (envs, client secret), or None when
+    the deploy failed."""
+    envs = os.path.join(work, name)
     os.makedirs(envs)
-    environment(envs, algorithm="RS256", prefix=PREFIX + "r")
+    environment(envs, algorithm=algorithm, prefix=PREFIX + tag, mode=mode)
+    code, _, err = infra(envs, "bootstrap", "dev", "--yes")
+    check(f"{name}: bootstrap", code == 0, err[-2000:])
+    code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path)
+    check(f"{name}: deploy with its smoke check", code == 0 and "with a wrong secret: 401" in err, err[-3000:])
+    if code != 0:
+        return None
+    secret = add_client(envs, "add")
+    alg = algorithm or "ES256"
+    proc, base = serve(envs, zip_path)
     try:
-        code, _, err = infra(envs, "bootstrap", "dev", "--yes")
-        check("RS256: bootstrap", code == 0, err[-2000:])
-        code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path)
-        check("RS256: deploy with its smoke check", code == 0, err[-3000:])
-        if code != 0:
-            return
-        secret = add_client(envs, "add")
-        proc, base = serve(envs, zip_path)
-        try:
-            session = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_basic")
-            token = session.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")["access_token"]
-            jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=30).json()
-            check("RS256: the token's alg and the JWKS's key are RSA",
-                  jwt.get_unverified_header(token)["alg"] == "RS256" and [k["kty"] for k in jwks["keys"]] == ["RSA"],
-                  (jwt.get_unverified_header(token), jwks))
-            key = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
-            check("RS256: PyJWT verifies the token against the JWKS", claims["client_id"] == CLIENT, claims)
-        finally:
-            stop(proc)
+        session = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_basic")
+        token = session.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")["access_token"]
+        jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=30).json()
+        kty = {"ES256": "EC", "RS256": "RSA"}[alg]
+        check(f"{name}: the token's alg and the JWKS's key are {alg}",
+              jwt.get_unverified_header(token)["alg"] == alg and [k["kty"] for k in jwks["keys"]] == [kty],
+              (jwt.get_unverified_header(token), jwks))
+        key = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+        claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
+        check(f"{name}: PyJWT verifies the token against the JWKS", claims["client_id"] == CLIENT, claims)
     finally:
-        infra(envs, "destroy", "dev", "--yes", "--force")
+        stop(proc)
+    return envs, secret
+
+
+def key_pairs(outputs):
+    """The envelope key pair document, as stored."""
+    sm = boto3.client("secretsmanager")
+    return json.loads(sm.get_secret_value(SecretId=outputs["SigningKeyPairsSecretArn"])["SecretString"])["key_pairs"]
+
+
+def envelope_secret_holds_no_plaintext(name, outputs):
+    """The stored private key is KMS ciphertext: it decrypts only under its service's and slot's
+    encryption context, to a PKCS #8 key whose public half is the published one."""
+    pairs = key_pairs(outputs)
+    check(f"{name}: the secret holds slot a's pair and no plaintext key",
+          sorted(pairs) == ["a"] and sorted(pairs["a"]) == ["algorithm", "created", "private_key_ciphertext", "public_key"],
+          pairs)
+    kms = boto3.client("kms")
+    blob = base64.b64decode(pairs["a"]["private_key_ciphertext"])
+    service = outputs["FunctionName"].removesuffix("-token")
+    refused = []
+    for context in [{}, {"service": service, "slot": "b"}, {"service": "other-dev", "slot": "a"}]:
+        try:
+            kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)
+        except kms.exceptions.InvalidCiphertextException:
+            refused.append(context)
+    check(f"{name}: the ciphertext does not decrypt under another context", len(refused) == 3, refused)
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_private_key
+    pkcs8 = kms.decrypt(CiphertextBlob=blob, EncryptionContext={"service": service, "slot": "a"})["Plaintext"]
+    public = load_der_private_key(pkcs8, None).public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    check(f"{name}: under its own context it is the private half of the published key",
+          base64.b64encode(public).decode() == pairs["a"]["public_key"])
+
+
+def envelope(work, zip_path):
+    """Envelope mode: ES256 with a whole rotation a -> b -> a, then RS256."""
+    made = variant(work, zip_path, "envelope", "e", mode="envelope")
+    if made:
+        envs, secret = made
+        outputs = stack_outputs(f"{PREFIX}e-dev-service")
+        check("envelope: the stack says its mode", outputs.get("SigningMode") == "envelope", outputs)
+        envelope_secret_holds_no_plaintext("envelope", outputs)
+        try:
+            kid_a, kid_b, t = key_rotation(envs, zip_path, secret, label="envelope: ")
+            check("envelope: slot a's pair left the secret with its key", sorted(key_pairs(outputs)) == ["b"])
+            for step, at in [("b-publish-a", t), ("a-signs-b-published", t + 600), ("a", t + 600 + 3600 + 120)]:
+                code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=at)
+                check(f"envelope: keys rotate -> {step}", code == 0 and f"-> {step}" in err, err[-2000:])
+            proc, base = serve(envs, zip_path)
+            try:
+                r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                                  auth=(CLIENT, secret), timeout=60)
+                jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
+            finally:
+                stop(proc)
+            kid = jwt.get_unverified_header(r.json().get("access_token", "e30.e30.")).get("kid")
+            check("envelope: back in slot a, a fresh key signs and alone is published",
+                  kid not in (kid_a, kid_b) and [k["kid"] for k in jwks["keys"]] == [kid]
+                  and verifies(r.json()["access_token"], jwks), (kid, kid_a, kid_b, jwks))
+            check("envelope: the secret holds slot a's new pair only", sorted(key_pairs(outputs)) == ["a"])
+        finally:
+            infra(envs, "destroy", "dev", "--yes", "--force")
+    made = variant(work, zip_path, "rs256-envelope", "n", algorithm="RS256", mode="envelope")
+    if made:
+        infra(made[0], "destroy", "dev", "--yes", "--force")
 
 
 def main():
@@ -370,7 +444,10 @@ def main():
         rotation(envs, zip_path, secret)
         key_rotation(envs, zip_path, add_client(envs, "rotate"))
         dead_kms(envs, zip_path)
-        rs256(work, zip_path)
+        made = variant(work, zip_path, "rs256", "r", algorithm="RS256")
+        if made:
+            infra(made[0], "destroy", "dev", "--yes", "--force")
+        envelope(work, zip_path)
     finally:
         infra(envs, "destroy", "dev", "--yes", "--force")
         shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,7 @@
 //! `bootstrap`, `diff`, `deploy`, `rollback`, `destroy`, `status`, `drift`: thin commands over
 //! `crate::deploy`. Each loads the environment, checks the caller's account, then acts.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,12 +12,16 @@ use anyhow::{Context, bail};
 
 use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
 use crate::deploy::interrupt;
+use crate::deploy::key_pairs::KeyPairs;
 use crate::deploy::package::Artifact;
+use crate::deploy::registry::KeyPairsSecret;
 use crate::deploy::stack::{self, Plan, Polling, StackSpec};
 use crate::deploy::{Aws, DeployError, change_set, events};
 use crate::env::Environment;
+use crate::keys::Stage;
 use crate::stacks::{Stack, bootstrap, service};
 use crate::synth::stack_tags;
+use token_function::jwt::Algorithm;
 
 /// Runs one command's AWS work with Ctrl-C recorded rather than fatal (see
 /// [`crate::deploy::interrupt`]). A prompt still waiting for input when the work ends is not
@@ -211,6 +216,7 @@ async fn smoke(
     service: &Stack,
     outputs: &std::collections::BTreeMap<String, String>,
     artifact: Option<&Artifact>,
+    algorithm: Algorithm,
 ) -> anyhow::Result<()> {
     let failed = |e: String| {
         let logs = format!("/aws/lambda/{}", service::function_name(env));
@@ -240,8 +246,7 @@ async fn smoke(
         checked = local.outputs(outputs);
         running = Some(local);
     }
-    let alg = env.signing_key.algorithm.name();
-    let lines = crate::deploy::smoke::check(&checked, alg).await.map_err(|e| failed(e.to_string()))?;
+    let lines = crate::deploy::smoke::check(&checked, algorithm.name()).await.map_err(|e| failed(e.to_string()))?;
     for line in lines {
         eprintln!("smoke check: {line}");
     }
@@ -388,6 +393,62 @@ fn guard(plan: &Plan, replace_keys: bool) -> Option<String> {
     }
 }
 
+/// The deployed stage of a service stack's outputs (`a` for a stack from before rotation).
+fn deployed_stage(outputs: &BTreeMap<String, String>) -> Stage {
+    outputs.get(service::OUTPUT_KEY_STAGE).and_then(|v| Stage::parse(v)).unwrap_or(Stage::A)
+}
+
+/// Refuses to change the signing mode of a deployed environment unless asked: the other mode's
+/// key signs at once and the tokens signed before stop verifying.
+fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> anyhow::Result<()> {
+    let deployed = outputs.get(service::OUTPUT_SIGNING_MODE).map_or("kms", String::as_str);
+    let wanted = env.signing_key.mode.as_str();
+    if deployed != wanted && !replace_keys {
+        bail!(
+            "{} signs in {deployed} mode and the file says signing_key.mode: {wanted}: the change signs with a new key at once, and every token signed before stops verifying. Pass --replace-signing-keys if that is intended (docs/operations.md, \"Changing the signing mode\")",
+            env.service_stack_name()
+        );
+    }
+    Ok(())
+}
+
+/// Envelope mode: brings the key pair secret to `stage` (see `crate::deploy::key_pairs`), when the
+/// stack's outputs name it. `retire`: drop the pairs of slots the stage no longer publishes.
+/// Returns the algorithm the stage's signing key signs with (the file's in `kms` mode; in
+/// envelope mode the signing pair's, which a new algorithm reaches at the next rotation).
+async fn sync_key_pairs(
+    aws: &Aws,
+    env: &Environment,
+    outputs: &BTreeMap<String, String>,
+    stage: Stage,
+    retire: bool,
+) -> anyhow::Result<Algorithm> {
+    let (Some(secret), Some(kek)) =
+        (outputs.get(service::OUTPUT_KEY_PAIRS_SECRET), outputs.get(service::OUTPUT_KEY_ENCRYPTION_KEY))
+    else {
+        return Ok(env.signing_key.algorithm);
+    };
+    let pairs = KeyPairs {
+        secret: KeyPairsSecret::new(aws.secrets.clone(), secret),
+        kms: aws.kms.clone(),
+        key_encryption_key: kek.clone(),
+        service: env.qualified(),
+        algorithm: env.signing_key.algorithm,
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (lines, algorithm) = pairs.sync(stage, retire, now).await.with_context(|| {
+        format!(
+            "the signing key pairs of {} are not in step with stage {stage}; run `cargo run -- deploy {}` again",
+            env.service_stack_name(),
+            super::target(&env.name)
+        )
+    })?;
+    for line in lines {
+        eprintln!("{line}");
+    }
+    Ok(algorithm)
+}
+
 /// Refuses a deploy outside the environment's change window.
 fn in_change_window(env: &Environment) -> anyhow::Result<()> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -478,9 +539,16 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
             if s.id == "service" {
                 rollback_triggers(&aws, &env, &mut spec).await?;
             }
+            let deployed_outputs = existing.as_ref().map(stack::outputs).unwrap_or_default();
+            if s.id == "service" && service_exists {
+                mode_change(&env, &deployed_outputs, args.replace_signing_keys)?;
+            }
             let plan = stack::plan(&aws.cfn, &spec, &super::target(&env.name), args.replace_failed, poll).await?;
             let Some(plan) = plan else {
                 eprint!("{}", change_set::render(&spec.name, &[]));
+                if s.id == "service" && !args.plan {
+                    sync_key_pairs(&aws, &env, &deployed_outputs, deployed_stage(&deployed_outputs), true).await?;
+                }
                 continue;
             };
             changed = true;
@@ -499,8 +567,17 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
                 stack::discard(&aws.cfn, &plan).await?;
                 continue;
             }
+            if s.id == "service" {
+                // A slot the new stage publishes gets its pair before the function looks for it.
+                let target = step.map_or_else(|| deployed_stage(&deployed_outputs), |(stage, _)| stage);
+                sync_key_pairs(&aws, &env, &deployed_outputs, target, false).await?;
+            }
             let Some(outputs) = apply(&aws, &env, &spec, &plan, args.yes, poll).await? else {
                 return Ok(ExitCode::from(super::EXIT_ERROR));
+            };
+            let algorithm = match s.id {
+                "service" => sync_key_pairs(&aws, &env, &outputs, deployed_stage(&outputs), true).await?,
+                _ => env.signing_key.algorithm,
             };
             if s.id == "service" && !args.no_smoke_check {
                 if aws.emulator && uploaded.is_none() {
@@ -508,7 +585,7 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
                         "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
                     );
                 } else {
-                    smoke(&aws, &env, s, &outputs, uploaded.as_ref()).await?;
+                    smoke(&aws, &env, s, &outputs, uploaded.as_ref(), algorithm).await?;
                 }
             }
         }
@@ -649,4 +726,43 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(if drifted { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use token_function::key_pairs::SigningMode;
+
+    /// Changing the signing mode of a deployed stack is refused unless asked for; a stack from
+    /// before modes counts as `kms`.
+    #[test]
+    fn mode_changes_need_replace_signing_keys() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        let mut env = Environment::load_named(&dir, "dev").unwrap();
+        let deployed = |mode: Option<&str>| -> BTreeMap<String, String> {
+            mode.map(|m| (service::OUTPUT_SIGNING_MODE.to_owned(), m.to_owned())).into_iter().collect()
+        };
+        let rows = [
+            (None, SigningMode::Kms, false, true),
+            (None, SigningMode::Envelope, false, false),
+            (None, SigningMode::Envelope, true, true),
+            (Some("kms"), SigningMode::Kms, false, true),
+            (Some("kms"), SigningMode::Envelope, false, false),
+            (Some("envelope"), SigningMode::Envelope, false, true),
+            (Some("envelope"), SigningMode::Kms, false, false),
+            (Some("envelope"), SigningMode::Kms, true, true),
+        ];
+        for (was, mode, replace, allowed) in rows {
+            env.signing_key.mode = mode;
+            let got = mode_change(&env, &deployed(was), replace);
+            assert_eq!(got.is_ok(), allowed, "{was:?} -> {mode:?} replace={replace}: {got:?}");
+            if let Err(e) = got {
+                let e = e.to_string();
+                assert!(
+                    e.contains(&format!("signing_key.mode: {}", mode.as_str())) && e.contains("--replace-signing-keys"),
+                    "{e}"
+                );
+            }
+        }
+    }
 }

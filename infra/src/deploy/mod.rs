@@ -5,6 +5,7 @@
 pub mod change_set;
 pub mod events;
 pub mod interrupt;
+pub mod key_pairs;
 pub mod logs;
 pub mod package;
 pub mod registry;
@@ -97,6 +98,7 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub kms: aws_sdk_kms::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
@@ -128,6 +130,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3),
             sts: aws_sdk_sts::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
         }
     }

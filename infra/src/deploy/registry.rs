@@ -1,5 +1,5 @@
-//! The client registry secret in Secrets Manager, read and written so that concurrent writers
-//! never lose an entry.
+//! Secrets holding a JSON document that `infra` changes (the client registry, envelope mode's key
+//! pairs), read and written so that concurrent writers never lose an entry.
 //!
 //! A write is a compare-and-swap on the `AWSCURRENT` staging label: the new document is stored
 //! as a version carrying a staging label of its own writer (`infra-<random>`, so that no other
@@ -13,7 +13,10 @@
 
 use std::time::Duration;
 
+use std::marker::PhantomData;
+
 use aws_sdk_secretsmanager::Client;
+use token_function::key_pairs::KeyPairsDocument;
 use token_function::registry::RegistryDocument;
 
 use crate::clients::{self, ClientError};
@@ -28,12 +31,39 @@ pub const ATTEMPTS: usize = 12;
 pub enum RegistryError {
     #[error(transparent)]
     Change(#[from] ClientError),
-    #[error("the registry secret {secret} is not a registry the function accepts: {message}; {recovery}")]
-    Malformed { secret: String, message: String, recovery: String },
+    #[error("the secret {secret} is not a {what} the function accepts: {message}; {recovery}")]
+    Malformed { secret: String, what: &'static str, message: String, recovery: String },
     #[error("{call} {secret}: {message}")]
     Aws { call: &'static str, secret: String, message: String },
-    #[error("other writers changed the registry {0} times in a row; nothing of this change was written; run it again")]
+    #[error("other writers changed the secret {0} times in a row; nothing of this change was written; run it again")]
     Contended(usize),
+}
+
+impl From<std::convert::Infallible> for RegistryError {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}
+
+/// A document kept in a secret: parsed and checked as the function reads it.
+pub trait Document: Clone + PartialEq + serde::Serialize + Sized {
+    /// What the document is, for messages ("client registry").
+    const WHAT: &'static str;
+    fn parse(text: &str) -> Result<Self, String>;
+}
+
+impl Document for RegistryDocument {
+    const WHAT: &'static str = "client registry";
+    fn parse(text: &str) -> Result<Self, String> {
+        clients::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+impl Document for KeyPairsDocument {
+    const WHAT: &'static str = "key pair document";
+    fn parse(text: &str) -> Result<Self, String> {
+        KeyPairsDocument::from_json(text).map_err(|e| e.to_string())
+    }
 }
 
 /// A random wait of up to 50 ms × 2^attempt (at most 1.6 s), so writers that collided do not
@@ -46,23 +76,29 @@ fn backoff(attempt: usize) -> Duration {
     Duration::from_millis(10 + u64::from(u16::from_le_bytes(b)) % cap)
 }
 
-/// The registry secret of one deployed environment.
+/// A secret holding a `D` document, of one deployed environment.
 #[derive(Clone, Debug)]
-pub struct RegistrySecret {
+pub struct DocumentSecret<D> {
     client: Client,
     secret_id: String,
+    document: PhantomData<D>,
 }
+
+/// The client registry secret.
+pub type RegistrySecret = DocumentSecret<RegistryDocument>;
+/// Envelope mode's key pair secret.
+pub type KeyPairsSecret = DocumentSecret<KeyPairsDocument>;
 
 /// A document with the version it was read from.
 #[derive(Clone, Debug)]
-pub struct Read {
-    pub doc: RegistryDocument,
+pub struct Read<D> {
+    pub doc: D,
     pub version: String,
 }
 
-impl RegistrySecret {
+impl<D: Document> DocumentSecret<D> {
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
-        RegistrySecret { client, secret_id: secret_id.into() }
+        DocumentSecret { client, secret_id: secret_id.into(), document: PhantomData }
     }
 
     fn aws<E, R>(&self, call: &'static str, e: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> RegistryError
@@ -74,7 +110,7 @@ impl RegistrySecret {
     }
 
     /// The current document, checked as the function checks it.
-    pub async fn read(&self) -> Result<Read, RegistryError> {
+    pub async fn read(&self) -> Result<Read<D>, RegistryError> {
         let mut attempt = 0;
         let out = loop {
             match self.client.get_secret_value().secret_id(&self.secret_id).send().await {
@@ -96,12 +132,13 @@ impl RegistrySecret {
         let version = out.version_id().unwrap_or_default().to_owned();
         let problem = match out.secret_string() {
             None => Err("it has no SecretString".to_owned()),
-            Some(text) => clients::parse(text).map_err(|e| e.to_string()),
+            Some(text) => D::parse(text),
         };
         match problem {
             Ok(doc) => Ok(Read { doc, version }),
             Err(message) => Err(RegistryError::Malformed {
                 secret: self.secret_id.clone(),
+                what: D::WHAT,
                 message,
                 recovery: self.recovery(&version).await,
             }),
@@ -128,7 +165,7 @@ impl RegistrySecret {
 
     /// Stores `doc` as the new current version if the current version is still `read`'s.
     /// `Ok(false)`: another writer made a newer version current first; nothing was changed.
-    pub async fn write(&self, read: &Read, doc: &RegistryDocument) -> Result<bool, RegistryError> {
+    pub async fn write(&self, read: &Read<D>, doc: &D) -> Result<bool, RegistryError> {
         let text = serde_json::to_string(doc).map_err(|e| ClientError::Serialize(e.to_string()))?;
         let token = token_function::registry::random_secret().map_err(|_| ClientError::Random)?;
         let label = format!("{PENDING_STAGE_PREFIX}{}", &token[..16]);
@@ -175,10 +212,10 @@ impl RegistrySecret {
 
     /// Reads, applies `change`, and writes the result if it differs, starting again from a fresh
     /// read when another writer won. Returns what `change` returned on the attempt written.
-    pub async fn update<T>(
-        &self,
-        mut change: impl FnMut(&mut RegistryDocument) -> Result<T, ClientError>,
-    ) -> Result<T, RegistryError> {
+    pub async fn update<T, E>(&self, mut change: impl FnMut(&mut D) -> Result<T, E>) -> Result<T, RegistryError>
+    where
+        RegistryError: From<E>,
+    {
         for attempt in 0..ATTEMPTS {
             let read = self.read().await?;
             let mut doc = read.doc.clone();

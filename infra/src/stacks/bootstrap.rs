@@ -165,6 +165,20 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                         .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
                     Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()])
                         .sid("UploadFunctionArtifacts"),
+                    // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
+                    Statement::allow(&["kms:GenerateDataKeyPairWithoutPlaintext"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+                        .sid("GenerateSigningKeyPairs")
+                        .condition(tagged_with(env)),
+                    Statement::allow(
+                        &[
+                            "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue",
+                            "secretsmanager:UpdateSecretVersionStage",
+                            "secretsmanager:ListSecretVersionIds",
+                        ],
+                        vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/signing-key-pairs-*"))],
+                    )
+                    .sid("StoreSigningKeyPairs"),
                 ]),
             }],
             permissions_boundary: None,
@@ -193,7 +207,7 @@ pub fn stack_role_boundary(env: &Environment) -> Value<String> {
 fn boundary_statements(env: &Environment) -> Vec<Statement> {
     let q = env.qualified();
     vec![
-        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+        Statement::allow(&["kms:Sign", "kms:GetPublicKey", "kms:Decrypt"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
             .sid("SignWithTheEnvironmentsKeys")
             .condition(tagged_with(env)),
         Statement::allow(

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
-use crate::cfn::{Condition, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
+use crate::cfn::{Condition, ConditionHandle, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
 use crate::env::{CanarySettings, Environment, TracingMode};
 use crate::keys::{Slot, Stage};
 use token_function::http::{Endpoint, not_found};
 use token_function::jwt::Algorithm;
+use token_function::key_pairs::SigningMode;
 
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
@@ -79,21 +80,22 @@ pub const OUTPUT_KEY_STAGE: &str = "CurrentSigningKeyStage";
 pub const OUTPUT_KEY_STAGE_SINCE: &str = "CurrentSigningKeyStageSince";
 /// The logical ids of the key slots; A keeps the id of the key stacks had before rotation.
 pub const KEY_SLOT_IDS: [(Slot, &str); 2] = [(Slot::A, "TokenSigningKey"), (Slot::B, "TokenSigningKeyB")];
+/// Envelope mode's symmetric key and key pair secret (logical ids), and the outputs naming them.
+pub const KEY_ENCRYPTION_KEY_ID: &str = "TokenSigningKeyEncryptionKey";
+pub const KEY_PAIRS_ID: &str = "TokenSigningKeyPairs";
+pub const OUTPUT_KEY_PAIRS_SECRET: &str = "SigningKeyPairsSecretArn";
+pub const OUTPUT_KEY_ENCRYPTION_KEY: &str = "SigningKeyEncryptionKeyArn";
+/// The deployed signing mode (`kms` when a stack predates it).
+pub const OUTPUT_SIGNING_MODE: &str = "SigningMode";
 
-/// The signing keys as the rest of the template uses them: by alias, so that nothing
-/// unconditional refers to a key that exists only in some stages.
+/// The signing keys as the rest of the template uses them: the function's variables, its
+/// role's statement and the outputs, for the environment's signing mode.
 struct SigningKeys {
-    /// The alias ARN of the key that signs.
-    signing: Value<String>,
-    /// Both slots' alias ARNs; a slot without a key repeats the other's (the function takes a
-    /// repeated ARN as one).
-    published: Vec<Value<String>>,
-    /// The function role's statement: Sign and GetPublicKey on the keys carrying the slots'
-    /// aliases (IAM takes no alias ARN as a key's `Resource`; `kms:ResourceAliases` is the
-    /// condition key for it, AWS KMS developer guide "Use aliases to control access to KMS keys").
+    variables: Vec<(&'static str, Value<String>)>,
     statement: Statement,
-    stage: Value<String>,
-    since: Value<String>,
+    /// Secrets the function reads besides the client registry.
+    secrets: Vec<Value<String>>,
+    outputs: Vec<(&'static str, &'static str, Value<String>)>,
 }
 
 /// The alias name of a key slot.
@@ -109,9 +111,14 @@ pub fn signing_alias(env: &Environment, slot: Slot) -> String {
     }
 }
 
-/// Two conditional key slots, each with its own alias, driven by `SigningKeyStage`.
-fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, ModelError> {
-    let q = env.qualified();
+/// The stage parameters and the conditions they drive: which slots exist (`HasSigningKeyA`,
+/// `HasSigningKeyB`) and whether B signs (`SignsWithKeyB`).
+struct StageConditions {
+    has: [ConditionHandle; 2],
+    b_signs: ConditionHandle,
+}
+
+fn stage_conditions(t: &mut Template) -> Result<StageConditions, ModelError> {
     let mut stage_param =
         Parameter::with_default("Signing key stage: which keys exist and which signs (infra keys)", Stage::A.as_str());
     stage_param.allowed_values = Stage::ALL.iter().map(|s| s.as_str().to_owned()).collect();
@@ -119,14 +126,39 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
     let mut since_param = Parameter::with_default("When the signing key stage began, Unix seconds (infra keys)", "0");
     since_param.allowed_pattern = Some("^[0-9]{1,12}$".into());
     let since = t.parameter(PARAM_KEY_STAGE_SINCE, since_param)?;
+    t.output(OUTPUT_KEY_STAGE, "Signing key stage (infra keys)", stage.r#ref())?;
+    t.output(OUTPUT_KEY_STAGE_SINCE, "When the signing key stage began, Unix seconds", since.r#ref())?;
     let any_of = |stages: Vec<Stage>| {
         Condition::Or(stages.into_iter().map(|s| Condition::Equals(stage.r#ref(), s.as_str().into())).collect())
     };
-    let has_a = t.condition("HasSigningKeyA", any_of(Stage::with(Slot::A).collect()))?;
-    let has_b = t.condition("HasSigningKeyB", any_of(Stage::with(Slot::B).collect()))?;
-    let b_signs = t.condition("SignsWithKeyB", any_of(Stage::signed_by(Slot::B).collect()))?;
+    Ok(StageConditions {
+        has: [
+            t.condition("HasSigningKeyA", any_of(Stage::with(Slot::A).collect()))?,
+            t.condition("HasSigningKeyB", any_of(Stage::with(Slot::B).collect()))?,
+        ],
+        b_signs: t.condition("SignsWithKeyB", any_of(Stage::signed_by(Slot::B).collect()))?,
+    })
+}
+
+/// The signing keys for the environment's mode, driven by `SigningKeyStage` (`crate::keys`).
+fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, ModelError> {
+    let stages = stage_conditions(t)?;
+    let mut keys = match env.signing_key.mode {
+        SigningMode::Kms => kms_slots(t, env, &stages)?,
+        SigningMode::Envelope => envelope_slots(t, env, &stages)?,
+    };
+    let mode = env.signing_key.mode.as_str();
+    keys.variables.push(("SIGNING_MODE", mode.into()));
+    keys.outputs.push((OUTPUT_SIGNING_MODE, "How the function signs tokens: kms or envelope", mode.into()));
+    Ok(keys)
+}
+
+/// `kms` mode: two conditional asymmetric KMS keys, each with its own alias; the function uses
+/// them by alias, so that nothing unconditional refers to a key that exists only in some stages.
+fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> Result<SigningKeys, ModelError> {
+    let q = env.qualified();
     let mut aliases = Vec::new();
-    for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip([&has_a, &has_b]) {
+    for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip(&stages.has) {
         let key = t.add_with(
             id,
             kms::Key {
@@ -152,18 +184,82 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
         aliases.push((name, arn));
     }
     let [(a_name, a), (b_name, b)] = [aliases[0].clone(), aliases[1].clone()];
+    // IAM takes no alias ARN as a key's `Resource`; `kms:ResourceAliases` is the condition key
+    // for it (AWS KMS developer guide, "Use aliases to control access to KMS keys").
     let statement = Statement::allow(
         &["kms:Sign", "kms:GetPublicKey"],
         vec![Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")],
     )
     .condition(serde_json::json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": [a_name, b_name]}}))
     .sid("SignTokens");
+    let [has_a, has_b] = &stages.has;
+    let signing = Value::if_(&stages.b_signs, b.clone(), a.clone());
+    // A slot without a key repeats the other's ARN (the function takes a repeated ARN as one).
+    let published = Value::join(",", vec![Value::if_(has_a, a.clone(), b.clone()), Value::if_(has_b, b, a)]);
     Ok(SigningKeys {
-        signing: Value::if_(&b_signs, b.clone(), a.clone()),
-        published: vec![Value::if_(&has_a, a.clone(), b.clone()), Value::if_(&has_b, b, a)],
+        variables: vec![("SIGNING_KEY_ARN", signing.clone()), ("PUBLISHED_KEY_ARNS", published.clone())],
         statement,
-        stage: stage.r#ref(),
-        since: since.r#ref(),
+        secrets: vec![],
+        outputs: vec![
+            ("SigningKeyArn", "KMS key that signs access tokens", signing),
+            ("PublishedKeyArns", "KMS keys the JWKS publishes", published),
+        ],
+    })
+}
+
+/// `envelope` mode: one symmetric KMS key (rotated yearly by KMS) under which `infra` generates
+/// each slot's data key pair, and the secret holding them (`token_function::key_pairs`). The
+/// function may decrypt only private keys encrypted under its own service's context.
+fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> Result<SigningKeys, ModelError> {
+    let q = env.qualified();
+    let retain = Options::new().retain(env.retain_data_on_delete);
+    let kek = t.add_with(
+        KEY_ENCRYPTION_KEY_ID,
+        kms::Key {
+            description: format!("{q}: encrypts the token signing key pairs"),
+            key_spec: kms::KeySpec::SymmetricDefault,
+            key_usage: kms::KeyUsage::EncryptDecrypt,
+            enable_key_rotation: Some(true),
+            pending_window_in_days: env.signing_key.pending_window_days.get(),
+            key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+        },
+        retain.clone(),
+    )?;
+    t.add(
+        &format!("{KEY_ENCRYPTION_KEY_ID}Alias"),
+        kms::Alias { alias_name: format!("alias/{q}-token-signing-key-pairs"), target_key_id: kek.r#ref() },
+    )?;
+    let secret = t.add_with(
+        KEY_PAIRS_ID,
+        secretsmanager::Secret {
+            name: format!("{q}/signing-key-pairs"),
+            description: format!("{q}: the token signing key pairs, private keys encrypted by KMS (infra keys)"),
+            kms_key_id: None,
+            secret_string: Some(token_function::key_pairs::EMPTY_KEY_PAIRS.to_owned()),
+        },
+        retain,
+    )?;
+    let statement = Statement::allow(&["kms:Decrypt"], vec![kek.arn().into()])
+        .condition(serde_json::json!({"StringEquals": {"kms:EncryptionContext:service": q}}))
+        .sid("DecryptSigningKeys");
+    let [has_a, has_b] = &stages.has;
+    let signing = Value::if_(&stages.b_signs, "b".into(), "a".into());
+    let published =
+        Value::join(",", vec![Value::if_(has_a, "a".into(), "b".into()), Value::if_(has_b, "b".into(), "a".into())]);
+    Ok(SigningKeys {
+        variables: vec![
+            ("SIGNING_KEY_PAIRS_SECRET_ARN", secret.r#ref()),
+            ("SIGNING_SLOT", signing.clone()),
+            ("PUBLISHED_SLOTS", published.clone()),
+        ],
+        statement,
+        secrets: vec![secret.r#ref()],
+        outputs: vec![
+            (OUTPUT_KEY_PAIRS_SECRET, "Secret holding the signing key pairs", secret.r#ref()),
+            (OUTPUT_KEY_ENCRYPTION_KEY, "KMS key the signing key pairs are encrypted under", kek.arn().into()),
+            ("SigningSlot", "The key slot that signs", signing),
+            ("PublishedSlots", "The key slots the JWKS publishes", published),
+        ],
     })
 }
 
@@ -206,7 +302,8 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let mut statements = vec![
         Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn().into()]).sid("WriteLogs"),
         keys.statement.clone(),
-        Statement::allow(&["secretsmanager:GetSecretValue"], vec![registry.r#ref()]).sid("ReadClientRegistry"),
+        Statement::allow(&["secretsmanager:GetSecretValue"], [vec![registry.r#ref()], keys.secrets.clone()].concat())
+            .sid("ReadSecrets"),
     ];
     if env.function.tracing == TracingMode::Active {
         // X-Ray has no resource-level permissions for these two actions.
@@ -228,15 +325,14 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
         },
     )?;
-    let variables = BTreeMap::from([
+    let mut variables = BTreeMap::from([
         ("TOKEN_ISSUER".to_owned(), env.token.issuer.0.clone().into()),
         ("TOKEN_AUDIENCE".to_owned(), env.token.audience.0.clone().into()),
         ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
-        ("SIGNING_KEY_ARN".to_owned(), keys.signing.clone()),
-        ("PUBLISHED_KEY_ARNS".to_owned(), Value::join(",", keys.published.clone())),
         ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),
         ("SERVICE_NAME".to_owned(), q.clone().into()),
     ]);
+    variables.extend(keys.variables.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let function = t.add(
         FUNCTION_ID,
         lambda::Function {
@@ -467,10 +563,9 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output("TokenUrl", "OAuth 2.0 token endpoint", url("/oauth/token"))?;
     t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url("/.well-known/jwks.json"))?;
     t.output("FunctionName", "The token function", function.r#ref())?;
-    t.output("SigningKeyArn", "KMS key that signs access tokens", keys.signing)?;
-    t.output("PublishedKeyArns", "KMS keys the JWKS publishes", Value::join(",", keys.published))?;
-    t.output(OUTPUT_KEY_STAGE, "Signing key stage (infra keys)", keys.stage)?;
-    t.output(OUTPUT_KEY_STAGE_SINCE, "When the signing key stage began, Unix seconds", keys.since)?;
+    for (name, description, value) in keys.outputs {
+        t.output(name, description, value)?;
+    }
     t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
     Ok(t)
 }

@@ -17,6 +17,7 @@ mod limits;
 mod policy;
 mod refs;
 mod schema;
+mod signing;
 mod sns;
 
 use std::fmt;
@@ -53,6 +54,7 @@ pub fn rules() -> Vec<&'static Rule> {
         sns::RULES,
         deploy::RULES,
         lambda::RULES,
+        signing::RULES,
         policy::RULES,
     ]
     .concat()
@@ -102,6 +104,7 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     policy::environment(&mut cx, stacks, env);
     alarms::settings(&mut cx, env);
     deploy::limits(&mut cx, env);
+    signing::capacity(&mut cx, env);
     schema::region(&mut cx, &jsons, env);
     cx.out.extend(cross_stack(&jsons));
     cx.out

@@ -94,8 +94,14 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 format!("since {}", iso_seconds(d.since))
             };
             out!("stage: {} ({}), {since}", d.stage, d.stage.describe());
-            for k in ["SigningKeyArn", "PublishedKeyArns"] {
-                out!("{k}: {}", d.outputs.get(k).map(String::as_str).unwrap_or("(not deployed)"));
+            let mode = d.outputs.get(service::OUTPUT_SIGNING_MODE).map_or("kms", String::as_str);
+            out!("mode: {mode}");
+            let shown: &[&str] = match mode {
+                "envelope" => &[service::OUTPUT_KEY_PAIRS_SECRET, "SigningSlot", "PublishedSlots"],
+                _ => &["SigningKeyArn", "PublishedKeyArns"],
+            };
+            for k in shown {
+                out!("{k}: {}", d.outputs.get(*k).map(String::as_str).unwrap_or("(not deployed)"));
             }
             match allowed {
                 Ok(()) => out!("next: {next} ({}); may run now: `cargo run -- keys {target} rotate`", next.describe()),

@@ -272,9 +272,16 @@ fn method_not_allowed(endpoint: Endpoint) -> (Response, Outcome) {
     (r, Outcome::Other)
 }
 
+/// An error answer in the RFC 6749 §5.2 form (`{"error": code, "error_description": …}`, not
+/// cached), with any status: also what the deployed API answers by itself (its gateway
+/// responses), so every error a client sees has one shape.
+pub fn error_answer(status: u16, code: &str, description: &str) -> Response {
+    Response::json(status, json!({"error": code, "error_description": description})).no_store()
+}
+
 /// The RFC 6749 §5.2 error answer.
 pub fn error_response(e: &OAuthError) -> Response {
-    let mut r = Response::json(e.status(), json!({"error": e.code(), "error_description": e.description()})).no_store();
+    let mut r = error_answer(e.status(), e.code(), e.description());
     if *e == OAuthError::InvalidClient {
         r.headers.push(("www-authenticate", r#"Basic realm="token", charset="UTF-8""#.into()));
     }

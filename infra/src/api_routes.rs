@@ -151,9 +151,13 @@ impl RouteTable {
 }
 
 /// Gateway response types with their default status and message.
-const DEFAULT_ANSWERS: [(&str, u16, &str); 4] = [
+pub const DEFAULT_ANSWERS: [(&str, u16, &str); 7] = [
     ("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"),
     ("THROTTLED", 429, "Too Many Requests"),
     ("REQUEST_TOO_LARGE", 413, "Request Too Long"),
     ("INTEGRATION_TIMEOUT", 504, "Endpoint request timed out"),
+    // A function error or a malformed proxy response.
+    ("INTEGRATION_FAILURE", 502, "Internal server error"),
+    ("WAF_FILTERED", 403, "Forbidden"),
+    ("BAD_REQUEST_BODY", 400, "Invalid request body"),
 ];

@@ -87,3 +87,39 @@ fn deployed_routes_answer_as_serve_does() {
         }
     }
 }
+
+/// Everything API Gateway answers by itself has the function's error form: the 404 for an
+/// unknown path, and for every other gateway response type (those the local gateway gives and
+/// their neighbours, which fall to `DEFAULT_4XX`/`DEFAULT_5XX`) an RFC 6749 §5.2 body with a
+/// registered error code and the status below, uncached.
+#[test]
+fn every_gateway_answer_has_the_rfc_6749_form() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+    let rows: [(&str, u16, &str, &str); 8] = [
+        ("REQUEST_TOO_LARGE", 400, "invalid_request", "request body too large"),
+        ("THROTTLED", 429, "temporarily_unavailable", "too many requests; retry later"),
+        ("INTEGRATION_FAILURE", 502, "server_error", "Internal server error"),
+        ("INTEGRATION_TIMEOUT", 504, "server_error", "Endpoint request timed out"),
+        ("WAF_FILTERED", 403, "invalid_request", "Forbidden"),
+        ("BAD_REQUEST_BODY", 400, "invalid_request", "Invalid request body"),
+        // Types the table does not know: API Gateway's 5XX class.
+        ("API_CONFIGURATION_ERROR", 500, "server_error", "Internal server error"),
+        ("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", ""),
+    ];
+    for name in Environment::names(&dir).unwrap() {
+        let env = Environment::load_named(&dir, &name).unwrap();
+        let table = RouteTable::from_template(&stacks::service::build(&env).unwrap().to_json()).unwrap();
+        for (response_type, status, code, description) in rows {
+            let answer = table.gateway(response_type);
+            let body: serde_json::Value = serde_json::from_str(&answer.body)
+                .unwrap_or_else(|e| panic!("{name}: {response_type}: not JSON ({e}): {}", answer.body));
+            assert_eq!((answer.status, body["error"].as_str()), (status, Some(code)), "{name}: {response_type}");
+            if code != "not_found" {
+                assert_eq!(body["error_description"], description, "{name}: {response_type}");
+                let header =
+                    |h: &str| answer.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(h)).map(|(_, v)| v.as_str());
+                assert_eq!(header("cache-control"), Some("no-store"), "{name}: {response_type}");
+            }
+        }
+    }
+}

@@ -13,10 +13,12 @@
 //!   `body`; the body is base64 with `isBase64Encoded: true` only when its `Content-Type`
 //!   matches one of the API's `BinaryMediaTypes`, and text otherwise;
 //! - "Output format": `statusCode`, `headers`, `multiValueHeaders`, `body`,
-//!   `isBase64Encoded`; a function error or a malformed response is `502 {"message":"Internal
-//!   server error"}`;
-//! - "Amazon API Gateway quotas": a 10 MB payload (`REQUEST_TOO_LARGE`, 413) and a 29 s
-//!   integration timeout (`INTEGRATION_TIMEOUT`, 504).
+//!   `isBase64Encoded`; a function error or a malformed response is the `INTEGRATION_FAILURE`
+//!   gateway response (502);
+//! - "Amazon API Gateway quotas": a 10 MB payload (`REQUEST_TOO_LARGE`) and a 29 s integration
+//!   timeout (`INTEGRATION_TIMEOUT`, 504);
+//! - every answer API Gateway gives by itself is the template's gateway response for its type
+//!   (`crate::api_routes::RouteTable::gateway`).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -227,13 +229,12 @@ impl LocalApi {
             return gateway(self.spec.routes.gateway("INTEGRATION_TIMEOUT"));
         };
         let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let failed = || gateway(self.spec.routes.gateway("INTEGRATION_FAILURE"));
         let mut answer = match outcome {
-            Outcome::Response(bytes) => {
-                self.spec.response(&bytes, accept).unwrap_or_else(|| plain(502, "Internal server error"))
-            }
+            Outcome::Response(bytes) => self.spec.response(&bytes, accept).unwrap_or_else(failed),
             Outcome::Error { error_type, message } => {
                 eprintln!("function error {error_type}: {message}");
-                plain(502, "Internal server error")
+                failed()
             }
         };
         answer.1.push(("x-amzn-RequestId".into(), request_id));

@@ -9,7 +9,8 @@ use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsma
 use crate::cfn::{Condition, ConditionHandle, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
 use crate::env::{CanarySettings, Environment, TracingMode};
 use crate::keys::{Slot, Stage};
-use token_function::http::{Endpoint, not_found};
+use token_function::error::OAuthError;
+use token_function::http::{Endpoint, Response, error_answer, error_response, not_found};
 use token_function::jwt::Algorithm;
 use token_function::key_pairs::SigningMode;
 
@@ -618,22 +619,62 @@ fn api_routes(t: &mut Template, api: &Handle<RestApi>, integration_uri: &Value<S
         )?;
         deployment = deployment.depends_on(&method);
     }
+    for (id, response_type, status, answer) in gateway_responses() {
+        let content_type = answer.header("content-type").unwrap_or("application/json").to_owned();
+        let response = t.add(
+            id,
+            apigateway::GatewayResponse {
+                rest_api_id: api.r#ref(),
+                response_type,
+                status_code: status.map(|s| s.to_string()),
+                response_parameters: answer
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (format!("gatewayresponse.header.{}", header_name(k)), format!("'{v}'")))
+                    .collect(),
+                response_templates: BTreeMap::from([(content_type, answer.body)]),
+            },
+        )?;
+        deployment = deployment.depends_on(&response);
+    }
+    Ok(deployment)
+}
+
+/// `Content-Type` for `content-type`: as API Gateway's own headers are written.
+fn header_name(name: &str) -> String {
+    name.split('-')
+        .map(|w| w.get(..1).unwrap_or_default().to_ascii_uppercase() + w.get(1..).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// What API Gateway answers by itself, as the function would: (logical id, response type, status
+/// or `None` for the type's own, answer). Unknown paths get the function's 404; everything else
+/// the RFC 6749 §5.2 error form (API Gateway developer guide, "Gateway response types"): an
+/// oversized body `invalid_request` 400 as the function answers it, throttling
+/// `temporarily_unavailable` 429 (RFC 6749 §4.1.2.1's code for an overloaded server, registered
+/// in §11.4), any other 4XX (a WAF block, a bad header) `invalid_request` and any 5XX (a function
+/// that failed or timed out) `server_error`, each with API Gateway's own message as the
+/// description.
+pub fn gateway_responses() -> Vec<(&'static str, &'static str, Option<u16>, Response)> {
+    let with_message = |code: &str, status: u16| {
+        let mut r = error_answer(status, code, "");
+        r.body = format!(r#"{{"error":"{code}","error_description":$context.error.messageString}}"#);
+        r
+    };
     let not_found = not_found();
-    let content_type = not_found.header("content-type").unwrap_or("application/json").to_owned();
-    let response = t.add(
-        "ApiNotFoundResponse",
-        apigateway::GatewayResponse {
-            rest_api_id: api.r#ref(),
-            response_type: NOT_FOUND_RESPONSE_TYPE,
-            status_code: not_found.status.to_string(),
-            response_parameters: BTreeMap::from([(
-                "gatewayresponse.header.Content-Type".to_owned(),
-                format!("'{content_type}'"),
-            )]),
-            response_templates: BTreeMap::from([(content_type, not_found.body)]),
-        },
-    )?;
-    Ok(deployment.depends_on(&response))
+    vec![
+        ("ApiNotFoundResponse", NOT_FOUND_RESPONSE_TYPE, Some(not_found.status), not_found),
+        ("ApiTooLargeResponse", "REQUEST_TOO_LARGE", Some(400), error_response(&OAuthError::PayloadTooLarge)),
+        (
+            "ApiThrottledResponse",
+            "THROTTLED",
+            Some(429),
+            error_answer(429, "temporarily_unavailable", "too many requests; retry later"),
+        ),
+        ("ApiDefault4xxResponse", "DEFAULT_4XX", None, with_message("invalid_request", 400)),
+        ("ApiDefault5xxResponse", "DEFAULT_5XX", None, with_message("server_error", 500)),
+    ]
 }
 
 /// A version published from the current code and settings, the `live` alias API Gateway invokes,

@@ -71,8 +71,9 @@ pub struct GatewayResponse {
     pub rest_api_id: Value<String>,
     /// `DEFAULT_4XX`, `MISSING_AUTHENTICATION_TOKEN`, `THROTTLED`, ...
     pub response_type: &'static str,
-    /// The HTTP status, as a string.
-    pub status_code: String,
+    /// The HTTP status, as a string; `None` keeps the response type's own status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
     /// `gatewayresponse.header.<Name>` → a quoted static value (`'application/json'`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub response_parameters: BTreeMap<String, String>,

@@ -41,9 +41,9 @@ pub struct Environment {
     /// The file it was read from.
     #[serde(skip)]
     pub source: PathBuf,
-    /// The file's text, to point findings at lines ([`Environment::line_of`]).
+    /// Where each key is written, to point findings at lines ([`Environment::line_of`]).
     #[serde(skip)]
-    text: String,
+    keys: crate::yaml_keys::KeyLines,
     /// The AWS account the stacks belong to; deploy refuses any other.
     pub account_id: AccountId,
     pub region: Region,
@@ -1060,12 +1060,13 @@ impl Environment {
         if !is_environment_name(name) {
             return Err(EnvError::BadName { name: name.to_owned(), path: shown });
         }
-        no_duplicate_keys(text).map_err(|message| EnvError::Invalid { path: shown.clone(), message })?;
+        let keys = crate::yaml_keys::KeyLines::read(text)
+            .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
         let mut env: Environment = serde_norway::from_str(text)
             .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
         env.name = name.to_owned();
         env.source = path.to_owned();
-        env.text = text.to_owned();
+        env.keys = keys;
         env.check().map_err(|(key, message)| {
             let at = env.line_of(&key).map(|n| format!(" at line {n}")).unwrap_or_default();
             EnvError::Invalid { path: shown, message: format!("{key}: {message}{at}") }
@@ -1179,38 +1180,10 @@ impl Environment {
         Ok((names, misnamed))
     }
 
-    /// The 1-based line where the dotted `key` (`monitoring.alarms.lambda_errors.threshold`) is
-    /// written, found by indentation in block mappings; the rest of a key inside a flow mapping
-    /// (`{threshold: 20, ...}`) is on its parent's line. `None` when the key is not written.
+    /// The 1-based line where the dotted `key` (`monitoring.alarms.lambda_errors.threshold`,
+    /// `token.clients.0.id`) is written; `None` when it is not (a default).
     pub fn line_of(&self, key: &str) -> Option<usize> {
-        let lines: Vec<&str> = self.text.lines().collect();
-        let (mut from, mut parent_indent, mut found) = (0, None::<usize>, None);
-        for segment in key.split('.') {
-            if let Some(n) = found
-                && lines.get(n).is_some_and(|l: &&str| l.contains('{'))
-            {
-                // Inside a flow mapping: the key is on this line, if at all.
-                return lines.get(n).filter(|l: &&&str| l.contains(&format!("{segment}:"))).map(|_| n + 1);
-            }
-            let mut hit = None;
-            for (n, line) in lines.iter().enumerate().skip(from) {
-                let body = line.trim_start();
-                if body.is_empty() || body.starts_with('#') {
-                    continue;
-                }
-                let indent = line.len() - body.len();
-                if parent_indent.is_some_and(|p| indent <= p) {
-                    break;
-                }
-                if body.strip_prefix(segment).is_some_and(|rest| rest.starts_with(':')) {
-                    hit = Some((n, indent));
-                    break;
-                }
-            }
-            let (n, indent) = hit?;
-            (from, parent_indent, found) = (n + 1, Some(indent), Some(n));
-        }
-        found.map(|n| n + 1)
+        self.keys.line(key)
     }
 
     /// `<file>:<key>`, with the key's line where it is written: how findings about the
@@ -1256,38 +1229,6 @@ pub const RESERVED_TAGS: [&str; 2] = ["service", "environment"];
 fn first_duplicate(values: impl Iterator<Item = String>) -> Option<String> {
     let mut seen = BTreeSet::new();
     values.into_iter().find(|v| !seen.insert(v.clone()))
-}
-
-/// Refuses a key written twice in one mapping, anywhere in the file: serde keeps the last value
-/// of a map silently. The YAML is read once as an untyped tree, whose reader refuses duplicates
-/// and names the key's path and line; a duplicate at the top level gets its line added here.
-fn no_duplicate_keys(text: &str) -> Result<(), String> {
-    let Err(e) = serde_norway::from_str::<serde_norway::Value>(text) else {
-        return Ok(());
-    };
-    let message = e.to_string();
-    // Other errors (syntax) are left to the typed read, which names the key it was reading.
-    if !message.contains("duplicate entry") {
-        return Ok(());
-    }
-    // Nested keys come with their path and line; a top-level one only with the mapping's start.
-    if !message.starts_with("duplicate entry") {
-        return Err(message);
-    }
-    // A top-level key starts its line.
-    let mut seen = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let key = line
-            .split_once(':')
-            .map(|(k, _)| k.trim_end())
-            .filter(|k| !k.is_empty() && !k.starts_with([' ', '\t', '#', '-']) && !k.contains(char::is_whitespace));
-        if let Some(key) = key
-            && let Some(first) = seen.insert(key, n + 1)
-        {
-            return Err(format!("{key}: the key is given twice, at line {first} and at line {}", n + 1));
-        }
-    }
-    Err(message)
 }
 
 impl Alarms {

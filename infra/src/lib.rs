@@ -14,3 +14,4 @@ pub mod runbook;
 pub mod stacks;
 pub mod synth;
 pub mod validate;
+pub mod yaml_keys;

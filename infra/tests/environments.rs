@@ -227,12 +227,12 @@ fn a_threshold_change_shows_in_template_and_runbook() {
 /// Every duplicate key is refused, with its path and line; the same key in different maps is fine.
 #[test]
 fn duplicate_keys_are_refused_everywhere() {
-    let cases: [(&str, &str, Option<&str>); 7] = [
-        ("tags:\n", "tags:\n  team: payments\n", Some("tags: duplicate entry with key \"team\" at line 8")),
+    let cases: [(&str, &str, Option<&str>); 9] = [
+        ("tags:\n", "tags:\n  team: payments\n", Some("tags.team: the key is given twice, at line 8 and at line 9")),
         (
             "  memory_mb: 256\n",
             "  memory_mb: 256\n  memory_mb: 512\n",
-            Some("function: duplicate entry with key \"memory_mb\" at line"),
+            Some("function.memory_mb: the key is given twice, at line 12 and at line 13"),
         ),
         (
             "region: eu-west-1\n",
@@ -240,14 +240,24 @@ fn duplicate_keys_are_refused_everywhere() {
             Some("region: the key is given twice, at line 3 and at line 4"),
         ),
         (
+            "region: eu-west-1\n",
+            "region: eu-west-1\n\"region\": us-east-1\n",
+            Some("region: the key is given twice, at line 3 and at line 4"),
+        ),
+        (
             "lambda_errors: {threshold: 20,",
             "lambda_errors: {threshold: 20, threshold: 1,",
-            Some("monitoring.alarms.lambda_errors: duplicate entry with key \"threshold\" at line 50"),
+            Some("monitoring.alarms.lambda_errors.threshold: the key is given twice, at line 50 and at line 50"),
         ),
         (
             "    - id: inventory-service\n",
             "    - id: inventory-service\n      id: other\n",
-            Some("duplicate entry with key \"id\" at line"),
+            Some("token.clients.1.id: the key is given twice, at line 26 and at line 27"),
+        ),
+        (
+            "      ttl_seconds: 900\n",
+            "      ttl_seconds: 900\n      ttl_seconds: 60\n",
+            Some("token.clients.1.ttl_seconds: the key is given twice, at line 29 and at line 30"),
         ),
         // Neighbours: the same key in two different maps, and a tag value that repeats another.
         ("tags:\n", "tags:\n  owner: identity\n", None),

@@ -1,0 +1,151 @@
+//! Where each key of a YAML document is written: one pass over the document's events
+//! (saphyr-parser, a YAML 1.2 event parser with positions) records the line of every key by its
+//! dotted path (`monitoring.alarms.lambda_errors.threshold`; sequence items by index,
+//! `token.clients.0.id`), in block and flow style alike, and refuses a key written twice in one
+//! mapping with both lines (serde keeps the last value of a map silently).
+
+use std::collections::BTreeMap;
+
+use saphyr_parser::{Event, Parser};
+
+/// A key written twice in one mapping.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: the key is given twice, at line {first} and at line {second}")]
+pub struct DuplicateKey {
+    pub path: String,
+    pub first: usize,
+    pub second: usize,
+}
+
+/// The line (1-based) of every key of a document, by dotted path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyLines(BTreeMap<String, usize>);
+
+/// A mapping or sequence being read: its path, and (mappings) its keys so far and whether the
+/// next scalar is a key; (sequences) the next item's index.
+enum Frame {
+    Mapping { path: String, keys: BTreeMap<String, usize>, value_of: Option<String> },
+    Sequence { path: String, next: usize },
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+}
+
+impl KeyLines {
+    /// Reads `text`. A syntax error ends the reading quietly (the typed read reports it, naming
+    /// the key it was reading); the keys before it are kept.
+    pub fn read(text: &str) -> Result<Self, DuplicateKey> {
+        let mut lines = BTreeMap::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        for event in Parser::new_from_str(text) {
+            let Ok((event, span)) = event else { break };
+            let line = span.start.line();
+            // Where a new node sits: the path of the value it is, or `None` for a key.
+            let slot = match stack.last_mut() {
+                None => Some(String::new()),
+                Some(Frame::Sequence { path, next }) => {
+                    *next += 1;
+                    Some(join(path, &(*next - 1).to_string()))
+                }
+                Some(Frame::Mapping { path, value_of, .. }) => value_of.take().map(|k| join(path, &k)),
+            };
+            match event {
+                Event::Scalar(value, ..) => {
+                    if slot.is_none()
+                        && let Some(Frame::Mapping { path, keys, value_of }) = stack.last_mut()
+                    {
+                        let full = join(path, &value);
+                        if let Some(first) = keys.insert(value.to_string(), line) {
+                            return Err(DuplicateKey { path: full, first, second: line });
+                        }
+                        lines.insert(full, line);
+                        *value_of = Some(value.to_string());
+                    }
+                }
+                Event::MappingStart(..) => {
+                    stack.push(Frame::Mapping {
+                        path: slot.unwrap_or_default(),
+                        keys: BTreeMap::new(),
+                        value_of: None,
+                    });
+                }
+                Event::SequenceStart(..) => stack.push(Frame::Sequence { path: slot.unwrap_or_default(), next: 0 }),
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                // An alias is a value; a complex key (a mapping as a key) has no dotted path.
+                _ => {}
+            }
+        }
+        Ok(KeyLines(lines))
+    }
+
+    /// The line of the dotted `key`, when it is written.
+    pub fn line(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+a: 1
+b:
+  c: 2
+  d: {e: 3, f: [4, {g: 5}]}
+items:
+  - id: x
+    h: 6
+  - id: y
+# a comment
+z: \"quoted: value\"
+";
+
+    #[test]
+    fn every_key_has_its_line() {
+        let k = KeyLines::read(DOC).unwrap();
+        let rows = [
+            ("a", Some(1)),
+            ("b", Some(2)),
+            ("b.c", Some(3)),
+            ("b.d", Some(4)),
+            ("b.d.e", Some(4)),
+            ("b.d.f", Some(4)),
+            ("b.d.f.1.g", Some(4)),
+            ("items", Some(5)),
+            ("items.0.id", Some(6)),
+            ("items.0.h", Some(7)),
+            ("items.1.id", Some(8)),
+            ("z", Some(10)),
+            ("c", None),
+            ("b.e", None),
+            ("items.2.id", None),
+        ];
+        for (key, line) in rows {
+            assert_eq!(k.line(key), line, "{key}");
+        }
+    }
+
+    /// A key twice in one mapping, at any depth and in any style, names its path and both
+    /// lines; the same key in different mappings is fine.
+    #[test]
+    fn duplicates_name_both_lines() {
+        let dup = |path: &str, first, second| Err(DuplicateKey { path: path.into(), first, second });
+        let rows: [(&str, Result<(), DuplicateKey>); 8] = [
+            ("a: 1\na: 2\n", dup("a", 1, 2)),
+            ("a: 1\nb: 2\n\n\na: 3\n", dup("a", 1, 5)),
+            ("b:\n  c: 1\n  d: 2\n  c: 3\n", dup("b.c", 2, 4)),
+            ("b: {c: 1, c: 2}\n", dup("b.c", 1, 1)),
+            ("l:\n  - id: x\n    id: y\n", dup("l.0.id", 2, 3)),
+            ("\"a\": 1\na: 2\n", dup("a", 1, 2)),
+            ("b:\n  c: 1\nd:\n  c: 1\n", Ok(())),
+            ("l:\n  - id: x\n  - id: x\n", Ok(())),
+        ];
+        for (text, want) in rows {
+            assert_eq!(KeyLines::read(text).map(|_| ()), want, "{text:?}");
+        }
+    }
+}

@@ -879,24 +879,17 @@ fn shown(s: &str) -> String {
 
 /// Why a URL's host is not a public DNS name or address, if it is not: labels of 1 to 63
 /// letters, digits and hyphens not at either end, no empty label or trailing dot (RFC 1123
-/// §2.1); no `localhost` (RFC 6761 §6.3) or address that only this network reaches
-/// (loopback, private, link-local, unspecified, and the same as IPv4-mapped IPv6).
+/// §2.1); no `localhost` (RFC 6761 §6.3); no address outside the public unicast space
+/// ([`crate::public_ip::not_public`]: the IANA special-purpose registries, multicast, and IPv6
+/// forms carrying such an IPv4 address).
 fn unreachable_host(u: &url::Url) -> Option<String> {
-    use std::net::IpAddr;
-    let private = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
+    let private = |ip: std::net::IpAddr| {
+        crate::public_ip::not_public(ip).map(|why| format!("{ip} is not a public address: {why}"))
     };
     match u.host() {
         None => Some("it has no host".into()),
-        Some(url::Host::Ipv4(ip)) if private(IpAddr::V4(ip)) => Some(format!("{ip} is not a public address")),
-        Some(url::Host::Ipv6(ip)) if private(IpAddr::V6(ip)) => Some(format!("{ip} is not a public address")),
+        Some(url::Host::Ipv4(ip)) => private(ip.into()),
+        Some(url::Host::Ipv6(ip)) => private(ip.into()),
         Some(url::Host::Domain(d)) => {
             let labels_ok = d.split('.').all(|l| {
                 (1..=63).contains(&l.len())
@@ -915,7 +908,6 @@ fn unreachable_host(u: &url::Url) -> Option<String> {
                 None
             }
         }
-        Some(_) => None,
     }
 }
 

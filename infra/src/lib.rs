@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod env;
 pub mod keys;
 pub mod local;
+pub mod public_ip;
 pub mod runbook;
 pub mod stacks;
 pub mod synth;

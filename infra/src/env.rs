@@ -1178,6 +1178,12 @@ impl Environment {
         self.keys.line(key)
     }
 
+    /// Where a generated string came from: `<file>:<key> (line N)` of the longest value of the
+    /// file (8 characters or more) it contains, if any.
+    pub fn origin(&self, text: &str) -> Option<String> {
+        self.keys.origin(text, 8).map(|key| self.locate(key))
+    }
+
     /// `<file>:<key>`, with the key's line where it is written: how findings about the
     /// environment file point at it.
     pub fn locate(&self, key: &str) -> String {

@@ -17,9 +17,13 @@ pub struct DuplicateKey {
     pub second: usize,
 }
 
-/// The line (1-based) of every key of a document, by dotted path.
+/// The line (1-based) of every key of a document, by dotted path, and every scalar value with the
+/// path it is the value of.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyLines(BTreeMap<String, usize>);
+pub struct KeyLines {
+    lines: BTreeMap<String, usize>,
+    values: Vec<(String, String)>,
+}
 
 /// A mapping or sequence being read: its path, and (mappings) its keys so far and whether the
 /// next scalar is a key; (sequences) the next item's index.
@@ -37,6 +41,7 @@ impl KeyLines {
     /// the key it was reading); the keys before it are kept.
     pub fn read(text: &str) -> Result<Self, DuplicateKey> {
         let mut lines = BTreeMap::new();
+        let mut values = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         for event in Parser::new_from_str(text) {
             let Ok((event, span)) = event else { break };
@@ -52,9 +57,9 @@ impl KeyLines {
             };
             match event {
                 Event::Scalar(value, ..) => {
-                    if slot.is_none()
-                        && let Some(Frame::Mapping { path, keys, value_of }) = stack.last_mut()
-                    {
+                    if let Some(path) = slot {
+                        values.push((path, value.to_string()));
+                    } else if let Some(Frame::Mapping { path, keys, value_of }) = stack.last_mut() {
                         let full = join(path, &value);
                         if let Some(first) = keys.insert(value.to_string(), line) {
                             return Err(DuplicateKey { path: full, first, second: line });
@@ -78,12 +83,22 @@ impl KeyLines {
                 _ => {}
             }
         }
-        Ok(KeyLines(lines))
+        Ok(KeyLines { lines, values })
     }
 
     /// The line of the dotted `key`, when it is written.
     pub fn line(&self, key: &str) -> Option<usize> {
-        self.0.get(key).copied()
+        self.lines.get(key).copied()
+    }
+
+    /// The path of the longest value of at least `min` characters that `text` contains: where a
+    /// generated string most likely came from.
+    pub fn origin(&self, text: &str, min: usize) -> Option<&str> {
+        self.values
+            .iter()
+            .filter(|(_, v)| v.chars().count() >= min && text.contains(v.as_str()))
+            .max_by_key(|(_, v)| v.len())
+            .map(|(path, _)| path.as_str())
     }
 }
 
@@ -127,6 +142,9 @@ z: \"quoted: value\"
         for (key, line) in rows {
             assert_eq!(k.line(key), line, "{key}");
         }
+        assert_eq!(k.origin("see quoted: value here", 5), Some("z"));
+        assert_eq!(k.origin("an id x", 1), Some("items.0.id"));
+        assert_eq!(k.origin("nothing", 5), None);
     }
 
     /// A key twice in one mapping, at any depth and in any style, names its path and both

@@ -574,6 +574,25 @@ fn signing_capacity_fits_the_kms_quota() {
     assert_findings_after(cases);
 }
 
+/// A template value over its limit that an environment value made names the file's key and line
+/// (SCHEMA001 on the alarms' descriptions, built from `monitoring.runbook_url`).
+#[test]
+fn template_findings_name_the_file_key_they_come_from() {
+    let url = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/prod.md";
+    let long = |n: usize| format!("runbook_url: https://wiki.example.com/{}", "r".repeat(n));
+    assert!(findings_after(&[(url, &long(700))]).is_empty());
+    let got = findings_after(&[(url, &long(1000))]);
+    assert!(!got.is_empty());
+    for (rule, path, message) in &got {
+        assert_eq!(rule, "SCHEMA001");
+        assert!(path.ends_with(".Properties.AlarmDescription"), "{path}");
+        assert!(
+            message.contains("characters; at most 1024 (from environments/prod.yaml:monitoring.runbook_url (line 58))"),
+            "{message}"
+        );
+    }
+}
+
 /// Every pattern of the CloudFormation schemas compiles, so no pattern check passes by default.
 #[test]
 fn every_schema_pattern_compiles() {
@@ -600,8 +619,9 @@ fn schema_limits_are_checked() {
         json
     };
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
-    let set = |pointer: &'static str, value: serde_json::Value| -> Edit {
-        Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(pointer).unwrap() = value.clone())
+    let set = |pointer: &str, value: serde_json::Value| -> Edit {
+        let pointer = pointer.to_owned();
+        Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(&pointer).unwrap() = value.clone())
     };
     let fp = "/Resources/TokenFunction/Properties";
     /// (rule, path, message part) of the finding a case expects.
@@ -648,6 +668,54 @@ fn schema_limits_are_checked() {
         (
             set("/Resources/TokenFunction/Type", "AWS::Lambda::Nope".into()),
             Some(("SCHEMA002", "$.Resources.TokenFunction.Type", "no schema for AWS::Lambda::Nope")),
+        ),
+        // Values CloudFormation computes: their literal text is a lower bound.
+        (
+            set(
+                &format!("{fp}/FunctionName"),
+                serde_json::json!({"Fn::Sub": format!("${{AWS::StackName}}{}", "f".repeat(64))}),
+            ),
+            None,
+        ),
+        (
+            set(
+                &format!("{fp}/FunctionName"),
+                serde_json::json!({"Fn::Sub": format!("${{AWS::StackName}}-{}", "f".repeat(64))}),
+            ),
+            Some((
+                "SCHEMA001",
+                "$.Resources.TokenFunction.Properties.FunctionName",
+                "resolves to at least 65 characters",
+            )),
+        ),
+        (
+            set(
+                &format!("{fp}/FunctionName"),
+                serde_json::json!({"Fn::Sub": format!("${{!Literal}}{}", "f".repeat(55))}),
+            ),
+            Some((
+                "SCHEMA001",
+                "$.Resources.TokenFunction.Properties.FunctionName",
+                "resolves to at least 65 characters",
+            )),
+        ),
+        (
+            set(
+                &format!("{fp}/FunctionName"),
+                serde_json::json!({"Fn::Join": ["-", ["a".repeat(31), "b".repeat(32)]]}),
+            ),
+            None,
+        ),
+        (
+            set(
+                &format!("{fp}/FunctionName"),
+                serde_json::json!({"Fn::Join": ["-", ["a".repeat(32), {"Ref": "AWS::StackName"}, "b".repeat(31)]]}),
+            ),
+            Some((
+                "SCHEMA001",
+                "$.Resources.TokenFunction.Properties.FunctionName",
+                "resolves to at least 65 characters",
+            )),
         ),
         // Lambda's 4 KB of environment variables: the audience is the big one here.
         (

@@ -147,8 +147,50 @@ fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
     schema
 }
 
+/// The fewest characters an intrinsic can resolve to: the literal text of a `Fn::Sub` (each
+/// `${Var}` counted as nothing, `${!Literal}` as `${Literal}`) or of a `Fn::Join`'s separators and
+/// literal parts; 0 for anything else.
+fn least_length(v: &Json) -> usize {
+    let sub = |text: &str| {
+        let (mut n, mut rest) = (0, text);
+        while let Some(at) = rest.find("${") {
+            n += rest[..at].chars().count();
+            let after = &rest[at + 2..];
+            let Some(end) = after.find('}') else { return n + rest[at..].chars().count() };
+            if let Some(literal) = after[..end].strip_prefix('!') {
+                n += literal.chars().count() + 3;
+            }
+            rest = &after[end + 1..];
+        }
+        n + rest.chars().count()
+    };
+    match v {
+        Json::String(s) => s.chars().count(),
+        Json::Object(m) => match (m.get("Fn::Sub"), m.get("Fn::Join")) {
+            (Some(Json::String(s)), _) => sub(s),
+            (Some(Json::Array(a)), _) => a.first().and_then(Json::as_str).map_or(0, sub),
+            (_, Some(Json::Array(a))) => {
+                let sep = a.first().and_then(Json::as_str).map_or(0, |s| s.chars().count());
+                let parts = a.get(1).and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
+                parts.iter().map(least_length).sum::<usize>() + sep * parts.len().saturating_sub(1)
+            }
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, path: &str) {
     if is_intrinsic(value) {
+        // What CloudFormation resolves is unknown here, but its literal text is at least there.
+        let least = least_length(value) as f64;
+        if let Some(max) = resolve(root, schema).get("maxLength").and_then(Json::as_f64).filter(|max| least > *max) {
+            cx.push(
+                &SCHEMA001,
+                path,
+                format!("resolves to at least {least} characters (its literal text); at most {max}"),
+            );
+        }
         return;
     }
     let schema = resolve(root, schema);
@@ -235,7 +277,7 @@ fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<St
 fn shown(v: &Json) -> String {
     let text = v.to_string();
     match text.char_indices().nth(60) {
-        Some((at, _)) => format!("{}... ({} characters)", &text[..at], text.chars().count()),
+        Some((at, _)) => format!("{}...", &text[..at]),
         None => text,
     }
 }

@@ -26,7 +26,7 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Build and check the function artifact for an environment, and print its figures.
     Package(PackageArgs),
-    /// Show what a deploy would change (exit 0: nothing, 2: changes).
+    /// Show what a deploy would change (exit 0: nothing, 2: changes, 1: error).
     Diff(DiffArgs),
     /// Package the function, then plan and execute each stack's change set.
     Deploy(DeployArgs),
@@ -36,7 +36,7 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// State, recent events and outputs of each stack.
     Status(StatusArgs),
-    /// Detect drift between the stacks and their templates.
+    /// Detect drift between the stacks and their templates (exit 0: in sync, 2: drifted, 1: error).
     Drift(StackArgs),
     /// Serve the token endpoint on 127.0.0.1 with an environment's settings.
     Serve(ServeArgs),
@@ -138,7 +138,7 @@ pub struct DiffArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     pub env: String,
-    /// Only show the plan (exit 0: nothing to change, 2: changes).
+    /// Only show the plan (exit 0: nothing to change, 2: changes, 1: error).
     #[arg(long)]
     pub plan: bool,
     /// Execute without asking (for CI). Without it a terminal is needed to confirm.

@@ -163,3 +163,62 @@ fn bad_environment_file_names_are_refused() {
     let o = infra(&["--environments", envs, "validate", "dev"], &workspace());
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// An STS endpoint on loopback answering every call with `GetCallerIdentity` for `account`, as
+/// the real one does for credentials of that account. Returns its URL.
+fn sts_answering(account: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = stream.read(&mut buf);
+            let body = format!(
+                r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/someone</Arn><UserId>AIDAEXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// `diff` and `drift` exit 2 only for changes or drift: credentials of another account (the
+/// issue's case) and a dead endpoint are errors, exit 1, in one line. (A stack in
+/// `ROLLBACK_COMPLETE` is the LocalStack test `failed_first_create_is_replaced_on_request`.)
+#[test]
+fn diff_and_drift_errors_exit_1() {
+    let sts = sts_answering("999999999999");
+    let dead = "http://127.0.0.1:9";
+    let rows: [(&str, &[(&str, &str)], &str); 4] = [
+        ("diff", &[("AWS_ENDPOINT_URL_STS", sts.as_str())], "999999999999"),
+        ("drift", &[("AWS_ENDPOINT_URL_STS", sts.as_str())], "999999999999"),
+        ("diff", &[("AWS_ENDPOINT_URL", dead)], "GetCallerIdentity"),
+        ("drift", &[("AWS_ENDPOINT_URL", dead)], "GetCallerIdentity"),
+    ];
+    for (command, vars, says) in rows {
+        let o = Command::new(env!("CARGO_BIN_EXE_infra"))
+            .args([command, "dev"])
+            .current_dir(workspace())
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .envs([
+                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("INFRA_AWS_TIMEOUT_MS", "3000"),
+            ])
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{command} {vars:?}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert!(errors.len() == 1 && errors[0].contains(says), "{command} {vars:?}: {err}");
+    }
+}

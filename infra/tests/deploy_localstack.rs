@@ -188,14 +188,14 @@ fn failed_first_create_is_replaced_on_request() {
     assert!(err.contains("root cause: ClientRegistrySecret (AWS::SecretsManager::Secret) CREATE_FAILED"), "{err}");
     assert!(err.contains("--replace-failed"), "{err}");
 
-    // Without the flag the failed stack is refused with the way out.
-    let (code, _, err) = env.deploy(&["--yes"]);
-    assert_eq!(code, 1, "{err}");
+    // Without the flag the failed stack is refused with the way out; `diff` (exit 2 means
+    // changes) calls it an error, exit 1.
     let target = format!("dev --environments {}", env.dir.path().display());
-    assert!(
-        err.contains(&format!("its first create failed; `cargo run -- deploy {target} --replace-failed`")),
-        "{err}"
-    );
+    for (args, (code, _, err)) in [("deploy", env.deploy(&["--yes"])), ("diff", env.run(&["diff", "dev"]))] {
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("its first create failed;") && err.contains("--replace-failed`"), "{args:?}: {err}");
+        assert!(err.contains(&target), "{err}");
+    }
 
     boto(&format!("client('secretsmanager').delete_secret(SecretId='{secret}', ForceDeleteWithoutRecovery=True)"));
     let (code, _, err) = env.deploy(&["--yes", "--replace-failed"]);

@@ -68,3 +68,38 @@ fn documented_alarms_are_the_codes() {
     let known: BTreeSet<&str> = env.monitoring.alarms.all().iter().map(|(k, _)| *k).collect();
     assert_eq!(listed, known);
 }
+
+/// The exit codes the README, docs/deploying.md and `--help` give for `diff`, `drift` and
+/// `deploy --plan` are the code's: 0 nothing, 1 error, 2 changes (Terraform's
+/// `-detailed-exitcode`).
+#[test]
+fn exit_codes_agree_everywhere() {
+    use infra::commands::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+    let flat = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme = flat(&std::fs::read_to_string(root().join("README.md")).unwrap());
+    let deploying = flat(&std::fs::read_to_string(root().join("docs/deploying.md")).unwrap());
+    let help = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_infra")).args(args).output().unwrap();
+        flat(&String::from_utf8_lossy(&o.stdout))
+    };
+    let top = help(&["--help"]);
+    let plan = help(&["deploy", "--help"]);
+    let wants = [
+        (&readme, format!("`{EXIT_OK}` success or nothing to change; `{EXIT_ERROR}` any error")),
+        (
+            &readme,
+            format!(
+                "`{EXIT_CHANGES}` changes pending (`diff`, `deploy --plan`) or drift found (`drift`), never an error"
+            ),
+        ),
+        (&readme, format!("(exit {EXIT_OK}: nothing to change, {EXIT_CHANGES}: changes, {EXIT_ERROR}: error)")),
+        (&deploying, format!("exit {EXIT_OK} nothing to change, {EXIT_CHANGES} changes, {EXIT_ERROR} error")),
+        (&deploying, format!("(exit {EXIT_CHANGES} when drifted, {EXIT_ERROR} on any error)")),
+        (&top, format!("(exit {EXIT_OK}: nothing, {EXIT_CHANGES}: changes, {EXIT_ERROR}: error)")),
+        (&top, format!("(exit {EXIT_OK}: in sync, {EXIT_CHANGES}: drifted, {EXIT_ERROR}: error)")),
+        (&plan, format!("(exit {EXIT_OK}: nothing to change, {EXIT_CHANGES}: changes, {EXIT_ERROR}: error)")),
+    ];
+    for (text, want) in wants {
+        assert!(text.contains(&want), "missing {want:?}");
+    }
+}

@@ -195,13 +195,15 @@ fn sts_answering(account: &'static str) -> String {
 fn diff_and_drift_errors_exit_1() {
     let sts = sts_answering("999999999999");
     let dead = "http://127.0.0.1:9";
-    let rows: [(&str, &[(&str, &str)], &str); 4] = [
-        ("diff", &[("AWS_ENDPOINT_URL_STS", sts.as_str())], "999999999999"),
-        ("drift", &[("AWS_ENDPOINT_URL_STS", sts.as_str())], "999999999999"),
-        ("diff", &[("AWS_ENDPOINT_URL", dead)], "GetCallerIdentity"),
-        ("drift", &[("AWS_ENDPOINT_URL", dead)], "GetCallerIdentity"),
+    // (command, the variable pointing at the endpoint and its value, what the error names)
+    let rows = [
+        ("diff", ("AWS_ENDPOINT_URL_STS", sts.as_str()), "999999999999"),
+        ("drift", ("AWS_ENDPOINT_URL_STS", sts.as_str()), "999999999999"),
+        ("diff", ("AWS_ENDPOINT_URL", dead), "GetCallerIdentity"),
+        ("drift", ("AWS_ENDPOINT_URL", dead), "GetCallerIdentity"),
     ];
-    for (command, vars, says) in rows {
+    for (command, var, says) in rows {
+        let vars = [var];
         let o = Command::new(env!("CARGO_BIN_EXE_infra"))
             .args([command, "dev"])
             .current_dir(workspace())

@@ -132,6 +132,12 @@ impl CanaryDeployment {
         }
     }
 
+    /// The share of traffic, in percent, the new version gets while the alarms are watched at
+    /// the first step (10 % for every canary and linear configuration, all of it at once).
+    pub fn traffic_percent(self) -> f64 {
+        if self == CanaryDeployment::AllAtOnce { 100.0 } else { 10.0 }
+    }
+
     /// CodeDeploy's configuration name.
     pub fn config_name(self) -> String {
         format!("CodeDeployDefault.Lambda{self:?}")

@@ -427,12 +427,20 @@ fn alarms_that_cannot_work_are_refused() {
             vec![(rate, "api_5xx_rate: {threshold: 100,".into())],
             Some(("ALARM008", "api_5xx_rate.threshold", "can never exceed 100")),
         ),
-        (vec![(rate, "api_5xx_rate: {threshold: 99,".into())], None),
+        // Reachable (ALARM008), but not by a canary's 10 % (ALARM009).
+        (
+            vec![(rate, "api_5xx_rate: {threshold: 99,".into())],
+            Some(("ALARM009", "api_5xx_rate.threshold", "reaches 10 % at worst")),
+        ),
+        (vec![("api_4xx_rate: {threshold: 25,", "api_4xx_rate: {threshold: 99,".into())], None),
         (
             vec![(success, "token_success_rate: {threshold: 0,".into())],
             Some(("ALARM008", "token_success_rate.threshold", "never be below 0")),
         ),
-        (vec![(success, "token_success_rate: {threshold: 0.5,".into())], None),
+        (
+            vec![(success, "token_success_rate: {threshold: 0.5,".into())],
+            Some(("ALARM009", "token_success_rate.threshold", "reaches 90 % at worst")),
+        ),
         (
             vec![(p95, "lambda_duration_p95: {threshold: 10000,".into())],
             Some(("ALARM008", "lambda_duration_p95.threshold", "can never exceed 10000")),
@@ -488,6 +496,30 @@ fn alarms_that_cannot_work_are_refused() {
                 ),
             ],
             None,
+        ),
+        // The canary's share of traffic (10 %): a rate alarm must fire when all of it fails.
+        (vec![(rate, rate.replace(" 1,", " 9,"))], None),
+        (
+            vec![(rate, rate.replace(" 1,", " 10,"))],
+            Some(("ALARM009", "api_5xx_rate.threshold", "reaches 10 % at worst")),
+        ),
+        (vec![(success, success.replace("95", "91"))], None),
+        (
+            vec![(success, success.replace("95", "90"))],
+            Some(("ALARM009", "token_success_rate.threshold", "use a threshold above 90")),
+        ),
+        // CloudFormation's rollback monitoring must outlast the critical alarms' time to fire.
+        (vec![("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 3".into())], None),
+        (
+            vec![("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 2".into())],
+            Some(("ALARM009", "function.canary.rollback_monitoring_minutes", "needs 180 s of bad data")),
+        ),
+        (vec![("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 0".into())], None),
+        // A concurrency threshold that rounds down to 0 executions fires on any traffic.
+        (vec![(conc, conc.replace("80", "0.5"))], None),
+        (
+            vec![(conc, conc.replace("80", "0.4"))],
+            Some(("ALARM008", "lambda_concurrency.threshold", "rounds down to 0")),
         ),
         // Count limits of what deploy sends (DEPLOY003): five critical alarms pass, six do not.
         (

@@ -225,11 +225,17 @@ pub const API_MAX_INTEGRATION_TIMEOUT_MS: f64 = 29_000.0;
 pub fn ceiling(env: &Environment, def: &AlarmDef) -> Option<f64> {
     match def.key {
         "lambda_concurrency" => env.function.reserved_concurrency.map(|r| f64::from(r.get())),
-        "api_5xx_rate" | "api_4xx_rate" | "token_success_rate" => Some(100.0),
+        _ if share_of_requests(def) => Some(100.0),
         "lambda_duration_p95" | "lambda_duration_p99" => Some(f64::from(env.function.timeout_seconds.get()) * 1000.0),
         "api_latency_p90" | "api_latency_p95" => Some(API_MAX_INTEGRATION_TIMEOUT_MS),
         _ => None,
     }
+}
+
+/// Whether the alarm's metric is a share of all requests (a percentage of the API's or the
+/// function's traffic), which a canary moves by at most its own share of traffic.
+pub fn share_of_requests(def: &AlarmDef) -> bool {
+    matches!(def.key, "api_5xx_rate" | "api_4xx_rate" | "token_success_rate")
 }
 
 /// Why the alarm can never fire in `env`, if it cannot: an alarm above its threshold needs a
@@ -241,6 +247,13 @@ pub fn unreachable(env: &Environment, def: &AlarmDef) -> Option<String> {
     if def.below {
         return (threshold <= 0.0)
             .then(|| format!("{set}: {} can never be below 0, so the alarm never fires", def.title));
+    }
+    if def.key == "lambda_concurrency" && threshold < 1.0 && env.function.reserved_concurrency.is_some() {
+        return Some(format!(
+            "{set} % of reserved concurrency {} rounds down to 0 concurrent executions, so the alarm fires whenever the function runs; use at least {:.1}",
+            ceiling(env, def).unwrap_or_default(),
+            100.0 / ceiling(env, def).unwrap_or(100.0)
+        ));
     }
     let ceiling = ceiling(env, def)?;
     (threshold >= ceiling).then(|| match def.key {

@@ -62,7 +62,7 @@ pub const ALARM008: Rule = Rule {
 pub const ALARM009: Rule = Rule {
     id: "ALARM009",
     severity: Severity::Error,
-    summary: "every alarm a canary watches can fire within the canary's window: `period_seconds` x `datapoints_to_alarm` at most the time traffic is held at the canary step",
+    summary: "every alarm a canary watches can fire during the canary: `period_seconds` x `datapoints_to_alarm` at most the time traffic is held at the canary step (and at most `rollback_monitoring_minutes`, when set), and a threshold on a share of requests reachable by the canary's share of traffic (10 %) failing",
 };
 
 /// The rules of this family.
@@ -276,6 +276,8 @@ pub(super) fn emitted_metrics(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
 pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
     let canary_window = env.function.canary.as_ref().map(|c| c.deployment.window_seconds());
     let watched: BTreeSet<&str> = catalogue::critical(env).map(|d| d.key).collect();
+    canary_share(cx, env, &watched);
+    rollback_monitoring(cx, env);
     for def in catalogue::ALARMS.iter().filter(|d| catalogue::applies(env, d)) {
         let Ok(s) = catalogue::settings(env, def) else { continue };
         let key = |field: &str| env.locate(&format!("monitoring.alarms.{}.{field}", def.key));
@@ -310,6 +312,57 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// A canary's failing requests are at most its share of traffic: a watched alarm on a share of
+/// all requests must fire at that share (ALARM009), or a fully broken version is never rolled
+/// back.
+fn canary_share(cx: &mut Ctx<'_>, env: &Environment, watched: &BTreeSet<&str>) {
+    let Some(canary) = &env.function.canary else { return };
+    let share = canary.deployment.traffic_percent();
+    for def in catalogue::ALARMS.iter().filter(|d| watched.contains(d.key) && catalogue::share_of_requests(d)) {
+        let Ok(s) = catalogue::settings(env, def) else { continue };
+        let (reachable, worst) =
+            if def.below { (s.threshold > 100.0 - share, 100.0 - share) } else { (s.threshold < share, share) };
+        if !reachable {
+            cx.push(
+                &ALARM009,
+                env.locate(&format!("monitoring.alarms.{}.threshold", def.key)),
+                format!(
+                    "the canary gets {share} % of traffic: with every canary request failing, {} reaches {worst} % at worst, so a threshold of {} % never fires during the canary; use a threshold {} {worst}",
+                    def.title,
+                    s.threshold,
+                    if def.below { "above" } else { "below" }
+                ),
+            );
+        }
+    }
+}
+
+/// CloudFormation watches the rollback triggers (the critical alarms) for
+/// `rollback_monitoring_minutes` after an update: each must be able to fire within it
+/// (ALARM009). 0 means during the update only.
+fn rollback_monitoring(cx: &mut Ctx<'_>, env: &Environment) {
+    let Some(canary) = &env.function.canary else { return };
+    let minutes = canary.rollback_monitoring_minutes.get();
+    if minutes == 0 {
+        return;
+    }
+    for def in catalogue::critical(env) {
+        let Ok(s) = catalogue::settings(env, def) else { continue };
+        let needs = s.period_seconds * s.datapoints_to_alarm;
+        if needs > minutes * 60 {
+            cx.push(
+                &ALARM009,
+                env.locate("function.canary.rollback_monitoring_minutes"),
+                format!(
+                    "CloudFormation watches the rollback triggers for {minutes} min after an update, but {} needs {needs} s of bad data to fire; use at least {}",
+                    def.key,
+                    needs.div_ceil(60)
+                ),
+            );
         }
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! One file per rule family; each declares its rules (id, severity, summary) in a `RULES` table,
 //! which [`rules`] gathers and a test holds against `docs/validation.md`. To add a rule, add its
-//! constant to its family's table, push findings with it, document it, and give it a good and a
-//! bad case in `infra/tests/validate.rs`.
+//! constant to its family's table, push findings with it, document it, and give it a bad case
+//! with its path in `infra/tests/rule_cases.rs` (a test fails for a rule without one; the
+//! shipped environments, which must have no finding, are every rule's good case).
 
 mod alarms;
 mod deploy;

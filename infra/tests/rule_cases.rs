@@ -1,0 +1,358 @@
+//! One bad case per validation rule, each asserting the rule's finding at its exact path (a JSON
+//! path into the template, or `file:key (line N)` for rules over the environment file); the
+//! shipped environments, which have no finding at all (`validate.rs`), are every rule's good
+//! case. A rule without a row here fails `every_rule_has_a_bad_case_at_its_path`.
+
+use std::path::Path;
+
+use infra::cfn::policy::{PolicyDocument, Principal, Statement};
+use infra::cfn::resources::{cloudwatch, iam, kms, logs, sns};
+use infra::cfn::{Options, Resource, Template, Value};
+use infra::env::Environment;
+use infra::stacks::{self, Stack};
+use infra::validate::{self, Finding};
+use serde_json::{Value as Json, json};
+
+/// A shipped environment, its findings naming the file as the repository does.
+fn env(name: &str) -> Environment {
+    let file = format!("environments/{name}.yaml");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&file)).unwrap();
+    Environment::parse(&text, name, Path::new(&file)).unwrap()
+}
+
+/// Every rule over one typed template.
+fn typed(t: Template, env: &Environment) -> Vec<Finding> {
+    validate::all(&[Stack { id: "test", name: "test-stack".into(), template: t }], env)
+}
+
+/// The JSON rules over one template.
+fn json_rules(j: &Json, env: &Environment) -> Vec<Finding> {
+    validate::template_json("test-stack", j, env)
+}
+
+/// Every rule over environment `name` with `from` replaced by `to` in its file.
+fn file_edited(name: &str, from: &str, to: &str) -> Vec<Finding> {
+    let file = format!("environments/{name}.yaml");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&file)).unwrap();
+    assert!(text.contains(from), "{file} no longer contains {from:?}");
+    let e = Environment::parse(&text.replacen(from, to, 1), name, Path::new(&file)).unwrap();
+    validate::all(&stacks::all(&e).unwrap(), &e)
+}
+
+fn prod_edited(from: &str, to: &str) -> Vec<Finding> {
+    file_edited("prod", from, to)
+}
+
+/// A stack's synthesized JSON for `env`, edited.
+fn edited(env: &Environment, stack: &str, edit: impl Fn(&mut Json)) -> Json {
+    let mut j = stacks::all(env).unwrap().into_iter().find(|s| s.id == stack).unwrap().template.to_json();
+    edit(&mut j);
+    j
+}
+
+/// A raw CloudWatch alarm, for shapes the typed model would not build.
+#[derive(serde::Serialize)]
+struct RawAlarm(Json);
+impl Resource for RawAlarm {
+    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+    const ATTRIBUTES: &'static [&'static str] = &["Arn"];
+}
+
+fn alarm(patch: Json) -> Template {
+    let mut props = json!({
+        "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
+        "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"
+    });
+    for (k, v) in patch.as_object().unwrap() {
+        if v.is_null() {
+            props.as_object_mut().unwrap().remove(k);
+        } else {
+            props[k] = v.clone();
+        }
+    }
+    let mut t = Template::new("t");
+    t.add("Alarm", RawAlarm(props)).unwrap();
+    t
+}
+
+fn role(statements: Vec<Statement>) -> Template {
+    let mut t = Template::new("t");
+    t.add(
+        "Role",
+        iam::Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
+            ]),
+            description: None,
+            managed_policy_arns: vec![],
+            policies: vec![iam::InlinePolicy {
+                policy_name: "p".into(),
+                policy_document: PolicyDocument::new(statements),
+            }],
+            permissions_boundary: None,
+        },
+    )
+    .unwrap();
+    t
+}
+
+fn log_group(name: &str, days: u32) -> logs::LogGroup {
+    logs::LogGroup { log_group_name: name.into(), retention_in_days: days, kms_key_id: None }
+}
+
+fn many_log_groups(n: usize) -> Template {
+    let mut t = Template::new("t");
+    for i in 0..n {
+        t.add(&format!("Logs{i}"), log_group(&format!("/a/fairly/long/log/group/name/to/take/room/{i}"), 14)).unwrap();
+    }
+    t
+}
+
+fn output(value: Value<String>) -> Template {
+    let mut t = Template::new("t");
+    t.add("Logs", log_group("/a", 14)).unwrap();
+    t.output("Out", "o", value).unwrap();
+    t
+}
+
+/// (rule, its findings for a bad input, the path its finding must have)
+fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
+    let (dev, prod) = (env("dev"), env("prod"));
+    let service = |e: &Environment, edit: &dyn Fn(&mut Json)| json_rules(&edited(e, "service", edit), e);
+    let fp = "$.Resources.TokenFunction.Properties";
+    let mut foreign = Template::new("other");
+    let foreign = foreign.add("Logs", log_group("/x", 14)).unwrap();
+    let mut dangling = Template::new("t");
+    dangling.add_with("Mine", log_group("/y", 14), Options::new().depends_on(&foreign)).unwrap();
+    let topic =
+        |key: Value<String>| sns::Topic { topic_name: "a".into(), display_name: "a".into(), kms_master_key_id: key };
+    let mut sns001 = Template::new("t");
+    sns001.add("Managed", topic("alias/aws/sns".into())).unwrap();
+    let mut sns002 = Template::new("t");
+    let key = sns002
+        .add(
+            "Key",
+            kms::Key {
+                description: "k".into(),
+                key_spec: kms::KeySpec::SymmetricDefault,
+                key_usage: kms::KeyUsage::EncryptDecrypt,
+                enable_key_rotation: Some(true),
+                pending_window_in_days: 7,
+                key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+            },
+        )
+        .unwrap();
+    sns002.add("Own", topic(key.r#ref())).unwrap();
+    let mut names = Template::new("t");
+    names
+        .add(
+            "Dashboard",
+            cloudwatch::Dashboard { dashboard_name: "d".repeat(256), dashboard_body: Value::Lit("{}".into()) },
+        )
+        .unwrap();
+    names.add("Alias", kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() }).unwrap();
+    let with_service = |monitoring: &Environment| {
+        let stacks = vec![
+            Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() },
+            Stack { id: "monitoring", name: "mon".into(), template: stacks::monitoring::build(monitoring).unwrap() },
+        ];
+        validate::all(&stacks, &prod)
+    };
+    let mut other_stage = env("prod");
+    other_stage.api.stage_name = serde_norway::from_str("v2").unwrap();
+    let prod_alarms = |e: &Environment| validate::all(&stacks::all(e).unwrap(), e);
+    let mut unprotected = env("prod");
+    unprotected.termination_protection = false;
+    let mut no_reserved = env("prod");
+    no_reserved.function.reserved_concurrency = None;
+    let mut no_waf = env("prod");
+    no_waf.api.waf = None;
+    let mut not_retained = env("prod");
+    not_retained.retain_data_on_delete = false;
+    let mut slow = env("dev");
+    slow.function.timeout_seconds = serde_norway::from_str("60").unwrap();
+    let bootstrap_and_service = |drop: &str| {
+        let all = stacks::all(&prod).unwrap();
+        let mut jsons: Vec<(&str, Json)> = all.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
+        for (_, j) in &mut jsons {
+            if let Some(policies) =
+                j.pointer_mut("/Resources/ExecutionRole/Properties/Policies/0/PolicyDocument/Statement")
+            {
+                for st in policies.as_array_mut().unwrap() {
+                    if let Some(actions) = st["Action"].as_array_mut() {
+                        actions.retain(|a| a != drop);
+                    }
+                }
+            }
+        }
+        validate::cross_stack(&jsons.iter().map(|(n, j)| (*n, j.clone())).collect::<Vec<_>>())
+    };
+    vec![
+        (
+            "REF001",
+            typed(output(Value::Fn(Box::new(infra::cfn::Intrinsic::Ref("Nothing".into())))), &dev),
+            "$.Outputs.Out.Value.Ref",
+        ),
+        ("REF002", typed(output(Value::sub("${Logs.Nope}")), &dev), "$.Outputs.Out.Value.Fn::Sub"),
+        ("REF003", typed(output(Value::sub("${Nothing}-${!Literal}")), &dev), "$.Outputs.Out.Value.Fn::Sub"),
+        ("REF004", typed(dangling, &dev), "$.Resources.Mine.DependsOn[0]"),
+        ("REF005", typed(output(Value::Lit("${AWS::Region}".into())), &dev), "$.Outputs.Out.Value"),
+        (
+            "ID001",
+            json_rules(&json!({"Resources": {"Bad-Id": {"Type": "AWS::SNS::Topic", "Properties": {}}}}), &dev),
+            "$.Resources.Bad-Id",
+        ),
+        ("LIM001", typed(many_log_groups(300), &dev), "$"),
+        ("LIM002", typed(many_log_groups(501), &dev), "$.Resources"),
+        ("NAME001", typed(names.clone(), &dev), "$.Resources.Dashboard.Properties.DashboardName"),
+        ("NAME002", typed(names, &dev), "$.Resources.Alias.Properties.AliasName"),
+        (
+            "SCHEMA001",
+            service(&dev, &|j| j["Resources"]["TokenFunction"]["Properties"]["FunctionName"] = "f".repeat(65).into()),
+            "$.Resources.TokenFunction.Properties.FunctionName",
+        ),
+        (
+            "SCHEMA002",
+            service(&dev, &|j| j["Resources"]["TokenFunction"]["Type"] = "AWS::Lambda::Nope".into()),
+            "$.Resources.TokenFunction.Type",
+        ),
+        (
+            "REGION001",
+            file_edited("dev", "region: eu-west-1", "region: eu-nowhere-9"),
+            "environments/dev.yaml:region (line 3)",
+        ),
+        (
+            "IAM001",
+            typed(role(vec![Statement::allow(&["s3:GetObject"], vec!["*".into()])]), &dev),
+            "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Resource",
+        ),
+        (
+            "IAM002",
+            typed(
+                role(vec![Statement::allow(
+                    &["dynamodb:*"],
+                    vec![Value::sub("arn:${AWS::Partition}:dynamodb:::table/x")],
+                )]),
+                &dev,
+            ),
+            "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Action",
+        ),
+        (
+            "IAM003",
+            json_rules(
+                &json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::b"}]}}]}}}}),
+                &dev,
+            ),
+            "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0]",
+        ),
+        ("IAM004", bootstrap_and_service("lambda:CreateFunction"), "$.Resources.ExecutionRole.Properties.Policies"),
+        ("ALARM001", typed(alarm(json!({"Threshold": null})), &dev), "$.Resources.Alarm.Properties"),
+        ("ALARM002", typed(alarm(json!({"Period": 45})), &dev), "$.Resources.Alarm.Properties.Period"),
+        (
+            "ALARM003",
+            typed(alarm(json!({"DatapointsToAlarm": 6})), &dev),
+            "$.Resources.Alarm.Properties.DatapointsToAlarm",
+        ),
+        (
+            "ALARM004",
+            typed(alarm(json!({"Period": 300, "EvaluationPeriods": 289, "DatapointsToAlarm": 1})), &dev),
+            "$.Resources.Alarm.Properties.EvaluationPeriods",
+        ),
+        ("ALARM005", typed(alarm(json!({"AlarmActions": []})), &prod), "$.Resources.Alarm.Properties.AlarmActions"),
+        ("ALARM006", with_service(&other_stage), "$.Resources.Api5xxRateAlarm.Properties.Metrics[0].MetricStat.Metric"),
+        (
+            "ALARM007",
+            prod_edited(
+                "lambda_errors: {threshold: 5, period_seconds: 60,",
+                "lambda_errors: {threshold: 5, period_seconds: 30,",
+            ),
+            "environments/prod.yaml:monitoring.alarms.lambda_errors.period_seconds (line 66)",
+        ),
+        (
+            "ALARM008",
+            prod_edited("lambda_concurrency: {threshold: 80,", "lambda_concurrency: {threshold: 100,"),
+            "environments/prod.yaml:monitoring.alarms.lambda_concurrency.threshold (line 70)",
+        ),
+        (
+            "ALARM009",
+            prod_edited("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 2"),
+            "environments/prod.yaml:function.canary.rollback_monitoring_minutes (line 21)",
+        ),
+        ("SNS001", typed(sns001, &dev), "$.Resources.Managed.Properties.KmsMasterKeyId"),
+        ("SNS002", typed(sns002, &dev), "$.Resources.Own.Properties.KmsMasterKeyId"),
+        (
+            "DEPLOY001",
+            validate::all(
+                &[Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() }],
+                &prod,
+            ),
+            "$.Resources.TokenDeployGroup.Properties.AlarmConfiguration.Alarms[0]",
+        ),
+        (
+            "DEPLOY002",
+            validate::cross_stack(&[(
+                "s",
+                edited(&prod, "service", |j| {
+                    j["Resources"]["TokenDeployGroup"]["Properties"]["AlarmConfiguration"]["Alarms"] = json!([])
+                }),
+            )]),
+            "$.Resources.TokenDeployGroup.Properties.AlarmConfiguration",
+        ),
+        (
+            "DEPLOY003",
+            prod_edited("  cost-center: \"4711\"\n", &(0..48).map(|i| format!("  t{i}: x\n")).collect::<String>()),
+            "environments/prod.yaml:tags (line 7)",
+        ),
+        ("LAMBDA001", prod_alarms(&slow), "$.Resources.TokenFunction.Properties.Timeout"),
+        (
+            "LAMBDA002",
+            service(&dev, &|j| {
+                j["Resources"]["TokenFunction"]["Properties"]["Environment"]["Variables"]["TOKEN_AUDIENCE"] =
+                    "a".repeat(5000).into()
+            }),
+            "$.Resources.TokenFunction.Properties.Environment.Variables",
+        ),
+        (
+            "SIGN001",
+            prod_edited("  mode: envelope #", "  mode: kms #"),
+            "environments/prod.yaml:api.throttling.rate_limit (line 41)",
+        ),
+        ("POL001", prod_alarms(&unprotected), "environments/prod.yaml:termination_protection (line 5)"),
+        (
+            "POL002",
+            typed(
+                {
+                    let mut t = Template::new("t");
+                    t.add("Logs", log_group("/short", 30)).unwrap();
+                    t
+                },
+                &prod,
+            ),
+            "$.Resources.Logs.Properties.RetentionInDays",
+        ),
+        ("POL003", prod_alarms(&no_waf), "environments/prod.yaml:api.waf (line 45)"),
+        ("POL004", prod_alarms(&no_reserved), fp),
+        ("POL005", prod_alarms(&not_retained), "$.Resources.TokenSigningKeyEncryptionKey.DeletionPolicy"),
+    ]
+}
+
+#[test]
+fn every_rule_has_a_bad_case_at_its_path() {
+    let cases = cases();
+    let (mut missing, mut wrong) = (Vec::new(), Vec::new());
+    for rule in validate::rules() {
+        let Some((_, findings, path)) = cases.iter().find(|(id, _, _)| *id == rule.id) else {
+            missing.push(rule.id);
+            continue;
+        };
+        let at: Vec<&str> = findings.iter().filter(|f| f.rule == rule.id).map(|f| f.path.as_str()).collect();
+        if !at.contains(path) {
+            wrong.push(format!("{}: want a finding at {path}, got {at:?}", rule.id));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(missing.is_empty(), "rules without a bad case here: {missing:?}");
+}

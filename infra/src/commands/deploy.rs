@@ -580,7 +580,13 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
                 _ => env.signing_key.algorithm,
             };
             if s.id == "service" && !args.no_smoke_check {
-                if aws.emulator && uploaded.is_none() {
+                if let Some(domain) = env.api.custom_domain.as_ref().filter(|_| !service_exists && !aws.emulator) {
+                    eprintln!(
+                        "smoke check: skipped on this first create: the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the CustomDomainTarget output above; then run `cargo run -- deploy {}` again, which checks it",
+                        domain.domain_name,
+                        super::target(&env.name)
+                    );
+                } else if aws.emulator && uploaded.is_none() {
                     eprintln!(
                         "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
                     );

@@ -88,7 +88,11 @@ impl fmt::Display for Finding {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{sev}[{}] {}: {}: {}", self.rule, self.stack, self.path, self.message)
+        match self.stack.as_str() {
+            // Rules over the environment file: the path names the file.
+            "-" => write!(f, "{sev}[{}] {}: {}", self.rule, self.path, self.message),
+            stack => write!(f, "{sev}[{}] {stack}: {}: {}", self.rule, self.path, self.message),
+        }
     }
 }
 

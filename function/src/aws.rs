@@ -3,6 +3,7 @@
 //! the public keys come once from `GetPublicKey`) and the client registry read from Secrets
 //! Manager, cached for a while so a cold start pays for it once.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_smithy_types_display::display;
 
 use crate::jwt::{Algorithm, Jwk, LocalSigner, SignError, Signer, der_to_jose};
-use crate::key_pairs::{KeyPairsDocument, Slot, encryption_context};
+use crate::key_pairs::{KeyPairsDocument, Slot, StoredKeyPair, encryption_context};
 use crate::registry::Registry;
 
 mod aws_smithy_types_display {
@@ -167,8 +168,11 @@ pub struct EnvelopeSigner {
     missing: Mutex<(Vec<Slot>, Instant)>,
 }
 
+/// The slots of the key pair document, each with its pair or why it cannot be used.
+type UsablePairs = BTreeMap<Slot, Result<StoredKeyPair, String>>;
+
 /// The key pair document, read once.
-async fn key_pairs(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<KeyPairsDocument, SignError> {
+async fn key_pairs(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<UsablePairs, SignError> {
     let out = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -176,16 +180,17 @@ async fn key_pairs(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> 
         .await
         .map_err(|e| SignError::Backend(format!("GetSecretValue {secret_id}: {}", display(&e))))?;
     let text = out.secret_string().ok_or(SignError::Key("the key pair secret has no SecretString"))?;
-    KeyPairsDocument::from_json(text).map_err(|e| SignError::Backend(format!("{secret_id}: {e}")))
+    KeyPairsDocument::usable(text).map_err(|e| SignError::Backend(format!("{secret_id}: {e}")))
 }
 
-/// A slot's private key (DER PKCS #8), decrypted under its encryption context.
+/// A slot's private key (DER PKCS #8), decrypted under its encryption context; wiped from memory
+/// when dropped (the signer keeps its own parsed copy).
 async fn decrypt(
     client: &aws_sdk_kms::Client,
     ciphertext: Vec<u8>,
     service: &str,
     slot: Slot,
-) -> Result<Vec<u8>, SignError> {
+) -> Result<zeroize::Zeroizing<Vec<u8>>, SignError> {
     let mut call = client.decrypt().ciphertext_blob(Blob::new(ciphertext));
     for (k, v) in encryption_context(service, slot) {
         call = call.encryption_context(k, v);
@@ -194,7 +199,8 @@ async fn decrypt(
         .send()
         .await
         .map_err(|e| SignError::Backend(format!("Decrypt slot {}: {}", slot.as_str(), display(&e))))?;
-    Ok(out.plaintext().ok_or(SignError::Key("Decrypt returned no plaintext"))?.as_ref().to_vec())
+    let plaintext = out.plaintext().ok_or(SignError::Key("Decrypt returned no plaintext"))?;
+    Ok(zeroize::Zeroizing::new(plaintext.as_ref().to_vec()))
 }
 
 impl EnvelopeSigner {
@@ -212,12 +218,16 @@ impl EnvelopeSigner {
     ) -> Result<Self, SignError> {
         let secret_id = secret_id.into();
         let doc = key_pairs(&secrets, &secret_id).await?;
-        let pair = doc.key_pairs.get(&signing).ok_or_else(|| {
-            SignError::Backend(format!(
-                "slot {} has no key pair in {secret_id}: `infra deploy` generates it",
-                signing.as_str()
-            ))
-        })?;
+        let pair = match doc.get(&signing) {
+            Some(Ok(pair)) => pair,
+            Some(Err(e)) => return Err(SignError::Backend(format!("{secret_id}: {e}"))),
+            None => {
+                return Err(SignError::Backend(format!(
+                    "slot {} has no key pair in {secret_id}: `infra deploy` generates it",
+                    signing.as_str()
+                )));
+            }
+        };
         let bad = |e: crate::key_pairs::KeyPairError| SignError::Backend(format!("{secret_id}: {e}"));
         let pkcs8 = decrypt(kms, pair.ciphertext(signing).map_err(bad)?, service, signing).await?;
         let key = pair.signer(signing, &pkcs8).map_err(bad)?;
@@ -232,10 +242,12 @@ impl EnvelopeSigner {
         Ok(signer)
     }
 
-    /// Adds the missing slots that `doc` has a key pair for.
-    fn publish(&self, doc: &KeyPairsDocument) {
+    /// Adds the missing slots that `doc` has a usable key pair for.
+    fn publish(&self, doc: &UsablePairs) {
         let (Ok(mut missing), Ok(mut published)) = (self.missing.lock(), self.published.lock()) else { return };
-        missing.0.retain(|slot| match doc.key_pairs.get(slot).map(|p| p.public_jwk(*slot)) {
+        let jwk =
+            |slot: Slot| doc.get(&slot).map(|p| p.clone().and_then(|p| p.public_jwk(slot).map_err(|e| e.to_string())));
+        missing.0.retain(|slot| match jwk(*slot) {
             Some(Ok(jwk)) => {
                 if !published.contains(&jwk) {
                     published.push(jwk);

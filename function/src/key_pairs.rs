@@ -72,9 +72,9 @@ impl Slot {
     }
 }
 
-/// One slot's key pair.
+/// One slot's key pair. Fields a later version adds are ignored when read
+/// ([`KeyPairsDocument::from_json`] refuses them, so `infra` never drops one it cannot keep).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StoredKeyPair {
     /// What the key pair signs with: `ES256` (an ECC_NIST_P256 pair) or `RS256` (RSA_2048).
     pub algorithm: Algorithm,
@@ -114,15 +114,52 @@ pub enum KeyPairError {
     PairMismatch(&'static str),
 }
 
+/// The fields of a stored key pair, as this version writes them.
+const PAIR_FIELDS: [&str; 4] = ["algorithm", "public_key", "private_key_ciphertext", "created"];
+
 impl KeyPairsDocument {
-    /// Parses and checks a document: every public key must be a key of its algorithm.
+    /// Parses and checks a whole document, as `infra` does before changing it: no field or slot
+    /// this version does not know (it would drop it on writing), every public key a key of its
+    /// algorithm.
     pub fn from_json(text: &str) -> Result<Self, KeyPairError> {
-        let doc: KeyPairsDocument = serde_json::from_str(text).map_err(|e| KeyPairError::Json(e.to_string()))?;
+        let json = |e: serde_json::Error| KeyPairError::Json(e.to_string());
+        let value: serde_json::Value = serde_json::from_str(text).map_err(json)?;
+        let pairs = value.get("key_pairs").and_then(serde_json::Value::as_object).into_iter().flatten();
+        for (slot, pair) in pairs {
+            let unknown =
+                pair.as_object().into_iter().flatten().map(|(k, _)| k).find(|k| !PAIR_FIELDS.contains(&k.as_str()));
+            if let Some(k) = unknown {
+                return Err(KeyPairError::Json(format!("slot {slot}: unknown field `{k}`")));
+            }
+        }
+        let doc: KeyPairsDocument = serde_json::from_value(value).map_err(json)?;
         for (slot, pair) in &doc.key_pairs {
             pair.public_jwk(*slot)?;
             pair.ciphertext(*slot)?;
         }
         Ok(doc)
+    }
+
+    /// The function's reading: each slot it knows with its pair, or why that pair cannot be
+    /// read. Unknown slots and fields are ignored and one bad pair spoils only its own slot, so
+    /// a document a later `infra` wrote, or one broken slot that does not sign, never stops a
+    /// cold start.
+    pub fn usable(text: &str) -> Result<BTreeMap<Slot, Result<StoredKeyPair, String>>, KeyPairError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| KeyPairError::Json(e.to_string()))?;
+        let pairs = value
+            .get("key_pairs")
+            .and_then(serde_json::Value::as_object)
+            .ok_or_else(|| KeyPairError::Json("no `key_pairs` object".into()))?;
+        Ok(pairs
+            .iter()
+            .filter_map(|(k, v)| Slot::parse(k).map(|slot| (slot, v)))
+            .map(|(slot, v)| {
+                let pair = serde_json::from_value::<StoredKeyPair>(v.clone())
+                    .map_err(|e| format!("slot {}: {e}", slot.as_str()))
+                    .and_then(|p| p.public_jwk(slot).map(|_| p).map_err(|e| e.to_string()));
+                (slot, pair)
+            })
+            .collect())
     }
 }
 
@@ -224,6 +261,10 @@ mod tests {
             ),
             (with(&|p| p.public_key = B64.encode(b"not der")), Some("slot a: signing key")),
             (with(&|p| p.algorithm = Algorithm::RS256), Some("slot a: the key is ES256, the document says RS256")),
+            (
+                serde_json::json!({"key_pairs": {"a": {"algorithm": "ES256", "public_key": es.public_key, "private_key_ciphertext": "", "created": 1, "new": 1}}}).to_string(),
+                Some("not a key pair document: slot a: unknown field `new`"),
+            ),
         ];
         for (text, want) in documents {
             match (KeyPairsDocument::from_json(&text), want) {
@@ -245,6 +286,26 @@ mod tests {
                 (got, want) => panic!("got {:?}, want {want:?}", got.map(|s| s.jwk().kid.clone())),
             }
         }
+    }
+
+    /// The function reads what it can: unknown fields and slots are ignored, a bad pair spoils
+    /// its own slot only.
+    #[test]
+    fn the_function_reads_every_usable_pair() {
+        let (_, _, es) = pair(Algorithm::ES256);
+        let mut extra = serde_json::to_value(&es).unwrap();
+        extra["new"] = 1.into();
+        let text = serde_json::json!({
+            "key_pairs": {"a": extra, "b": {"algorithm": "ES256", "public_key": "%%"}, "c": {}},
+            "later": true
+        })
+        .to_string();
+        let got = KeyPairsDocument::usable(&text).unwrap();
+        assert_eq!(got.keys().copied().collect::<Vec<_>>(), [Slot::A, Slot::B]);
+        assert_eq!(got[&Slot::A].as_ref().unwrap(), &es);
+        assert!(got[&Slot::B].as_ref().unwrap_err().starts_with("slot b: "), "{:?}", got[&Slot::B]);
+        assert!(KeyPairsDocument::usable("[]").is_err());
+        assert!(KeyPairsDocument::usable(r#"{"key_pairs":{}}"#).unwrap().is_empty());
     }
 
     #[test]

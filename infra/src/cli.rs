@@ -156,8 +156,8 @@ pub struct DeployArgs {
     /// Skip the smoke check after the service stack is deployed.
     #[arg(long)]
     pub no_smoke_check: bool,
-    /// Allow a change that replaces the signing keys at once (changing `signing_key.algorithm`):
-    /// tokens they signed stop verifying.
+    /// Allow a change that signs with other keys at once (a replaced signing key, a new
+    /// `signing_key.mode`): tokens signed before stop verifying.
     #[arg(long)]
     pub replace_signing_keys: bool,
 }

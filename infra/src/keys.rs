@@ -1,12 +1,14 @@
-//! Staged rotation of the signing key (`infra keys`). The service stack has two key slots, A
-//! (`TokenSigningKey`) and B (`TokenSigningKeyB`); its `SigningKeyStage` parameter says which
-//! exist, which one signs and which ones the JWKS publishes. Each step of a rotation is a normal
-//! CloudFormation update of that parameter:
+//! Staged rotation of the signing key (`infra keys`). The service stack has two key slots, A and
+//! B; its `SigningKeyStage` parameter says which exist, which one signs and which ones the JWKS
+//! publishes. In `kms` mode a slot is a KMS key (`TokenSigningKey`, `TokenSigningKeyB`), created
+//! and deleted with its stage; in envelope mode a key pair in the key pair secret, which `deploy`
+//! generates and retires with the stage (`crate::deploy::key_pairs`). Each step of a rotation is a
+//! normal CloudFormation update of that parameter:
 //!
 //! ```text
 //! a ──▶ a-publish-b ──▶ b-signs-a-published ──▶ b ──▶ b-publish-a ──▶ a-signs-b-published ──▶ a
-//!        (B created,      (B signs; A still       (A deleted: KMS schedules its deletion)
-//!         published)       published)
+//!        (B created,      (B signs; A still       (A deleted: KMS schedules its deletion;
+//!         published)       published)              A's key pair leaves the secret)
 //! ```
 //!
 //! A step may run only when the previous one has been complete long enough: signing moves to

@@ -47,9 +47,10 @@ const V6: [(Ipv6Addr, u8, &str); 13] = [
 ];
 
 /// Globally reachable ranges inside 2001::/23 (the registry's exceptions).
-const V6_GLOBAL_EXCEPTIONS: [(Ipv6Addr, u8); 6] = [
+const V6_GLOBAL_EXCEPTIONS: [(Ipv6Addr, u8); 7] = [
     (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 1), 128),
     (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 2), 128),
+    (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 3), 128),
     (Ipv6Addr::new(0x2001, 3, 0, 0, 0, 0, 0, 0), 32),
     (Ipv6Addr::new(0x2001, 4, 0x112, 0, 0, 0, 0, 0), 48),
     (Ipv6Addr::new(0x2001, 0x20, 0, 0, 0, 0, 0, 0), 28),
@@ -144,6 +145,8 @@ mod tests {
             ("100::1", Some("discard-only")),
             ("2001::1", Some("IETF protocol assignments")),
             ("2001:3::1", None),
+            ("2001:1::3", None),
+            ("2001:1::4", Some("IETF protocol assignments")),
             ("2001:db8::1", Some("documentation")),
             ("2002:7f00:1::", Some("6to4 form of 127.0.0.1")),
             ("2002:808:808::", None),

@@ -28,12 +28,22 @@ pub struct KeyLines {
 /// A mapping or sequence being read: its path, and (mappings) its keys so far and whether the
 /// next scalar is a key; (sequences) the next item's index.
 enum Frame {
-    Mapping { path: String, keys: BTreeMap<String, usize>, value_of: Option<String> },
-    Sequence { path: String, next: usize },
+    Mapping { path: String, keys: BTreeMap<String, usize>, value_of: Option<String>, is_key: bool },
+    Sequence { path: String, next: usize, is_key: bool },
 }
+
+/// What a key that is not a plain scalar (an alias, a mapping or a sequence) is called in paths.
+const COMPLEX_KEY: &str = "?";
 
 fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+}
+
+/// After a key that is not a plain scalar, the mapping's next node is its value.
+fn key_done(stack: &mut [Frame], was_key: bool) {
+    if let (true, Some(Frame::Mapping { value_of, .. })) = (was_key, stack.last_mut()) {
+        *value_of = Some(COMPLEX_KEY.to_owned());
+    }
 }
 
 impl KeyLines {
@@ -49,17 +59,22 @@ impl KeyLines {
             // Where a new node sits: the path of the value it is, or `None` for a key.
             let slot = match stack.last_mut() {
                 None => Some(String::new()),
-                Some(Frame::Sequence { path, next }) => {
+                Some(Frame::Sequence { path, next, .. }) => {
                     *next += 1;
                     Some(join(path, &(*next - 1).to_string()))
                 }
                 Some(Frame::Mapping { path, value_of, .. }) => value_of.take().map(|k| join(path, &k)),
             };
+            let is_key = slot.is_none();
+            let path = slot.clone().unwrap_or_else(|| match stack.last() {
+                Some(Frame::Mapping { path, .. }) => join(path, COMPLEX_KEY),
+                _ => COMPLEX_KEY.to_owned(),
+            });
             match event {
                 Event::Scalar(value, ..) => {
-                    if let Some(path) = slot {
+                    if !is_key {
                         values.push((path, value.to_string()));
-                    } else if let Some(Frame::Mapping { path, keys, value_of }) = stack.last_mut() {
+                    } else if let Some(Frame::Mapping { path, keys, value_of, .. }) = stack.last_mut() {
                         let full = join(path, &value);
                         if let Some(first) = keys.insert(value.to_string(), line) {
                             return Err(DuplicateKey { path: full, first, second: line });
@@ -68,18 +83,19 @@ impl KeyLines {
                         *value_of = Some(value.to_string());
                     }
                 }
+                // An alias as a key: its value follows, under a name paths cannot spell.
+                Event::Alias(_) => key_done(&mut stack, is_key),
                 Event::MappingStart(..) => {
-                    stack.push(Frame::Mapping {
-                        path: slot.unwrap_or_default(),
-                        keys: BTreeMap::new(),
-                        value_of: None,
-                    });
+                    stack.push(Frame::Mapping { path, keys: BTreeMap::new(), value_of: None, is_key });
                 }
-                Event::SequenceStart(..) => stack.push(Frame::Sequence { path: slot.unwrap_or_default(), next: 0 }),
+                Event::SequenceStart(..) => stack.push(Frame::Sequence { path, next: 0, is_key }),
                 Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
+                    let was_key = matches!(
+                        stack.pop(),
+                        Some(Frame::Mapping { is_key: true, .. } | Frame::Sequence { is_key: true, .. })
+                    );
+                    key_done(&mut stack, was_key);
                 }
-                // An alias is a value; a complex key (a mapping as a key) has no dotted path.
                 _ => {}
             }
         }
@@ -152,7 +168,7 @@ z: \"quoted: value\"
     #[test]
     fn duplicates_name_both_lines() {
         let dup = |path: &str, first, second| Err(DuplicateKey { path: path.into(), first, second });
-        let rows: [(&str, Result<(), DuplicateKey>); 8] = [
+        let rows: [(&str, Result<(), DuplicateKey>); 11] = [
             ("a: 1\na: 2\n", dup("a", 1, 2)),
             ("a: 1\nb: 2\n\n\na: 3\n", dup("a", 1, 5)),
             ("b:\n  c: 1\n  d: 2\n  c: 3\n", dup("b.c", 2, 4)),
@@ -161,6 +177,10 @@ z: \"quoted: value\"
             ("\"a\": 1\na: 2\n", dup("a", 1, 2)),
             ("b:\n  c: 1\nd:\n  c: 1\n", Ok(())),
             ("l:\n  - id: x\n  - id: x\n", Ok(())),
+            // An alias or a mapping as a key: the value after it is its value, not a key.
+            ("k: &x a\n*x : 1\nb: 2\n", Ok(())),
+            ("? {c: 1}\n: {c: 2}\nc: 3\n", Ok(())),
+            ("? [a, a]\n: 1\nz: 2\nz: 3\n", dup("z", 3, 4)),
         ];
         for (text, want) in rows {
             assert_eq!(KeyLines::read(text).map(|_| ()), want, "{text:?}");

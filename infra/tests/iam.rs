@@ -84,7 +84,13 @@ fn function_role_in_mode(env: &Environment) {
         SigningMode::Envelope => {
             let decrypt = by_sid(&sts, "DecryptSigningKeys");
             assert_eq!(decrypt["Resource"], json!([{"Fn::GetAtt": ["TokenSigningKeyEncryptionKey", "Arn"]}]));
-            assert_eq!(decrypt["Condition"], json!({"StringEquals": {"kms:EncryptionContext:service": q}}));
+            assert_eq!(
+                decrypt["Condition"],
+                json!({
+                    "StringEquals": {"kms:EncryptionContext:service": q},
+                    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["service", "slot"]}
+                })
+            );
         }
     }
     let read = list(&by_sid(&sts, "ReadSecrets")["Resource"]);

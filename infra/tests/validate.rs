@@ -519,7 +519,11 @@ fn alarms_that_cannot_work_are_refused() {
         (vec![(conc, conc.replace("80", "0.5"))], None),
         (
             vec![(conc, conc.replace("80", "0.4"))],
-            Some(("ALARM008", "lambda_concurrency.threshold", "rounds down to 0")),
+            Some((
+                "ALARM008",
+                "lambda_concurrency.threshold",
+                "rounds down to 0 concurrent executions, so the alarm fires whenever the function runs; use at least 0.5",
+            )),
         ),
         // Count limits of what deploy sends (DEPLOY003): five critical alarms pass, six do not.
         (
@@ -585,22 +589,26 @@ fn signing_capacity_fits_the_kms_quota() {
             Some(("SIGN001", "burst_limit", "KMS RSA quota of 500/s (signing_key.kms_quotas.rsa)")),
         ),
         // Envelope: one Decrypt per cold start, against the symmetric quota.
-        (vec![(envelope, format!("  kms_quotas: {{symmetric: 200}}\n{envelope}"))], None),
+        (vec![(envelope, format!("  kms_quotas: {{symmetric: 600}}\n{envelope}"))], None),
         (
-            vec![(envelope, format!("  kms_quotas: {{symmetric: 199}}\n{envelope}"))],
+            vec![(envelope, format!("  kms_quotas: {{symmetric: 599}}\n{envelope}"))],
             Some((
                 "SIGN001",
                 "function.reserved_concurrency (line 15)",
-                "200 new environments at once exceed the account's KMS symmetric quota of 199/s",
+                "reserved_concurrency 200 environments starting at once make 600, over the account's quota of 599/s",
             )),
         ),
         (
             vec![
-                (envelope, format!("  kms_quotas: {{symmetric: 999}}\n{envelope}")),
+                (envelope, format!("  kms_quotas: {{symmetric: 2999}}\n{envelope}")),
                 ("  reserved_concurrency: 200\n", String::new()),
                 ("  require_reserved_concurrency: true", "  require_reserved_concurrency: false".into()),
             ],
-            Some(("SIGN001", "function.reserved_concurrency", "unset: the account's 1,000")),
+            Some((
+                "SIGN001",
+                "function.reserved_concurrency",
+                "(unset: the account's concurrency, 1,000 by default) environments starting at once make 3000",
+            )),
         ),
     ];
     assert_findings_after(cases);

@@ -22,6 +22,7 @@ use crate::keys::Stage;
 use crate::stacks::{Stack, bootstrap, service};
 use crate::synth::stack_tags;
 use token_function::jwt::Algorithm;
+use token_function::key_pairs::SigningMode;
 
 /// Runs one command's AWS work with Ctrl-C recorded rather than fatal (see
 /// [`crate::deploy::interrupt`]). A prompt still waiting for input when the work ends is not
@@ -103,8 +104,8 @@ fn validated(env: &Environment) -> anyhow::Result<Vec<Stack>> {
     Ok(stacks)
 }
 
-/// Runs a plan: prints it, asks, executes, reports. `Ok(None)` when the user said no, else the
-/// stack's outputs.
+/// Runs a plan: prints it, asks, runs `before` (when given), executes, reports. `Ok(None)` when
+/// the user said no, else the stack's outputs.
 async fn apply(
     aws: &Aws,
     env: &Environment,
@@ -112,6 +113,7 @@ async fn apply(
     plan: &Plan,
     yes: bool,
     poll: Polling,
+    before: Option<std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + '_>>>,
 ) -> anyhow::Result<Option<std::collections::BTreeMap<String, String>>> {
     let question = format!("execute this change set on {}?", spec.name);
     let answer = tokio::select! {
@@ -129,6 +131,12 @@ async fn apply(
     if !answer? {
         eprintln!("{}: change set discarded; nothing changed", spec.name);
         return Ok(None);
+    }
+    if let Some(before) = before
+        && let Err(e) = before.await
+    {
+        stack::discard(&aws.cfn, plan).await?;
+        bail!("{e:#}; the change set was deleted and {} did not change", spec.name);
     }
     let outcome = stack::execute(&aws.cfn, plan, &super::target(&env.name), poll).await?;
     if !outcome.ok() {
@@ -180,6 +188,14 @@ async fn bootstrapped(aws: &Aws, env: &Environment) -> anyhow::Result<(String, O
             super::target(&env.name)
         )
     })?;
+    let version: u32 = outputs.get(bootstrap::OUTPUT_VERSION).and_then(|v| v.parse().ok()).unwrap_or(1);
+    if version < bootstrap::VERSION {
+        bail!(
+            "{name} is at bootstrap version {version}; this infra needs {} (new permissions its roles need): run `cargo run -- bootstrap {}` first",
+            bootstrap::VERSION,
+            super::target(&env.name)
+        );
+    }
     Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned()))
 }
 
@@ -316,7 +332,7 @@ pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
             None => eprint!("{}", change_set::render(&spec.name, &[])),
             Some(plan) => {
                 eprint!("{}", change_set::render(&spec.name, &plan.changes));
-                apply(&aws, &env, &spec, &plan, args.yes, poll).await?;
+                apply(&aws, &env, &spec, &plan, args.yes, poll, None).await?;
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -359,7 +375,7 @@ fn service_parameters(
         (service::PARAM_ARTIFACT_KEY.to_owned(), code.cloned()),
     ];
     // A failed first create (replaced with --replace-failed) has no values to keep.
-    let kept = existing.filter(|s| !matches!(stack::status(s), "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS"));
+    let kept = existing.filter(|s| !failed_create(s));
     let deployed = |name: &str| kept.is_some_and(|s| s.parameters().iter().any(|p| p.parameter_key() == Some(name)));
     // A parameter the deployed stack does not have yet gets its default, given explicitly
     // (LocalStack applies no default to a parameter an update omits).
@@ -374,12 +390,13 @@ fn service_parameters(
     params
 }
 
-/// Why a plan must not run: it replaces a signing key (unless allowed) or loses the client
-/// registry.
+/// Why a plan must not run: it replaces a signing key (unless allowed), or loses the client
+/// registry, the signing key pairs or the key they are encrypted under.
 fn guard(plan: &Plan, replace_keys: bool) -> Option<String> {
     use change_set::Guarded;
     let keys: Vec<&str> = service::KEY_SLOT_IDS.iter().map(|(_, id)| *id).collect();
-    match change_set::guarded(&plan.changes, &keys, service::REGISTRY_ID)? {
+    let kept = [service::REGISTRY_ID, service::KEY_PAIRS_ID, service::KEY_ENCRYPTION_KEY_ID];
+    match change_set::guarded(&plan.changes, &keys, &kept)? {
         Guarded::SigningKeyReplaced(_) if replace_keys => None,
         Guarded::SigningKeyReplaced(id) => Some(format!(
             "this change replaces the signing key {id}: every token it signed stops verifying at once. Rotate with `keys rotate` instead, or pass --replace-signing-keys if that is intended (e.g. a new signing_key.algorithm)"
@@ -387,41 +404,55 @@ fn guard(plan: &Plan, replace_keys: bool) -> Option<String> {
         Guarded::KeySpecChanged(id) => Some(format!(
             "this change gives the signing key {id} another key spec (signing_key.algorithm), which KMS cannot change on an existing key; keep the deployed algorithm (a new environment can start with the other one)"
         )),
-        Guarded::RegistryLost(id) => Some(format!(
-            "this change replaces or removes the client registry secret {id}: every registered client would be lost; keep its name and properties"
+        Guarded::DataLost(id) => Some(format!(
+            "this change replaces or removes {id}, whose contents cannot be made again (the client registry: every registered client; the signing key pairs or the key they are encrypted under: every signing key); keep its name and properties"
         )),
     }
 }
 
-/// The deployed stage of a service stack's outputs (`a` for a stack from before rotation).
-fn deployed_stage(outputs: &BTreeMap<String, String>) -> Stage {
-    outputs.get(service::OUTPUT_KEY_STAGE).and_then(|v| Stage::parse(v)).unwrap_or(Stage::A)
+/// The deployed stage of a service stack's outputs: `a` for a stack from before rotation (no
+/// output); an output this version cannot read is an error, never taken for `a`.
+fn deployed_stage(outputs: &BTreeMap<String, String>) -> anyhow::Result<Stage> {
+    match outputs.get(service::OUTPUT_KEY_STAGE) {
+        None => Ok(Stage::A),
+        Some(v) => {
+            Stage::parse(v).with_context(|| format!("the deployed signing key stage `{v}` is not one this infra knows"))
+        }
+    }
 }
 
-/// Refuses to change the signing mode of a deployed environment unless asked: the other mode's
-/// key signs at once and the tokens signed before stop verifying.
-fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> anyhow::Result<()> {
+/// Why the file's signing mode cannot be deployed over `outputs` (the deployed service stack's):
+/// a change of mode signs with the other mode's key at once, so every token signed before stops
+/// verifying (allowed with `--replace-signing-keys`); envelope mode needs the key pairs, which a
+/// stack from before signing modes does not have yet.
+fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> Option<String> {
     let deployed = outputs.get(service::OUTPUT_SIGNING_MODE).map_or("kms", String::as_str);
     let wanted = env.signing_key.mode.as_str();
-    if deployed != wanted && !replace_keys {
-        bail!(
-            "{} signs in {deployed} mode and the file says signing_key.mode: {wanted}: the change signs with a new key at once, and every token signed before stops verifying. Pass --replace-signing-keys if that is intended (docs/operations.md, \"Changing the signing mode\")",
-            env.service_stack_name()
-        );
+    if deployed == wanted {
+        return None;
     }
-    Ok(())
+    if env.signing_key.mode == SigningMode::Envelope && !outputs.contains_key(service::OUTPUT_KEY_PAIRS_SECRET) {
+        return Some(format!(
+            "{} predates signing modes and has no key pairs yet: deploy it once with signing_key.mode: kms (which creates them), then switch",
+            env.service_stack_name()
+        ));
+    }
+    (!replace_keys).then(|| format!(
+        "{} signs in {deployed} mode and the file says signing_key.mode: {wanted}: the change signs with the other mode's key at once, and every token signed before stops verifying. Pass --replace-signing-keys if that is intended (docs/operations.md, \"Changing the signing mode\")",
+        env.service_stack_name()
+    ))
 }
 
-/// Envelope mode: brings the key pair secret to `stage` (see `crate::deploy::key_pairs`), when the
-/// stack's outputs name it. `retire`: drop the pairs of slots the stage no longer publishes.
-/// Returns the algorithm the stage's signing key signs with (the file's in `kms` mode; in
-/// envelope mode the signing pair's, which a new algorithm reaches at the next rotation).
+/// Brings the key pair secret named in a service stack's `outputs` from the deployed stage
+/// `from` to `to` (see `crate::deploy::key_pairs`). Returns the algorithm `to`'s signing key
+/// signs with: the file's in `kms` mode; in envelope mode the signing pair's, which a new
+/// `signing_key.algorithm` reaches at the next rotation. A stack from before key pairs has none.
 async fn sync_key_pairs(
     aws: &Aws,
     env: &Environment,
     outputs: &BTreeMap<String, String>,
-    stage: Stage,
-    retire: bool,
+    from: Stage,
+    to: Stage,
 ) -> anyhow::Result<Algorithm> {
     let (Some(secret), Some(kek)) =
         (outputs.get(service::OUTPUT_KEY_PAIRS_SECRET), outputs.get(service::OUTPUT_KEY_ENCRYPTION_KEY))
@@ -436,17 +467,22 @@ async fn sync_key_pairs(
         algorithm: env.signing_key.algorithm,
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (lines, algorithm) = pairs.sync(stage, retire, now).await.with_context(|| {
-        format!(
-            "the signing key pairs of {} are not in step with stage {stage}; run `cargo run -- deploy {}` again",
+    let (lines, algorithm) = pairs.sync(from, to, now).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; the signing key pairs of {} are not yet in step with stage {to}: once the cause is fixed, `cargo run -- deploy {}` brings them there",
             env.service_stack_name(),
             super::target(&env.name)
         )
     })?;
+    let mode = env.signing_key.mode;
     for line in lines {
-        eprintln!("{line}");
+        eprintln!(
+            "{line}{}",
+            if mode == SigningMode::Kms { " (for envelope mode; kms mode signs with KMS keys)" } else { "" }
+        );
     }
-    Ok(algorithm)
+    let signs = if mode == SigningMode::Envelope { algorithm } else { env.signing_key.algorithm };
+    Ok(signs)
 }
 
 /// Refuses a deploy outside the environment's change window.
@@ -502,6 +538,162 @@ async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -
     Ok(())
 }
 
+/// One deploy (or key step) under way: what each stack's step needs.
+struct Run<'a> {
+    aws: Aws,
+    env: &'a Environment,
+    args: &'a DeployArgs,
+    step: Option<KeyStep>,
+    poll: Polling,
+    bucket: String,
+    role: Option<String>,
+    existing: Option<aws_sdk_cloudformation::types::Stack>,
+    /// The service stack's outputs, when it is deployed (not a failed first create).
+    deployed: Option<BTreeMap<String, String>>,
+    uploaded: Option<Artifact>,
+}
+
+/// How one stack's step ended.
+enum Done {
+    Unchanged,
+    Changed,
+    /// The user said no: nothing of this stack changed, and later stacks are not tried.
+    Declined,
+}
+
+impl<'a> Run<'a> {
+    async fn start(env: &'a Environment, args: &'a DeployArgs, step: Option<KeyStep>) -> anyhow::Result<Self> {
+        let aws = connect(env).await?;
+        let (bucket, role) = bootstrapped(&aws, env).await?;
+        let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
+        let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
+        let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && existing.is_some();
+        let uploaded = if keep_code {
+            eprintln!("function: as deployed (pass --function-zip to plan a new build)");
+            None
+        } else {
+            Some(function_code(&aws, env, &bucket, args.function_zip.as_deref(), args.plan).await?)
+        };
+        Ok(Run { aws, env, args, step, poll: polling(), bucket, role, existing, deployed, uploaded })
+    }
+
+    async fn spec(&self, s: &Stack) -> anyhow::Result<StackSpec> {
+        let params = match s.id {
+            "service" => service_parameters(
+                self.existing.as_ref(),
+                &self.bucket,
+                self.uploaded.as_ref().map(Artifact::key).as_ref(),
+                self.step,
+            ),
+            _ => vec![],
+        };
+        let mut spec = spec(self.env, s, params);
+        spec.role_arn = self.role.clone();
+        if s.id == "service" {
+            rollback_triggers(&self.aws, self.env, &mut spec).await?;
+        }
+        Ok(spec)
+    }
+
+    /// Plans, shows, guards and (unless `--plan`) executes one stack's change set.
+    async fn stack(&self, s: &Stack) -> anyhow::Result<Done> {
+        let service = s.id == "service";
+        let spec = self.spec(s).await?;
+        if let Some(why) = self
+            .deployed
+            .as_ref()
+            .filter(|_| service)
+            .and_then(|o| mode_change(self.env, o, self.args.replace_signing_keys))
+        {
+            if !self.args.plan {
+                bail!("{why}; nothing changed");
+            }
+            eprintln!("warning: deploy would refuse this: {why}");
+        }
+        let target = super::target(&self.env.name);
+        let Some(plan) = stack::plan(&self.aws.cfn, &spec, &target, self.args.replace_failed, self.poll).await? else {
+            eprint!("{}", change_set::render(&spec.name, &[]));
+            if service && !self.args.plan {
+                self.no_change().await?;
+            }
+            return Ok(Done::Unchanged);
+        };
+        eprint!("{}", change_set::render(&spec.name, &plan.changes));
+        if let Some(why) = guard(&plan, self.args.replace_signing_keys).filter(|_| service) {
+            if self.args.plan {
+                eprintln!("warning: deploy would refuse this: {why}");
+            } else {
+                stack::discard(&self.aws.cfn, &plan).await?;
+                bail!("{why}; the change set was deleted and nothing changed");
+            }
+        }
+        if self.args.plan {
+            stack::discard(&self.aws.cfn, &plan).await?;
+            return Ok(Done::Changed);
+        }
+        let before = service.then(|| self.before_service());
+        let Some(outputs) = apply(&self.aws, self.env, &spec, &plan, self.args.yes, self.poll, before).await? else {
+            return Ok(Done::Declined);
+        };
+        if service {
+            self.after_service(s, &outputs).await?;
+        }
+        Ok(Done::Changed)
+    }
+
+    /// Before the service stack's change set runs (after it was confirmed): a slot the new
+    /// stage publishes gets its key pair, so the function finds it at once.
+    fn before_service(&self) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + '_>> {
+        Box::pin(async move {
+            let Some(outputs) = &self.deployed else { return Ok(()) };
+            let from = deployed_stage(outputs)?;
+            let to = self.step.map_or(from, |(stage, _)| stage);
+            sync_key_pairs(&self.aws, self.env, outputs, from, to).await.map(|_| ())
+        })
+    }
+
+    /// A service stack with no changes: its key pairs are brought to its stage as it is now
+    /// (read again: a key step may have run meanwhile).
+    async fn no_change(&self) -> anyhow::Result<()> {
+        let now = stack::describe(&self.aws.cfn, &self.env.service_stack_name()).await?;
+        if let Some(outputs) = now.as_ref().map(stack::outputs) {
+            let stage = deployed_stage(&outputs)?;
+            sync_key_pairs(&self.aws, self.env, &outputs, stage, stage).await?;
+        }
+        Ok(())
+    }
+
+    /// After the service stack's update: its key pairs in step with its stage, then the smoke
+    /// check.
+    async fn after_service(&self, s: &Stack, outputs: &BTreeMap<String, String>) -> anyhow::Result<()> {
+        let stage = deployed_stage(outputs)?;
+        let algorithm = sync_key_pairs(&self.aws, self.env, outputs, stage, stage).await?;
+        if self.args.no_smoke_check {
+            return Ok(());
+        }
+        let first_create = self.deployed.is_none();
+        if let Some(domain) = self.env.api.custom_domain.as_ref().filter(|_| first_create && !self.aws.emulator) {
+            eprintln!(
+                "smoke check: skipped on this first create: the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the CustomDomainTarget output above; then run `cargo run -- deploy {}` again, which checks it",
+                domain.domain_name,
+                super::target(&self.env.name)
+            );
+        } else if self.aws.emulator && self.uploaded.is_none() {
+            eprintln!(
+                "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
+            );
+        } else {
+            smoke(&self.aws, self.env, s, outputs, self.uploaded.as_ref(), algorithm).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stack whose first create failed (or never ran): it has nothing deployed to keep.
+fn failed_create(s: &aws_sdk_cloudformation::types::Stack) -> bool {
+    matches!(stack::status(s), "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS")
+}
+
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
 /// deployed function kept.
 pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -> anyhow::Result<ExitCode> {
@@ -511,93 +703,22 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
         in_change_window(&env)?;
     }
     block_on(async {
-        let aws = connect(&env).await?;
-        let poll = polling();
-        let (bucket, role) = bootstrapped(&aws, &env).await?;
-        let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
-        let service_exists = existing.is_some();
-        let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && service_exists;
-        let uploaded = if keep_code {
-            eprintln!("function: as deployed (pass --function-zip to plan a new build)");
-            None
-        } else {
-            Some(function_code(&aws, &env, &bucket, args.function_zip.as_deref(), args.plan).await?)
-        };
-        let code = uploaded.as_ref().map(Artifact::key);
+        let run = Run::start(&env, &args, step).await?;
         let mut changed = false;
         // A key step changes the service stack only.
         for s in stacks.iter().filter(|s| s.id != "bootstrap" && (step.is_none() || s.id == "service")) {
             if interrupt::interrupted() {
                 bail!("interrupted before {}: it and the stacks after it were not changed", s.name);
             }
-            let params = match s.id {
-                "service" => service_parameters(existing.as_ref(), &bucket, code.as_ref(), step),
-                _ => vec![],
-            };
-            let mut spec = spec(&env, s, params);
-            spec.role_arn = role.clone();
-            if s.id == "service" {
-                rollback_triggers(&aws, &env, &mut spec).await?;
-            }
-            let deployed_outputs = existing.as_ref().map(stack::outputs).unwrap_or_default();
-            if s.id == "service" && service_exists {
-                mode_change(&env, &deployed_outputs, args.replace_signing_keys)?;
-            }
-            let plan = stack::plan(&aws.cfn, &spec, &super::target(&env.name), args.replace_failed, poll).await?;
-            let Some(plan) = plan else {
-                eprint!("{}", change_set::render(&spec.name, &[]));
-                if s.id == "service" && !args.plan {
-                    sync_key_pairs(&aws, &env, &deployed_outputs, deployed_stage(&deployed_outputs), true).await?;
-                }
-                continue;
-            };
-            changed = true;
-            eprint!("{}", change_set::render(&spec.name, &plan.changes));
-            if s.id == "service"
-                && let Some(why) = guard(&plan, args.replace_signing_keys)
-            {
-                if args.plan {
-                    eprintln!("warning: deploy would refuse this: {why}");
-                } else {
-                    stack::discard(&aws.cfn, &plan).await?;
-                    bail!("{why}; the change set was deleted and nothing changed");
-                }
-            }
-            if args.plan {
-                stack::discard(&aws.cfn, &plan).await?;
-                continue;
-            }
-            if s.id == "service" {
-                // A slot the new stage publishes gets its pair before the function looks for it.
-                let target = step.map_or_else(|| deployed_stage(&deployed_outputs), |(stage, _)| stage);
-                sync_key_pairs(&aws, &env, &deployed_outputs, target, false).await?;
-            }
-            let Some(outputs) = apply(&aws, &env, &spec, &plan, args.yes, poll).await? else {
-                return Ok(ExitCode::from(super::EXIT_ERROR));
-            };
-            let algorithm = match s.id {
-                "service" => sync_key_pairs(&aws, &env, &outputs, deployed_stage(&outputs), true).await?,
-                _ => env.signing_key.algorithm,
-            };
-            if s.id == "service" && !args.no_smoke_check {
-                if let Some(domain) = env.api.custom_domain.as_ref().filter(|_| !service_exists && !aws.emulator) {
-                    eprintln!(
-                        "smoke check: skipped on this first create: the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the CustomDomainTarget output above; then run `cargo run -- deploy {}` again, which checks it",
-                        domain.domain_name,
-                        super::target(&env.name)
-                    );
-                } else if aws.emulator && uploaded.is_none() {
-                    eprintln!(
-                        "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
-                    );
-                } else {
-                    smoke(&aws, &env, s, &outputs, uploaded.as_ref(), algorithm).await?;
-                }
+            match run.stack(s).await? {
+                Done::Unchanged => {}
+                Done::Changed => changed = true,
+                Done::Declined => return Ok(ExitCode::from(super::EXIT_ERROR)),
             }
         }
-        if args.plan && service_exists {
+        if args.plan && run.deployed.is_some() {
             // Registry entries are never changed by a deploy: say where they and the file differ.
-            for line in super::clients::report(&aws, &env).await {
+            for line in super::clients::report(&run.aws, &env).await {
                 eprintln!("{line}");
             }
         }
@@ -740,34 +861,38 @@ mod tests {
     use token_function::key_pairs::SigningMode;
 
     /// Changing the signing mode of a deployed stack is refused unless asked for; a stack from
-    /// before modes counts as `kms`.
+    /// before modes counts as `kms`, and cannot go to envelope mode before it has key pairs.
     #[test]
     fn mode_changes_need_replace_signing_keys() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
         let mut env = Environment::load_named(&dir, "dev").unwrap();
-        let deployed = |mode: Option<&str>| -> BTreeMap<String, String> {
-            mode.map(|m| (service::OUTPUT_SIGNING_MODE.to_owned(), m.to_owned())).into_iter().collect()
+        let deployed = |mode: Option<&str>, pairs: bool| -> BTreeMap<String, String> {
+            let mut o: BTreeMap<String, String> =
+                mode.map(|m| (service::OUTPUT_SIGNING_MODE.to_owned(), m.to_owned())).into_iter().collect();
+            if pairs {
+                o.insert(service::OUTPUT_KEY_PAIRS_SECRET.to_owned(), "arn".to_owned());
+            }
+            o
         };
+        let replace = "--replace-signing-keys";
         let rows = [
-            (None, SigningMode::Kms, false, true),
-            (None, SigningMode::Envelope, false, false),
-            (None, SigningMode::Envelope, true, true),
-            (Some("kms"), SigningMode::Kms, false, true),
-            (Some("kms"), SigningMode::Envelope, false, false),
-            (Some("envelope"), SigningMode::Envelope, false, true),
-            (Some("envelope"), SigningMode::Kms, false, false),
-            (Some("envelope"), SigningMode::Kms, true, true),
+            (None, false, SigningMode::Kms, false, None),
+            (None, false, SigningMode::Envelope, true, Some("predates signing modes")),
+            (None, true, SigningMode::Envelope, false, Some(replace)),
+            (None, true, SigningMode::Envelope, true, None),
+            (Some("kms"), true, SigningMode::Kms, false, None),
+            (Some("kms"), true, SigningMode::Envelope, false, Some(replace)),
+            (Some("envelope"), true, SigningMode::Envelope, false, None),
+            (Some("envelope"), true, SigningMode::Kms, false, Some(replace)),
+            (Some("envelope"), true, SigningMode::Kms, true, None),
         ];
-        for (was, mode, replace, allowed) in rows {
+        for (was, pairs, mode, replace_keys, refused) in rows {
             env.signing_key.mode = mode;
-            let got = mode_change(&env, &deployed(was), replace);
-            assert_eq!(got.is_ok(), allowed, "{was:?} -> {mode:?} replace={replace}: {got:?}");
-            if let Err(e) = got {
-                let e = e.to_string();
-                assert!(
-                    e.contains(&format!("signing_key.mode: {}", mode.as_str())) && e.contains("--replace-signing-keys"),
-                    "{e}"
-                );
+            let got = mode_change(&env, &deployed(was, pairs), replace_keys);
+            match (&got, refused) {
+                (None, None) => {}
+                (Some(why), Some(want)) => assert!(why.contains(want), "{why}"),
+                _ => panic!("{was:?} -> {mode:?} pairs={pairs} replace={replace_keys}: {got:?}"),
             }
         }
     }

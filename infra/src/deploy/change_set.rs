@@ -22,12 +22,14 @@ pub enum Guarded {
     /// KMS cannot change a key's `KeySpec` (AWS::KMS::Key reference): CloudFormation would fail
     /// the update and roll back.
     KeySpecChanged(String),
-    RegistryLost(String),
+    /// A resource holding what cannot be made again (the client registry, the signing key
+    /// pairs, the key they are encrypted under) would be replaced or removed.
+    DataLost(String),
 }
 
 /// The first guarded change of a service stack's plan. `keys` are the signing key slots' logical
-/// ids, `registry` the registry secret's.
-pub fn guarded(changes: &[Change], keys: &[&str], registry: &str) -> Option<Guarded> {
+/// ids, `kept` those of resources whose data cannot be made again.
+pub fn guarded(changes: &[Change], keys: &[&str], kept: &[&str]) -> Option<Guarded> {
     changes.iter().find_map(|c| match c.action {
         Action::Replace if keys.contains(&c.logical_id.as_str()) => {
             Some(Guarded::SigningKeyReplaced(c.logical_id.clone()))
@@ -35,8 +37,8 @@ pub fn guarded(changes: &[Change], keys: &[&str], registry: &str) -> Option<Guar
         Action::Modify if keys.contains(&c.logical_id.as_str()) && c.details.iter().any(|d| d == "KeySpec") => {
             Some(Guarded::KeySpecChanged(c.logical_id.clone()))
         }
-        Action::Replace | Action::Remove if c.logical_id == registry => {
-            Some(Guarded::RegistryLost(c.logical_id.clone()))
+        Action::Replace | Action::Remove if kept.contains(&c.logical_id.as_str()) => {
+            Some(Guarded::DataLost(c.logical_id.clone()))
         }
         _ => None,
     })
@@ -156,7 +158,8 @@ mod tests {
         };
         let keys = ["TokenSigningKey", "TokenSigningKeyB"];
         let key = |id: &str| Some(Guarded::SigningKeyReplaced(id.into()));
-        let lost = Some(Guarded::RegistryLost("ClientRegistrySecret".into()));
+        let lost = |id: &str| Some(Guarded::DataLost(id.into()));
+        let kept = ["ClientRegistrySecret", "TokenSigningKeyPairs", "TokenSigningKeyEncryptionKey"];
         let cases = [
             (change("TokenSigningKey", "AWS::KMS::Key", Action::Replace), key("TokenSigningKey")),
             (change("TokenSigningKeyB", "AWS::KMS::Key", Action::Replace), key("TokenSigningKeyB")),
@@ -175,12 +178,37 @@ mod tests {
             (change("TokenSigningKey", "AWS::KMS::Key", Action::Remove), None),
             (change("TokenSigningKeyB", "AWS::KMS::Key", Action::Add), None),
             (change("AlertTopicKey", "AWS::KMS::Key", Action::Replace), None),
-            (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Replace), lost.clone()),
-            (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Remove), lost.clone()),
+            (
+                change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Replace),
+                lost("ClientRegistrySecret"),
+            ),
+            (
+                change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Remove),
+                lost("ClientRegistrySecret"),
+            ),
             (change("ClientRegistrySecret", "AWS::SecretsManager::Secret", Action::Modify), None),
+            (
+                change("TokenSigningKeyPairs", "AWS::SecretsManager::Secret", Action::Replace),
+                lost("TokenSigningKeyPairs"),
+            ),
+            (
+                change("TokenSigningKeyPairs", "AWS::SecretsManager::Secret", Action::Remove),
+                lost("TokenSigningKeyPairs"),
+            ),
+            (change("TokenSigningKeyPairs", "AWS::SecretsManager::Secret", Action::Modify), None),
+            (
+                change("TokenSigningKeyEncryptionKey", "AWS::KMS::Key", Action::Replace),
+                lost("TokenSigningKeyEncryptionKey"),
+            ),
+            (
+                change("TokenSigningKeyEncryptionKey", "AWS::KMS::Key", Action::Remove),
+                lost("TokenSigningKeyEncryptionKey"),
+            ),
+            (change("TokenSigningKeyEncryptionKey", "AWS::KMS::Key", Action::Modify), None),
+            (change("OtherSecret", "AWS::SecretsManager::Secret", Action::Remove), None),
         ];
         for (c, want) in cases {
-            assert_eq!(guarded(std::slice::from_ref(&c), &keys, "ClientRegistrySecret"), want, "{c:?}");
+            assert_eq!(guarded(std::slice::from_ref(&c), &keys, &kept), want, "{c:?}");
         }
     }
 }

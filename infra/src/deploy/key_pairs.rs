@@ -4,9 +4,10 @@
 //! private key is ever seen here), and a slot the stage no longer publishes loses its pair once
 //! the stage is deployed, so that the next rotation into it generates a fresh one.
 //!
-//! `deploy` calls [`KeyPairs::sync`] before a change set that publishes a new slot (add only: the
-//! function reads the pair as soon as the new stage reaches it) and after every service stack
-//! update (add and retire): a stack just created gets its first pair before the smoke check.
+//! `deploy` calls [`KeyPairs::sync`] before a change set (from the deployed stage to the target:
+//! a slot the target publishes gets its pair before the function looks for it), and after every
+//! service stack update or no-change deploy (the stage as deployed: a stack just created gets its
+//! first pair before the smoke check; a slot no longer published loses its pair).
 
 use std::collections::BTreeMap;
 
@@ -17,35 +18,50 @@ use token_function::key_pairs::{KeyPairsDocument, Slot, StoredKeyPair, encryptio
 use super::registry::{KeyPairsSecret, RegistryError};
 use crate::keys::Stage;
 
-/// What a sync does to a document: slots to generate a pair for, and slots whose pair goes.
+/// What a sync does to a document: slots to generate a pair for (with the pair they must still
+/// hold for the new one to replace it: `None`, or a stale pair), and slots whose pair goes (with
+/// that pair). Each is applied only if the slot still holds what was read, so a writer never
+/// undoes another's newer pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
-    pub generate: Vec<Slot>,
-    pub retire: Vec<Slot>,
+    pub generate: Vec<(Slot, Option<StoredKeyPair>)>,
+    pub retire: Vec<(Slot, StoredKeyPair)>,
 }
 
-/// The changes that bring `doc` to `stage`: a pair for each slot the stage publishes, and
-/// (with `retire`) none for the others.
-pub fn changes(doc: &KeyPairsDocument, stage: Stage, retire: bool) -> Changes {
-    let has = |slot: &Slot| doc.key_pairs.contains_key(slot);
-    Changes {
-        generate: Slot::ALL.into_iter().filter(|s| stage.has(*s) && !has(s)).collect(),
-        retire: Slot::ALL.into_iter().filter(|s| retire && !stage.has(*s) && has(s)).collect(),
+/// The changes that bring `doc` from the deployed stage `from` to `to` (`from == to` once a
+/// stage is deployed). A pair is current when its slot is published in `from`: verifiers may
+/// hold it. Every slot `to` publishes gets a current pair (a missing or stale one is generated);
+/// a pair goes when neither stage publishes its slot, so the next rotation into that slot gets a
+/// fresh key, never an old one back.
+pub fn changes(doc: &KeyPairsDocument, from: Stage, to: Stage) -> Changes {
+    let mut out = Changes::default();
+    for slot in Slot::ALL {
+        let present = doc.key_pairs.get(&slot);
+        let current = present.is_some() && from.has(slot);
+        if to.has(slot) && !current {
+            out.generate.push((slot, present.cloned()));
+        } else if let Some(pair) = present.filter(|_| !to.has(slot) && !from.has(slot)) {
+            out.retire.push((slot, pair.clone()));
+        }
     }
+    out
 }
 
-/// Applies `changes` with the `generated` pairs; a slot another writer filled meanwhile keeps
-/// its pair. Returns the slots changed.
+/// Applies `changes` with the `generated` pairs, slot by slot where the slot still holds what
+/// was read. Returns the slots changed.
 pub fn apply(doc: &mut KeyPairsDocument, changes: &Changes, generated: &BTreeMap<Slot, StoredKeyPair>) -> Vec<Slot> {
     let mut changed = Vec::new();
-    for (slot, pair) in generated {
-        if changes.generate.contains(slot) && !doc.key_pairs.contains_key(slot) {
+    for (slot, before) in &changes.generate {
+        if let Some(pair) = generated.get(slot)
+            && doc.key_pairs.get(slot) == before.as_ref()
+        {
             doc.key_pairs.insert(*slot, pair.clone());
             changed.push(*slot);
         }
     }
-    for slot in &changes.retire {
-        if doc.key_pairs.remove(slot).is_some() {
+    for (slot, before) in &changes.retire {
+        if doc.key_pairs.get(slot) == Some(before) {
+            doc.key_pairs.remove(slot);
             changed.push(*slot);
         }
     }
@@ -73,18 +89,18 @@ pub struct KeyPairs {
 }
 
 impl KeyPairs {
-    /// Brings the secret to `stage` (see [`changes`]); `now` is Unix seconds. Returns one line
-    /// per slot changed, and the algorithm of the stage's signing pair.
-    pub async fn sync(&self, stage: Stage, retire: bool, now: u64) -> Result<(Vec<String>, Algorithm), KeyPairsError> {
+    /// Brings the secret from the deployed stage `from` to `to` (see [`changes`]); `now` is Unix
+    /// seconds. Returns one line per slot changed, and the algorithm of `to`'s signing pair.
+    pub async fn sync(&self, from: Stage, to: Stage, now: u64) -> Result<(Vec<String>, Algorithm), KeyPairsError> {
         let read = self.secret.read().await?;
-        let wanted = changes(&read.doc, stage, retire);
+        let wanted = changes(&read.doc, from, to);
         let signing_algorithm =
-            |doc: &KeyPairsDocument| doc.key_pairs.get(&stage.signing()).map_or(self.algorithm, |p| p.algorithm);
+            |doc: &KeyPairsDocument| doc.key_pairs.get(&to.signing()).map_or(self.algorithm, |p| p.algorithm);
         if wanted == Changes::default() {
             return Ok((Vec::new(), signing_algorithm(&read.doc)));
         }
         let mut generated = BTreeMap::new();
-        for slot in &wanted.generate {
+        for (slot, _) in &wanted.generate {
             generated.insert(*slot, self.generate(*slot, now).await?);
         }
         let (changed, algorithm) = self
@@ -148,52 +164,57 @@ mod tests {
         KeyPairsDocument { key_pairs: slots.iter().map(|s| (*s, pair(1))).collect() }
     }
 
-    /// Every stage, from every document, with and without retiring: what is generated and what
-    /// goes.
+    /// Every step of a rotation, before (from the deployed stage to the target) and after (the
+    /// target deployed), from clean and from broken documents: what is generated and what goes.
     #[test]
     fn syncs_follow_the_stage() {
         use Slot::{A, B};
+        use Stage::{APublishB, ASignsBPublished, BPublishA, BSignsAPublished};
         let none: &[Slot] = &[];
-        /// (pairs held, stage, retire, slots generated, slots retired)
-        type Row<'a> = (&'a [Slot], Stage, bool, &'a [Slot], &'a [Slot]);
-        let rows: [Row; 12] = [
-            // A new stack: its first pair.
-            (none, Stage::A, true, &[A], none),
-            (&[A], Stage::A, true, none, none),
-            // Before the publish step's change set: add B, keep A.
-            (&[A], Stage::APublishB, false, &[B], none),
-            (&[A, B], Stage::APublishB, true, none, none),
-            (&[A, B], Stage::BSignsAPublished, true, none, none),
-            // The drop step: before it nothing goes, after it A's pair does.
-            (&[A, B], Stage::B, false, none, none),
-            (&[A, B], Stage::B, true, none, &[A]),
-            // The next rotation generates a fresh A.
-            (&[B], Stage::BPublishA, false, &[A], none),
-            (&[A, B], Stage::ASignsBPublished, true, none, none),
-            (&[A, B], Stage::A, true, none, &[B]),
-            // A hand-emptied document heals.
-            (none, Stage::APublishB, true, &[A, B], none),
-            (&[B], Stage::A, true, &[A], &[B]),
+        /// (pairs held, deployed stage, target stage, slots generated, slots retired)
+        type Row<'a> = (&'a [Slot], Stage, Stage, &'a [Slot], &'a [Slot]);
+        let rows: [Row; 16] = [
+            // A new stack, after its create: its first pair.
+            (none, Stage::A, Stage::A, &[A], none),
+            (&[A], Stage::A, Stage::A, none, none),
+            // Step 1, before its change set: B's pair, A kept; after it, nothing.
+            (&[A], Stage::A, APublishB, &[B], none),
+            (&[A, B], APublishB, APublishB, none, none),
+            (&[A, B], APublishB, BSignsAPublished, none, none),
+            // Step 3: before it nothing goes (the function still publishes A); after it A's does.
+            (&[A, B], BSignsAPublished, Stage::B, none, none),
+            (&[A, B], Stage::B, Stage::B, none, &[A]),
+            // The next rotation generates a fresh A ...
+            (&[B], Stage::B, BPublishA, &[A], none),
+            // ... also when A's retirement never ran: the stale pair is replaced, never published.
+            (&[A, B], Stage::B, BPublishA, &[A], none),
+            (&[A, B], BPublishA, BPublishA, none, none),
+            (&[A, B], BPublishA, ASignsBPublished, none, none),
+            (&[A, B], ASignsBPublished, Stage::A, none, none),
+            (&[A, B], Stage::A, Stage::A, none, &[B]),
+            // Hand-emptied or half-written documents heal.
+            (none, APublishB, APublishB, &[A, B], none),
+            (&[B], Stage::A, Stage::A, &[A], &[B]),
+            (none, Stage::B, BPublishA, &[A, B], none),
         ];
-        for (have, stage, retire, generate, gone) in rows {
-            let got = changes(&doc(have), stage, retire);
-            assert_eq!(
-                got,
-                Changes { generate: generate.to_vec(), retire: gone.to_vec() },
-                "{have:?} {stage} {retire}"
-            );
+        for (have, from, to, generate, gone) in rows {
+            let got = changes(&doc(have), from, to);
+            let generated: Vec<Slot> = got.generate.iter().map(|(s, _)| *s).collect();
+            let retired: Vec<Slot> = got.retire.iter().map(|(s, _)| *s).collect();
+            assert_eq!((generated, retired), (generate.to_vec(), gone.to_vec()), "{have:?} {from} -> {to}");
         }
     }
 
     #[test]
-    fn a_slot_filled_meanwhile_keeps_its_pair() {
-        let wanted = Changes { generate: vec![Slot::B], retire: vec![Slot::A] };
+    fn a_slot_changed_meanwhile_keeps_its_pair() {
+        let wanted = Changes { generate: vec![(Slot::B, None)], retire: vec![(Slot::A, pair(1))] };
         let generated = BTreeMap::from([(Slot::B, pair(2))]);
         let mut d = doc(&[Slot::A]);
         assert_eq!(apply(&mut d, &wanted, &generated), [Slot::B, Slot::A]);
         assert_eq!(d.key_pairs, BTreeMap::from([(Slot::B, pair(2))]));
-        let mut raced = KeyPairsDocument { key_pairs: BTreeMap::from([(Slot::B, pair(3))]) };
+        // Another writer filled B and renewed A after this read: both stay theirs.
+        let mut raced = KeyPairsDocument { key_pairs: BTreeMap::from([(Slot::A, pair(4)), (Slot::B, pair(3))]) };
         assert_eq!(apply(&mut raced, &wanted, &generated), Vec::<Slot>::new());
-        assert_eq!(raced.key_pairs[&Slot::B].created, 3, "the other writer's pair stays");
+        assert_eq!((raced.key_pairs[&Slot::A].created, raced.key_pairs[&Slot::B].created), (4, 3));
     }
 }

@@ -250,9 +250,9 @@ pub fn unreachable(env: &Environment, def: &AlarmDef) -> Option<String> {
     }
     if def.key == "lambda_concurrency" && threshold < 1.0 && env.function.reserved_concurrency.is_some() {
         return Some(format!(
-            "{set} % of reserved concurrency {} rounds down to 0 concurrent executions, so the alarm fires whenever the function runs; use at least {:.1}",
+            "{set} % of reserved concurrency {} rounds down to 0 concurrent executions, so the alarm fires whenever the function runs; use at least {}",
             ceiling(env, def).unwrap_or_default(),
-            100.0 / ceiling(env, def).unwrap_or(100.0)
+            (1000.0 / ceiling(env, def).unwrap_or(100.0)).ceil() / 10.0
         ));
     }
     let ceiling = ceiling(env, def)?;

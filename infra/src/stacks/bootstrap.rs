@@ -16,6 +16,11 @@ pub const OUTPUT_BUCKET: &str = "AssetsBucketName";
 pub const OUTPUT_EXECUTION_ROLE: &str = "ExecutionRoleArn";
 /// The output naming the role GitHub Actions assumes.
 pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
+/// The bootstrap stack's version: raised whenever what `deploy` needs of it (the roles'
+/// permissions, the permissions boundary) changes, so `deploy` can ask for `bootstrap` first
+/// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`).
+pub const VERSION: u32 = 2;
+pub const OUTPUT_VERSION: &str = "BootstrapVersion";
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
 /// roles may read and write only under it.
@@ -166,9 +171,11 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                     Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()])
                         .sid("UploadFunctionArtifacts"),
                     // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
+                    // Conditioned on the encryption context the pairs are made under, not on the
+                    // key's tags, which may lag a new key's by minutes.
                     Statement::allow(&["kms:GenerateDataKeyPairWithoutPlaintext"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
                         .sid("GenerateSigningKeyPairs")
-                        .condition(tagged_with(env)),
+                        .condition(json!({"StringEquals": {"kms:EncryptionContext:service": q.clone()}})),
                     Statement::allow(
                         &[
                             "secretsmanager:GetSecretValue",
@@ -185,6 +192,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         },
     )?;
     t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
+    t.output(OUTPUT_VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
 }
 
@@ -207,14 +215,20 @@ pub fn stack_role_boundary(env: &Environment) -> Value<String> {
 fn boundary_statements(env: &Environment) -> Vec<Statement> {
     let q = env.qualified();
     vec![
-        Statement::allow(&["kms:Sign", "kms:GetPublicKey", "kms:Decrypt"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+        Statement::allow(&["kms:Sign", "kms:GetPublicKey"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
             .sid("SignWithTheEnvironmentsKeys")
             .condition(tagged_with(env)),
+        // Envelope mode: a signing key pair of this service. The encryption context is part of the
+        // request, so this holds from the key's first second (tag conditions may lag a new key's
+        // tags by minutes: AWS KMS developer guide, "ABAC for AWS KMS").
+        Statement::allow(&["kms:Decrypt"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+            .sid("DecryptTheEnvironmentsKeyPairs")
+            .condition(json!({"StringEquals": {"kms:EncryptionContext:service": q}})),
         Statement::allow(
             &["secretsmanager:GetSecretValue"],
             vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/*"))],
         )
-        .sid("ReadTheClientRegistry"),
+        .sid("ReadTheEnvironmentsSecrets"),
         // API Gateway's logging role is the account's: it writes any API's logs in the account.
         Statement::allow(
             &[

@@ -141,13 +141,21 @@ fn stage_conditions(t: &mut Template) -> Result<StageConditions, ModelError> {
     })
 }
 
-/// The signing keys for the environment's mode, driven by `SigningKeyStage` (`crate::keys`).
+/// The signing keys, driven by `SigningKeyStage` (`crate::keys`). Both modes' keys always exist
+/// (`deploy` keeps the key pairs in step with the stage in either mode), so changing
+/// `signing_key.mode` only changes which ones the function uses: it never waits for a key, a key
+/// pair or an alias's authorization to appear, and it never creates or deletes one. The function
+/// gets the variables and permissions of the environment's mode only.
 fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, ModelError> {
     let stages = stage_conditions(t)?;
+    let kms = kms_slots(t, env, &stages)?;
+    let envelope = envelope_slots(t, env, &stages)?;
+    let outputs = [kms.outputs.clone(), envelope.outputs.clone()].concat();
     let mut keys = match env.signing_key.mode {
-        SigningMode::Kms => kms_slots(t, env, &stages)?,
-        SigningMode::Envelope => envelope_slots(t, env, &stages)?,
+        SigningMode::Kms => kms,
+        SigningMode::Envelope => envelope,
     };
+    keys.outputs = outputs;
     let mode = env.signing_key.mode.as_str();
     keys.variables.push(("SIGNING_MODE", mode.into()));
     keys.outputs.push((OUTPUT_SIGNING_MODE, "How the function signs tokens: kms or envelope", mode.into()));
@@ -163,7 +171,10 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
         let key = t.add_with(
             id,
             kms::Key {
-                description: format!("{q}: signs access tokens ({}), slot {slot:?}", env.signing_key.algorithm.name()),
+                description: format!(
+                    "{q}: signs access tokens in kms mode ({}), slot {slot:?}",
+                    env.signing_key.algorithm.name()
+                ),
                 key_spec: match env.signing_key.algorithm {
                     Algorithm::ES256 => kms::KeySpec::EccNistP256,
                     Algorithm::RS256 => kms::KeySpec::Rsa2048,
@@ -241,7 +252,10 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
         retain,
     )?;
     let statement = Statement::allow(&["kms:Decrypt"], vec![kek.arn().into()])
-        .condition(serde_json::json!({"StringEquals": {"kms:EncryptionContext:service": q}}))
+        .condition(serde_json::json!({
+            "StringEquals": {"kms:EncryptionContext:service": q},
+            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["service", "slot"]}
+        }))
         .sid("DecryptSigningKeys");
     let [has_a, has_b] = &stages.has;
     let signing = Value::if_(&stages.b_signs, "b".into(), "a".into());

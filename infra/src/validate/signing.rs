@@ -11,11 +11,17 @@ use token_function::key_pairs::SigningMode;
 pub const SIGN001: Rule = Rule {
     id: "SIGN001",
     severity: Severity::Error,
-    summary: "the signing mode's KMS calls fit the account's KMS request quota: in kms mode the API's rate and burst limits (one Sign per token), in envelope mode the function's concurrency (one Decrypt per cold start)",
+    summary: "the signing mode's KMS calls fit the account's KMS request quota: in kms mode the API's rate and burst limits (one Sign per token), in envelope mode the function's concurrency (three symmetric requests per cold start)",
 };
 
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&SIGN001];
+
+/// KMS symmetric requests one cold start makes in envelope mode: `Decrypt` of the signing key
+/// pair, and one `Decrypt` by Secrets Manager for each of the two secrets read (the key pairs and
+/// the client registry, encrypted with `aws/secretsmanager`; requests made on your behalf count
+/// against your quota, AWS KMS developer guide, "Request quotas").
+pub const SYMMETRIC_REQUESTS_PER_COLD_START: u32 = 3;
 
 /// Lambda's default concurrency per account and region: what an environment without reserved
 /// concurrency may scale to (Lambda developer guide, "Lambda quotas").
@@ -46,16 +52,17 @@ pub(super) fn capacity(cx: &mut Ctx<'_>, env: &Environment) {
         }
         SigningMode::Envelope => {
             let quota = quotas.symmetric.get();
-            let (concurrency, from) = match env.function.reserved_concurrency {
-                Some(c) => (c.get(), "function.reserved_concurrency"),
-                None => (ACCOUNT_CONCURRENCY, "function.reserved_concurrency (unset: the account's 1,000)"),
+            let (concurrency, unset) = match env.function.reserved_concurrency {
+                Some(c) => (c.get(), ""),
+                None => (ACCOUNT_CONCURRENCY, " (unset: the account's concurrency, 1,000 by default)"),
             };
-            if concurrency > quota {
+            let requests = concurrency * SYMMETRIC_REQUESTS_PER_COLD_START;
+            if requests > quota {
                 cx.push(
                     &SIGN001,
                     env.locate("function.reserved_concurrency"),
                     format!(
-                        "signing_key.mode envelope makes one KMS Decrypt call per cold start: {from} {concurrency} new environments at once exceed the account's KMS symmetric quota of {quota}/s (signing_key.kms_quotas.symmetric); reserve less concurrency or declare a raised quota"
+                        "signing_key.mode envelope starts each execution environment with {SYMMETRIC_REQUESTS_PER_COLD_START} KMS symmetric requests (Decrypt of the key pair, and Secrets Manager's own Decrypt for each of the two secrets it reads): function.reserved_concurrency {concurrency}{unset} environments starting at once make {requests}, over the account's quota of {quota}/s (signing_key.kms_quotas.symmetric); reserve less concurrency or declare a raised quota"
                     ),
                 );
             }

@@ -20,8 +20,8 @@ use crate::env::{ClientSettings, Environment};
 /// Why a change was refused; nothing was written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClientError {
-    #[error("`{id}` is not a client of `{env}` (environments/{env}.yaml token.clients: {known})")]
-    NotInFile { id: String, env: String, known: String },
+    #[error("`{id}` is not a client of `{env}` ({file} token.clients: {known})")]
+    NotInFile { id: String, env: String, file: String, known: String },
     #[error("`{0}` is already registered; `rotate` gives it a new secret")]
     AlreadyRegistered(String),
     #[error("`{0}` is not registered; `add` registers it")]
@@ -78,6 +78,7 @@ fn in_file<'e>(env: &'e Environment, id: &str) -> Result<&'e ClientSettings, Cli
     env.token.clients.0.iter().find(|c| c.id.0 == id).ok_or_else(|| ClientError::NotInFile {
         id: id.to_owned(),
         env: env.name.clone(),
+        file: env.source.display().to_string(),
         known: env.token.clients.0.iter().map(|c| c.id.0.as_str()).collect::<Vec<_>>().join(", "),
     })
 }
@@ -264,6 +265,7 @@ mod tests {
         let not_in_file = |id: &str| ClientError::NotInFile {
             id: id.into(),
             env: "dev".into(),
+            file: env.source.display().to_string(),
             known: "dev-test-client, inventory-service".into(),
         };
         type Case = (RegistryDocument, Change<'static>, Result<(&'static str, Vec<Option<u64>>), ClientError>);

@@ -654,7 +654,9 @@ impl TryFrom<i64> for AlarmPeriod {
     fn try_from(v: i64) -> Result<Self, String> {
         match u32::try_from(v) {
             Ok(p) if is_alarm_period(u64::from(p)) => Ok(AlarmPeriod(p)),
-            _ => Err(format!("{v} is not an alarm period: 10, 20, 30 or a multiple of 60 up to 86400")),
+            _ => Err(format!(
+                "{v} is not an alarm period: 10, 20, 30 or a multiple of 60 up to 86400 (every metric these alarms watch is stored every 60 s: use a multiple of 60)"
+            )),
         }
     }
 }
@@ -892,6 +894,9 @@ fn unreachable_host(u: &url::Url) -> Option<String> {
     let private = |ip: std::net::IpAddr| {
         crate::public_ip::not_public(ip).map(|why| format!("{ip} is not a public address: {why}"))
     };
+    if u.port() == Some(0) {
+        return Some("port 0 is no port a server listens on".into());
+    }
     match u.host() {
         None => Some("it has no host".into()),
         Some(url::Host::Ipv4(ip)) => private(ip.into()),
@@ -910,12 +915,23 @@ fn unreachable_host(u: &url::Url) -> Option<String> {
                 ))
             } else if d == "localhost" || d.ends_with(".localhost") {
                 Some(format!("`{d}` is this machine, not a public host"))
+            } else if !d.contains('.') {
+                Some(format!("`{d}` is a single-label name, which public DNS does not resolve"))
             } else {
-                None
+                SPECIAL_USE_DOMAINS
+                    .iter()
+                    .find(|t| d == &t[1..] || d.ends_with(*t))
+                    .map(|tld| format!("`{d}` is under `{}`, a special-use name no public DNS answers for", &tld[1..]))
             }
         }
     }
 }
+
+/// Domains reserved for local or no use, which public DNS never resolves: `.test`, `.invalid`,
+/// `.example` (RFC 2606, RFC 6761 §6), `.local` (RFC 6762), `.home.arpa` (RFC 8375), `.onion`
+/// (RFC 7686), `.internal` (reserved by ICANN for private use, 2024), `.alt` (RFC 9476).
+const SPECIAL_USE_DOMAINS: [&str; 8] =
+    [".test", ".invalid", ".example", ".local", ".home.arpa", ".onion", ".internal", ".alt"];
 
 checked_url!(
     /// A token issuer (RFC 8414 §2): `https`, a public DNS name or address, no query or fragment,

@@ -134,7 +134,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "Key",
             kms::Key {
                 description: "k".into(),
-                key_spec: kms::KeySpec::SymmetricDefault,
+                key_spec: kms::KeySpec::SymmetricDefault.into(),
                 key_usage: kms::KeyUsage::EncryptDecrypt,
                 enable_key_rotation: Some(true),
                 pending_window_in_days: 7,

@@ -245,7 +245,7 @@ fn alert_topics_need_a_key_cloudwatch_can_use() {
             "Key",
             kms::Key {
                 description: "k".into(),
-                key_spec: kms::KeySpec::SymmetricDefault,
+                key_spec: kms::KeySpec::SymmetricDefault.into(),
                 key_usage: kms::KeyUsage::EncryptDecrypt,
                 enable_key_rotation: Some(true),
                 pending_window_in_days: 7,
@@ -560,18 +560,22 @@ fn signing_capacity_fits_the_kms_quota() {
             Some((
                 "SIGN001",
                 "api.throttling.rate_limit (line 41)",
-                "rate_limit 500/s exceeds the account's KMS ECC quota of 300/s",
+                "rate_limit lets 500 requests per second through, over the account's KMS ECC quota of 300/s",
             )),
         ),
         (
             vec![(envelope, kms(""))],
-            Some(("SIGN001", "api.throttling.burst_limit (line 42)", "burst_limit 1000/s exceeds")),
+            Some(("SIGN001", "api.throttling.burst_limit (line 42)", "burst_limit lets 1000 requests at once through")),
         ),
         // At the quota: passes.
         (vec![(envelope, kms("")), (rate, "    rate_limit: 300\n    burst_limit: 300\n".into())], None),
         (
             vec![(envelope, kms("")), (rate, "    rate_limit: 300\n    burst_limit: 301\n".into())],
-            Some(("SIGN001", "burst_limit", "301/s exceeds the account's KMS ECC quota of 300/s")),
+            Some((
+                "SIGN001",
+                "burst_limit",
+                "lets 301 requests at once through, over the account's KMS ECC quota of 300/s",
+            )),
         ),
         // A raised quota, declared.
         (vec![(envelope, kms("  kms_quotas: {ecc: 1000}\n"))], None),

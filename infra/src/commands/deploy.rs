@@ -262,7 +262,15 @@ async fn smoke(
         checked = local.outputs(outputs);
         running = Some(local);
     }
-    let lines = crate::deploy::smoke::check(&checked, algorithm.name()).await.map_err(|e| failed(e.to_string()))?;
+    let checked = crate::deploy::smoke::check(&checked, algorithm.name()).await;
+    if checked.is_err() && interrupt::interrupted() {
+        bail!(
+            "interrupted during the smoke check; {} is deployed: `cargo run -- deploy {}` checks it again",
+            service.name,
+            super::target(&env.name)
+        );
+    }
+    let lines = checked.map_err(|e| failed(e.to_string()))?;
     for line in lines {
         eprintln!("smoke check: {line}");
     }
@@ -369,6 +377,7 @@ fn service_parameters(
     bucket: &str,
     code: Option<&String>,
     step: Option<KeyStep>,
+    algorithm: Algorithm,
 ) -> Vec<(String, Option<String>)> {
     let mut params = vec![
         (service::PARAM_ARTIFACT_BUCKET.to_owned(), code.map(|_| bucket.to_owned())),
@@ -387,6 +396,10 @@ fn service_parameters(
         let keep = step.is_none() && deployed(name);
         params.push((name.to_owned(), if keep { None } else { value }));
     }
+    // The kms-mode keys keep the spec they were created with.
+    let spec = service::kms_key_spec(algorithm).as_str().to_owned();
+    params
+        .push((service::PARAM_KEY_SPEC.to_owned(), if deployed(service::PARAM_KEY_SPEC) { None } else { Some(spec) }));
     params
 }
 
@@ -426,6 +439,16 @@ fn deployed_stage(outputs: &BTreeMap<String, String>) -> anyhow::Result<Stage> {
 /// verifying (allowed with `--replace-signing-keys`); envelope mode needs the key pairs, which a
 /// stack from before signing modes does not have yet.
 fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> Option<String> {
+    let spec = service::kms_key_spec(env.signing_key.algorithm).as_str();
+    if let Some(deployed_spec) = outputs.get(service::OUTPUT_KEY_SPEC).filter(|d| *d != spec)
+        && env.signing_key.mode == SigningMode::Kms
+    {
+        return Some(format!(
+            "{}'s kms-mode signing keys are {deployed_spec} and signing_key.algorithm {} needs {spec}, but KMS cannot change a key's spec: keep the deployed algorithm, or use signing_key.mode: envelope, whose key pairs follow signing_key.algorithm from the next `keys rotate`",
+            env.service_stack_name(),
+            env.signing_key.algorithm.name()
+        ));
+    }
     let deployed = outputs.get(service::OUTPUT_SIGNING_MODE).map_or("kms", String::as_str);
     let wanted = env.signing_key.mode.as_str();
     if deployed == wanted {
@@ -481,8 +504,19 @@ async fn sync_key_pairs(
             if mode == SigningMode::Kms { " (for envelope mode; kms mode signs with KMS keys)" } else { "" }
         );
     }
-    let signs = if mode == SigningMode::Envelope { algorithm } else { env.signing_key.algorithm };
-    Ok(signs)
+    if mode == SigningMode::Kms {
+        return Ok(env.signing_key.algorithm);
+    }
+    if algorithm != env.signing_key.algorithm {
+        eprintln!(
+            "note: signing_key.algorithm is {} but the signing key pair is {}: the next `cargo run -- keys {} rotate` brings in a {} pair",
+            env.signing_key.algorithm.name(),
+            algorithm.name(),
+            super::target(&env.name),
+            env.signing_key.algorithm.name()
+        );
+    }
+    Ok(algorithm)
 }
 
 /// Refuses a deploy outside the environment's change window.
@@ -584,6 +618,7 @@ impl<'a> Run<'a> {
                 &self.bucket,
                 self.uploaded.as_ref().map(Artifact::key).as_ref(),
                 self.step,
+                self.env.signing_key.algorithm,
             ),
             _ => vec![],
         };
@@ -893,6 +928,39 @@ mod tests {
                 (None, None) => {}
                 (Some(why), Some(want)) => assert!(why.contains(want), "{why}"),
                 _ => panic!("{was:?} -> {mode:?} pairs={pairs} replace={replace_keys}: {got:?}"),
+            }
+        }
+    }
+
+    /// KMS cannot change a key's spec: a new signing_key.algorithm is refused in kms mode, even
+    /// with --replace-signing-keys; envelope mode takes it (its key pairs follow it).
+    #[test]
+    fn kms_key_specs_stay_as_created() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        let mut env = Environment::load_named(&dir, "dev").unwrap();
+        let outputs = |mode: &str, spec: &str| -> BTreeMap<String, String> {
+            [
+                (service::OUTPUT_SIGNING_MODE, mode),
+                (service::OUTPUT_KEY_SPEC, spec),
+                (service::OUTPUT_KEY_PAIRS_SECRET, "arn"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into()
+        };
+        let rows = [
+            ("kms", "ECC_NIST_P256", SigningMode::Kms, Algorithm::ES256, true, None),
+            ("kms", "ECC_NIST_P256", SigningMode::Kms, Algorithm::RS256, true, Some("KMS cannot change a key's spec")),
+            ("kms", "RSA_2048", SigningMode::Kms, Algorithm::ES256, false, Some("keys are RSA_2048")),
+            ("envelope", "ECC_NIST_P256", SigningMode::Envelope, Algorithm::RS256, false, None),
+            ("kms", "ECC_NIST_P256", SigningMode::Envelope, Algorithm::RS256, true, None),
+        ];
+        for (was, spec, mode, alg, replace, refused) in rows {
+            (env.signing_key.mode, env.signing_key.algorithm) = (mode, alg);
+            let got = mode_change(&env, &outputs(was, spec), replace);
+            match (&got, refused) {
+                (None, None) => {}
+                (Some(why), Some(want)) => assert!(why.contains(want), "{why}"),
+                _ => panic!("{was} {spec} -> {mode:?} {alg:?} replace={replace}: {got:?}"),
             }
         }
     }

@@ -150,6 +150,10 @@ impl Aws {
                     limits.operation_timeout().unwrap_or_default().as_millis()
                 )),
                 _ if text.contains("ExpiredToken") || text.contains("expired") => DeployError::Credentials(text),
+                SdkError::DispatchFailure(_) => DeployError::Aws(format!(
+                    "GetCallerIdentity at {}: {text} (is the endpoint right and reachable? AWS_ENDPOINT_URL, AWS_REGION, the network)",
+                    self.endpoint
+                )),
                 _ => DeployError::Aws(format!("GetCallerIdentity at {}: {text}", self.endpoint)),
             }
         })?;

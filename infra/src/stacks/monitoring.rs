@@ -132,7 +132,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         "AlertTopicKey",
         kms::Key {
             description: format!("{q}: encrypts the alert topics"),
-            key_spec: kms::KeySpec::SymmetricDefault,
+            key_spec: kms::KeySpec::SymmetricDefault.into(),
             key_usage: kms::KeyUsage::EncryptDecrypt,
             enable_key_rotation: Some(true),
             pending_window_in_days: env.signing_key.pending_window_days.get(),

@@ -86,6 +86,9 @@ pub const KEY_ENCRYPTION_KEY_ID: &str = "TokenSigningKeyEncryptionKey";
 pub const KEY_PAIRS_ID: &str = "TokenSigningKeyPairs";
 pub const OUTPUT_KEY_PAIRS_SECRET: &str = "SigningKeyPairsSecretArn";
 pub const OUTPUT_KEY_ENCRYPTION_KEY: &str = "SigningKeyEncryptionKeyArn";
+/// The kms-mode keys' spec: the parameter `deploy` keeps as deployed, and its output.
+pub const PARAM_KEY_SPEC: &str = "SigningKeySpec";
+pub const OUTPUT_KEY_SPEC: &str = "KmsSigningKeySpec";
 /// The deployed signing mode (`kms` when a stack predates it).
 pub const OUTPUT_SIGNING_MODE: &str = "SigningMode";
 
@@ -97,6 +100,14 @@ struct SigningKeys {
     /// Secrets the function reads besides the client registry.
     secrets: Vec<Value<String>>,
     outputs: Vec<(&'static str, &'static str, Value<String>)>,
+}
+
+/// The KMS key spec that signs with `alg`: ECC_NIST_P256 for ES256, RSA_2048 for RS256.
+pub fn kms_key_spec(alg: Algorithm) -> kms::KeySpec {
+    match alg {
+        Algorithm::ES256 => kms::KeySpec::EccNistP256,
+        Algorithm::RS256 => kms::KeySpec::Rsa2048,
+    }
 }
 
 /// The alias name of a key slot.
@@ -166,19 +177,23 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
 /// them by alias, so that nothing unconditional refers to a key that exists only in some stages.
 fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> Result<SigningKeys, ModelError> {
     let q = env.qualified();
+    // KMS cannot change a key's spec (CloudFormation fails the update): the keys keep the spec
+    // they were created with, a parameter `deploy` keeps as deployed.
+    let file_spec = kms_key_spec(env.signing_key.algorithm);
+    let mut spec_param = Parameter::with_default(
+        "KMS key spec of the kms-mode signing keys, fixed when they are created (infra deploy keeps it)",
+        file_spec.as_str(),
+    );
+    spec_param.allowed_values =
+        [kms::KeySpec::EccNistP256, kms::KeySpec::Rsa2048].map(|k| k.as_str().to_owned()).to_vec();
+    let spec = t.parameter(PARAM_KEY_SPEC, spec_param)?;
     let mut aliases = Vec::new();
     for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip(&stages.has) {
         let key = t.add_with(
             id,
             kms::Key {
-                description: format!(
-                    "{q}: signs access tokens in kms mode ({}), slot {slot:?}",
-                    env.signing_key.algorithm.name()
-                ),
-                key_spec: match env.signing_key.algorithm {
-                    Algorithm::ES256 => kms::KeySpec::EccNistP256,
-                    Algorithm::RS256 => kms::KeySpec::Rsa2048,
-                },
+                description: format!("{q}: signs access tokens in kms mode, slot {slot:?}"),
+                key_spec: spec.r#ref(),
                 key_usage: kms::KeyUsage::SignVerify,
                 enable_key_rotation: None,
                 pending_window_in_days: env.signing_key.pending_window_days.get(),
@@ -215,6 +230,7 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
         outputs: vec![
             ("SigningKeyArn", "KMS key that signs access tokens", signing),
             ("PublishedKeyArns", "KMS keys the JWKS publishes", published),
+            (OUTPUT_KEY_SPEC, "KMS key spec of the kms-mode signing keys", spec.r#ref()),
         ],
     })
 }
@@ -229,7 +245,7 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
         KEY_ENCRYPTION_KEY_ID,
         kms::Key {
             description: format!("{q}: encrypts the token signing key pairs"),
-            key_spec: kms::KeySpec::SymmetricDefault,
+            key_spec: kms::KeySpec::SymmetricDefault.into(),
             key_usage: kms::KeyUsage::EncryptDecrypt,
             enable_key_rotation: Some(true),
             pending_window_in_days: env.signing_key.pending_window_days.get(),

@@ -36,15 +36,17 @@ pub(super) fn capacity(cx: &mut Ctx<'_>, env: &Environment) {
                 Algorithm::RS256 => (quotas.rsa.get(), "signing_key.kms_quotas.rsa", "RSA"),
             };
             let throttling = &env.api.throttling;
-            for (limit, name) in
-                [(throttling.rate_limit.get(), "rate_limit"), (throttling.burst_limit.get(), "burst_limit")]
-            {
+            // The stage's rate, and its burst: a full bucket lets that many requests through at once.
+            for (limit, name, what) in [
+                (throttling.rate_limit.get(), "rate_limit", "requests per second"),
+                (throttling.burst_limit.get(), "burst_limit", "requests at once"),
+            ] {
                 if limit > quota {
                     cx.push(
                         &SIGN001,
                         env.locate(&format!("api.throttling.{name}")),
                         format!(
-                            "signing_key.mode kms makes one KMS Sign call per token: api.throttling.{name} {limit}/s exceeds the account's KMS {kind} quota of {quota}/s ({key}), so tokens would fail with KMS throttling; use signing_key.mode: envelope, lower the limit, or declare a raised quota"
+                            "signing_key.mode kms makes one KMS Sign call per token: api.throttling.{name} lets {limit} {what} through, over the account's KMS {kind} quota of {quota}/s ({key}), so tokens would fail with KMS throttling; use signing_key.mode: envelope, lower the limit, or declare a raised quota"
                         ),
                     );
                 }

@@ -10,7 +10,8 @@ use crate::cfn::{Value, resource};
 #[serde(rename_all = "PascalCase")]
 pub struct Key {
     pub description: String,
-    pub key_spec: KeySpec,
+    /// A [`KeySpec`], or a parameter holding one.
+    pub key_spec: Value<String>,
     pub key_usage: KeyUsage,
     /// Only symmetric encryption keys can rotate automatically.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,3 +47,23 @@ pub struct Alias {
     pub target_key_id: Value<String>,
 }
 resource!(Alias, "AWS::KMS::Alias" {});
+
+impl KeySpec {
+    /// Every key spec, by its CloudFormation name.
+    pub const ALL: [KeySpec; 3] = [KeySpec::SymmetricDefault, KeySpec::EccNistP256, KeySpec::Rsa2048];
+
+    /// The name CloudFormation and KMS use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySpec::SymmetricDefault => "SYMMETRIC_DEFAULT",
+            KeySpec::EccNistP256 => "ECC_NIST_P256",
+            KeySpec::Rsa2048 => "RSA_2048",
+        }
+    }
+}
+
+impl From<KeySpec> for Value<String> {
+    fn from(k: KeySpec) -> Self {
+        Value::Lit(k.as_str().to_owned())
+    }
+}

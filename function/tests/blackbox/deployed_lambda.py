@@ -20,7 +20,8 @@
    holds only its ciphertext, which decrypts only under its service's encryption context), the
    artifact signs in process and PyJWT verifies against the JWKS; the ES256 one rotates its key
    all the way round (a -> b -> a), each new slot getting a fresh key pair, the retired one
-   leaving the secret.
+   leaving the secret. And an environment deployed in kms mode switched to envelope mode:
+   refused without --replace-signing-keys, then signing with the pair deploy kept.
 8. Destroys the environments' stacks.
 
 Exits non-zero on any failure and prints 'N passed, N failed'.
@@ -268,6 +269,40 @@ def key_rotation(envs, zip_path, secret, label=""):
     return kid_a, kid_b, t0 + 600 + 3600 + 120
 
 
+def switch_to_envelope(work, zip_path):
+    """A deployed kms-mode environment switched to envelope mode: refused without
+    --replace-signing-keys, then a configuration change: the key pair deploy kept in step in kms
+    mode signs at once (a new kid), and PyJWT verifies it against the JWKS."""
+    made = variant(work, zip_path, "switch", "s")
+    if not made:
+        return
+    envs, secret = made
+    name = f"{PREFIX}s-dev-service"
+    kms_kid = kms_jwk(stack_outputs(name)["SigningKeyArn"])[1]
+    path = os.path.join(envs, "dev.yaml")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("signing_key:\n", "signing_key:\n  mode: envelope\n"))
+    code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path)
+    check("switching the mode needs --replace-signing-keys", code == 1 and "--replace-signing-keys" in err, err[-1500:])
+    code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path, "--replace-signing-keys")
+    check("the switch deploys, smoke check included", code == 0 and "with a wrong secret: 401" in err, err[-3000:])
+    proc, base = serve(envs, zip_path)
+    try:
+        r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(CLIENT, secret),
+                          timeout=60)
+        jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
+        token = r.json().get("access_token", "e30.e30.")
+        kid = jwt.get_unverified_header(token).get("kid")
+        check("after the switch a key pair signs (a new kid) and PyJWT verifies it",
+              stack_outputs(name).get("SigningMode") == "envelope" and kid != kms_kid and verifies(token, jwks),
+              (r.status_code, r.text[:200], kid, kms_kid))
+    finally:
+        stop(proc)
+        infra(envs, "destroy", "dev", "--yes", "--force")
+
+
 def environments_left():
     out = subprocess.run(["pgrep", "-f", "infra-lambda-"], capture_output=True, text=True)
     return out.stdout.split()
@@ -452,6 +487,7 @@ def main():
         if made:
             infra(made[0], "destroy", "dev", "--yes", "--force")
         envelope(work, zip_path)
+        switch_to_envelope(work, zip_path)
     finally:
         infra(envs, "destroy", "dev", "--yes", "--force")
         shutil.rmtree(work, ignore_errors=True)

@@ -187,6 +187,13 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
     spec_param.allowed_values =
         [kms::KeySpec::EccNistP256, kms::KeySpec::Rsa2048].map(|k| k.as_str().to_owned()).to_vec();
     let spec = t.parameter(PARAM_KEY_SPEC, spec_param)?;
+    // In kms mode a slot's key exists in the stages that have the slot; in envelope mode, where
+    // the key pairs rotate instead, both keys exist (so a later switch to kms mode finds its
+    // keys, whichever the stage, without waiting for one to be created).
+    let slot_options = |condition: &ConditionHandle| match env.signing_key.mode {
+        SigningMode::Kms => Options::new().condition(condition),
+        SigningMode::Envelope => Options::new(),
+    };
     let mut aliases = Vec::new();
     for ((slot, id), condition) in KEY_SLOT_IDS.into_iter().zip(&stages.has) {
         let key = t.add_with(
@@ -199,13 +206,13 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
                 pending_window_in_days: env.signing_key.pending_window_days.get(),
                 key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
             },
-            Options::new().retain(env.retain_data_on_delete).condition(condition),
+            slot_options(condition).retain(env.retain_data_on_delete),
         )?;
         let name = signing_alias(env, slot);
         t.add_with(
             &format!("{id}Alias"),
             kms::Alias { alias_name: name.clone(), target_key_id: key.r#ref() },
-            Options::new().condition(condition),
+            slot_options(condition),
         )?;
         let arn = Value::sub(format!("arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:{name}"));
         aliases.push((name, arn));

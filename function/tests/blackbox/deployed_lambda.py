@@ -220,6 +220,19 @@ def verifies(token, jwks):
         return False
 
 
+def token_and_jwks(envs, zip_path, secret):
+    """One token and the JWKS from a fresh `serve --lambda` (a cold start reads every key at
+    once); the token is "" when none was issued."""
+    proc, base = serve(envs, zip_path)
+    try:
+        r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(CLIENT, secret), timeout=60)
+        jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
+    finally:
+        stop(proc)
+    return r.json().get("access_token", ""), jwks
+
+
 def key_rotation(envs, zip_path, secret, label=""):
     """One rotation of the signing key, each step a `keys rotate` (INFRA_NOW walks the clock past
     the JWKS cache and the token lifetime): a token signed before the switch verifies against the
@@ -227,14 +240,7 @@ def key_rotation(envs, zip_path, secret, label=""):
     t0 = int(time.time())
 
     def phase():
-        proc, base = serve(envs, zip_path)
-        try:
-            r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=(CLIENT, secret), timeout=60)
-            jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
-        finally:
-            stop(proc)
-        return r.json().get("access_token", ""), jwks
+        return token_and_jwks(envs, zip_path, secret)
 
     kids = lambda jwks: sorted(k["kid"] for k in jwks["keys"])
     before, jwks = phase()
@@ -288,19 +294,12 @@ def switch_to_envelope(work, zip_path):
     check("switching the mode needs --replace-signing-keys", code == 1 and "--replace-signing-keys" in err, err[-1500:])
     code, _, err = infra(envs, "deploy", "dev", "--yes", "--function-zip", zip_path, "--replace-signing-keys")
     check("the switch deploys, smoke check included", code == 0 and "with a wrong secret: 401" in err, err[-3000:])
-    proc, base = serve(envs, zip_path)
-    try:
-        r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(CLIENT, secret),
-                          timeout=60)
-        jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
-        token = r.json().get("access_token", "e30.e30.")
-        kid = jwt.get_unverified_header(token).get("kid")
-        check("after the switch a key pair signs (a new kid) and PyJWT verifies it",
-              stack_outputs(name).get("SigningMode") == "envelope" and kid != kms_kid and verifies(token, jwks),
-              (r.status_code, r.text[:200], kid, kms_kid))
-    finally:
-        stop(proc)
-        infra(envs, "destroy", "dev", "--yes", "--force")
+    token, jwks = token_and_jwks(envs, zip_path, secret)
+    kid = jwt.get_unverified_header(token or "e30.e30.").get("kid")
+    check("after the switch a key pair signs (a new kid) and PyJWT verifies it",
+          stack_outputs(name).get("SigningMode") == "envelope" and kid != kms_kid and verifies(token, jwks),
+          (kid, kms_kid, jwks))
+    infra(envs, "destroy", "dev", "--yes", "--force")
 
 
 def environments_left():
@@ -429,17 +428,11 @@ def envelope(work, zip_path):
             for step, at in [("b-publish-a", t), ("a-signs-b-published", t + 600), ("a", t + 600 + 3600 + 120)]:
                 code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=at)
                 check(f"envelope: keys rotate -> {step}", code == 0 and f"-> {step}" in err, err[-2000:])
-            proc, base = serve(envs, zip_path)
-            try:
-                r = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
-                                  auth=(CLIENT, secret), timeout=60)
-                jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=60).json()
-            finally:
-                stop(proc)
-            kid = jwt.get_unverified_header(r.json().get("access_token", "e30.e30.")).get("kid")
+            token, jwks = token_and_jwks(envs, zip_path, secret)
+            kid = jwt.get_unverified_header(token or "e30.e30.").get("kid")
             check("envelope: back in slot a, a fresh key signs and alone is published",
                   kid not in (kid_a, kid_b) and [k["kid"] for k in jwks["keys"]] == [kid]
-                  and verifies(r.json()["access_token"], jwks), (kid, kid_a, kid_b, jwks))
+                  and verifies(token, jwks), (kid, kid_a, kid_b, jwks))
             check("envelope: the secret holds slot a's new pair only", sorted(key_pairs(outputs)) == ["a"])
         finally:
             infra(envs, "destroy", "dev", "--yes", "--force")

@@ -386,7 +386,7 @@ def variant(work, zip_path, name, tag, algorithm=None, mode=None):
 
 def key_pairs(outputs):
     """The envelope key pair document, as stored."""
-    sm = boto3.client("secretsmanager")
+    sm = boto3.client("secretsmanager", region_name="eu-west-1")
     return json.loads(sm.get_secret_value(SecretId=outputs["SigningKeyPairsSecretArn"])["SecretString"])["key_pairs"]
 
 
@@ -397,7 +397,7 @@ def envelope_secret_holds_no_plaintext(name, outputs):
     check(f"{name}: the secret holds slot a's pair and no plaintext key",
           sorted(pairs) == ["a"] and sorted(pairs["a"]) == ["algorithm", "created", "private_key_ciphertext", "public_key"],
           pairs)
-    kms = boto3.client("kms")
+    kms = boto3.client("kms", region_name="eu-west-1")
     blob = base64.b64decode(pairs["a"]["private_key_ciphertext"])
     service = outputs["FunctionName"].removesuffix("-token")
     refused = []

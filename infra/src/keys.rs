@@ -100,7 +100,7 @@ impl Stage {
         match self {
             Stage::APublishB | Stage::BPublishA => (
                 JWKS_CACHE_SECONDS + CLOCK_SKEW_SECONDS,
-                "verifiers' cached JWKS must hold the new key (and KMS honour its new alias) before it signs",
+                "verifiers' cached JWKS must hold the new key (and, in kms mode, KMS honour its new alias) before it signs",
             ),
             Stage::BSignsAPublished | Stage::ASignsBPublished => (
                 longest_token_seconds(env).max(registry_ttl) + CLOCK_SKEW_SECONDS,

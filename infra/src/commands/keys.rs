@@ -106,7 +106,12 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
             match allowed {
                 Ok(()) => out!("next: {next} ({}); may run now: `cargo run -- keys {target} rotate`", next.describe()),
                 Err((from, why)) => {
-                    out!("next: {next} ({}) from Unix time {from}, in {} s: {why}", next.describe(), from - now)
+                    out!(
+                        "next: {next} ({}) from {} (in {}; Unix time {from}): {why}",
+                        next.describe(),
+                        iso_seconds(from),
+                        wait(from - now)
+                    )
                 }
             }
             Ok(ExitCode::SUCCESS)

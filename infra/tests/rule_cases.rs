@@ -5,9 +5,12 @@
 
 use std::path::Path;
 
-use infra::cfn::policy::{PolicyDocument, Principal, Statement};
-use infra::cfn::resources::{cloudwatch, iam, kms, logs, sns};
-use infra::cfn::{Options, Resource, Template, Value};
+mod builders;
+
+use builders::{RawAlarm, alarm_properties, log_group, role};
+use infra::cfn::policy::{PolicyDocument, Statement};
+use infra::cfn::resources::{cloudwatch, kms, sns};
+use infra::cfn::{Options, Template, Value};
 use infra::env::Environment;
 use infra::stacks::{self, Stack};
 use infra::validate::{self, Finding};
@@ -50,54 +53,16 @@ fn edited(env: &Environment, stack: &str, edit: impl Fn(&mut Json)) -> Json {
     j
 }
 
-/// A raw CloudWatch alarm, for shapes the typed model would not build.
-#[derive(serde::Serialize)]
-struct RawAlarm(Json);
-impl Resource for RawAlarm {
-    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
-    const ATTRIBUTES: &'static [&'static str] = &["Arn"];
-}
-
 fn alarm(patch: Json) -> Template {
-    let mut props = json!({
-        "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
-        "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"
-    });
-    for (k, v) in patch.as_object().unwrap() {
-        if v.is_null() {
-            props.as_object_mut().unwrap().remove(k);
-        } else {
-            props[k] = v.clone();
-        }
-    }
     let mut t = Template::new("t");
-    t.add("Alarm", RawAlarm(props)).unwrap();
+    t.add("Alarm", RawAlarm(alarm_properties(&patch))).unwrap();
     t
 }
 
-fn role(statements: Vec<Statement>) -> Template {
+fn role_template(statements: Vec<Statement>) -> Template {
     let mut t = Template::new("t");
-    t.add(
-        "Role",
-        iam::Role {
-            assume_role_policy_document: PolicyDocument::new(vec![
-                Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
-            ]),
-            description: None,
-            managed_policy_arns: vec![],
-            policies: vec![iam::InlinePolicy {
-                policy_name: "p".into(),
-                policy_document: PolicyDocument::new(statements),
-            }],
-            permissions_boundary: None,
-        },
-    )
-    .unwrap();
+    t.add("Role", role(statements)).unwrap();
     t
-}
-
-fn log_group(name: &str, days: u32) -> logs::LogGroup {
-    logs::LogGroup { log_group_name: name.into(), retention_in_days: days, kms_key_id: None }
 }
 
 fn many_log_groups(n: usize) -> Template {
@@ -223,13 +188,13 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
         ),
         (
             "IAM001",
-            typed(role(vec![Statement::allow(&["s3:GetObject"], vec!["*".into()])]), &dev),
+            typed(role_template(vec![Statement::allow(&["s3:GetObject"], vec!["*".into()])]), &dev),
             "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Resource",
         ),
         (
             "IAM002",
             typed(
-                role(vec![Statement::allow(
+                role_template(vec![Statement::allow(
                     &["dynamodb:*"],
                     vec![Value::sub("arn:${AWS::Partition}:dynamodb:::table/x")],
                 )]),

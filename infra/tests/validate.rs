@@ -2,9 +2,11 @@
 
 use std::path::Path;
 
+mod builders;
+
+use builders::{RawAlarm, alarm_properties, log_group, role};
 use infra::cfn::policy::{PolicyDocument, Principal, Statement};
-use infra::cfn::resources::{iam, logs};
-use infra::cfn::{Resource, Template, Value};
+use infra::cfn::{Template, Value};
 use infra::env::Environment;
 use infra::stacks::{self, Stack};
 use infra::validate::{self, Finding, Severity};
@@ -24,18 +26,6 @@ fn rules(findings: &[Finding]) -> Vec<&'static str> {
     r
 }
 
-/// A raw resource for cases the typed model would not let us build.
-#[derive(serde::Serialize)]
-struct Raw(serde_json::Value);
-impl Resource for Raw {
-    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
-    const ATTRIBUTES: &'static [&'static str] = &["Arn"];
-}
-
-fn lg(name: &str, days: u32) -> logs::LogGroup {
-    logs::LogGroup { log_group_name: name.into(), retention_in_days: days, kms_key_id: None }
-}
-
 #[test]
 fn shipped_environments_have_no_findings() {
     for name in ["dev", "staging", "prod"] {
@@ -49,7 +39,7 @@ fn shipped_environments_have_no_findings() {
 #[test]
 fn dangling_sub_and_unknown_attribute_are_found() {
     let mut t = Template::new("t");
-    let logs = t.add("Logs", lg("/a", 14)).unwrap();
+    let logs = t.add("Logs", log_group("/a", 14)).unwrap();
     t.output("Bad", "sub to nothing", Value::sub("${Nothing}-${AWS::Region}-${!Literal}")).unwrap();
     t.output("BadAtt", "sub to a missing attribute", Value::sub("${Logs.Nope}")).unwrap();
     t.output("BadAttTarget", "sub to a missing resource", Value::sub("${Ghost.Arn}")).unwrap();
@@ -71,22 +61,7 @@ fn iam_wildcards_are_found_except_for_unscopable_actions() {
         Statement::allow(&["xray:PutTraceSegments"], vec!["*".into()]),
         Statement::deny(&["*"], vec!["*".into()]),
     ];
-    t.add(
-        "Role",
-        iam::Role {
-            assume_role_policy_document: PolicyDocument::new(vec![
-                Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
-            ]),
-            description: None,
-            managed_policy_arns: vec![],
-            policies: vec![iam::InlinePolicy {
-                policy_name: "p".into(),
-                policy_document: PolicyDocument::new(statements),
-            }],
-            permissions_boundary: None,
-        },
-    )
-    .unwrap();
+    t.add("Role", role(statements)).unwrap();
     let f = check(t, &env("dev"));
     assert_eq!(rules(&f), ["IAM001", "IAM002"]);
     let iam001: Vec<&Finding> = f.iter().filter(|f| f.rule == "IAM001").collect();
@@ -97,7 +72,7 @@ fn iam_wildcards_are_found_except_for_unscopable_actions() {
 #[test]
 fn names_over_aws_limits_are_found() {
     let mut t = Template::new("t");
-    t.add("Logs", lg(&format!("/{}", "x".repeat(600)), 14)).unwrap();
+    t.add("Logs", log_group(&format!("/{}", "x".repeat(600)), 14)).unwrap();
     t.add(
         "Alias",
         infra::cfn::resources::kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() },
@@ -124,7 +99,7 @@ fn names_over_aws_limits_are_found() {
 fn resource_count_limit_is_found() {
     let mut t = Template::new("t");
     for i in 0..501 {
-        t.add(&format!("Logs{i}"), lg(&format!("/l/{i}"), 14)).unwrap();
+        t.add(&format!("Logs{i}"), log_group(&format!("/l/{i}"), 14)).unwrap();
     }
     // 501 resources are also far too large to send inline.
     assert_eq!(rules(&check(t, &env("dev"))), ["LIM001", "LIM002"]);
@@ -132,12 +107,8 @@ fn resource_count_limit_is_found() {
 
 #[test]
 fn alarm_sanity_rules() {
-    let good = serde_json::json!({
-        "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
-        "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"
-    });
     let cases: Vec<(serde_json::Value, &[&str])> = vec![
-        (good.clone(), &[]),
+        (serde_json::json!({}), &[]),
         (serde_json::json!({"Period": 45}), &["ALARM002"]),
         (serde_json::json!({"Period": 10}), &[]),
         (serde_json::json!({"Period": 20}), &[]),
@@ -155,16 +126,8 @@ fn alarm_sanity_rules() {
         (serde_json::json!({"Threshold": null}), &["ALARM001"]),
     ];
     for (patch, want) in cases {
-        let mut props = good.clone();
-        for (k, v) in patch.as_object().unwrap() {
-            if v.is_null() {
-                props.as_object_mut().unwrap().remove(k);
-            } else {
-                props[k] = v.clone();
-            }
-        }
         let mut t = Template::new("t");
-        t.add("Alarm", Raw(props)).unwrap();
+        t.add("Alarm", RawAlarm(alarm_properties(&patch))).unwrap();
         // The raw alarm watches a function no stack has; that is ALARM006's business, not this test's.
         let got: Vec<&str> = rules(&check(t, &env("dev"))).into_iter().filter(|r| *r != "ALARM006").collect();
         assert_eq!(got, want, "patch {patch}");
@@ -176,7 +139,7 @@ fn environment_policy_is_enforced() {
     // prod's policy applied to a template that breaks it.
     let mut prod = env("prod");
     let mut t = Template::new("t");
-    t.add("Logs", lg("/short", 30)).unwrap();
+    t.add("Logs", log_group("/short", 30)).unwrap();
     let f = check(t.clone(), &prod);
     assert_eq!(rules(&f), ["POL002", "POL003", "POL005"]);
     prod.termination_protection = false;
@@ -271,7 +234,7 @@ fn alarm_actions_are_required_where_policy_says() {
         "AlarmActions": [], "OKActions": ["arn:aws:sns:eu-west-1:1:t"]
     });
     let mut t = Template::new("t");
-    t.add("Alarm", Raw(alarm)).unwrap();
+    t.add("Alarm", RawAlarm(alarm)).unwrap();
     let prod_rules: Vec<&str> =
         check(t.clone(), &env("prod")).iter().filter(|f| f.rule.starts_with("ALARM")).map(|f| f.rule).collect();
     assert_eq!(prod_rules, ["ALARM005", "ALARM006"]);
@@ -283,7 +246,7 @@ fn alarm_actions_are_required_where_policy_says() {
 fn templates_too_large_to_send_inline_are_found() {
     let mut t = Template::new("t");
     for i in 0..300 {
-        t.add(&format!("Logs{i}"), lg(&format!("/a/fairly/long/log/group/name/to/take/room/{i}"), 14)).unwrap();
+        t.add(&format!("Logs{i}"), log_group(&format!("/a/fairly/long/log/group/name/to/take/room/{i}"), 14)).unwrap();
     }
     let f = check(t, &env("dev"));
     assert_eq!(rules(&f), ["LIM001"]);
@@ -833,9 +796,9 @@ fn rules_behind_the_typed_model_still_fire() {
 
     // A handle of another template: its id dangles here.
     let mut other = Template::new("other");
-    let foreign = other.add("Logs", lg("/x", 14)).unwrap();
+    let foreign = other.add("Logs", log_group("/x", 14)).unwrap();
     let mut t = Template::new("t");
-    t.add_with("Mine", lg("/y", 14), infra::cfn::Options::new().depends_on(&foreign)).unwrap();
+    t.add_with("Mine", log_group("/y", 14), infra::cfn::Options::new().depends_on(&foreign)).unwrap();
     let f = check(t, &dev);
     assert!(f.iter().any(|f| f.rule == "REF004" && f.path == "$.Resources.Mine.DependsOn[0]"), "{f:#?}");
 

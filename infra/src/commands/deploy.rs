@@ -132,11 +132,20 @@ async fn apply(
         eprintln!("{}: change set discarded; nothing changed", spec.name);
         return Ok(None);
     }
-    if let Some(before) = before
-        && let Err(e) = before.await
-    {
-        stack::discard(&aws.cfn, plan).await?;
-        bail!("{e:#}; the change set was deleted and {} did not change", spec.name);
+    if let Some(before) = before {
+        let done = before.await;
+        if done.is_err() || interrupt::interrupted() {
+            if let Err(e) = stack::discard(&aws.cfn, plan).await {
+                eprintln!(
+                    "warning: {}: the change set could not be deleted ({e}); delete it in the console",
+                    spec.name
+                );
+            }
+            if let Err(e) = done {
+                bail!("{} did not change (its change set was deleted): {e:#}", spec.name);
+            }
+            return Err(DeployError::Interrupted(spec.name.clone()).into());
+        }
     }
     let outcome = stack::execute(&aws.cfn, plan, &super::target(&env.name), poll).await?;
     if !outcome.ok() {
@@ -173,8 +182,9 @@ async fn apply(
     Ok(Some(outputs))
 }
 
-/// The assets bucket and the execution role from the bootstrap stack.
-async fn bootstrapped(aws: &Aws, env: &Environment) -> anyhow::Result<(String, Option<String>)> {
+/// The assets bucket and the execution role from the bootstrap stack, and whether the stack is
+/// older than this infra needs (refused, or with `plan` a warning).
+async fn bootstrapped(aws: &Aws, env: &Environment, plan: bool) -> anyhow::Result<(String, Option<String>, bool)> {
     let name = env.bootstrap_stack_name();
     let s = stack::describe(&aws.cfn, &name).await?;
     let outputs = s
@@ -188,15 +198,20 @@ async fn bootstrapped(aws: &Aws, env: &Environment) -> anyhow::Result<(String, O
             super::target(&env.name)
         )
     })?;
-    let version: u32 = outputs.get(bootstrap::OUTPUT_VERSION).and_then(|v| v.parse().ok()).unwrap_or(1);
-    if version < bootstrap::VERSION {
-        bail!(
-            "{name} is at bootstrap version {version}; this infra needs {} (new permissions its roles need): run `cargo run -- bootstrap {}` first",
+    let version = outputs.get(bootstrap::OUTPUT_VERSION).map_or("1 (no BootstrapVersion output)", String::as_str);
+    if version.parse::<u32>().ok().is_none_or(|v| v < bootstrap::VERSION) {
+        let why = format!(
+            "{name} is at bootstrap version {version}; this infra needs {} (permissions its roles need): run `cargo run -- bootstrap {}` first",
             bootstrap::VERSION,
             super::target(&env.name)
         );
+        if !plan {
+            bail!("{why}");
+        }
+        eprintln!("warning: deploy would refuse this: {why}");
+        return Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned(), true));
     }
-    Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned()))
+    Ok((bucket, outputs.get(bootstrap::OUTPUT_EXECUTION_ROLE).cloned(), false))
 }
 
 fn workspace() -> PathBuf {
@@ -412,7 +427,7 @@ fn guard(plan: &Plan, replace_keys: bool) -> Option<String> {
     match change_set::guarded(&plan.changes, &keys, &kept)? {
         Guarded::SigningKeyReplaced(_) if replace_keys => None,
         Guarded::SigningKeyReplaced(id) => Some(format!(
-            "this change replaces the signing key {id}: every token it signed stops verifying at once. Rotate with `keys rotate` instead, or pass --replace-signing-keys if that is intended (e.g. a new signing_key.algorithm)"
+            "this change replaces the signing key {id}: every token it signed stops verifying at once. Rotate with `keys rotate` instead, or pass --replace-signing-keys if that is intended"
         )),
         Guarded::KeySpecChanged(id) => Some(format!(
             "this change gives the signing key {id} another key spec (signing_key.algorithm), which KMS cannot change on an existing key; keep the deployed algorithm (a new environment can start with the other one)"
@@ -456,7 +471,7 @@ fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_ke
     }
     if env.signing_key.mode == SigningMode::Envelope && !outputs.contains_key(service::OUTPUT_KEY_PAIRS_SECRET) {
         return Some(format!(
-            "{} predates signing modes and has no key pairs yet: deploy it once with signing_key.mode: kms (which creates them), then switch",
+            "{} has no key pairs yet (it was deployed by an older infra): deploy it once with signing_key.mode: kms (which creates them), then switch",
             env.service_stack_name()
         ));
     }
@@ -474,8 +489,8 @@ async fn sync_key_pairs(
     aws: &Aws,
     env: &Environment,
     outputs: &BTreeMap<String, String>,
-    from: Stage,
-    to: Stage,
+    (from, to): (Stage, Stage),
+    retry: &str,
 ) -> anyhow::Result<Algorithm> {
     let (Some(secret), Some(kek)) =
         (outputs.get(service::OUTPUT_KEY_PAIRS_SECRET), outputs.get(service::OUTPUT_KEY_ENCRYPTION_KEY))
@@ -492,9 +507,8 @@ async fn sync_key_pairs(
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (lines, algorithm) = pairs.sync(from, to, now).await.map_err(|e| {
         anyhow::anyhow!(
-            "{e}; the signing key pairs of {} are not yet in step with stage {to}: once the cause is fixed, `cargo run -- deploy {}` brings them there",
-            env.service_stack_name(),
-            super::target(&env.name)
+            "the signing key pairs of {} could not be brought to stage {to} ({e}); once that is fixed, `{retry}` does it",
+            env.service_stack_name()
         )
     })?;
     let mode = env.signing_key.mode;
@@ -509,11 +523,11 @@ async fn sync_key_pairs(
     }
     if algorithm != env.signing_key.algorithm {
         eprintln!(
-            "note: signing_key.algorithm is {} but the signing key pair is {}: the next `cargo run -- keys {} rotate` brings in a {} pair",
+            "note: signing_key.algorithm is {} but the signing key pair is {}: key pairs generated from now on are {} and sign once a rotation (`cargo run -- keys {} rotate`) reaches them",
             env.signing_key.algorithm.name(),
             algorithm.name(),
-            super::target(&env.name),
-            env.signing_key.algorithm.name()
+            env.signing_key.algorithm.name(),
+            super::target(&env.name)
         );
     }
     Ok(algorithm)
@@ -585,6 +599,8 @@ struct Run<'a> {
     /// The service stack's outputs, when it is deployed (not a failed first create).
     deployed: Option<BTreeMap<String, String>>,
     uploaded: Option<Artifact>,
+    /// A plan showed something `deploy` would refuse.
+    refused: std::cell::Cell<bool>,
 }
 
 /// How one stack's step ended.
@@ -598,7 +614,7 @@ enum Done {
 impl<'a> Run<'a> {
     async fn start(env: &'a Environment, args: &'a DeployArgs, step: Option<KeyStep>) -> anyhow::Result<Self> {
         let aws = connect(env).await?;
-        let (bucket, role) = bootstrapped(&aws, env).await?;
+        let (bucket, role, outdated) = bootstrapped(&aws, env, args.plan).await?;
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
         let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
         let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && existing.is_some();
@@ -608,7 +624,20 @@ impl<'a> Run<'a> {
         } else {
             Some(function_code(&aws, env, &bucket, args.function_zip.as_deref(), args.plan).await?)
         };
-        Ok(Run { aws, env, args, step, poll: polling(), bucket, role, existing, deployed, uploaded })
+        let refused = std::cell::Cell::new(outdated);
+        Ok(Run { aws, env, args, step, poll: polling(), bucket, role, existing, deployed, uploaded, refused })
+    }
+
+    /// The command that runs this step again: a key step, or the deploy.
+    fn retry(&self) -> String {
+        match self.step {
+            Some(_) => format!("cargo run -- keys {} rotate", super::target(&self.env.name)),
+            None => self.deploy_again(),
+        }
+    }
+
+    fn deploy_again(&self) -> String {
+        format!("cargo run -- deploy {}", super::target(&self.env.name))
     }
 
     async fn spec(&self, s: &Stack) -> anyhow::Result<StackSpec> {
@@ -644,6 +673,7 @@ impl<'a> Run<'a> {
                 bail!("{why}; nothing changed");
             }
             eprintln!("warning: deploy would refuse this: {why}");
+            self.refused.set(true);
         }
         let target = super::target(&self.env.name);
         let Some(plan) = stack::plan(&self.aws.cfn, &spec, &target, self.args.replace_failed, self.poll).await? else {
@@ -657,6 +687,7 @@ impl<'a> Run<'a> {
         if let Some(why) = guard(&plan, self.args.replace_signing_keys).filter(|_| service) {
             if self.args.plan {
                 eprintln!("warning: deploy would refuse this: {why}");
+                self.refused.set(true);
             } else {
                 stack::discard(&self.aws.cfn, &plan).await?;
                 bail!("{why}; the change set was deleted and nothing changed");
@@ -683,7 +714,7 @@ impl<'a> Run<'a> {
             let Some(outputs) = &self.deployed else { return Ok(()) };
             let from = deployed_stage(outputs)?;
             let to = self.step.map_or(from, |(stage, _)| stage);
-            sync_key_pairs(&self.aws, self.env, outputs, from, to).await.map(|_| ())
+            sync_key_pairs(&self.aws, self.env, outputs, (from, to), &self.retry()).await.map(|_| ())
         })
     }
 
@@ -693,7 +724,7 @@ impl<'a> Run<'a> {
         let now = stack::describe(&self.aws.cfn, &self.env.service_stack_name()).await?;
         if let Some(outputs) = now.as_ref().map(stack::outputs) {
             let stage = deployed_stage(&outputs)?;
-            sync_key_pairs(&self.aws, self.env, &outputs, stage, stage).await?;
+            sync_key_pairs(&self.aws, self.env, &outputs, (stage, stage), &self.deploy_again()).await?;
         }
         Ok(())
     }
@@ -702,7 +733,7 @@ impl<'a> Run<'a> {
     /// check.
     async fn after_service(&self, s: &Stack, outputs: &BTreeMap<String, String>) -> anyhow::Result<()> {
         let stage = deployed_stage(outputs)?;
-        let algorithm = sync_key_pairs(&self.aws, self.env, outputs, stage, stage).await?;
+        let algorithm = sync_key_pairs(&self.aws, self.env, outputs, (stage, stage), &self.deploy_again()).await?;
         if self.args.no_smoke_check {
             return Ok(());
         }
@@ -726,7 +757,8 @@ impl<'a> Run<'a> {
 
 /// A stack whose first create failed (or never ran): it has nothing deployed to keep.
 fn failed_create(s: &aws_sdk_cloudformation::types::Stack) -> bool {
-    matches!(stack::status(s), "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS")
+    let status = stack::status(s);
+    status == "REVIEW_IN_PROGRESS" || stack::is_failed_create(status)
 }
 
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
@@ -757,7 +789,12 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
                 eprintln!("{line}");
             }
         }
-        Ok(if args.plan && changed { ExitCode::from(super::EXIT_CHANGES) } else { ExitCode::SUCCESS })
+        Ok(match (args.plan, changed) {
+            // A plan deploy would refuse is no plan to apply: an error, whatever it changes.
+            (true, _) if run.refused.get() => ExitCode::from(super::EXIT_ERROR),
+            (true, true) => ExitCode::from(super::EXIT_CHANGES),
+            _ => ExitCode::SUCCESS,
+        })
     })
 }
 
@@ -912,7 +949,14 @@ mod tests {
         let replace = "--replace-signing-keys";
         let rows = [
             (None, false, SigningMode::Kms, false, None),
-            (None, false, SigningMode::Envelope, true, Some("predates signing modes")),
+            (
+                None,
+                false,
+                SigningMode::Envelope,
+                true,
+                Some("has no key pairs yet (it was deployed by an older infra)"),
+            ),
+            (Some("kms"), false, SigningMode::Envelope, true, Some("has no key pairs yet")),
             (None, true, SigningMode::Envelope, false, Some(replace)),
             (None, true, SigningMode::Envelope, true, None),
             (Some("kms"), true, SigningMode::Kms, false, None),

@@ -31,11 +31,14 @@ pub enum Guarded {
 /// ids, `kept` those of resources whose data cannot be made again.
 pub fn guarded(changes: &[Change], keys: &[&str], kept: &[&str]) -> Option<Guarded> {
     changes.iter().find_map(|c| match c.action {
+        // Shown as a modification or a replacement: CloudFormation fails it either way.
+        Action::Modify | Action::Replace
+            if keys.contains(&c.logical_id.as_str()) && c.details.iter().any(|d| d == "KeySpec") =>
+        {
+            Some(Guarded::KeySpecChanged(c.logical_id.clone()))
+        }
         Action::Replace if keys.contains(&c.logical_id.as_str()) => {
             Some(Guarded::SigningKeyReplaced(c.logical_id.clone()))
-        }
-        Action::Modify if keys.contains(&c.logical_id.as_str()) && c.details.iter().any(|d| d == "KeySpec") => {
-            Some(Guarded::KeySpecChanged(c.logical_id.clone()))
         }
         Action::Replace | Action::Remove if kept.contains(&c.logical_id.as_str()) => {
             Some(Guarded::DataLost(c.logical_id.clone()))
@@ -174,6 +177,13 @@ mod tests {
             (
                 Change { details: vec!["KeySpec".into()], ..change("AlertTopicKey", "AWS::KMS::Key", Action::Modify) },
                 None,
+            ),
+            (
+                Change {
+                    details: vec!["KeySpec".into()],
+                    ..change("TokenSigningKeyB", "AWS::KMS::Key", Action::Replace)
+                },
+                Some(Guarded::KeySpecChanged("TokenSigningKeyB".into())),
             ),
             (change("TokenSigningKey", "AWS::KMS::Key", Action::Remove), None),
             (change("TokenSigningKeyB", "AWS::KMS::Key", Action::Add), None),

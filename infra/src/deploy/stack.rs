@@ -129,6 +129,12 @@ pub fn outputs(stack: &Stack) -> BTreeMap<String, String> {
 }
 
 /// Creates a change set for `spec` and waits for it. `None` means nothing would change (the
+/// A status of a stack whose first create failed: it holds nothing deployed, and
+/// `--replace-failed` deletes and creates it again.
+pub fn is_failed_create(status: &str) -> bool {
+    matches!(status, "ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED")
+}
+
 /// empty change set is deleted).
 pub async fn plan(
     cfn: &Client,
@@ -140,7 +146,7 @@ pub async fn plan(
     let existing = describe(cfn, &spec.name).await?;
     let create = match existing.as_ref().map(status) {
         None | Some("REVIEW_IN_PROGRESS") => true,
-        Some("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED") if replace_failed => {
+        Some(s) if is_failed_create(s) && replace_failed => {
             eprintln!("{}: deleting the failed first create before creating it again", spec.name);
             let outcome = delete(cfn, &spec.name, env, poll).await?;
             // A create must not start before the old stack is gone ("already exists").
@@ -155,7 +161,7 @@ pub async fn plan(
             }
             true
         }
-        Some(s @ ("ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED")) => {
+        Some(s) if is_failed_create(s) => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
                 status: s.to_owned(),

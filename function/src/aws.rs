@@ -39,11 +39,26 @@ pub struct KmsSigner {
     /// The other published keys that could be read.
     others: Mutex<Vec<Jwk>>,
     /// Published keys that could not be read yet, and when that was last tried.
-    missing: Mutex<(Vec<String>, Instant)>,
+    missing: Missing<String>,
 }
 
 /// How often a published key that could not be read is tried again.
 pub const PUBLISHED_RETRY: Duration = Duration::from_secs(10);
+
+/// Published keys not read yet, and when that was last tried: what both signers retry.
+type Missing<T> = Mutex<(Vec<T>, Instant)>;
+
+/// The missing keys to try now: all of them, at most once every [`PUBLISHED_RETRY`] (the try is
+/// counted from here), or none.
+fn due<T: Clone>(missing: &Missing<T>) -> Option<Vec<T>> {
+    match missing.lock() {
+        Ok(mut m) if !m.0.is_empty() && m.1.elapsed() >= PUBLISHED_RETRY => {
+            m.1 = Instant::now();
+            Some(m.0.clone())
+        }
+        _ => None,
+    }
+}
 
 /// The public half of a KMS key as a JWK (one `GetPublicKey` call).
 async fn public_jwk(client: &aws_sdk_kms::Client, key_id: &str) -> Result<Jwk, SignError> {
@@ -96,13 +111,7 @@ impl KmsSigner {
 
     /// Tries again, at most every [`PUBLISHED_RETRY`], the published keys that could not be read.
     pub async fn retry_missing(&self) {
-        let due: Vec<String> = match self.missing.lock() {
-            Ok(mut m) if !m.0.is_empty() && m.1.elapsed() >= PUBLISHED_RETRY => {
-                m.1 = Instant::now();
-                m.0.clone()
-            }
-            _ => return,
-        };
+        let Some(due) = due(&self.missing) else { return };
         for key in due {
             match public_jwk(&self.client, &key).await {
                 Ok(j) => {
@@ -165,7 +174,7 @@ pub struct EnvelopeSigner {
     /// The published slots' public keys, the signing key's first.
     published: Mutex<Vec<Jwk>>,
     /// Published slots without a key pair yet (`infra` writes it), and when that was last tried.
-    missing: Mutex<(Vec<Slot>, Instant)>,
+    missing: Missing<Slot>,
 }
 
 /// The slots of the key pair document, each with its pair or why it cannot be used.
@@ -271,9 +280,8 @@ impl EnvelopeSigner {
     /// Reads the document again, at most every [`PUBLISHED_RETRY`], while a published slot has
     /// no key pair.
     pub async fn retry_missing(&self) {
-        match self.missing.lock() {
-            Ok(mut m) if !m.0.is_empty() && m.1.elapsed() >= PUBLISHED_RETRY => m.1 = Instant::now(),
-            _ => return,
+        if due(&self.missing).is_none() {
+            return;
         }
         match key_pairs(&self.secrets, &self.secret_id).await {
             Ok(doc) => self.publish(&doc),

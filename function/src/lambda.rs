@@ -50,7 +50,7 @@ impl App {
         var: impl Fn(&str) -> Option<String>,
         config: &aws_config::SdkConfig,
     ) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let get = |name: &'static str| required(&var, name);
         let ttl_seconds =
             get("TOKEN_TTL_SECONDS")?.parse().map_err(|_| ConfigError::NotANumber("TOKEN_TTL_SECONDS"))?;
         let settings = Settings { issuer: get("TOKEN_ISSUER")?, audience: get("TOKEN_AUDIENCE")?, ttl_seconds };
@@ -99,6 +99,11 @@ impl App {
     }
 }
 
+/// A variable the function cannot start without: set and not empty.
+fn required(var: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, ConfigError> {
+    var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
+}
+
 /// The signer the variables name. `SIGNING_MODE` `kms` (or absent): `SIGNING_KEY_ARN` signs and
 /// `PUBLISHED_KEY_ARNS` (comma-separated; absent on a stack from before key rotation) are the
 /// JWKS's keys. `envelope`: the key pair document `SIGNING_KEY_PAIRS_SECRET_ARN`, the slot
@@ -108,7 +113,7 @@ pub async fn signer_from_vars(
     config: &aws_config::SdkConfig,
     service: &str,
 ) -> Result<DeployedSigner, ConfigError> {
-    let get = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+    let get = |name: &'static str| required(&var, name);
     let list = |name: &str| -> Vec<String> {
         var(name)
             .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::out;
 use anyhow::Context;
@@ -28,10 +27,6 @@ pub(super) async fn registry(aws: &Aws, env: &Environment) -> anyhow::Result<Reg
         .remove(OUTPUT_REGISTRY)
         .with_context(|| format!("{name} has no output {OUTPUT_REGISTRY}; deploy it again"))?;
     Ok(RegistrySecret::new(aws.secrets.clone(), arn))
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
@@ -63,7 +58,7 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
             _ => Vec::new(),
         };
-        let secret = store.update(|doc| change.apply(&env, doc, now())).await?;
+        let secret = store.update(|doc| change.apply(&env, doc, super::unix_now())).await?;
         match (change, secret) {
             (Change::Add(id) | Change::Rotate(id, _), Some(secret)) => print_secret(id, &secret, json)?,
             (Change::FinishRotation(id), _) => eprintln!("`{id}`: the old secret is removed; only the new one works"),

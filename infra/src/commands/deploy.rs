@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::out;
 use anyhow::{Context, bail};
@@ -449,11 +448,12 @@ fn deployed_stage(outputs: &BTreeMap<String, String>) -> anyhow::Result<Stage> {
     }
 }
 
-/// Why the file's signing mode cannot be deployed over `outputs` (the deployed service stack's):
-/// a change of mode signs with the other mode's key at once, so every token signed before stops
-/// verifying (allowed with `--replace-signing-keys`); envelope mode needs the key pairs, which a
-/// stack from before signing modes does not have yet.
-fn mode_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> Option<String> {
+/// Why the file's signing settings cannot be deployed over `outputs` (the deployed service
+/// stack's): in kms mode a new algorithm needs another key spec, which KMS cannot give an existing
+/// key; a change of mode signs with the other mode's key at once, so every token signed before
+/// stops verifying (allowed with `--replace-signing-keys`); envelope mode needs the key pairs,
+/// which a stack from before signing modes does not have yet.
+fn signing_change(env: &Environment, outputs: &BTreeMap<String, String>, replace_keys: bool) -> Option<String> {
     let spec = service::kms_key_spec(env.signing_key.algorithm).as_str();
     if let Some(deployed_spec) = outputs.get(service::OUTPUT_KEY_SPEC).filter(|d| *d != spec)
         && env.signing_key.mode == SigningMode::Kms
@@ -504,7 +504,7 @@ async fn sync_key_pairs(
         service: env.qualified(),
         algorithm: env.signing_key.algorithm,
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = super::unix_now();
     let (lines, algorithm) = pairs.sync(from, to, now).await.map_err(|e| {
         anyhow::anyhow!(
             "the signing key pairs of {} could not be brought to stage {to} ({e}); once that is fixed, `{retry}` does it",
@@ -535,7 +535,7 @@ async fn sync_key_pairs(
 
 /// Refuses a deploy outside the environment's change window.
 fn in_change_window(env: &Environment) -> anyhow::Result<()> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = super::unix_now();
     if let Some(w) = &env.deploy.change_window
         && !w.contains(now)
     {
@@ -667,7 +667,7 @@ impl<'a> Run<'a> {
             .deployed
             .as_ref()
             .filter(|_| service)
-            .and_then(|o| mode_change(self.env, o, self.args.replace_signing_keys))
+            .and_then(|o| signing_change(self.env, o, self.args.replace_signing_keys))
         {
             if !self.args.plan {
                 bail!("{why}; nothing changed");
@@ -967,7 +967,7 @@ mod tests {
         ];
         for (was, pairs, mode, replace_keys, refused) in rows {
             env.signing_key.mode = mode;
-            let got = mode_change(&env, &deployed(was, pairs), replace_keys);
+            let got = signing_change(&env, &deployed(was, pairs), replace_keys);
             match (&got, refused) {
                 (None, None) => {}
                 (Some(why), Some(want)) => assert!(why.contains(want), "{why}"),
@@ -1000,7 +1000,7 @@ mod tests {
         ];
         for (was, spec, mode, alg, replace, refused) in rows {
             (env.signing_key.mode, env.signing_key.algorithm) = (mode, alg);
-            let got = mode_change(&env, &outputs(was, spec), replace);
+            let got = signing_change(&env, &outputs(was, spec), replace);
             match (&got, refused) {
                 (None, None) => {}
                 (Some(why), Some(want)) => assert!(why.contains(want), "{why}"),

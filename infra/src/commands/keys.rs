@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
@@ -20,7 +19,7 @@ use crate::stacks::service;
 /// walk a rotation through hours of token lifetime in seconds); against AWS it is refused, so a
 /// stray variable cannot shorten a hold.
 fn now(aws: &Aws) -> anyhow::Result<u64> {
-    let clock = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let clock = super::unix_now();
     match std::env::var("INFRA_NOW") {
         Err(_) => Ok(clock),
         Ok(_) if !aws.emulator => bail!("INFRA_NOW is set; it is honoured against a local emulator only: unset it"),

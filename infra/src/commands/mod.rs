@@ -42,6 +42,11 @@ pub fn write_out(args: std::fmt::Arguments) {
     }
 }
 
+/// Now, in Unix seconds (0 on a clock before 1970).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// Success, or nothing to change.
 pub const EXIT_OK: u8 = 0;
 /// Any error: bad input, validation findings, an AWS failure, an interruption.

@@ -656,7 +656,8 @@ fn api_routes(t: &mut Template, api: &Handle<RestApi>, integration_uri: &Value<S
         )?;
         deployment = deployment.depends_on(&method);
     }
-    for (id, response_type, status, answer) in gateway_responses() {
+    for (id, response_type, answer, keeps_type_status) in gateway_responses() {
+        let status = (!keeps_type_status).then_some(answer.status);
         let content_type = answer.header("content-type").unwrap_or("application/json").to_owned();
         let response = t.add(
             id,
@@ -685,32 +686,32 @@ fn header_name(name: &str) -> String {
         .join("-")
 }
 
-/// What API Gateway answers by itself, as the function would: (logical id, response type, status
-/// or `None` for the type's own, answer). Unknown paths get the function's 404; everything else
+/// What API Gateway answers by itself, as the function would: (logical id, response type, answer,
+/// whether the type keeps its own status rather than the answer's). Unknown paths get the function's 404; everything else
 /// the RFC 6749 §5.2 error form (API Gateway developer guide, "Gateway response types"): an
 /// oversized body `invalid_request` 400 as the function answers it, throttling
 /// `temporarily_unavailable` 429 (RFC 6749 §4.1.2.1's code for an overloaded server, registered
 /// in §11.4), any other 4XX (a WAF block, a bad header) `invalid_request` and any 5XX (a function
 /// that failed or timed out) `server_error`, each with API Gateway's own message as the
 /// description.
-pub fn gateway_responses() -> Vec<(&'static str, &'static str, Option<u16>, Response)> {
-    let with_message = |code: &str, status: u16| {
-        let mut r = error_answer(status, code, "");
+pub fn gateway_responses() -> Vec<(&'static str, &'static str, Response, bool)> {
+    // For a class of types: the status is each type's own, the description API Gateway's message.
+    let with_message = |code: &str| {
+        let mut r = error_answer(0, code, "");
         r.body = format!(r#"{{"error":"{code}","error_description":$context.error.messageString}}"#);
         r
     };
-    let not_found = not_found();
     vec![
-        ("ApiNotFoundResponse", NOT_FOUND_RESPONSE_TYPE, Some(not_found.status), not_found),
-        ("ApiTooLargeResponse", "REQUEST_TOO_LARGE", Some(400), error_response(&OAuthError::PayloadTooLarge)),
+        ("ApiNotFoundResponse", NOT_FOUND_RESPONSE_TYPE, not_found(), false),
+        ("ApiTooLargeResponse", "REQUEST_TOO_LARGE", error_response(&OAuthError::PayloadTooLarge), false),
         (
             "ApiThrottledResponse",
             "THROTTLED",
-            Some(429),
             error_answer(429, "temporarily_unavailable", "too many requests; retry later"),
+            false,
         ),
-        ("ApiDefault4xxResponse", "DEFAULT_4XX", None, with_message("invalid_request", 400)),
-        ("ApiDefault5xxResponse", "DEFAULT_5XX", None, with_message("server_error", 500)),
+        ("ApiDefault4xxResponse", "DEFAULT_4XX", with_message("invalid_request"), true),
+        ("ApiDefault5xxResponse", "DEFAULT_5XX", with_message("server_error"), true),
     ]
 }
 

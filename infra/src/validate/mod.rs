@@ -114,7 +114,7 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     cx.out.extend(cross_stack(&jsons));
     for f in &mut cx.out {
         let value = jsons.iter().find(|(n, _)| *n == f.stack).and_then(|(_, j)| value_at(j, &f.path));
-        if let Some(from) = value.and_then(literal_text).and_then(|text| env.origin(&text)) {
+        if let Some(from) = value.and_then(schema::literal_text).and_then(|text| env.origin(&text)) {
             f.message.push_str(&format!(" (from {from})"));
         }
     }
@@ -132,23 +132,6 @@ fn value_at<'a>(json: &'a Json, path: &str) -> Option<&'a Json> {
         }
     }
     Some(at)
-}
-
-/// The literal text of a string, or of the string parts of a `Fn::Sub` or `Fn::Join`.
-fn literal_text(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Object(m) => match (m.get("Fn::Sub"), m.get("Fn::Join")) {
-            (Some(Json::String(s)), _) => Some(s.clone()),
-            (Some(Json::Array(a)), _) => a.first().and_then(literal_text),
-            (_, Some(Json::Array(a))) => {
-                let parts = a.get(1)?.as_array()?;
-                Some(parts.iter().filter_map(literal_text).collect::<Vec<_>>().join(" "))
-            }
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The rules that read every template of an environment together, given as (stack name, JSON):

@@ -147,43 +147,43 @@ fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
     schema
 }
 
-/// The fewest characters an intrinsic can resolve to: the literal text of a `Fn::Sub` (each
-/// `${Var}` counted as nothing, `${!Literal}` as `${Literal}`) or of a `Fn::Join`'s separators and
-/// literal parts; 0 for anything else.
-fn least_length(v: &Json) -> usize {
+/// The text CloudFormation will at least produce for a value: a string itself; the literal text
+/// of a `Fn::Sub` (each `${Var}` as nothing, `${!Literal}` as `${Literal}`) or of a `Fn::Join`
+/// (its separators and literal parts, anything computed as nothing); `None` for anything else.
+pub(super) fn literal_text(v: &Json) -> Option<String> {
     let sub = |text: &str| {
-        let (mut n, mut rest) = (0, text);
+        let (mut out, mut rest) = (String::new(), text);
         while let Some(at) = rest.find("${") {
-            n += rest[..at].chars().count();
+            out.push_str(&rest[..at]);
             let after = &rest[at + 2..];
-            let Some(end) = after.find('}') else { return n + rest[at..].chars().count() };
+            let Some(end) = after.find('}') else { return out + &rest[at..] };
             if let Some(literal) = after[..end].strip_prefix('!') {
-                n += literal.chars().count() + 3;
+                out.push_str(&format!("${{{literal}}}"));
             }
             rest = &after[end + 1..];
         }
-        n + rest.chars().count()
+        out + rest
     };
     match v {
-        Json::String(s) => s.chars().count(),
+        Json::String(s) => Some(s.clone()),
         Json::Object(m) => match (m.get("Fn::Sub"), m.get("Fn::Join")) {
-            (Some(Json::String(s)), _) => sub(s),
-            (Some(Json::Array(a)), _) => a.first().and_then(Json::as_str).map_or(0, sub),
+            (Some(Json::String(s)), _) => Some(sub(s)),
+            (Some(Json::Array(a)), _) => a.first().and_then(Json::as_str).map(sub),
             (_, Some(Json::Array(a))) => {
-                let sep = a.first().and_then(Json::as_str).map_or(0, |s| s.chars().count());
+                let sep = a.first().and_then(Json::as_str).unwrap_or_default();
                 let parts = a.get(1).and_then(Json::as_array).map_or(&[][..], Vec::as_slice);
-                parts.iter().map(least_length).sum::<usize>() + sep * parts.len().saturating_sub(1)
+                Some(parts.iter().map(|p| literal_text(p).unwrap_or_default()).collect::<Vec<_>>().join(sep))
             }
-            _ => 0,
+            _ => None,
         },
-        _ => 0,
+        _ => None,
     }
 }
 
 fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, path: &str) {
     if is_intrinsic(value) {
         // What CloudFormation resolves is unknown here, but its literal text is at least there.
-        let least = least_length(value) as f64;
+        let least = literal_text(value).map_or(0, |t| t.chars().count()) as f64;
         if let Some(max) = resolve(root, schema).get("maxLength").and_then(Json::as_f64).filter(|max| least > *max) {
             cx.push(
                 &SCHEMA001,

@@ -301,6 +301,18 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
         ("POL003", prod_alarms(&no_waf), "environments/prod.yaml:api.waf (line 45)"),
         ("POL004", prod_alarms(&no_reserved), fp),
         ("POL005", prod_alarms(&not_retained), "$.Resources.TokenSigningKeyEncryptionKey.DeletionPolicy"),
+        (
+            "LIFE001",
+            typed(
+                {
+                    let mut t = Template::new("t");
+                    t.add_with("Logs", log_group("/kept", 365), Options::new().retain_always()).unwrap();
+                    t
+                },
+                &prod,
+            ),
+            "$.Resources.Logs.DeletionPolicy",
+        ),
     ]
 }
 

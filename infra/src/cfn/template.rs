@@ -209,12 +209,29 @@ pub struct Output {
     pub value: Value<String>,
 }
 
-/// `DeletionPolicy` / `UpdateReplacePolicy`.
+/// `DeletionPolicy` / `UpdateReplacePolicy` (CloudFormation User Guide, "DeletionPolicy
+/// attribute"). `RetainExceptOnCreate` is a `DeletionPolicy` only: it keeps the resource when the
+/// stack is deleted or the resource removed, but deletes it when the stack's first create rolls
+/// back, so a retry does not fail on a name that is already taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Policy {
     Delete,
     Retain,
+    RetainExceptOnCreate,
     Snapshot,
+}
+
+/// How a resource outlives its stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Retention {
+    /// Deleted with the stack (CloudFormation's default).
+    #[default]
+    No,
+    /// Kept on delete and replacement, deleted when the stack's first create rolls back.
+    ExceptOnCreate,
+    /// Kept even when the first create rolls back: only for account-wide settings whose removal
+    /// would break what else the account runs.
+    Always,
 }
 
 /// Resource attributes other than properties.
@@ -222,7 +239,7 @@ pub enum Policy {
 pub struct Options {
     depends_on: Vec<String>,
     condition: Option<String>,
-    retain: bool,
+    retain: Retention,
     update_policy: Option<serde_json::Value>,
 }
 
@@ -240,9 +257,18 @@ impl Options {
         self.condition = Some(c.name.clone());
         self
     }
-    /// Keeps the resource when the stack is deleted or the resource replaced.
+    /// Keeps the resource when the stack is deleted or the resource replaced
+    /// (`DeletionPolicy: RetainExceptOnCreate`, `UpdateReplacePolicy: Retain`); a first create
+    /// that rolls back still deletes it, so nothing blocks the retry.
     pub fn retain(mut self, retain: bool) -> Self {
-        self.retain = retain;
+        self.retain = if retain { Retention::ExceptOnCreate } else { Retention::No };
+        self
+    }
+    /// Keeps the resource whatever happens, even when the stack's first create rolls back
+    /// (`Retain` for both policies). Only for account-wide settings that other stacks rely on
+    /// once set; never for a resource with a fixed name, which would block the retry (LIFE001).
+    pub fn retain_always(mut self) -> Self {
+        self.retain = Retention::Always;
         self
     }
     /// An `UpdatePolicy` (e.g. `CodeDeployLambdaAliasUpdate`).
@@ -328,15 +354,19 @@ impl Template {
             ty: R::TYPE,
             source,
         })?;
-        let policy = opts.retain.then_some(Policy::Retain);
+        let (deletion_policy, update_replace_policy) = match opts.retain {
+            Retention::No => (None, None),
+            Retention::ExceptOnCreate => (Some(Policy::RetainExceptOnCreate), Some(Policy::Retain)),
+            Retention::Always => (Some(Policy::Retain), Some(Policy::Retain)),
+        };
         self.resources.insert(
             id.to_owned(),
             ResourceEntry {
                 r#type: R::TYPE,
                 condition: opts.condition,
                 depends_on: opts.depends_on,
-                deletion_policy: policy,
-                update_replace_policy: policy,
+                deletion_policy,
+                update_replace_policy,
                 update_policy: opts.update_policy,
                 properties,
                 attributes: R::ATTRIBUTES,

@@ -622,7 +622,7 @@ mod tests {
                 aborts_uploads |= rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].is_u64();
             }
             assert!(aborts_uploads, "{name}: incomplete multipart uploads are never cleaned up");
-            assert_eq!(t["Resources"]["AssetsBucket"]["DeletionPolicy"], "Retain", "{name}");
+            assert_eq!(t["Resources"]["AssetsBucket"]["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
         }
     }
 }

@@ -205,19 +205,19 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         },
         subscribers: subscribers.clone(),
     };
+    let notifications = vec![notify("ACTUAL", f64::from(b.alert_at_percent.get())), notify("FORECASTED", 100.0)];
     t.add(
         "MonthlyBudget",
         budgets::Budget {
             budget: budgets::BudgetData {
-                budget_name: format!("{q}-monthly"),
+                // A change of notifications replaces a budget (they are create-only): the name
+                // follows them, since a replacement cannot keep a fixed name.
+                budget_name: crate::cfn::names::name_with_digest(&format!("{q}-monthly"), &notifications),
                 budget_type: "COST",
                 time_unit: "MONTHLY",
                 budget_limit: budgets::Spend { amount: f64::from(b.monthly_limit_usd.get()), unit: "USD" },
             },
-            notifications_with_subscribers: vec![
-                notify("ACTUAL", f64::from(b.alert_at_percent.get())),
-                notify("FORECASTED", 100.0),
-            ],
+            notifications_with_subscribers: notifications,
         },
     )?;
 

@@ -460,12 +460,12 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 policies: vec![],
                 permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
             },
-            Options::new().retain(true),
+            Options::new().retain_always(),
         )?;
         let account = t.add_with(
             "ApiGatewayAccount",
             apigateway::Account { cloud_watch_role_arn: logging_role.arn().into() },
-            Options::new().retain(true),
+            Options::new().retain_always(),
         )?;
         stage_opts = stage_opts.depends_on(&account);
     }

@@ -14,6 +14,7 @@ mod deploy;
 mod handlers;
 mod iam;
 mod lambda;
+mod lifecycle;
 mod limits;
 mod policy;
 mod refs;
@@ -57,6 +58,7 @@ pub fn rules() -> Vec<&'static Rule> {
         lambda::RULES,
         signing::RULES,
         policy::RULES,
+        lifecycle::RULES,
     ]
     .concat()
 }
@@ -163,6 +165,7 @@ fn json_rules(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
     sns::topics(cx, json);
     lambda::lambda(cx, json, env);
     policy::policy(cx, json, env);
+    lifecycle::lifecycle(cx, json);
 }
 
 /// The rules that read only a template's JSON, over a template given as JSON (for checking

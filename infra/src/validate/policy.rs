@@ -68,7 +68,7 @@ pub(super) fn policy(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
         }
         if p.require_retain_on_delete
             && DATA_TYPES.contains(&ty)
-            && r.get("DeletionPolicy").and_then(Json::as_str) != Some("Retain")
+            && !matches!(r.get("DeletionPolicy").and_then(Json::as_str), Some("Retain" | "RetainExceptOnCreate"))
         {
             cx.push(
                 &POL005,

@@ -313,6 +313,18 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             ),
             "$.Resources.Logs.DeletionPolicy",
         ),
+        (
+            "VERSION001",
+            json_rules(
+                &edited(&prod, "service", |j| {
+                    // The description as it was before parameters reached it.
+                    j["Resources"]["TokenFunctionVersion"]["Properties"]["Description"] =
+                        json!({"Fn::Sub": "code ${ArtifactKey}, settings 252c9468eebe8263"});
+                }),
+                &prod,
+            ),
+            "$.Resources.TokenFunctionVersion.Properties.Description",
+        ),
     ]
 }
 

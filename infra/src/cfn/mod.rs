@@ -32,6 +32,7 @@
 //! let h: Handle<LogGroup> = Handle { id: "Missing".into(), _ty: std::marker::PhantomData };
 //! ```
 
+pub mod deps;
 pub mod names;
 pub mod resources;
 mod template;

@@ -60,6 +60,29 @@ pub struct Statement {
     pub condition: Option<serde_json::Value>,
 }
 
+/// What CloudFormation does with a key once it exists: the `AWS::KMS::Key` handlers' create
+/// (after `CreateKey`), read, update and delete permissions, and the key's side of the alias
+/// handlers (`infra/data/cfn-handler-permissions.json`).
+pub const KEY_ADMINISTRATION: [&str; 17] = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:UpdateKeyDescription",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:GetKeyRotationStatus",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ListResourceTags",
+    "kms:GetPublicKey",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+];
+
 impl Statement {
     /// Allow `actions` on `resources`.
     pub fn allow(actions: &[&str], resources: Vec<Value<String>>) -> Self {
@@ -82,6 +105,16 @@ impl Statement {
         Statement::allow(&["kms:*"], vec!["*".into()])
             .sid("AccountAdministersKeyThroughIam")
             .principal(Principal::Aws(Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")))
+    }
+    /// The key policy statement that lets CloudFormation's execution role (`role`, an ARN)
+    /// administer the key: what the `AWS::KMS::Key` and `AWS::KMS::Alias` handlers call after
+    /// the key exists ([`KEY_ADMINISTRATION`]). A key policy takes effect with the key, where a
+    /// tag condition in an IAM policy may take up to five minutes to (AWS KMS developer guide,
+    /// "ABAC for AWS KMS").
+    pub fn key_administered_by(role: Value<String>) -> Self {
+        Statement::allow(&KEY_ADMINISTRATION, vec!["*".into()])
+            .sid("CloudFormationAdministersKey")
+            .principal(Principal::Aws(role))
     }
     pub fn sid(mut self, sid: &str) -> Self {
         self.sid = Some(sid.to_owned());

@@ -89,6 +89,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let exec = t.add(
         "ExecutionRole",
         iam::Role {
+            role_name: Some(execution_role_name(env)),
             assume_role_policy_document: PolicyDocument::new(vec![
                 Statement::allow(&["sts:AssumeRole"], vec![])
                     .principal(Principal::service("cloudformation.amazonaws.com")),
@@ -124,6 +125,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let deploy = t.add(
         "DeployRole",
         iam::Role {
+            role_name: None,
             assume_role_policy_document: PolicyDocument::new(vec![
                 Statement::allow(&["sts:AssumeRoleWithWebIdentity"], vec![])
                     .principal(Principal::Federated(provider))
@@ -194,6 +196,17 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
     t.output(OUTPUT_VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
+}
+
+/// The execution role's name: fixed, so the stacks' key policies can name it as the keys'
+/// administrator before it is looked up.
+pub fn execution_role_name(env: &Environment) -> String {
+    format!("{}-cfn-execution", env.qualified())
+}
+
+/// The execution role's ARN, as the stacks' key policies name it.
+pub fn execution_role_arn(env: &Environment) -> Value<String> {
+    Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}", execution_role_name(env)))
 }
 
 /// The name of the permissions boundary every role of the service and monitoring stacks carries.
@@ -414,7 +427,6 @@ fn logs(q: &str) -> Vec<Statement> {
                 "logs:DescribeLogGroups",
                 "logs:DescribeResourcePolicies",
                 "logs:CreateLogDelivery",
-                "kms:CreateKey",
                 "kms:ListAliases",
                 "sns:Unsubscribe",
                 "sns:GetSubscriptionAttributes",
@@ -427,35 +439,24 @@ fn logs(q: &str) -> Vec<Statement> {
     ]
 }
 
-/// Keys: administration only of keys carrying this environment's stack tags (CloudFormation
-/// tags every resource of a stack with the stack's tags, `service` and `environment` here).
+/// Keys: creating them, only with this environment's stack tags (CloudFormation passes a
+/// stack's tags to `CreateKey`). Tagging at create needs `kms:TagResource` in an IAM policy not
+/// restricted to particular keys (AWS KMS developer guide, "Controlling access to tags"): it is
+/// held to the same request tags, not to the key's own tags, which a key being created does not
+/// have yet. Everything after the create is granted by each key's own policy
+/// ([`Statement::key_administered_by`]), never by tags, whose authorization may lag a new key's
+/// by up to five minutes ("ABAC for AWS KMS").
 fn keys(env: &Environment) -> Vec<Statement> {
     let q = env.qualified();
+    let request_tags: serde_json::Map<String, serde_json::Value> =
+        env.own_tags().iter().map(|(k, v)| (format!("aws:RequestTag/{k}"), json!(v))).collect();
     vec![
-        Statement::allow(
-            &[
-                "kms:DescribeKey",
-                "kms:GetKeyPolicy",
-                "kms:PutKeyPolicy",
-                "kms:EnableKey",
-                "kms:DisableKey",
-                "kms:UpdateKeyDescription",
-                "kms:EnableKeyRotation",
-                "kms:DisableKeyRotation",
-                "kms:GetKeyRotationStatus",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ListResourceTags",
-                "kms:GetPublicKey",
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:UpdateAlias",
-            ],
-            vec![sub(format!("{P}:kms:{RA}:key/*"))],
-        )
-        .sid("TheEnvironmentsKeys")
-        .condition(tagged_with(env)),
+        Statement::allow(&["kms:CreateKey"], vec!["*".into()])
+            .sid("CreateKeysTaggedForTheEnvironment")
+            .condition(json!({ "StringEquals": request_tags.clone() })),
+        Statement::allow(&["kms:TagResource"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+            .sid("TagKeysAsTheyAreCreated")
+            .condition(json!({ "StringEquals": request_tags })),
         Statement::allow(
             &["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
             vec![sub(format!("{P}:kms:{RA}:alias/{q}-*"))],

@@ -138,6 +138,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             pending_window_in_days: env.signing_key.pending_window_days.get(),
             key_policy: PolicyDocument::new(vec![
                 Statement::account_administers_key(),
+                Statement::key_administered_by(super::bootstrap::execution_role_arn(env)),
                 Statement::allow(&["kms:Decrypt", "kms:GenerateDataKey*"], vec!["*".into()])
                     .sid("CloudWatchPublishesAlarms")
                     .principal(Principal::service("cloudwatch.amazonaws.com"))

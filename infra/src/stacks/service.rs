@@ -204,7 +204,10 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
                 key_usage: kms::KeyUsage::SignVerify,
                 enable_key_rotation: None,
                 pending_window_in_days: env.signing_key.pending_window_days.get(),
-                key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+                key_policy: PolicyDocument::new(vec![
+                    Statement::account_administers_key(),
+                    Statement::key_administered_by(super::bootstrap::execution_role_arn(env)),
+                ]),
             },
             slot_options(condition).retain(env.retain_data_on_delete),
         )?;
@@ -256,7 +259,10 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
             key_usage: kms::KeyUsage::EncryptDecrypt,
             enable_key_rotation: Some(true),
             pending_window_in_days: env.signing_key.pending_window_days.get(),
-            key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+            key_policy: PolicyDocument::new(vec![
+                Statement::account_administers_key(),
+                Statement::key_administered_by(super::bootstrap::execution_role_arn(env)),
+            ]),
         },
         retain.clone(),
     )?;
@@ -353,6 +359,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let role = t.add(
         "TokenFunctionRole",
         iam::Role {
+            role_name: None,
             assume_role_policy_document: assume_role("lambda.amazonaws.com"),
             description: Some(format!("{q}: the token function")),
             managed_policy_arns: vec![],
@@ -452,6 +459,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         let logging_role = t.add_with(
             "ApiGatewayLoggingRole",
             iam::Role {
+                role_name: None,
                 assume_role_policy_document: assume_role("apigateway.amazonaws.com"),
                 description: Some("API Gateway: write access logs to CloudWatch Logs (account-wide)".into()),
                 managed_policy_arns: vec![Value::sub(
@@ -730,11 +738,21 @@ fn canary_alias(
     // resource, which publishes a new version.
     let settings =
         digest(t.resources().iter().filter(|(id, _)| id.as_str() == FUNCTION_ID).map(|(id, r)| (id, &r.properties)));
+    // Parameters reach the configuration at deploy time (the signing stage through conditions,
+    // the key spec through the keys): each is in the description too, so a new value publishes
+    // a new version for the alias (VERSION001).
+    let key_ref = artifact_key.sub_ref();
+    let parameters: String = crate::cfn::deps::parameters_feeding(&t.to_json(), FUNCTION_ID)
+        .into_iter()
+        .map(|p| format!("${{{p}}}"))
+        .filter(|p| *p != key_ref)
+        .collect::<Vec<_>>()
+        .join(" ");
     let version = t.add(
         "TokenFunctionVersion",
         lambda::Version {
             function_name: function.r#ref(),
-            description: Value::sub(format!("code {}, settings {settings:016x}", artifact_key.sub_ref())),
+            description: Value::sub(format!("code {key_ref}, settings {settings:016x}, parameters {parameters}")),
         },
     )?;
     let app = t.add(
@@ -744,6 +762,7 @@ fn canary_alias(
     let role = t.add(
         "TokenDeployRole",
         iam::Role {
+            role_name: None,
             assume_role_policy_document: assume_role("codedeploy.amazonaws.com"),
             description: Some(format!("{q}: CodeDeploy shifts the live alias")),
             managed_policy_arns: vec![Value::sub(

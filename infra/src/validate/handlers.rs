@@ -203,8 +203,25 @@ pub fn required(ty: &str, instances: &[&Json]) -> Result<BTreeSet<String>, Strin
         .collect())
 }
 
+/// What the key policies of a template's keys allow the execution role (named `role_name`) to
+/// do: a key policy naming the role grants it on that key without any IAM policy (AWS KMS
+/// developer guide, "Key policies").
+fn key_policy_grants(json: &Json, role_name: Option<&str>) -> Vec<Grant> {
+    let Some(name) = role_name else { return Vec::new() };
+    let arn = format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{name}");
+    resources(json)
+        .filter(|(_, r)| rtype(r) == "AWS::KMS::Key")
+        .flat_map(|(_, r)| {
+            props(r, "KeyPolicy").and_then(|p| p.get("Statement")).and_then(Json::as_array).into_iter().flatten()
+        })
+        .filter(|st| st.get("Effect").and_then(Json::as_str) == Some("Allow"))
+        .filter(|st| st.pointer("/Principal/AWS/Fn::Sub").and_then(Json::as_str) == Some(arn.as_str()))
+        .map(|st| Grant { actions: strings(st.get("Action")), resources: vec!["*".into()] })
+        .collect()
+}
+
 /// An Allow statement's actions and resources (as written: literal or the `Fn::Sub` text).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Grant {
     actions: Vec<String>,
     resources: Vec<String>,
@@ -253,9 +270,15 @@ fn execution_role<'a>(jsons: &'a [(&'a str, Json)]) -> Option<(&'a str, String, 
 /// IAM004 over an environment's templates: the role is in one of them (the bootstrap stack),
 /// and deploys every other.
 pub(super) fn execution_role_covers_handlers(cx: &mut Ctx<'_>, jsons: &[(&str, Json)]) {
-    let Some((home, role, grants)) = execution_role(jsons) else { return };
+    let Some((home, role, role_grants)) = execution_role(jsons) else { return };
     let path = format!("$.Resources.{role}.Properties.Policies");
+    let role_name = jsons
+        .iter()
+        .find(|(s, _)| *s == home)
+        .and_then(|(_, j)| j.pointer(&format!("/Resources/{role}/Properties/RoleName")));
     for (stack, json) in jsons.iter().filter(|(stack, _)| *stack != home) {
+        let mut grants = key_policy_grants(json, role_name.and_then(Json::as_str));
+        grants.extend(role_grants.iter().cloned());
         let mut by_type: BTreeMap<&str, Vec<(&String, &Json)>> = BTreeMap::new();
         for (id, r) in resources(json) {
             by_type.entry(rtype(r)).or_default().push((id, r));

@@ -3,7 +3,8 @@
 
 use serde_json::Value as Json;
 
-use super::{Ctx, Rule, Severity, resources};
+use super::{Ctx, Rule, Severity, props, resources, rtype};
+use crate::cfn::deps::{parameters_feeding, sub_variables};
 use crate::cfn::names::fixed_name;
 
 /// LIFE001.
@@ -13,10 +14,48 @@ pub const LIFE001: Rule = Rule {
     summary: "a resource with a fixed name is not kept by `DeletionPolicy: Retain`: when the stack's first create rolls back it would stay, and the retry would fail on a name already taken; `RetainExceptOnCreate` keeps it only once the stack exists (CloudFormation User Guide, \"DeletionPolicy attribute\")",
 };
 
+/// VERSION001.
+pub const VERSION001: Rule = Rule {
+    id: "VERSION001",
+    severity: Severity::Error,
+    summary: "a Lambda version publishes again whenever its function's configuration can change: every parameter that reaches the function (directly, through conditions or through the resources it refers to) is in the version's create-only `Description`; a published version's configuration is frozen, so otherwise an alias keeps serving the old one (Lambda developer guide, \"Manage Lambda function versions\")",
+};
+
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&LIFE001];
+pub const RULES: &[&Rule] = &[&LIFE001, &VERSION001];
 
 pub(super) fn lifecycle(cx: &mut Ctx<'_>, json: &Json) {
+    retained_names(cx, json);
+    versions_follow_their_function(cx, json);
+}
+
+/// VERSION001.
+fn versions_follow_their_function(cx: &mut Ctx<'_>, json: &Json) {
+    for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::Lambda::Version") {
+        let Some(function) = props(r, "FunctionName").and_then(|f| f.get("Ref")).and_then(Json::as_str) else {
+            continue;
+        };
+        let description = props(r, "Description");
+        let text = description.and_then(|d| d.get("Fn::Sub")).and_then(Json::as_str).unwrap_or_default();
+        let named = sub_variables(text);
+        let missing: Vec<String> =
+            parameters_feeding(json, function).into_iter().filter(|p| !named.contains(&p.as_str())).collect();
+        if !missing.is_empty() {
+            cx.push(
+                &VERSION001,
+                format!("$.Resources.{id}.Properties.Description"),
+                format!(
+                    "{function}'s configuration follows {} at deploy time, but the version's description does not: a new value would reach $LATEST only, never the alias; add `${{{}}}` to the description",
+                    missing.join(", "),
+                    missing.join("} ${")
+                ),
+            );
+        }
+    }
+}
+
+/// LIFE001.
+fn retained_names(cx: &mut Ctx<'_>, json: &Json) {
     for (id, r) in resources(json) {
         let Some((ty, name)) = fixed_name(r) else { continue };
         if r.get("DeletionPolicy").and_then(Json::as_str) == Some("Retain") {

@@ -37,6 +37,7 @@ pub fn log_group(name: &str, days: u32) -> logs::LogGroup {
 /// A Lambda role with one inline policy of `statements`.
 pub fn role(statements: Vec<Statement>) -> iam::Role {
     iam::Role {
+        role_name: None,
         assume_role_policy_document: PolicyDocument::new(vec![
             Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
         ]),

@@ -9,6 +9,10 @@ use crate::cfn::{Value, resource};
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Role {
+    /// A fixed name, where other stacks must know the role's ARN before it exists (a key
+    /// policy naming it); `None` lets CloudFormation name it. Up to 64 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
     pub assume_role_policy_document: PolicyDocument,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -176,12 +176,18 @@ fn execution_role_cannot_grant_itself_more() {
                 }
             }
         }
-        // Key administration only of this environment's keys.
-        let keys = by_sid(&sts, "TheEnvironmentsKeys");
-        assert_eq!(
-            keys["Condition"]["StringEquals"],
-            json!({"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name}),
-        );
+        // Keys are created and tagged at create only with this environment's request tags; no
+        // IAM statement administers keys (each key's own policy does).
+        let request_tags = json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name});
+        for sid in ["CreateKeysTaggedForTheEnvironment", "TagKeysAsTheyAreCreated"] {
+            assert_eq!(by_sid(&sts, sid)["Condition"]["StringEquals"], request_tags, "{}: {sid}", env.name);
+        }
+        for st in &sts {
+            let kms: Vec<String> = list(&st["Action"]).into_iter().filter(|a| a.starts_with("kms:")).collect();
+            let on_keys = list(&st["Resource"]).iter().any(|r| r.contains(":key/") || r == "*");
+            let allowed = ["kms:CreateKey", "kms:TagResource", "kms:ListAliases"];
+            assert!(!on_keys || kms.iter().all(|a| allowed.contains(&a.as_str())), "{}: {st}", env.name);
+        }
         // The tags the condition relies on are the ones deploy puts on every stack.
         let tags = infra::synth::stack_tags(&env);
         assert_eq!(tags.get("service").map(String::as_str), Some(env.stack_prefix.as_str()));

@@ -178,7 +178,8 @@ fn execution_role_cannot_grant_itself_more() {
         }
         // Keys are created and tagged at create only with this environment's request tags; no
         // IAM statement administers keys (each key's own policy does).
-        let request_tags = json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name});
+        let request_tags =
+            json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name});
         for sid in ["CreateKeysTaggedForTheEnvironment", "TagKeysAsTheyAreCreated"] {
             assert_eq!(by_sid(&sts, sid)["Condition"]["StringEquals"], request_tags, "{}: {sid}", env.name);
         }

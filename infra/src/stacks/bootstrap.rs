@@ -150,6 +150,9 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                             "cloudformation:DescribeChangeSet",
                             "cloudformation:ExecuteChangeSet",
                             "cloudformation:DeleteChangeSet",
+                            // A change set's empty stack that was not executed, and a failed
+                            // first create (`deploy --replace-failed`), are deleted.
+                            "cloudformation:DeleteStack",
                             "cloudformation:DescribeStacks",
                             "cloudformation:DescribeStackEvents",
                             "cloudformation:UpdateTerminationProtection",

@@ -1,0 +1,551 @@
+//! IAM evaluated, not matched: the roles of every shipped environment are held against the calls
+//! made in their name, with the request context AWS builds, by an offline IAM evaluator
+//! (`scripts/iam-simulate`, the npm package `@cloud-copilot/iam-simulate`, a test tool only). It
+//! evaluates conditions, permissions boundaries and KMS key policies as AWS does.
+//!
+//! The calls and their contexts are the table [`CONTEXT_RULES`] (each with its source) applied to
+//! the synthesized templates: CloudFormation's resource handlers (create, update, delete) per
+//! resource, as the execution role; the calls `deploy`, `diff`, `keys`, `rollback` make in CI,
+//! as the deploy role ([`DEPLOY_CALLS`], held against the SDK calls in `infra/src`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infra::cfn::names::fixed_name;
+use infra::env::Environment;
+use infra::stacks::{self, Stack};
+use infra::validate::{HANDLERS, ONLY_WITH_PROPERTY, action_matches};
+use serde_json::{Value as Json, json};
+
+/// How AWS builds a request's context, with the page that says so. Applied in [`Requests`].
+pub const CONTEXT_RULES: &[(&str, &str)] = &[
+    (
+        "On create, the tags of the request (the stack's tags and the resource's own) are `aws:RequestTag/<key>` and their keys `aws:TagKeys`; the resource has no `aws:ResourceTag` yet",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html",
+    ),
+    (
+        "To add tags while creating a KMS key, the principal must have kms:TagResource in an IAM policy that isn't restricted to particular KMS keys",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html",
+    ),
+    (
+        "After the create, a tagged resource's tags are `aws:ResourceTag/<key>`; for a new KMS key they may take up to five minutes to affect authorization, so create-time calls are evaluated without them",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/abac.html",
+    ),
+    (
+        "Every KMS key has a key policy; IAM policies count only where it allows the account",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
+    ),
+    (
+        "iam:PassRole carries iam:PassedToService, the service the role is handed to",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html",
+    ),
+    (
+        "CreateRole, PutRolePolicy, AttachRolePolicy and PutRolePermissionsBoundary carry iam:PermissionsBoundary; AttachRolePolicy carries iam:PolicyARN",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html",
+    ),
+    (
+        "kms:GenerateDataKeyPairWithoutPlaintext carries the request's encryption context as kms:EncryptionContext:<key>",
+        "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html",
+    ),
+];
+
+/// Every CloudFormation and S3 call `infra` makes with the deploy role in CI (`deploy`, `diff`,
+/// `keys rotate`, `rollback`, and the recovery of a failed first create): SDK operation, IAM
+/// action, and which stack or object it is on.
+pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
+    ("create_change_set", "cloudformation:CreateChangeSet", Target::Stack),
+    ("describe_change_set", "cloudformation:DescribeChangeSet", Target::Stack),
+    ("execute_change_set", "cloudformation:ExecuteChangeSet", Target::Stack),
+    ("delete_change_set", "cloudformation:DeleteChangeSet", Target::Stack),
+    ("describe_stacks", "cloudformation:DescribeStacks", Target::Stack),
+    ("describe_stack_events", "cloudformation:DescribeStackEvents", Target::Stack),
+    ("delete_stack", "cloudformation:DeleteStack", Target::Stack),
+    ("update_termination_protection", "cloudformation:UpdateTerminationProtection", Target::Stack),
+    ("cancel_update_stack", "cloudformation:CancelUpdateStack", Target::Stack),
+    ("continue_update_rollback", "cloudformation:ContinueUpdateRollback", Target::Stack),
+    ("rollback_stack", "cloudformation:RollbackStack", Target::Stack),
+    ("detect_stack_drift", "cloudformation:DetectStackDrift", Target::Stack),
+    ("describe_stack_resource_drifts", "cloudformation:DescribeStackResourceDrifts", Target::Stack),
+    ("describe_stack_drift_detection_status", "cloudformation:DescribeStackDriftDetectionStatus", Target::Any),
+    ("put_object", "s3:PutObject", Target::Artifact),
+    ("head_object", "s3:GetObject", Target::Artifact),
+    ("get_object", "s3:GetObject", Target::Artifact),
+];
+
+/// What a deploy call is on.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    Stack,
+    Artifact,
+    Any,
+}
+
+/// SDK operations of these clients that `infra` calls from outside CI only (each with why).
+const NOT_IN_CI: &[(&str, &str)] = &[
+    ("get_caller_identity", "STS GetCallerIdentity needs no permission"),
+    ("create_stack", "bootstrap runs with administrator rights, once"),
+    ("update_stack", "bootstrap runs with administrator rights, once"),
+    ("list_objects_v2", "not called in CI"),
+];
+
+fn environments() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments")
+}
+
+/// Resolves a template's intrinsics to concrete strings, as CloudFormation would in `env`'s
+/// account and region, with a stable stand-in for each physical id CloudFormation generates.
+struct Resolver<'a> {
+    account: String,
+    region: String,
+    stack_name: String,
+    template: &'a Json,
+}
+
+impl Resolver<'_> {
+    fn name(&self, id: &str) -> String {
+        let r = &self.template["Resources"][id];
+        fixed_name(r).map(|(_, n)| n).unwrap_or_else(|| format!("{}-{id}-AbCdEf123456", self.stack_name))
+    }
+
+    fn arn(&self, id: &str) -> String {
+        let (a, r, n) = (&self.account, &self.region, self.name(id));
+        match self.template["Resources"][id]["Type"].as_str().unwrap_or_default() {
+            "AWS::KMS::Key" => format!("arn:aws:kms:{r}:{a}:key/{}", self.key_id(id)),
+            "AWS::KMS::Alias" => format!("arn:aws:kms:{r}:{a}:{n}"),
+            "AWS::IAM::Role" => format!("arn:aws:iam::{a}:role/{n}"),
+            "AWS::IAM::ManagedPolicy" => format!("arn:aws:iam::{a}:policy/{n}"),
+            "AWS::Lambda::Function" => format!("arn:aws:lambda:{r}:{a}:function:{n}"),
+            "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{n}"),
+            "AWS::SecretsManager::Secret" => format!("arn:aws:secretsmanager:{r}:{a}:secret:{n}-AbCdEf"),
+            "AWS::SNS::Topic" => format!("arn:aws:sns:{r}:{a}:{n}"),
+            "AWS::S3::Bucket" => format!("arn:aws:s3:::{}", n.to_lowercase()),
+            "AWS::IAM::OIDCProvider" => format!("arn:aws:iam::{a}:oidc-provider/token.actions.githubusercontent.com"),
+            other => panic!("no ARN for {other} ({id})"),
+        }
+    }
+
+    fn key_id(&self, id: &str) -> String {
+        let h = id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        format!("0000abcd-0000-4000-8000-{:012x}", h & 0xffff_ffff_ffff)
+    }
+
+    fn reference(&self, name: &str) -> String {
+        match name {
+            "AWS::Partition" => "aws".into(),
+            "AWS::Region" => self.region.clone(),
+            "AWS::AccountId" => self.account.clone(),
+            "AWS::StackName" => self.stack_name.clone(),
+            _ => match name.split_once('.') {
+                Some((id, "Arn")) => self.arn(id),
+                Some((id, attr)) => panic!("no stand-in for {id}.{attr}"),
+                None => match self.template["Resources"][name]["Type"].as_str() {
+                    Some("AWS::KMS::Key") => self.key_id(name),
+                    Some("AWS::SecretsManager::Secret" | "AWS::SNS::Topic" | "AWS::IAM::ManagedPolicy") => {
+                        self.arn(name)
+                    }
+                    Some(_) => self.name(name),
+                    None => panic!("no stand-in for Ref {name}"),
+                },
+            },
+        }
+    }
+
+    fn resolve(&self, v: &Json) -> Json {
+        match v {
+            Json::Object(m) if m.len() == 1 => {
+                let (k, arg) = m.iter().next().unwrap();
+                match (k.as_str(), arg) {
+                    ("Ref", Json::String(n)) => json!(self.reference(n)),
+                    ("Fn::GetAtt", Json::Array(a)) => {
+                        json!(self.reference(&format!("{}.{}", a[0].as_str().unwrap(), a[1].as_str().unwrap())))
+                    }
+                    ("Fn::Sub", Json::String(text)) => {
+                        let mut out = text.clone();
+                        for var in infra::cfn::deps::sub_variables(text) {
+                            out = out.replace(&format!("${{{var}}}"), &self.reference(var));
+                        }
+                        for pseudo in ["AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName"] {
+                            out = out.replace(&format!("${{{pseudo}}}"), &self.reference(pseudo));
+                        }
+                        json!(out)
+                    }
+                    (k, _) if k.starts_with("Fn::") => panic!("no resolution of {k} here: {v}"),
+                    _ => json!({ k.clone(): self.resolve(arg) }),
+                }
+            }
+            Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect()),
+            Json::Array(a) => Json::Array(a.iter().map(|v| self.resolve(v)).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The evaluator's input, built up request by request.
+#[derive(Default)]
+struct Requests {
+    principals: serde_json::Map<String, Json>,
+    resource_policies: serde_json::Map<String, Json>,
+    requests: Vec<Json>,
+}
+
+impl Requests {
+    fn push(&mut self, principal: &str, action: &str, resource: &str, context: Json, expect: &str, why: String) {
+        self.requests.push(json!({
+            "principal": principal, "action": action, "resource": resource, "context": context,
+            "expect": expect, "why": why,
+        }));
+    }
+
+    fn to_json(&self) -> Json {
+        json!({"principals": self.principals, "resourcePolicies": self.resource_policies, "requests": self.requests})
+    }
+}
+
+/// A role's inline policies (resolved) as the evaluator's identity policies.
+fn identity(r: &Resolver<'_>, id: &str) -> Vec<Json> {
+    r.template["Resources"][id]["Properties"]["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| r.resolve(&p["PolicyDocument"]))
+        .collect()
+}
+
+/// Types whose handlers' same-service actions are evaluated on the resource's own ARN, and the
+/// actions of those types that take no resource ARN (they are evaluated on `*`).
+const EVALUATED_TYPES: &[&str] = &[
+    "AWS::KMS::Key",
+    "AWS::IAM::Role",
+    "AWS::Lambda::Function",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::SNS::Topic",
+];
+const WILDCARD_ACTIONS: &[&str] = &[
+    "kms:CreateKey",
+    "kms:ListKeys",
+    "kms:ListAliases",
+    "logs:DescribeLogGroups",
+    "logs:CreateLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "lambda:ListTags",
+];
+
+/// The handler actions of `ty` for operation `op` that this resource needs.
+fn handler_actions(ty: &str, op: &str, resource: &Json) -> Vec<String> {
+    let h = HANDLERS.types.get(ty).unwrap_or_else(|| panic!("no handler data for {ty}"));
+    let list = match op {
+        "create" => &h.create,
+        "update" => &h.update,
+        _ => &h.delete,
+    };
+    list.iter()
+        .filter(|a| a.contains(':') && !a.contains('.'))
+        .filter(|a| {
+            !ONLY_WITH_PROPERTY.iter().any(|(t, pattern, property)| {
+                *t == ty
+                    && action_matches(pattern, a)
+                    && resource["Properties"].pointer(&format!("/{}", property.replace('.', "/"))).is_none()
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The execution role's requests for one stack's resources.
+fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tags: &BTreeMap<String, String>) {
+    let resources = r.template["Resources"].as_object().unwrap();
+    for (id, res) in resources {
+        let ty = res["Type"].as_str().unwrap();
+        if !EVALUATED_TYPES.contains(&ty) {
+            continue;
+        }
+        let service = ty.split("::").nth(1).unwrap().to_lowercase();
+        let service = if service == "secretsmanager" { service } else { service.replace("logs", "logs") };
+        let arn = r.arn(id);
+        if ty == "AWS::KMS::Key" {
+            out.resource_policies.insert(arn.clone(), r.resolve(&res["Properties"]["KeyPolicy"]));
+        }
+        for op in ["create", "update", "delete"] {
+            for action in handler_actions(ty, op, res) {
+                if action.split(':').next() != Some(service.as_str()) {
+                    continue;
+                }
+                let resource = if WILDCARD_ACTIONS.contains(&action.as_str()) { "*".to_owned() } else { arn.clone() };
+                let mut context = serde_json::Map::new();
+                if op == "create" {
+                    for (k, v) in tags {
+                        context.insert(format!("aws:RequestTag/{k}"), json!(v));
+                    }
+                    context.insert("aws:TagKeys".into(), json!(tags.keys().collect::<Vec<_>>()));
+                } else if ty != "AWS::IAM::Role" || !action.starts_with("iam:") || action != "iam:DeleteRole" {
+                    for (k, v) in tags {
+                        context.insert(format!("aws:ResourceTag/{k}"), json!(v));
+                    }
+                }
+                if ty == "AWS::IAM::Role" && res["Properties"]["PermissionsBoundary"].is_object() {
+                    context
+                        .insert("iam:PermissionsBoundary".into(), r.resolve(&res["Properties"]["PermissionsBoundary"]));
+                }
+                if action == "iam:AttachRolePolicy" {
+                    for policy in res["Properties"]["ManagedPolicyArns"].as_array().into_iter().flatten() {
+                        let mut c = context.clone();
+                        c.insert("iam:PolicyARN".into(), r.resolve(policy));
+                        out.push(
+                            "ExecutionRole",
+                            &action,
+                            &resource,
+                            Json::Object(c),
+                            "Allow",
+                            format!("{} {op} {id}", env.name),
+                        );
+                    }
+                    continue;
+                }
+                out.push(
+                    "ExecutionRole",
+                    &action,
+                    &resource,
+                    Json::Object(context),
+                    "Allow",
+                    format!("{} {op} {id} ({ty})", env.name),
+                );
+            }
+        }
+        if ty == "AWS::Lambda::Function" {
+            let role = r.resolve(&res["Properties"]["Role"]);
+            let c = json!({"iam:PassedToService": "lambda.amazonaws.com"});
+            out.push(
+                "ExecutionRole",
+                "iam:PassRole",
+                role.as_str().unwrap(),
+                c,
+                "Allow",
+                format!("{} create {id}: pass its role", env.name),
+            );
+        }
+    }
+}
+
+/// The evaluator's input for one environment.
+fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
+    let mut out = Requests::default();
+    let jsons: Vec<(String, Json)> = stacks.iter().map(|s| (s.name.clone(), s.template.to_json())).collect();
+    let resolver = |i: usize| Resolver {
+        account: env.account_id.as_str().to_owned(),
+        region: env.region.as_str().to_owned(),
+        stack_name: jsons[i].0.clone(),
+        template: &jsons[i].1,
+    };
+    let boot = resolver(0);
+    let boundary = boot.resolve(&boot.template["Resources"]["StackRoleBoundary"]["Properties"]["PolicyDocument"]);
+    let _ = boundary;
+    for role in ["ExecutionRole", "DeployRole"] {
+        out.principals
+            .insert(role.into(), json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}));
+    }
+    let tags = infra::synth::stack_tags(env);
+    for i in 1..jsons.len() {
+        handler_requests(&mut out, env, &resolver(i), &tags);
+    }
+    deploy_requests(&mut out, env, &boot, &jsons);
+    refusals(&mut out, env, &boot, &tags);
+    out
+}
+
+/// The deploy role against every call `infra` makes in CI.
+fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, jsons: &[(String, Json)]) {
+    let (a, r) = (env.account_id.as_str(), env.region.as_str());
+    for (_, action, target) in DEPLOY_CALLS {
+        let resources: Vec<String> = match target {
+            Target::Stack => jsons[1..]
+                .iter()
+                .map(|(name, _)| format!("arn:aws:cloudformation:{r}:{a}:stack/{name}/0000-1111"))
+                .collect(),
+            Target::Artifact => vec![format!("{}/token-function/{}.zip", boot.arn("AssetsBucket"), "0".repeat(64))],
+            Target::Any => vec!["*".into()],
+        };
+        for resource in resources {
+            out.push(
+                "DeployRole",
+                action,
+                &resource,
+                json!({}),
+                "Allow",
+                format!("{} deploy calls {action}", env.name),
+            );
+        }
+    }
+    let exec = boot.arn("ExecutionRole");
+    out.push(
+        "DeployRole",
+        "iam:PassRole",
+        &exec,
+        json!({"iam:PassedToService": "cloudformation.amazonaws.com"}),
+        "Allow",
+        format!("{} change sets run as the execution role", env.name),
+    );
+}
+
+/// What must stay denied: keys created without the environment's tags, other keys touched,
+/// the bootstrap stack changed by the deploy role.
+fn refusals(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, tags: &BTreeMap<String, String>) {
+    let (a, r) = (env.account_id.as_str(), env.region.as_str());
+    let foreign = format!("arn:aws:kms:{r}:{a}:key/ffffffff-0000-4000-8000-000000000000");
+    out.resource_policies.insert(
+        foreign.clone(),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{a}:root")}, "Action": "kms:*", "Resource": "*"}]}),
+    );
+    let other_tags = json!({"aws:RequestTag/service": "other", "aws:RequestTag/environment": env.name, "aws:TagKeys": ["service", "environment"]});
+    out.push(
+        "ExecutionRole",
+        "kms:CreateKey",
+        "*",
+        other_tags.clone(),
+        "Deny",
+        format!("{}: a key of another service", env.name),
+    );
+    out.push("ExecutionRole", "kms:CreateKey", "*", json!({}), "Deny", format!("{}: an untagged key", env.name));
+    out.push(
+        "ExecutionRole",
+        "kms:TagResource",
+        &foreign,
+        other_tags,
+        "Deny",
+        format!("{}: tag another key", env.name),
+    );
+    let resource_tags: serde_json::Map<String, Json> =
+        tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+    for action in ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"] {
+        out.push(
+            "ExecutionRole",
+            action,
+            &foreign,
+            Json::Object(resource_tags.clone()),
+            "Deny",
+            format!("{}: administer a key whose policy does not name the role", env.name),
+        );
+    }
+    let bootstrap = format!("arn:aws:cloudformation:{r}:{a}:stack/{}/0000-1111", boot.stack_name);
+    for action in ["cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack"] {
+        out.push("DeployRole", action, &bootstrap, json!({}), "Deny", format!("{}: the bootstrap stack", env.name));
+    }
+}
+
+/// Runs the evaluator over `input`; its report and whether every request was as expected.
+fn evaluate(input: &Json, name: &str) -> (bool, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/iam-simulate");
+    if !dir.join("node_modules/@cloud-copilot/iam-simulate").is_dir() {
+        let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--silent"]).current_dir(&dir).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "`npm ci` in scripts/iam-simulate failed: Node 20 and npm are needed"
+        );
+    }
+    let file = std::env::temp_dir().join(format!("infra-iam-{}-{name}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    let run = Command::new("node").arg(dir.join("evaluate.mjs")).arg(&file).output().expect("node runs");
+    let _ = std::fs::remove_file(&file);
+    let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_ne!(run.status.code(), Some(2), "the evaluator could not run the requests:\n{report}");
+    (run.status.success(), report)
+}
+
+#[test]
+fn every_role_is_allowed_what_is_called_in_its_name_and_nothing_it_must_not() {
+    for name in Environment::names(&environments()).unwrap() {
+        let env = Environment::load_named(&environments(), &name).unwrap();
+        let requests = environment_requests(&env, &stacks::all(&env).unwrap());
+        assert!(requests.requests.len() > 100, "{name}: only {} requests", requests.requests.len());
+        let (ok, report) = evaluate(&requests.to_json(), &name);
+        assert!(ok, "{name}:\n{report}");
+    }
+}
+
+/// The evaluator sees what name matching did not: the execution role of the previous release
+/// could tag keys only where they already carried the environment's tags, which a key being
+/// created does not.
+#[test]
+fn a_tag_condition_on_a_key_being_created_is_denied() {
+    let env = Environment::load_named(&environments(), "dev").unwrap();
+    let stacks = stacks::all(&env).unwrap();
+    let mut requests = environment_requests(&env, &stacks);
+    let old = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:CreateKey"], "Resource": "*"}, {
+        "Effect": "Allow", "Action": ["kms:TagResource", "kms:EnableKeyRotation", "kms:PutKeyPolicy"],
+        "Resource": format!("arn:aws:kms:{}:{}:key/*", env.region.as_str(), env.account_id.as_str()),
+        "Condition": {"StringEquals": {"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name}}}]});
+    requests.principals["ExecutionRole"]["identity"] = json!([old]);
+    // Key policies without the role: administration only through IAM, as before.
+    for policy in requests.resource_policies.values_mut() {
+        if let Some(sts) = policy["Statement"].as_array_mut() {
+            sts.retain(|s| s["Sid"] != "CloudFormationAdministersKey");
+        }
+    }
+    requests.requests.retain(|r| {
+        r["principal"] == "ExecutionRole"
+            && r["why"].as_str().unwrap().contains(" create ")
+            && r["action"] == "kms:TagResource"
+    });
+    assert!(!requests.requests.is_empty());
+    let (ok, report) = evaluate(&requests.to_json(), "old-dev");
+    assert!(!ok, "the old policy passed:\n{report}");
+    assert!(report.contains("DENIED ExecutionRole kms:TagResource"), "{report}");
+}
+
+/// Every SDK call of the CloudFormation and S3 clients in `infra/src` is in [`DEPLOY_CALLS`] or
+/// [`NOT_IN_CI`], so a new call cannot skip the deploy role's evaluation.
+#[test]
+fn deploy_calls_cover_the_sdk_calls_in_the_source() {
+    let registry = Path::new(
+        &std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap())),
+    )
+    .join("registry/src");
+    let mut operations = BTreeSet::new();
+    for index in std::fs::read_dir(&registry).unwrap().flatten() {
+        for krate in std::fs::read_dir(index.path()).unwrap().flatten() {
+            let n = krate.file_name().to_string_lossy().into_owned();
+            if n.starts_with("aws-sdk-cloudformation-") || n.starts_with("aws-sdk-s3-") {
+                for f in std::fs::read_dir(krate.path().join("src/client")).into_iter().flatten().flatten() {
+                    operations.insert(f.file_name().to_string_lossy().trim_end_matches(".rs").to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        operations.contains("create_change_set") && operations.contains("put_object"),
+        "SDK sources not found under {}",
+        registry.display()
+    );
+    let mut called = BTreeSet::new();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for op in &operations {
+                    if text.contains(&format!(".{op}()")) {
+                        called.insert(op.clone());
+                    }
+                }
+            }
+        }
+    }
+    let known: BTreeSet<&str> =
+        DEPLOY_CALLS.iter().map(|(op, _, _)| *op).chain(NOT_IN_CI.iter().map(|(op, _)| *op)).collect();
+    let missing: Vec<&String> = called.iter().filter(|op| !known.contains(op.as_str())).collect();
+    assert!(missing.is_empty(), "SDK calls in infra/src without a row in DEPLOY_CALLS or NOT_IN_CI: {missing:?}");
+}
+
+#[test]
+#[ignore = "writes the evaluator's input for reading: cargo test --test iam_evaluated dump -- --ignored"]
+fn dump() {
+    let env = Environment::load_named(&environments(), "prod").unwrap();
+    let r = environment_requests(&env, &stacks::all(&env).unwrap());
+    std::fs::write("/tmp/iam-prod.json", serde_json::to_vec_pretty(&r.to_json()).unwrap()).unwrap();
+}

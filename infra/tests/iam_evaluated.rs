@@ -262,7 +262,6 @@ fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tag
             continue;
         }
         let service = ty.split("::").nth(1).unwrap().to_lowercase();
-        let service = if service == "secretsmanager" { service } else { service.replace("logs", "logs") };
         let arn = r.arn(id);
         if ty == "AWS::KMS::Key" {
             out.resource_policies.insert(arn.clone(), r.resolve(&res["Properties"]["KeyPolicy"]));
@@ -339,8 +338,6 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
         template: &jsons[i].1,
     };
     let boot = resolver(0);
-    let boundary = boot.resolve(&boot.template["Resources"]["StackRoleBoundary"]["Properties"]["PolicyDocument"]);
-    let _ = boundary;
     for role in ["ExecutionRole", "DeployRole"] {
         out.principals
             .insert(role.into(), json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}));

@@ -18,8 +18,9 @@ pub const OUTPUT_EXECUTION_ROLE: &str = "ExecutionRoleArn";
 pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
 /// The bootstrap stack's version: raised whenever what `deploy` needs of it (the roles'
 /// permissions, the permissions boundary) changes, so `deploy` can ask for `bootstrap` first
-/// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`).
-pub const VERSION: u32 = 2;
+/// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`). 3: the execution role's fixed name,
+/// which the stacks' key policies name, and the deploy role's `DeleteStack`.
+pub const VERSION: u32 = 3;
 pub const OUTPUT_VERSION: &str = "BootstrapVersion";
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the

@@ -183,7 +183,11 @@ fn execution_role_cannot_grant_itself_more() {
         for sid in ["CreateKeysTaggedForTheEnvironment", "TagKeysAsTheyAreCreated"] {
             assert_eq!(by_sid(&sts, sid)["Condition"]["StringEquals"], request_tags, "{}: {sid}", env.name);
         }
-        for st in &sts {
+        // Keys of bootstrap version 2 are adopted through the tags they have long carried.
+        let resource_tags =
+            json!({"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name});
+        assert_eq!(by_sid(&sts, "AdoptTheEnvironmentsEarlierKeys")["Condition"]["StringEquals"], resource_tags);
+        for st in sts.iter().filter(|st| st["Sid"] != "AdoptTheEnvironmentsEarlierKeys") {
             let kms: Vec<String> = list(&st["Action"]).into_iter().filter(|a| a.starts_with("kms:")).collect();
             let on_keys = list(&st["Resource"]).iter().any(|r| r.contains(":key/") || r == "*");
             let allowed = ["kms:CreateKey", "kms:TagResource", "kms:ListAliases"];

@@ -414,16 +414,36 @@ fn refusals(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, tags: &B
     );
     let resource_tags: serde_json::Map<String, Json> =
         tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
-    for action in ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"] {
+    // Another service's key: its own tags, a policy that defers to IAM and does not name the role.
+    let foreign_tags = json!({"aws:ResourceTag/service": "other", "aws:ResourceTag/environment": env.name});
+    for action in ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey", "kms:DescribeKey"] {
         out.push(
             "ExecutionRole",
             action,
             &foreign,
-            Json::Object(resource_tags.clone()),
+            foreign_tags.clone(),
             "Deny",
             format!("{}: administer a key whose policy does not name the role", env.name),
         );
     }
+    // A key made before its policy named the role (bootstrap version 2): the first update reads
+    // and rewrites its policy through the environment's tags, which it has long carried.
+    let earlier = format!("arn:aws:kms:{r}:{a}:key/eeeeeeee-0000-4000-8000-000000000000");
+    out.resource_policies.insert(
+        earlier.clone(),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{a}:root")}, "Action": "kms:*", "Resource": "*"}]}),
+    );
+    for action in ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"] {
+        out.push(
+            "ExecutionRole",
+            action,
+            &earlier,
+            Json::Object(resource_tags.clone()),
+            "Allow",
+            format!("{}: adopt a key of bootstrap version 2", env.name),
+        );
+    }
+    out.push("ExecutionRole", "kms:CreateKey", "*", json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name, "aws:TagKeys": ["service", "environment"], "kms:BypassPolicyLockoutSafetyCheck": "true"}), "Deny", format!("{}: a key that bypasses the lockout check", env.name));
     let bootstrap = format!("arn:aws:cloudformation:{r}:{a}:stack/{}/0000-1111", boot.stack_name);
     for action in ["cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack"] {
         out.push("DeployRole", action, &bootstrap, json!({}), "Deny", format!("{}: the bootstrap stack", env.name));

@@ -61,6 +61,10 @@ impl Walk<'_> {
             Json::Object(m) => {
                 for (k, v) in m {
                     match (k.as_str(), v) {
+                        // Where the code is stored is not the code: the key (its SHA-256) names
+                        // it, and Lambda publishes no new version for the same code and
+                        // configuration (Lambda API reference, "PublishVersion").
+                        ("S3Bucket", _) => {}
                         ("Ref", Json::String(name)) => self.name(name),
                         ("Condition", Json::String(name)) => self.condition(name),
                         ("Fn::GetAtt", Json::Array(a)) => {
@@ -132,7 +136,7 @@ mod tests {
             "Conditions": {"IsB": {"Fn::Equals": [{"Ref": "Stage"}, "b"]}},
             "Resources": {
                 "Fn": {"Properties": {
-                    "Code": {"S3Key": {"Ref": "Key"}},
+                    "Code": {"S3Key": {"Ref": "Key"}, "S3Bucket": {"Ref": "Unused"}},
                     "Slot": {"Fn::If": ["IsB", "b", "a"]},
                     "Role": {"Fn::GetAtt": ["Role", "Arn"]},
                     "Name": {"Fn::Sub": ["${X}-${AWS::Region}", {"X": "lit"}]}

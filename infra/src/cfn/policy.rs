@@ -111,10 +111,19 @@ impl Statement {
     /// the key exists ([`KEY_ADMINISTRATION`]). A key policy takes effect with the key, where a
     /// tag condition in an IAM policy may take up to five minutes to (AWS KMS developer guide,
     /// "ABAC for AWS KMS").
+    ///
+    /// The role is named by a condition on `aws:PrincipalArn`, not as the principal: KMS turns a
+    /// role principal into the role's unique id, so a role deleted and made again under the same
+    /// name would no longer match, and every later update of the key would be denied (IAM User
+    /// Guide, "IAM identifiers", unique identifiers).
     pub fn key_administered_by(role: Value<String>) -> Self {
         Statement::allow(&KEY_ADMINISTRATION, vec!["*".into()])
             .sid("CloudFormationAdministersKey")
-            .principal(Principal::Aws(role))
+            .principal(Principal::Aws(Value::Lit("*".into())))
+            .condition(serde_json::json!({
+                "ArnEquals": {"aws:PrincipalArn": role},
+                "StringEquals": {"kms:CallerAccount": {"Ref": "AWS::AccountId"}},
+            }))
     }
     pub fn sid(mut self, sid: &str) -> Self {
         self.sid = Some(sid.to_owned());

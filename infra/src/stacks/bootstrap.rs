@@ -454,10 +454,13 @@ fn keys(env: &Environment) -> Vec<Statement> {
     let q = env.qualified();
     let request_tags: serde_json::Map<String, serde_json::Value> =
         env.own_tags().iter().map(|(k, v)| (format!("aws:RequestTag/{k}"), json!(v))).collect();
+    let resource_tags: serde_json::Map<String, serde_json::Value> =
+        env.own_tags().iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
     vec![
-        Statement::allow(&["kms:CreateKey"], vec!["*".into()])
-            .sid("CreateKeysTaggedForTheEnvironment")
-            .condition(json!({ "StringEquals": request_tags.clone() })),
+        // Never a key that bypasses KMS's check that its policy leaves someone able to manage it.
+        Statement::allow(&["kms:CreateKey"], vec!["*".into()]).sid("CreateKeysTaggedForTheEnvironment").condition(
+            json!({ "StringEquals": request_tags.clone(), "BoolIfExists": {"kms:BypassPolicyLockoutSafetyCheck": "false"} }),
+        ),
         Statement::allow(&["kms:TagResource"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
             .sid("TagKeysAsTheyAreCreated")
             .condition(json!({ "StringEquals": request_tags })),
@@ -466,6 +469,15 @@ fn keys(env: &Environment) -> Vec<Statement> {
             vec![sub(format!("{P}:kms:{RA}:alias/{q}-*"))],
         )
         .sid("TheEnvironmentsKeyAliases"),
+        // Keys made before their policies named this role (bootstrap version 2 and earlier) have
+        // carried the environment's tags for long: the update that adds the role to their
+        // policies reads and writes them through these tags.
+        Statement::allow(
+            &["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"],
+            vec![sub(format!("{P}:kms:{RA}:key/*"))],
+        )
+        .sid("AdoptTheEnvironmentsEarlierKeys")
+        .condition(json!({ "StringEquals": resource_tags })),
     ]
 }
 

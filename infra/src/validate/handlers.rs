@@ -215,7 +215,10 @@ fn key_policy_grants(json: &Json, role_name: Option<&str>) -> Vec<Grant> {
             props(r, "KeyPolicy").and_then(|p| p.get("Statement")).and_then(Json::as_array).into_iter().flatten()
         })
         .filter(|st| st.get("Effect").and_then(Json::as_str) == Some("Allow"))
-        .filter(|st| st.pointer("/Principal/AWS/Fn::Sub").and_then(Json::as_str) == Some(arn.as_str()))
+        .filter(|st| {
+            let named = |p: &str| st.pointer(p).and_then(Json::as_str) == Some(arn.as_str());
+            named("/Principal/AWS/Fn::Sub") || named("/Condition/ArnEquals/aws:PrincipalArn/Fn::Sub")
+        })
         .map(|st| Grant { actions: strings(st.get("Action")), resources: vec!["*".into()] })
         .collect()
 }

@@ -1106,11 +1106,27 @@ impl Environment {
         if b.emails.is_empty() || b.emails.len() > 10 {
             return err("monitoring.budget.emails", format!("give 1 to 10 addresses, not {}", b.emails.len()));
         }
-        if let Some(tag) = self.tags.keys().find(|k| RESERVED_TAGS.contains(&k.0.as_str())) {
+        // IAM compares a role's tag keys without regard to case ("Duplicate tag keys found"), and
+        // stack tags reach every role (IAM User Guide, "Tagging IAM resources").
+        if let Some(tag) = self.tags.keys().find(|k| RESERVED_TAGS.iter().any(|r| r.eq_ignore_ascii_case(&k.0))) {
             return err(
                 &format!("tags.{tag}"),
-                format!("`{tag}` is set by infra on every stack ({}); use another key", RESERVED_TAGS.join(", ")),
+                format!(
+                    "`{tag}` is set by infra on every stack ({}); IAM compares tag keys without regard to case, so every role would fail with duplicate tag keys; use another key",
+                    RESERVED_TAGS.join(", ")
+                ),
             );
+        }
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for k in self.tags.keys() {
+            if let Some(other) = seen.insert(k.0.to_lowercase(), &k.0) {
+                return err(
+                    &format!("tags.{k}"),
+                    format!(
+                        "`{k}` and `{other}` differ only in case; IAM compares tag keys without regard to case, so every role would fail with duplicate tag keys"
+                    ),
+                );
+            }
         }
         for (key, targets) in
             [("critical", &self.monitoring.notifications.critical), ("warning", &self.monitoring.notifications.warning)]
@@ -1143,13 +1159,8 @@ impl Environment {
             return err("deploy.change_window.end_hour_utc", "start_hour_utc must be before end_hour_utc".into());
         }
         if let Some(domain) = &self.api.custom_domain {
-            let cert_region = domain.certificate_arn.0.split(':').nth(3).unwrap_or_default();
-            if cert_region != self.region.0 {
-                return err(
-                    "api.custom_domain.certificate_arn",
-                    format!("the certificate is in {cert_region} but a regional API needs one in {}", self.region),
-                );
-            }
+            certificate_fits(&domain.certificate_arn.0, self.region.as_str(), self.account_id.as_str())
+                .or_else(|message| err("api.custom_domain.certificate_arn", message))?;
         }
         Ok(())
     }
@@ -1240,6 +1251,44 @@ impl Environment {
     pub fn service_stack_name(&self) -> String {
         format!("{}-service", self.qualified())
     }
+}
+
+/// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` otherwise
+/// (AWS General Reference, "Amazon Resource Names").
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A regional API's custom domain takes an ACM certificate of its own partition, region and
+/// account (API Gateway developer guide, "Set up a Regional custom domain name": "the certificate
+/// must be in the same Region as your API"; ACM certificates cannot be shared across accounts).
+///
+/// # Errors
+/// The mismatch, in one line.
+pub fn certificate_fits(arn: &str, region: &str, account: &str) -> Result<(), String> {
+    let p: Vec<&str> = arn.splitn(6, ':').collect();
+    let (partition, cert_region, cert_account) = (
+        p.get(1).copied().unwrap_or_default(),
+        p.get(3).copied().unwrap_or_default(),
+        p.get(4).copied().unwrap_or_default(),
+    );
+    let expected = partition_of(region);
+    if partition != expected {
+        return Err(format!("the certificate is in partition {partition} but {region} is in {expected}"));
+    }
+    if cert_region != region {
+        return Err(format!("the certificate is in {cert_region} but a regional API needs one in {region}"));
+    }
+    if cert_account != account {
+        return Err(format!("the certificate belongs to account {cert_account}, not this environment's {account}"));
+    }
+    Ok(())
 }
 
 /// Tag keys infra sets on every stack itself ([`Environment::own_tags`]).

@@ -458,3 +458,52 @@ fn other_extensions_are_refused() {
         }
     }
 }
+
+/// Values AWS reads differently than they look: IAM compares a role's tag keys without regard
+/// to case (stack tags reach every role), and a regional custom domain takes a certificate of
+/// its own partition, region and account.
+#[test]
+fn tag_keys_are_compared_as_iam_compares_them() {
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        ("  team: identity\n", "  Service: x\n".into(), Some("tags.Service: `Service` is set by infra")),
+        ("  team: identity\n", "  ENVIRONMENT: x\n".into(), Some("tags.ENVIRONMENT: `ENVIRONMENT` is set by infra")),
+        ("  team: identity\n", "  team: identity\n  Team: x\n".into(), Some("differ only in case")),
+        ("  team: identity\n", "  team: identity\n  TEAM: x\n".into(), Some("differ only in case")),
+        // Neighbours that are fine: another key, a reserved word inside a longer key.
+        ("  team: identity\n", "  team: identity\n  teams: x\n".into(), None),
+        ("  team: identity\n", "  service-owner: x\n".into(), None),
+        ("  team: identity\n", "  Team: identity\n".into(), None),
+    ];
+    assert_edits(&cases);
+}
+
+#[test]
+fn a_certificate_is_of_the_environments_partition_region_and_account() {
+    let text = std::fs::read_to_string(shipped().join("prod.yaml")).unwrap();
+    let arn = "arn:aws:acm:eu-west-1:333333333333:certificate/";
+    assert!(text.contains(arn), "prod.yaml's certificate changed");
+    let rows = [
+        ("arn:aws:acm:us-east-1:333333333333:certificate/", Some("the certificate is in us-east-1")),
+        ("arn:aws:acm:eu-west-1:444444444444:certificate/", Some("belongs to account 444444444444")),
+        ("arn:aws-cn:acm:eu-west-1:333333333333:certificate/", Some("partition aws-cn")),
+        ("arn:aws-us-gov:acm:eu-west-1:333333333333:certificate/", Some("partition aws-us-gov")),
+        (arn, None),
+    ];
+    for (to, want) in rows {
+        let got = Environment::parse(&text.replace(arn, to), "prod", Path::new("environments/prod.yaml"));
+        match (got, want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("api.custom_domain.certificate_arn: ") && e.contains(want) && e.contains(" at line "),
+                    "{e}"
+                );
+            }
+            (got, want) => panic!("{to}: got {:?}, want {want:?}", got.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+    let china = infra::env::certificate_fits("arn:aws-cn:acm:cn-north-1:1:certificate/x", "cn-north-1", "1");
+    assert_eq!(china, Ok(()));
+    assert!(infra::env::certificate_fits("arn:aws:acm:cn-north-1:1:certificate/x", "cn-north-1", "1").is_err());
+}

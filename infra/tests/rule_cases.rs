@@ -314,6 +314,25 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "$.Resources.Logs.DeletionPolicy",
         ),
         (
+            "ALARM010",
+            json_rules(
+                &edited(&prod, "monitoring", |j| {
+                    let subs: Vec<String> = j["Resources"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .filter(|k| k.starts_with("WarningAlertSubscription"))
+                        .cloned()
+                        .collect();
+                    for k in subs {
+                        j["Resources"].as_object_mut().unwrap().remove(&k);
+                    }
+                }),
+                &prod,
+            ),
+            "$.Resources.LambdaDurationP95Alarm.Properties.AlarmActions",
+        ),
+        (
             "VERSION001",
             json_rules(
                 &edited(&prod, "service", |j| {

@@ -827,7 +827,7 @@ fn regions_and_literal_syntax_are_checked() {
         ("us-gov-west-1", Some("does not offer AWS::Budgets::Budget")),
         ("xx-east-9", Some("`xx-east-9` is not a region CloudFormation has")),
     ] {
-        let cert = format!("arn:aws:acm:{region}:");
+        let cert = format!("arn:{}:acm:{region}:", infra::env::partition_of(region));
         let got =
             findings_after(&[("region: eu-west-1", &format!("region: {region}")), ("arn:aws:acm:eu-west-1:", &cert)]);
         let region001: Vec<&(String, String, String)> = got.iter().filter(|(r, _, _)| r == "REGION001").collect();

@@ -32,6 +32,13 @@ pub const ALARM004: Rule = Rule {
     severity: Severity::Error,
     summary: "`EvaluationPeriods` x `Period` at most one day, or seven days when the period is an hour or more",
 };
+/// ALARM010.
+pub const ALARM010: Rule = Rule {
+    id: "ALARM010",
+    severity: Severity::Error,
+    summary: "`policy.require_alarm_actions`: every SNS topic an alarm notifies has a subscription; CloudWatch publishes to a topic without one and nobody is told (Amazon SNS developer guide, \"Subscribing to a topic\")",
+};
+
 /// ALARM005.
 pub const ALARM005: Rule = Rule {
     id: "ALARM005",
@@ -67,7 +74,7 @@ pub const ALARM009: Rule = Rule {
 
 /// The rules of this family.
 pub const RULES: &[&Rule] =
-    &[&ALARM001, &ALARM002, &ALARM003, &ALARM004, &ALARM005, &ALARM006, &ALARM007, &ALARM008, &ALARM009];
+    &[&ALARM001, &ALARM002, &ALARM003, &ALARM004, &ALARM005, &ALARM006, &ALARM007, &ALARM008, &ALARM009, &ALARM010];
 
 pub(super) fn alarms(cx: &mut Ctx<'_>, json: &Json) {
     for (id, r) in resources(json).filter(|(_, r)| rtype(r) == "AWS::CloudWatch::Alarm") {
@@ -141,6 +148,22 @@ pub(super) fn alarm_actions(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
                     &ALARM005,
                     format!("$.Resources.{id}.Properties.{prop}"),
                     format!("policy requires every alarm to notify: {prop} is empty"),
+                );
+            }
+        }
+        for action in props(r, "AlarmActions").and_then(Json::as_array).into_iter().flatten() {
+            let Some(topic) = action.get("Ref").and_then(Json::as_str) else { continue };
+            let subscribed = resources(json).any(|(_, s)| {
+                rtype(s) == "AWS::SNS::Subscription"
+                    && props(s, "TopicArn").and_then(|a| a.get("Ref")) == Some(&Json::from(topic))
+            }) || props(&json["Resources"][topic], "Subscription")
+                .and_then(Json::as_array)
+                .is_some_and(|s| !s.is_empty());
+            if !subscribed {
+                cx.push(
+                    &ALARM010,
+                    format!("$.Resources.{id}.Properties.AlarmActions"),
+                    format!("{topic} has no subscription: the alarm would fire and nobody would be told; add emails or webhooks for this severity under monitoring.notifications"),
                 );
             }
         }

@@ -71,6 +71,53 @@ pub struct Environment {
     /// Settings of `infra serve` (the token endpoint on localhost).
     #[serde(default)]
     pub local: LocalSettings,
+    /// The account's quotas in this region, which every environment deployed to the same
+    /// account and region shares (the ACCT rules read them across the folder's files).
+    #[serde(default)]
+    pub account_quotas: AccountQuotas,
+}
+
+/// Account quotas shared by the environments of one account and region. The defaults are AWS's;
+/// declare a raised (or, for a new account, lowered) quota here.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountQuotas {
+    /// Lambda "Concurrent executions" (Lambda developer guide, "Lambda quotas": 1,000 by
+    /// default; new accounts often have less). Lambda keeps 100 of it unreserved ("Configuring
+    /// reserved concurrency"), so the functions of all environments may reserve at most the
+    /// quota less 100 (none at all where the quota is 100 or less).
+    #[serde(default = "default_lambda_concurrency")]
+    pub lambda_concurrent_executions: Bounded<1, 10_000_000>,
+    /// API Gateway's throttle per account and region, across all its APIs: steady-state
+    /// requests per second (API Gateway developer guide, "Amazon API Gateway quotas": 10,000;
+    /// 2,500 in some newer regions).
+    #[serde(default = "default_api_rate")]
+    pub api_requests_per_second: Bounded<1, 10_000_000>,
+    /// The same throttle's burst (5,000 by default; 1,250 where the rate is 2,500).
+    #[serde(default = "default_api_burst")]
+    pub api_burst: Bounded<1, 10_000_000>,
+}
+
+impl Default for AccountQuotas {
+    fn default() -> Self {
+        AccountQuotas {
+            lambda_concurrent_executions: default_lambda_concurrency(),
+            api_requests_per_second: default_api_rate(),
+            api_burst: default_api_burst(),
+        }
+    }
+}
+
+fn default_lambda_concurrency() -> Bounded<1, 10_000_000> {
+    Bounded(1_000)
+}
+
+fn default_api_rate() -> Bounded<1, 10_000_000> {
+    Bounded(10_000)
+}
+
+fn default_api_burst() -> Bounded<1, 10_000_000> {
+    Bounded(5_000)
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -42,6 +42,20 @@ fn file_edited(name: &str, from: &str, to: &str) -> Vec<Finding> {
     validate::all(&stacks::all(&e).unwrap(), &e)
 }
 
+/// The account rules over prod with `from` replaced by `to`, against a copy of prod named `qa`
+/// (same account and region) with the same edit.
+fn account_edited(from: &str, to: &str) -> Vec<Finding> {
+    let file = "environments/prod.yaml";
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file)).unwrap();
+    assert!(text.contains(from), "{file} no longer contains {from:?}");
+    let text = text.replacen(from, to, 1);
+    let prod = Environment::parse(&text, "prod", Path::new(file)).unwrap();
+    let qa = Environment::parse(&text, "qa", Path::new("environments/qa.yaml")).unwrap();
+    let qa_stacks = stacks::all(&qa).unwrap();
+    let siblings = [validate::Sibling { env: &qa, stacks: &qa_stacks }];
+    validate::account(&prod, &stacks::all(&prod).unwrap(), &siblings, &["staging: unreadable".into()])
+}
+
 fn prod_edited(from: &str, to: &str) -> Vec<Finding> {
     file_edited("prod", from, to)
 }
@@ -332,6 +346,19 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             ),
             "$.Resources.LambdaDurationP95Alarm.Properties.AlarmActions",
         ),
+        (
+            "ACCT001",
+            account_edited("  reserved_concurrency: 200", "  reserved_concurrency: 500"),
+            "environments/prod.yaml:function.reserved_concurrency (line 15)",
+        ),
+        (
+            "ACCT002",
+            account_edited("    rate_limit: 500", "    rate_limit: 5001"),
+            "environments/prod.yaml:api.throttling.rate_limit (line 41)",
+        ),
+        ("ACCT003", account_edited("", ""), "environments/prod.yaml:api.manage_account_logging_role (line 44)"),
+        ("ACCT004", account_edited("", ""), "$.Resources.ApiDomainName.Properties.DomainName"),
+        ("ACCT005", account_edited("", ""), "environments/prod.yaml"),
         (
             "VERSION001",
             json_rules(

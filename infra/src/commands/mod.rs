@@ -125,11 +125,32 @@ fn load(dir: &Path, target: &Target) -> anyhow::Result<Vec<Environment>> {
     names.iter().map(|n| Environment::load_named(dir, n).map_err(anyhow::Error::from)).collect()
 }
 
-/// Builds and validates every stack of `env`.
+/// Builds and validates every stack of `env`, with the rules across the other environment
+/// files of its folder (quotas and names of a shared account and region).
 pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
     let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
-    let findings = crate::validate::all(&stacks, env);
+    let mut findings = crate::validate::all(&stacks, env);
+    let (others, unreadable) = siblings(env);
+    let built: Vec<(&Environment, Vec<Stack>)> =
+        others.iter().filter_map(|o| stacks::all(o).ok().map(|s| (o, s))).collect();
+    let siblings: Vec<crate::validate::Sibling<'_>> =
+        built.iter().map(|(env, stacks)| crate::validate::Sibling { env, stacks }).collect();
+    findings.extend(crate::validate::account(env, &stacks, &siblings, &unreadable));
     Ok((stacks, findings))
+}
+
+/// The other environment files of `env`'s folder, loaded, and those that did not load (why).
+fn siblings(env: &Environment) -> (Vec<Environment>, Vec<String>) {
+    let dir = env.source.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(names) = Environment::names(dir) else { return (Vec::new(), Vec::new()) };
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for name in names.iter().filter(|n| **n != env.name) {
+        match Environment::load_named(dir, name) {
+            Ok(e) => ok.push(e),
+            Err(e) => bad.push(format!("{name}: {e}")),
+        }
+    }
+    (ok, bad)
 }
 
 fn print_findings(findings: &[Finding]) {

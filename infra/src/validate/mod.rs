@@ -9,6 +9,7 @@
 //! with its path in `infra/tests/rule_cases.rs` (a test fails for a rule without one; the
 //! shipped environments, which must have no finding, are every rule's good case).
 
+mod account;
 mod alarms;
 mod deploy;
 mod handlers;
@@ -31,6 +32,7 @@ use crate::cfn::Template;
 use crate::env::Environment;
 use crate::stacks::Stack;
 
+pub use account::{Sibling, account};
 pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
@@ -59,6 +61,7 @@ pub fn rules() -> Vec<&'static Rule> {
         signing::RULES,
         policy::RULES,
         lifecycle::RULES,
+        account::RULES,
     ]
     .concat()
 }

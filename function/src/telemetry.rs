@@ -16,18 +16,47 @@ pub const DIMENSION_REASON: &str = "Reason";
 
 use crate::http::Outcome;
 
+/// The application log levels Lambda knows, most detailed first (Lambda API reference,
+/// `LoggingConfig.ApplicationLogLevel`).
+pub const LAMBDA_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+/// The level every metric line carries. Lambda's log-level filtering drops lines below the
+/// function's `ApplicationLogLevel`, so the environment's log level may be at most this, or the
+/// success-rate alarm and the dashboard would read no metrics (`infra` refuses a higher one).
+pub const METRIC_LEVEL: &str = "INFO";
+
 /// The subscriber the Lambda `bootstrap` logs with: one JSON object per line on standard output,
-/// `level` at the top and the event's message and fields under `fields`
-/// (`{"level":"ERROR","fields":{"message":"signing failed","error":"…"}}`), no timestamp (Lambda
-/// adds its own) and no target. With `LoggingConfig.LogFormat: JSON` Lambda stores each such line
-/// as it is, so these are the names the dashboard's Logs Insights queries read; `infra` tests its
-/// queries against lines written by this builder.
+/// with `timestamp` (RFC 3339, UTC) and `level` at the top and the event's message and fields
+/// under `fields` (`{"timestamp":"2026-12-07T10:00:00.000000Z","level":"ERROR","fields":{"message":
+/// "signing failed","error":"…"}}`), no target. Lambda filters JSON lines by `level` only when
+/// they carry an RFC 3339 `timestamp`; any other line it files as INFO (Lambda developer guide,
+/// "Log-level filtering"). Events below `max_level` (Lambda passes the function's
+/// `ApplicationLogLevel` as `AWS_LAMBDA_LOG_LEVEL`) are not written at all. With
+/// `LoggingConfig.LogFormat: JSON` Lambda stores each line as it is, so these are the names the
+/// dashboard's Logs Insights queries read; `infra` tests its queries against lines written by
+/// this builder.
 #[cfg(any(feature = "lambda", feature = "local"))]
-pub fn json_logs() -> tracing_subscriber::fmt::SubscriberBuilder<
+pub fn json_logs(
+    max_level: Option<&str>,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
     tracing_subscriber::fmt::format::JsonFields,
-    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
+    tracing_subscriber::fmt::format::Format<
+        tracing_subscriber::fmt::format::Json,
+        tracing_subscriber::fmt::time::SystemTime,
+    >,
 > {
-    tracing_subscriber::fmt().json().without_time().with_target(false)
+    let level = match max_level.map(str::to_ascii_uppercase).as_deref() {
+        Some("TRACE") => tracing::Level::TRACE,
+        Some("DEBUG") => tracing::Level::DEBUG,
+        Some("WARN") => tracing::Level::WARN,
+        Some("ERROR" | "FATAL") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    tracing_subscriber::fmt()
+        .json()
+        .with_timer(tracing_subscriber::fmt::time::SystemTime)
+        .with_target(false)
+        .with_max_level(level)
 }
 
 /// The CloudWatch Embedded Metric Format line for a token request's outcome, or `None` for
@@ -42,7 +71,11 @@ pub fn emf_line(outcome: &Outcome, service: &str, timestamp_ms: u128) -> Option<
         ),
         Outcome::Other => return None,
     };
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(timestamp_ms).unwrap_or(u64::MAX));
     let mut line = serde_json::json!({
+        // Lambda's log-level filtering reads these two (see `json_logs`); EMF ignores them.
+        "timestamp": humantime::format_rfc3339_millis(at).to_string(),
+        "level": METRIC_LEVEL,
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{

@@ -1149,6 +1149,16 @@ impl Environment {
                 ),
             );
         }
+        if matches!(self.function.log_level, LogLevel::Warn | LogLevel::Error) {
+            return err(
+                "function.log_level",
+                format!(
+                    "{} would make Lambda drop the function's metric lines, which are {} lines, so the success-rate alarm and the dashboard would read nothing (Lambda developer guide, \"Log-level filtering\"); use trace, debug or info",
+                    self.function.log_level.filter(),
+                    token_function::telemetry::METRIC_LEVEL
+                ),
+            );
+        }
         let b = &self.monitoring.budget;
         if b.emails.is_empty() || b.emails.len() > 10 {
             return err("monitoring.budget.emails", format!("give 1 to 10 addresses, not {}", b.emails.len()));

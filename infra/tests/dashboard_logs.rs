@@ -56,7 +56,7 @@ impl Write for Captured {
 fn error_lines() -> Vec<serde_json::Value> {
     let out = Captured::default();
     let writer = out.clone();
-    let subscriber = token_function::telemetry::json_logs().with_writer(move || writer.clone()).finish();
+    let subscriber = token_function::telemetry::json_logs(Some("TRACE")).with_writer(move || writer.clone()).finish();
     let registry = Registry::from_json(&format!(
         r#"{{"clients":[{{"client_id":"orders","secrets":[{}],"allowed_scopes":["orders:read"],"default_scopes":["orders:read"]}}]}}"#,
         serde_json::to_string(&StoredSecret::new("orders-secret", 0).unwrap()).unwrap()
@@ -181,4 +181,94 @@ fn dashboard_queries_read_fields_the_function_logs() {
             }
         }
     }
+}
+
+/// Lambda's log-level filtering as its documentation states it (Lambda developer guide,
+/// "Log-level filtering"): a JSON line is filtered by its `level` only when that level is one of
+/// Lambda's and the line carries a valid RFC 3339 `timestamp`; any other line is filed as INFO.
+/// `true` when Lambda keeps `line` under `application_level`.
+fn lambda_keeps(line: &str, application_level: &str) -> bool {
+    let levels = token_function::telemetry::LAMBDA_LEVELS;
+    let rank = |l: &str| levels.iter().position(|x| x.eq_ignore_ascii_case(l));
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
+    let stamped = parsed["timestamp"].as_str().is_some_and(|t| humantime::parse_rfc3339(t).is_ok());
+    let level = parsed["level"].as_str().filter(|_| stamped).and_then(rank).unwrap_or(2);
+    level >= rank(application_level).unwrap()
+}
+
+/// Lines of each kind the function writes: events at every level through the bootstrap's
+/// subscriber, and both metric lines.
+fn every_kind_of_line() -> (Vec<(tracing::Level, String)>, Vec<String>) {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = token_function::telemetry::json_logs(Some("TRACE")).with_writer(move || writer.clone()).finish();
+    {
+        let _default = subscriber.set_default();
+        tracing::trace!("t");
+        tracing::debug!("d");
+        tracing::info!("i");
+        tracing::warn!("w");
+        tracing::error!("e");
+    }
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let levels = [
+        tracing::Level::TRACE,
+        tracing::Level::DEBUG,
+        tracing::Level::INFO,
+        tracing::Level::WARN,
+        tracing::Level::ERROR,
+    ];
+    let events: Vec<(tracing::Level, String)> = levels.into_iter().zip(text.lines().map(str::to_owned)).collect();
+    assert_eq!(events.len(), 5, "{text}");
+    let ms = 1_800_000_000_000;
+    let metrics = [
+        token_function::http::Outcome::Issued { client_id: "c".into() },
+        token_function::http::Outcome::Failed { reason: "invalid_client", client_id: None },
+    ]
+    .iter()
+    .map(|o| token_function::telemetry::emf_line(o, "svc", ms).unwrap())
+    .collect();
+    (events, metrics)
+}
+
+/// `function.log_level` works as Lambda applies it: each line is kept or dropped by its own
+/// level, and the metric lines the success-rate alarm reads survive every level an environment
+/// may set; the levels that would drop them are refused by the environment file.
+#[test]
+fn lambda_filters_the_functions_lines_by_their_level_and_keeps_the_metrics() {
+    let (events, metrics) = every_kind_of_line();
+    for (level, line) in &events {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            humantime::parse_rfc3339(v["timestamp"].as_str().unwrap_or_default()).is_ok(),
+            "no RFC 3339 timestamp: {line}"
+        );
+        assert_eq!(v["level"], level.as_str(), "{line}");
+    }
+    let levels = ["trace", "debug", "info", "warn", "error"];
+    for (i, application) in levels.iter().enumerate() {
+        for (j, (_, line)) in events.iter().enumerate() {
+            assert_eq!(lambda_keeps(line, application), j >= i, "{application}: {line}");
+        }
+        let file =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments/dev.yaml")).unwrap();
+        let edited = file.replacen("log_level: debug", &format!("log_level: {application}"), 1);
+        let accepted = Environment::parse(&edited, "dev", Path::new("environments/dev.yaml"));
+        let metrics_kept = metrics.iter().all(|m| lambda_keeps(m, application));
+        match accepted {
+            Ok(_) => {
+                assert!(metrics_kept, "log_level {application} is accepted but Lambda would drop the metric lines")
+            }
+            Err(e) => {
+                assert!(!metrics_kept, "log_level {application} keeps the metrics but is refused: {e}");
+                assert!(e.to_string().contains("function.log_level: "), "{e}");
+            }
+        }
+    }
+    // The model itself: a line without a timestamp or with an unknown level is INFO.
+    assert!(lambda_keeps(r#"{"level":"DEBUG"}"#, "info"));
+    assert!(lambda_keeps(r#"{"level":"DEBUG","timestamp":"not a time"}"#, "info"));
+    assert!(!lambda_keeps(r#"{"level":"DEBUG","timestamp":"2026-12-07T10:00:00Z"}"#, "info"));
+    assert!(!lambda_keeps("plain text", "warn"));
+    assert!(lambda_keeps(r#"{"level":"loud","timestamp":"2026-12-07T10:00:00Z"}"#, "info"));
 }

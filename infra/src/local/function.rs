@@ -98,6 +98,23 @@ pub fn template_variables(
     Ok(out)
 }
 
+/// The variables Lambda sets from the function's `LoggingConfig` ("Defined runtime environment
+/// variables": `AWS_LAMBDA_LOG_FORMAT`, and `AWS_LAMBDA_LOG_LEVEL` with the application log level
+/// in JSON format), so the function runs at the level it runs at on Lambda.
+pub fn logging_variables(template: &Json) -> Result<BTreeMap<String, String>, SpecError> {
+    let (_, props) = the_function(template)?;
+    let logging = &props["LoggingConfig"];
+    let mut out = BTreeMap::new();
+    if let Some(format) = logging["LogFormat"].as_str() {
+        out.insert("AWS_LAMBDA_LOG_FORMAT".to_owned(), format.to_owned());
+        if format == "JSON" {
+            let level = logging["ApplicationLogLevel"].as_str().unwrap_or("INFO");
+            out.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 /// `FunctionName`, `Timeout` (seconds, Lambda's default 3) and `MemorySize` (MB, default 128).
 pub fn settings(template: &Json) -> Result<(String, Duration, u64), SpecError> {
     let (id, props) = the_function(template)?;
@@ -299,4 +316,22 @@ fn exited(status: std::io::Result<std::process::ExitStatus>) -> Outcome {
         Err(e) => e.to_string(),
     };
     error("Runtime.ExitError", format!("Runtime exited with error: {how}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The local function runs at the environment's log level, as Lambda would run it.
+    #[test]
+    fn logging_variables_follow_the_template() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        for name in crate::env::Environment::names(&dir).unwrap() {
+            let env = crate::env::Environment::load_named(&dir, &name).unwrap();
+            let t = crate::stacks::service::build(&env).unwrap().to_json();
+            let vars = logging_variables(&t).unwrap();
+            assert_eq!(vars["AWS_LAMBDA_LOG_FORMAT"], "JSON", "{name}");
+            assert_eq!(vars["AWS_LAMBDA_LOG_LEVEL"], env.function.log_level.lambda(), "{name}");
+        }
+    }
 }

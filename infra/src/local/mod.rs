@@ -86,6 +86,7 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
     let (name, timeout, memory) = function::settings(o.template)?;
     let mut variables = function::lambda_variables(&name, o.env.region.as_str(), memory, &dir.path().to_string_lossy());
     variables.extend(o.aws);
+    variables.extend(function::logging_variables(o.template)?);
     variables.extend(function::template_variables(o.template, o.outputs)?);
     let arn = format!("arn:aws:lambda:{}:{}:function:{name}", o.env.region, o.env.account_id);
     let spec = FunctionSpec {

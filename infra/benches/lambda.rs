@@ -204,14 +204,18 @@ async fn run(env: &Environment, artifact: &Artifact, url: &str) -> Result<f64, E
         ("AWS_ENDPOINT_URL".to_owned(), url.to_owned()),
         ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
     ]);
+    // No function is deployed here (the keys and secrets are made directly): the variables
+    // come from the template with those resources' values.
+    let variables = infra::local::function::template_variables(&template, &outputs)?;
+    let served = infra::deploy::served::Served { qualifier: "$LATEST".into(), version: "$LATEST".into(), variables };
     let (template, outputs) = (&template, &outputs);
     let start = |max_environments: usize| {
-        let aws = aws.clone();
+        let (aws, served) = (aws.clone(), served.clone());
         async move {
             infra::local::start(infra::local::Options {
                 env,
                 template,
-                outputs,
+                served,
                 artifact,
                 aws,
                 listener: infra::local::bind(0).await?,

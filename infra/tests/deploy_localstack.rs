@@ -478,3 +478,65 @@ fn logs_are_read_filtered_and_followed() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
+
+/// The configuration `serve --lambda` and the smoke check run is the one the deployed API
+/// invokes: an alias keeps serving the version it points at, whose configuration is frozen,
+/// while `$LATEST` has moved on. Made here with Lambda's own calls (publish, alias, update).
+#[test]
+fn an_alias_serves_the_configuration_of_its_version() {
+    let url = localstack();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let name = format!("served-{}", std::process::id());
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("bootstrap", zip::write::SimpleFileOptions::default().unix_permissions(0o755)).unwrap();
+        std::io::Write::write_all(&mut zip, b"#!/bin/sh\n").unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let vars = |stage: &str| aws_sdk_lambda::types::Environment::builder().variables("SIGNING_SLOT", stage).build();
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role("arn:aws:iam::000000000000:role/served")
+            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(bytes)).build())
+            .environment(vars("a"))
+            .send()
+            .await
+            .unwrap();
+        settle(&lambda, &name).await;
+        let v1 = lambda.publish_version().function_name(&name).send().await.unwrap();
+        let version = v1.version().unwrap().to_owned();
+        lambda.create_alias().function_name(&name).name("live").function_version(&version).send().await.unwrap();
+        lambda.update_function_configuration().function_name(&name).environment(vars("b")).send().await.unwrap();
+        settle(&lambda, &name).await;
+        let live = infra::deploy::served::served(&lambda, &name, "live").await.unwrap();
+        assert_eq!((live.version.as_str(), live.variables["SIGNING_SLOT"].as_str()), (version.as_str(), "a"));
+        let latest = infra::deploy::served::served(&lambda, &name, "$LATEST").await.unwrap();
+        assert_eq!(latest.variables["SIGNING_SLOT"], "b");
+        let missing = infra::deploy::served::served(&lambda, &name, "canary").await.unwrap_err();
+        assert_eq!(missing, format!("{name} has no alias `canary` in Lambda; deploy the environment first"));
+        lambda.delete_function().function_name(&name).send().await.unwrap();
+    });
+}
+
+/// Waits until the function's last update is no longer in progress.
+async fn settle(lambda: &aws_sdk_lambda::Client, name: &str) {
+    for _ in 0..60 {
+        let c = lambda.get_function_configuration().function_name(name).send().await.unwrap();
+        let pending = c.last_update_status().is_some_and(|s| s.as_str() == "InProgress")
+            || c.state().is_some_and(|s| s.as_str() == "Pending");
+        if !pending {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("{name} stayed in progress");
+}

@@ -257,10 +257,11 @@ async fn smoke(
     if aws.emulator {
         let artifact = artifact.context("no artifact to smoke-check locally")?;
         let template = service.template.to_json();
+        let served = served(aws, env, &template).await.map_err(failed)?;
         let local = crate::local::start(crate::local::Options {
             env,
             template: &template,
-            outputs,
+            served,
             artifact,
             aws: crate::local::aws_variables(&aws.config).await?,
             listener: crate::local::bind(0).await?,
@@ -292,6 +293,17 @@ async fn smoke(
     Ok(())
 }
 
+/// What the deployed API invokes: the function's configuration at the qualifier its
+/// integration targets, read from Lambda.
+async fn served(
+    aws: &Aws,
+    env: &Environment,
+    template: &serde_json::Value,
+) -> Result<crate::deploy::served::Served, String> {
+    let qualifier = crate::deploy::served::invoked_qualifier(template);
+    crate::deploy::served::served(&aws.lambda, &service::function_name(env), &qualifier).await
+}
+
 /// `serve <env> --lambda`: the artifact (built, or `--function-zip`) run locally against the
 /// deployed stack's key and registry, until Ctrl-C.
 pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
@@ -308,11 +320,18 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
             format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
         })?;
         let outputs = stack::outputs(&deployed);
+        let served = served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
         let artifact = artifact(&env, args.function_zip.as_deref())?;
+        eprintln!(
+            "running the configuration of {}:{} (version {}), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
+            service::function_name(&env),
+            served.qualifier,
+            served.version
+        );
         let running = crate::local::start(crate::local::Options {
             env: &env,
             template: &template,
-            outputs: &outputs,
+            served,
             artifact: &artifact,
             aws: crate::local::aws_variables(&aws.config).await?,
             listener,

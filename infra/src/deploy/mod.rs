@@ -9,6 +9,7 @@ pub mod key_pairs;
 pub mod logs;
 pub mod package;
 pub mod registry;
+pub mod served;
 pub mod smoke;
 pub mod stack;
 
@@ -100,6 +101,8 @@ pub struct Aws {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub kms: aws_sdk_kms::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Reads what the deployed function (and the version its alias serves) runs with.
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 impl Aws {
@@ -132,6 +135,7 @@ impl Aws {
             secrets: aws_sdk_secretsmanager::Client::new(config),
             kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
         }
     }
 

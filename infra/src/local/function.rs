@@ -74,7 +74,9 @@ fn the_function(template: &Json) -> Result<(&str, &Json), SpecError> {
 }
 
 /// The function's `Environment.Variables`, each intrinsic (`Ref`, `Fn::GetAtt`, …) replaced by
-/// the deployed value of the stack output that holds the same expression.
+/// the value of the output that holds the same expression. For setups with no deployed function
+/// (the Lambda benchmark makes its keys and secrets directly); against a deployed stack, run what
+/// Lambda serves instead ([`crate::deploy::served`]).
 pub fn template_variables(
     template: &Json,
     outputs: &BTreeMap<String, String>,

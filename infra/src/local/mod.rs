@@ -55,13 +55,15 @@ impl Running {
     }
 }
 
-/// What to run: the service template, its deployed outputs, the artifact and the AWS settings
-/// the function reaches KMS and Secrets Manager with.
+/// What to run: the service template, the configuration the deployed API invokes, the artifact
+/// and the AWS settings the function reaches KMS and Secrets Manager with.
 #[derive(Debug)]
 pub struct Options<'a> {
     pub env: &'a Environment,
     pub template: &'a Json,
-    pub outputs: &'a BTreeMap<String, String>,
+    /// The function's environment variables and version as Lambda serves them to the API
+    /// ([`crate::deploy::served`]): a stale version runs here as it would on AWS.
+    pub served: crate::deploy::served::Served,
     pub artifact: &'a Artifact,
     /// `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL` and the like, passed to the function.
     pub aws: BTreeMap<String, String>,
@@ -77,8 +79,7 @@ pub struct Options<'a> {
 /// Unpacks the artifact and starts the local API on 127.0.0.1.
 ///
 /// # Errors
-/// The template has no single function or stage, a variable cannot be resolved from the
-/// outputs, or the zip holds no `bootstrap`.
+/// The template has no single function or stage, or the zip holds no `bootstrap`.
 pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
     let dir =
         tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
@@ -87,7 +88,8 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
     let mut variables = function::lambda_variables(&name, o.env.region.as_str(), memory, &dir.path().to_string_lossy());
     variables.extend(o.aws);
     variables.extend(function::logging_variables(o.template)?);
-    variables.extend(function::template_variables(o.template, o.outputs)?);
+    variables.insert("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), o.served.version.clone());
+    variables.extend(o.served.variables.clone());
     let arn = format!("arn:aws:lambda:{}:{}:function:{name}", o.env.region, o.env.account_id);
     let spec = FunctionSpec {
         name,

@@ -120,6 +120,14 @@ impl Resolver<'_> {
             "AWS::SecretsManager::Secret" => format!("arn:aws:secretsmanager:{r}:{a}:secret:{n}-AbCdEf"),
             "AWS::SNS::Topic" => format!("arn:aws:sns:{r}:{a}:{n}"),
             "AWS::S3::Bucket" => format!("arn:aws:s3:::{}", n.to_lowercase()),
+            "AWS::Lambda::Alias" => {
+                let f = self.resolve(&self.template["Resources"][id]["Properties"]["FunctionName"]);
+                format!("arn:aws:lambda:{r}:{a}:function:{}:{n}", f.as_str().unwrap_or_default())
+            }
+            "AWS::CloudWatch::Alarm" => format!("arn:aws:cloudwatch:{r}:{a}:alarm:{n}"),
+            "AWS::CloudWatch::Dashboard" => format!("arn:aws:cloudwatch::{a}:dashboard/{n}"),
+            "AWS::Budgets::Budget" => format!("arn:aws:budgets::{a}:budget/{n}"),
+            "AWS::CodeDeploy::Application" => format!("arn:aws:codedeploy:{r}:{a}:application:{n}"),
             "AWS::IAM::OIDCProvider" => format!("arn:aws:iam::{a}:oidc-provider/token.actions.githubusercontent.com"),
             other => panic!("no ARN for {other} ({id})"),
         }
@@ -137,13 +145,20 @@ impl Resolver<'_> {
             "AWS::AccountId" => self.account.clone(),
             "AWS::StackName" => self.stack_name.clone(),
             _ => match name.split_once('.') {
+                // CloudFormation's `Arn` of a log group ends in `:*` (its streams).
+                Some((id, "Arn")) if self.template["Resources"][id]["Type"] == "AWS::Logs::LogGroup" => {
+                    format!("{}:*", self.arn(id))
+                }
                 Some((id, "Arn")) => self.arn(id),
                 Some((id, attr)) => panic!("no stand-in for {id}.{attr}"),
                 None => match self.template["Resources"][name]["Type"].as_str() {
                     Some("AWS::KMS::Key") => self.key_id(name),
-                    Some("AWS::SecretsManager::Secret" | "AWS::SNS::Topic" | "AWS::IAM::ManagedPolicy") => {
-                        self.arn(name)
-                    }
+                    Some(
+                        "AWS::SecretsManager::Secret"
+                        | "AWS::SNS::Topic"
+                        | "AWS::IAM::ManagedPolicy"
+                        | "AWS::Lambda::Alias",
+                    ) => self.arn(name),
                     Some(_) => self.name(name),
                     None => panic!("no stand-in for Ref {name}"),
                 },
@@ -212,15 +227,25 @@ fn identity(r: &Resolver<'_>, id: &str) -> Vec<Json> {
         .collect()
 }
 
-/// Types whose handlers' same-service actions are evaluated on the resource's own ARN, and the
-/// actions of those types that take no resource ARN (they are evaluated on `*`).
+/// Types whose handlers' calls are evaluated, and actions that take no resource ARN (they are
+/// evaluated on `*`, as IAM matches them).
 const EVALUATED_TYPES: &[&str] = &[
     "AWS::KMS::Key",
+    "AWS::KMS::Alias",
     "AWS::IAM::Role",
     "AWS::Lambda::Function",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::Alias",
+    "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",
     "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::Budgets::Budget",
+    "AWS::CodeDeploy::Application",
 ];
 const WILDCARD_ACTIONS: &[&str] = &[
     "kms:CreateKey",
@@ -230,7 +255,54 @@ const WILDCARD_ACTIONS: &[&str] = &[
     "logs:CreateLogDelivery",
     "logs:DescribeResourcePolicies",
     "lambda:ListTags",
+    "sns:Unsubscribe",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
 ];
+
+/// Lambda actions whose resource is a qualified function ARN.
+const QUALIFIED_ACTIONS: &[&str] = &[
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:PutProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig",
+];
+
+/// The resources a handler's `action` on resource `id` (of type `ty`) is on: the resource's own
+/// ARN, or for the types that act on another (a version on its function, an alias on its alias
+/// and its key, a subscription on its topic) that one's. Empty: not evaluated here (IAM004 holds
+/// it by name).
+fn targets(r: &Resolver<'_>, ty: &str, id: &str, res: &Json, action: &str) -> Vec<String> {
+    if WILDCARD_ACTIONS.contains(&action) {
+        return vec!["*".to_owned()];
+    }
+    let (a, region) = (&r.account, &r.region);
+    let service = action.split(':').next().unwrap_or_default();
+    let own = ty.split("::").nth(1).unwrap_or_default().to_lowercase();
+    let p = &res["Properties"];
+    match (ty, service) {
+        ("AWS::Lambda::Version" | "AWS::Lambda::Alias" | "AWS::Lambda::Permission", "lambda") => {
+            let f = r.resolve(&p["FunctionName"]);
+            let f = f.as_str().unwrap();
+            // A name, or (`Fn::GetAtt` Arn) already an ARN.
+            let function =
+                if f.starts_with("arn:") { f.to_owned() } else { format!("arn:aws:lambda:{region}:{a}:function:{f}") };
+            // Actions on one version or alias take a qualified ARN, which the evaluator cannot
+            // tell apart ("function alias" and "function version" share its shape): IAM004 holds
+            // those by name.
+            if QUALIFIED_ACTIONS.contains(&action) { Vec::new() } else { vec![function] }
+        }
+        ("AWS::SNS::Subscription", "sns") => vec![r.resolve(&p["TopicArn"]).as_str().unwrap().to_owned()],
+        ("AWS::SNS::TopicPolicy", "sns") => {
+            p["Topics"].as_array().into_iter().flatten().map(|t| r.resolve(t).as_str().unwrap().to_owned()).collect()
+        }
+        ("AWS::KMS::Alias", "kms") => {
+            let key = r.resolve(&p["TargetKeyId"]);
+            vec![r.arn(id), format!("arn:aws:kms:{region}:{a}:key/{}", key.as_str().unwrap())]
+        }
+        (_, s) if s == own || (own == "cloudwatch" && s == "cloudwatch") => vec![r.arn(id)],
+        _ => Vec::new(),
+    }
+}
 
 /// The handler actions of `ty` for operation `op` that this resource needs.
 fn handler_actions(ty: &str, op: &str, resource: &Json) -> Vec<String> {
@@ -261,24 +333,21 @@ fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tag
         if !EVALUATED_TYPES.contains(&ty) {
             continue;
         }
-        let service = ty.split("::").nth(1).unwrap().to_lowercase();
-        let arn = r.arn(id);
         if ty == "AWS::KMS::Key" {
-            out.resource_policies.insert(arn.clone(), r.resolve(&res["Properties"]["KeyPolicy"]));
+            out.resource_policies.insert(r.arn(id), r.resolve(&res["Properties"]["KeyPolicy"]));
         }
         for op in ["create", "update", "delete"] {
-            for action in handler_actions(ty, op, res) {
-                if action.split(':').next() != Some(service.as_str()) {
-                    continue;
-                }
-                let resource = if WILDCARD_ACTIONS.contains(&action.as_str()) { "*".to_owned() } else { arn.clone() };
+            for (action, resource) in handler_actions(ty, op, res)
+                .into_iter()
+                .flat_map(|a| targets(r, ty, id, res, &a).into_iter().map(move |t| (a.clone(), t)))
+            {
                 let mut context = serde_json::Map::new();
                 if op == "create" {
                     for (k, v) in tags {
                         context.insert(format!("aws:RequestTag/{k}"), json!(v));
                     }
                     context.insert("aws:TagKeys".into(), json!(tags.keys().collect::<Vec<_>>()));
-                } else if ty != "AWS::IAM::Role" || !action.starts_with("iam:") || action != "iam:DeleteRole" {
+                } else {
                     for (k, v) in tags {
                         context.insert(format!("aws:ResourceTag/{k}"), json!(v));
                     }
@@ -327,6 +396,69 @@ fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tag
     }
 }
 
+/// The function role against the function's own calls (`token_function::permissions`), with
+/// its permissions boundary, the keys' policies and the encryption context the function sends.
+fn function_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, svc: &Resolver<'_>) {
+    let role = "TokenFunctionRole";
+    let boundary = boot.resolve(&boot.template["Resources"]["StackRoleBoundary"]["Properties"]["PolicyDocument"]);
+    out.principals
+        .insert(role.into(), json!({"arn": svc.arn(role), "identity": identity(svc, role), "boundary": boundary}));
+    let q = env.qualified();
+    let why = |call: &str| format!("{} the function {call}", env.name);
+    let log_group = svc.reference("TokenFunctionLogGroup");
+    let stream = format!(
+        "arn:aws:logs:{}:{}:log-group:{log_group}:log-stream:2026/12/07/[$LATEST]0123",
+        svc.region, svc.account
+    );
+    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        out.push(role, action, &stream, json!({}), "Allow", why("writes its logs"));
+    }
+    out.push(
+        role,
+        "secretsmanager:GetSecretValue",
+        &svc.arn("ClientRegistrySecret"),
+        json!({}),
+        "Allow",
+        why("reads its registry"),
+    );
+    let tags: serde_json::Map<String, Json> =
+        env.own_tags().iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+    match env.signing_key.mode {
+        token_function::key_pairs::SigningMode::Kms => {
+            for (key, alias) in
+                [("TokenSigningKey", "TokenSigningKeyAlias"), ("TokenSigningKeyB", "TokenSigningKeyBAlias")]
+            {
+                let alias_name = svc.template["Resources"][alias]["Properties"]["AliasName"].clone();
+                let mut context = tags.clone();
+                context.insert("kms:ResourceAliases".into(), json!([alias_name]));
+                for action in ["kms:Sign", "kms:GetPublicKey"] {
+                    out.push(role, action, &svc.arn(key), Json::Object(context.clone()), "Allow", why("signs"));
+                }
+            }
+            // A key of the account without the slots' aliases.
+            let other = json!({"kms:ResourceAliases": ["alias/other"], "aws:ResourceTag/service": "other"});
+            out.push(role, "kms:Sign", &svc.arn("TokenSigningKey"), other, "Deny", why("signs with another key"));
+        }
+        token_function::key_pairs::SigningMode::Envelope => {
+            out.push(
+                role,
+                "secretsmanager:GetSecretValue",
+                &svc.arn("TokenSigningKeyPairs"),
+                json!({}),
+                "Allow",
+                why("reads its key pairs"),
+            );
+            let kek = svc.arn("TokenSigningKeyEncryptionKey");
+            for slot in ["a", "b"] {
+                let c = json!({"kms:EncryptionContext:service": q, "kms:EncryptionContext:slot": slot, "kms:EncryptionContextKeys": ["service", "slot"]});
+                out.push(role, "kms:Decrypt", &kek, c, "Allow", why(&format!("decrypts slot {slot}'s key pair")));
+            }
+            let other = json!({"kms:EncryptionContext:service": "other-service", "kms:EncryptionContext:slot": "a", "kms:EncryptionContextKeys": ["service", "slot"]});
+            out.push(role, "kms:Decrypt", &kek, other, "Deny", why("decrypts another service's key pair"));
+        }
+    }
+}
+
 /// The evaluator's input for one environment.
 fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     let mut out = Requests::default();
@@ -346,6 +478,7 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     for i in 1..jsons.len() {
         handler_requests(&mut out, env, &resolver(i), &tags);
     }
+    function_requests(&mut out, env, &boot, &resolver(1));
     deploy_requests(&mut out, env, &boot, &jsons);
     refusals(&mut out, env, &boot, &tags);
     out

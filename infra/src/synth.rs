@@ -88,14 +88,13 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
         let path = dir.join(&file);
         put(&path, &render(s, format)?)?;
         written.push(path);
-        let needs_iam = s.template.resources().values().any(|r| r.r#type.starts_with("AWS::IAM::"));
         manifest.stacks.push(ManifestStack {
             id: s.id,
             name: s.name.clone(),
             template: file,
             resources: s.template.resources().len(),
             parameters: s.template.parameters().keys().cloned().collect(),
-            capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
+            capabilities: s.template.capabilities(),
             termination_protection: env.termination_protection,
             tags: stack_tags(env),
         });

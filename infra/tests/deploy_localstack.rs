@@ -523,6 +523,12 @@ fn an_alias_serves_the_configuration_of_its_version() {
         assert_eq!(latest.variables["SIGNING_SLOT"], "b");
         let missing = infra::deploy::served::served(&lambda, &name, "canary").await.unwrap_err();
         assert_eq!(missing, format!("{name} has no alias `canary` in Lambda; deploy the environment first"));
+        // The account's concurrency, as deploy reads it before a build (LocalStack answers
+        // Lambda's default quota of 1,000).
+        let fits = infra::deploy::quotas::check_concurrency(&lambda, &name, Some(10)).await;
+        assert_eq!(fits, Ok(()));
+        let too_many = infra::deploy::quotas::check_concurrency(&lambda, &name, Some(1000)).await.unwrap_err();
+        assert!(too_many.contains("at most 900 can be reserved"), "{too_many}");
         lambda.delete_function().function_name(&name).send().await.unwrap();
     });
 }

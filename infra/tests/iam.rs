@@ -114,8 +114,9 @@ fn execution_role_cannot_grant_itself_more() {
             format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-other-AbC123"),
             format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/other-{q}-service-AbC123"),
         ];
+        // A generated name cut to 64 characters may lose the stack name: the path holds.
         let stack_role =
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-service-TokenFunctionRole-AbC123");
+            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}/{q}-servi-TokenFunctionRole-AbC123");
         let mut reaches_stack_roles = false;
         for st in &sts {
             let actions = list(&st["Action"]);
@@ -312,5 +313,28 @@ fn handler_data_names_its_source() {
                 );
             }
         }
+    }
+}
+
+/// CloudFormation refuses a template whose IAM resources have names of their own unless it is
+/// given `CAPABILITY_NAMED_IAM` (CreateChangeSet, `Capabilities`); LocalStack does not check.
+#[test]
+fn capabilities_follow_named_iam_resources() {
+    for env in envs() {
+        for s in stacks::all(&env).unwrap() {
+            let json = s.template.to_json();
+            let resources = json["Resources"].as_object().unwrap();
+            let iam: Vec<&Json> =
+                resources.values().filter(|r| r["Type"].as_str().unwrap().starts_with("AWS::IAM::")).collect();
+            let named = iam.iter().any(|r| infra::cfn::names::fixed_name(r).is_some());
+            let want: Vec<&str> = match (named, iam.is_empty()) {
+                (true, _) => vec!["CAPABILITY_NAMED_IAM"],
+                (false, true) => vec![],
+                (false, false) => vec!["CAPABILITY_IAM"],
+            };
+            assert_eq!(s.template.capabilities(), want, "{} {}", env.name, s.id);
+        }
+        // The bootstrap stack names its execution role and boundary.
+        assert_eq!(bootstrap::build(&env).unwrap().capabilities(), ["CAPABILITY_NAMED_IAM"], "{}", env.name);
     }
 }

@@ -68,6 +68,8 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("detect_stack_drift", "cloudformation:DetectStackDrift", Target::Stack),
     ("describe_stack_resource_drifts", "cloudformation:DescribeStackResourceDrifts", Target::Stack),
     ("describe_stack_drift_detection_status", "cloudformation:DescribeStackDriftDetectionStatus", Target::Any),
+    ("get_account_settings", "lambda:GetAccountSettings", Target::Any),
+    ("get_function_concurrency", "lambda:GetFunctionConcurrency", Target::Function),
     ("put_object", "s3:PutObject", Target::Artifact),
     ("head_object", "s3:GetObject", Target::Artifact),
     ("get_object", "s3:GetObject", Target::Artifact),
@@ -77,6 +79,7 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
     Stack,
+    Function,
     Artifact,
     Any,
 }
@@ -87,6 +90,8 @@ const NOT_IN_CI: &[(&str, &str)] = &[
     ("create_stack", "bootstrap runs with administrator rights, once"),
     ("update_stack", "bootstrap runs with administrator rights, once"),
     ("list_objects_v2", "not called in CI"),
+    ("get_alias", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
+    ("get_function_configuration", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
 ];
 
 fn environments() -> PathBuf {
@@ -113,7 +118,10 @@ impl Resolver<'_> {
         match self.template["Resources"][id]["Type"].as_str().unwrap_or_default() {
             "AWS::KMS::Key" => format!("arn:aws:kms:{r}:{a}:key/{}", self.key_id(id)),
             "AWS::KMS::Alias" => format!("arn:aws:kms:{r}:{a}:{n}"),
-            "AWS::IAM::Role" => format!("arn:aws:iam::{a}:role/{n}"),
+            "AWS::IAM::Role" => {
+                let path = self.template["Resources"][id]["Properties"]["Path"].as_str().unwrap_or("/");
+                format!("arn:aws:iam::{a}:role{path}{n}")
+            }
             "AWS::IAM::ManagedPolicy" => format!("arn:aws:iam::{a}:policy/{n}"),
             "AWS::Lambda::Function" => format!("arn:aws:lambda:{r}:{a}:function:{n}"),
             "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{n}"),
@@ -495,6 +503,9 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
                 .collect(),
             Target::Artifact => vec![format!("{}/token-function/{}.zip", boot.arn("AssetsBucket"), "0".repeat(64))],
             Target::Any => vec!["*".into()],
+            Target::Function => {
+                vec![format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env))]
+            }
         };
         for resource in resources {
             out.push(
@@ -656,7 +667,10 @@ fn deploy_calls_cover_the_sdk_calls_in_the_source() {
     for index in std::fs::read_dir(&registry).unwrap().flatten() {
         for krate in std::fs::read_dir(index.path()).unwrap().flatten() {
             let n = krate.file_name().to_string_lossy().into_owned();
-            if n.starts_with("aws-sdk-cloudformation-") || n.starts_with("aws-sdk-s3-") {
+            if n.starts_with("aws-sdk-cloudformation-")
+                || n.starts_with("aws-sdk-s3-")
+                || n.starts_with("aws-sdk-lambda-")
+            {
                 for f in std::fs::read_dir(krate.path().join("src/client")).into_iter().flatten().flatten() {
                     operations.insert(f.file_name().to_string_lossy().trim_end_matches(".rs").to_owned());
                 }

@@ -346,6 +346,23 @@ impl Template {
         self.add_with(id, resource, Options::default())
     }
 
+    /// The capabilities CloudFormation must be given to create or update this template
+    /// (CloudFormation API reference, `CreateChangeSet`, `Capabilities`): `CAPABILITY_NAMED_IAM`
+    /// when an IAM resource has a name of its own, else `CAPABILITY_IAM` when there is any IAM
+    /// resource, else none.
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        let iam = self.resources.values().filter(|r| r.r#type.starts_with("AWS::IAM::"));
+        let named = |r: &&ResourceEntry| {
+            let json = serde_json::json!({"Type": r.r#type, "Properties": r.properties});
+            crate::cfn::names::fixed_name(&json).is_some()
+        };
+        match (iam.clone().any(|r| named(&r)), iam.count()) {
+            (true, _) => vec!["CAPABILITY_NAMED_IAM"],
+            (false, 0) => vec![],
+            (false, _) => vec!["CAPABILITY_IAM"],
+        }
+    }
+
     /// Adds a resource with `DependsOn`, `Condition` or retention attributes.
     pub fn add_with<R: Resource>(&mut self, id: &str, resource: R, opts: Options) -> Result<Handle<R>, ModelError> {
         self.claim(id)?;

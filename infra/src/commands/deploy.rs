@@ -72,12 +72,11 @@ fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
 }
 
 fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>) -> StackSpec {
-    let needs_iam = s.template.resources().values().any(|r| r.r#type.starts_with("AWS::IAM::"));
     StackSpec {
         name: s.name.clone(),
         template: s.template.to_json_string(),
         parameters,
-        capabilities: if needs_iam { vec!["CAPABILITY_IAM"] } else { vec![] },
+        capabilities: s.template.capabilities(),
         tags: stack_tags(env),
         termination_protection: env.termination_protection,
         role_arn: None,
@@ -247,7 +246,12 @@ async fn smoke(
     outputs: &std::collections::BTreeMap<String, String>,
     artifact: Option<&Artifact>,
     algorithm: Algorithm,
+    first_create: bool,
 ) -> anyhow::Result<()> {
+    // A new key's tags and aliases may take up to five minutes to authorize the function's
+    // GetPublicKey (AWS KMS developer guide, "ABAC for AWS KMS"): until then every cold start
+    // fails. On AWS, a first create's check is retried for that long.
+    let settle = if first_create && !aws.emulator { KMS_AUTHORIZATION_LAG } else { std::time::Duration::ZERO };
     let failed = |e: String| {
         let logs = format!("/aws/lambda/{}", service::function_name(env));
         DeployError::Smoke(e, super::target(&env.name), logs)
@@ -277,7 +281,7 @@ async fn smoke(
         checked = local.outputs(outputs);
         running = Some(local);
     }
-    let checked = crate::deploy::smoke::check(&checked, algorithm.name()).await;
+    let checked = settled_check(&checked, algorithm.name(), settle).await;
     if checked.is_err() && interrupt::interrupted() {
         bail!(
             "interrupted during the smoke check; {} is deployed: `cargo run -- deploy {}` checks it again",
@@ -302,6 +306,35 @@ async fn served(
 ) -> Result<crate::deploy::served::Served, String> {
     let qualifier = crate::deploy::served::invoked_qualifier(template);
     crate::deploy::served::served(&aws.lambda, &service::function_name(env), &qualifier).await
+}
+
+/// How long KMS may take to honour a new key's tags and aliases (five minutes, "ABAC for AWS
+/// KMS"), with a minute to spare.
+const KMS_AUTHORIZATION_LAG: std::time::Duration = std::time::Duration::from_secs(360);
+
+/// The smoke check, tried again every 15 s for up to `settle` while it fails (Ctrl-C stops).
+async fn settled_check(
+    outputs: &std::collections::BTreeMap<String, String>,
+    alg: &str,
+    settle: std::time::Duration,
+) -> Result<Vec<String>, crate::deploy::smoke::SmokeError> {
+    let until = std::time::Instant::now() + settle;
+    loop {
+        let result = crate::deploy::smoke::check(outputs, alg).await;
+        match result {
+            Err(e) if std::time::Instant::now() < until && !interrupt::interrupted() => {
+                eprintln!(
+                    "smoke check: {e}; a new KMS key can take up to 5 minutes to authorize, retrying in 15 s (for {} s more)",
+                    until.saturating_duration_since(std::time::Instant::now()).as_secs()
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+                    () = interrupt::wait() => {}
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `serve <env> --lambda`: the artifact (built, or `--function-zip`) run locally against the
@@ -634,6 +667,10 @@ impl<'a> Run<'a> {
     async fn start(env: &'a Environment, args: &'a DeployArgs, step: Option<KeyStep>) -> anyhow::Result<Self> {
         let aws = connect(env).await?;
         let (bucket, role, outdated) = bootstrapped(&aws, env, args.plan).await?;
+        let wanted = env.function.reserved_concurrency.map(|c| c.get());
+        crate::deploy::quotas::check_concurrency(&aws.lambda, &service::function_name(env), wanted)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
         let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
         let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && existing.is_some();
@@ -768,7 +805,7 @@ impl<'a> Run<'a> {
                 "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
             );
         } else {
-            smoke(&self.aws, self.env, s, outputs, self.uploaded.as_ref(), algorithm).await?;
+            smoke(&self.aws, self.env, s, outputs, self.uploaded.as_ref(), algorithm, first_create).await?;
         }
         Ok(())
     }

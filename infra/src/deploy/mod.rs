@@ -8,6 +8,7 @@ pub mod interrupt;
 pub mod key_pairs;
 pub mod logs;
 pub mod package;
+pub mod quotas;
 pub mod registry;
 pub mod served;
 pub mod smoke;

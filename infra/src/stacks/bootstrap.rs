@@ -19,7 +19,8 @@ pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
 /// The bootstrap stack's version: raised whenever what `deploy` needs of it (the roles'
 /// permissions, the permissions boundary) changes, so `deploy` can ask for `bootstrap` first
 /// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`). 3: the execution role's fixed name,
-/// which the stacks' key policies name, and the deploy role's `DeleteStack`.
+/// which the stacks' key policies name, roles by path, and the deploy role's `DeleteStack` and
+/// Lambda quota reads.
 pub const VERSION: u32 = 3;
 pub const OUTPUT_VERSION: &str = "BootstrapVersion";
 
@@ -91,6 +92,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         "ExecutionRole",
         iam::Role {
             role_name: Some(execution_role_name(env)),
+            path: None,
             assume_role_policy_document: PolicyDocument::new(vec![
                 Statement::allow(&["sts:AssumeRole"], vec![])
                     .principal(Principal::service("cloudformation.amazonaws.com")),
@@ -127,6 +129,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         "DeployRole",
         iam::Role {
             role_name: None,
+            path: None,
             assume_role_policy_document: PolicyDocument::new(vec![
                 Statement::allow(&["sts:AssumeRoleWithWebIdentity"], vec![])
                     .principal(Principal::Federated(provider))
@@ -171,6 +174,11 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                         .sid("ReadTheBootstrapStack"),
                     Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
                         .sid("ReadDriftDetection"),
+                    // Before a deploy: does the function's reserved concurrency fit the account
+                    // (crate::deploy::quotas)?
+                    Statement::allow(&["lambda:GetAccountSettings"], vec!["*".into()]).sid("ReadLambdaQuotas"),
+                    Statement::allow(&["lambda:GetFunctionConcurrency"], vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))])
+                        .sid("ReadTheFunctionsConcurrency"),
                     Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
                         .sid("DeployWithTheExecutionRole")
                         .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
@@ -200,6 +208,12 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
     t.output(OUTPUT_VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
+}
+
+/// The path of every role of the service and monitoring stacks (`/<prefix>-<env>/`): the
+/// execution role may manage only roles under it, and the bootstrap stack's roles are not.
+pub fn stack_role_path(env: &Environment) -> String {
+    format!("/{}/", env.qualified())
 }
 
 /// The execution role's name: fixed, so the stacks' key policies can name it as the keys'
@@ -316,13 +330,7 @@ const P: &str = "arn:${AWS::Partition}";
 const RA: &str = "${AWS::Region}:${AWS::AccountId}";
 
 fn roles(env: &Environment) -> Vec<Statement> {
-    let q = env.qualified();
-    let stack_roles = || {
-        vec![
-            sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-service-*")),
-            sub(format!("{P}:iam::${{AWS::AccountId}}:role/{q}-monitoring-*")),
-        ]
-    };
+    let stack_roles = || vec![sub(format!("{P}:iam::${{AWS::AccountId}}:role{}*", stack_role_path(env)))];
     let bounded = json!({"StringEquals": {"iam:PermissionsBoundary": stack_role_boundary(env)}});
     vec![
         // Reads, tags and trust: the boundary caps what any of these roles can do.
@@ -362,6 +370,14 @@ fn roles(env: &Environment) -> Vec<Statement> {
                 "StringEquals": {"iam:PermissionsBoundary": stack_role_boundary(env)},
             }),
         ),
+        // A custom domain makes API Gateway create its service-linked role the first time in an
+        // account (API Gateway developer guide, "Using service-linked roles for API Gateway").
+        Statement::allow(
+            &["iam:CreateServiceLinkedRole"],
+            vec![sub(format!("{P}:iam::${{AWS::AccountId}}:role/aws-service-role/ops.apigateway.amazonaws.com/*"))],
+        )
+        .sid("ApiGatewayServiceLinkedRole")
+        .condition(json!({"StringEquals": {"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}})),
         Statement::allow(&["iam:PassRole"], stack_roles())
             .sid("PassStackRolesToTheirServices")
             .condition(json!({"StringEquals": {"iam:PassedToService": ROLE_USERS}})),

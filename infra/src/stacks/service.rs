@@ -360,6 +360,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         "TokenFunctionRole",
         iam::Role {
             role_name: None,
+            path: Some(super::bootstrap::stack_role_path(env)),
             assume_role_policy_document: assume_role("lambda.amazonaws.com"),
             description: Some(format!("{q}: the token function")),
             managed_policy_arns: vec![],
@@ -460,6 +461,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             "ApiGatewayLoggingRole",
             iam::Role {
                 role_name: None,
+                path: Some(super::bootstrap::stack_role_path(env)),
                 assume_role_policy_document: assume_role("apigateway.amazonaws.com"),
                 description: Some("API Gateway: write access logs to CloudWatch Logs (account-wide)".into()),
                 managed_policy_arns: vec![Value::sub(
@@ -736,8 +738,23 @@ fn canary_alias(
     let q = env.qualified();
     // Any change of code (the artifact key) or settings (the digest) replaces the version
     // resource, which publishes a new version.
-    let settings =
-        digest(t.resources().iter().filter(|(id, _)| id.as_str() == FUNCTION_ID).map(|(id, r)| (id, &r.properties)));
+    // Only what a version freezes: reserved concurrency belongs to the function, not to a
+    // version, and a version made again with the same code and configuration would be the old
+    // one, which Lambda refuses to delete while the alias serves it (Lambda API reference,
+    // "PublishVersion", "DeleteFunction").
+    let versioned: Vec<(&String, serde_json::Value)> = t
+        .resources()
+        .iter()
+        .filter(|(id, _)| id.as_str() == FUNCTION_ID)
+        .map(|(id, r)| {
+            let mut p = r.properties.clone();
+            if let Some(o) = p.as_object_mut() {
+                o.remove("ReservedConcurrentExecutions");
+            }
+            (id, p)
+        })
+        .collect();
+    let settings = digest(versioned.iter().map(|(id, p)| (*id, p)));
     // Parameters reach the configuration at deploy time (the signing stage through conditions,
     // the key spec through the keys): each is in the description too, so a new value publishes
     // a new version for the alias (VERSION001).
@@ -763,6 +780,7 @@ fn canary_alias(
         "TokenDeployRole",
         iam::Role {
             role_name: None,
+            path: Some(super::bootstrap::stack_role_path(env)),
             assume_role_policy_document: assume_role("codedeploy.amazonaws.com"),
             description: Some(format!("{q}: CodeDeploy shifts the live alias")),
             managed_policy_arns: vec![Value::sub(

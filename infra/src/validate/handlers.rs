@@ -167,6 +167,10 @@ const RESOURCE_ARNS: &[(&str, &str, &str)] = &[
 fn resource_arn(stack: &str, id: &str, r: &Json) -> Option<(&'static str, String)> {
     let (_, service, template) = RESOURCE_ARNS.iter().find(|(t, _, _)| *t == rtype(r))?;
     let mut arn = template.replace("<stack>", stack).replace("<id>", id);
+    // A role's ARN carries its path: `role/<path>/<name>`.
+    if let Some(path) = props(r, "Path").and_then(Json::as_str) {
+        arn = arn.replacen(":role/", &format!(":role{path}"), 1);
+    }
     if let Some(start) = arn.find('<') {
         let end = arn[start..].find('>')? + start;
         let property = arn[start + 1..end].to_owned();

@@ -32,6 +32,7 @@ pub(super) const NO_RESOURCE_LEVEL: &[&str] = &[
     "s3:ListAllMyBuckets",
     "logs:DescribeLogGroups",
     "kms:CreateKey",
+    "lambda:GetAccountSettings",
     "kms:ListAliases",
     "logs:DescribeResourcePolicies",
     "logs:CreateLogDelivery",

@@ -38,6 +38,7 @@ pub fn log_group(name: &str, days: u32) -> logs::LogGroup {
 pub fn role(statements: Vec<Statement>) -> iam::Role {
     iam::Role {
         role_name: None,
+        path: None,
         assume_role_policy_document: PolicyDocument::new(vec![
             Statement::allow(&["sts:AssumeRole"], vec![]).principal(Principal::service("lambda.amazonaws.com")),
         ]),

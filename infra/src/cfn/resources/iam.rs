@@ -13,6 +13,11 @@ pub struct Role {
     /// policy naming it); `None` lets CloudFormation name it. Up to 64 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
+    /// The role's path (`/<prefix>-<env>/`): policies scope the stacks' roles by it, since the
+    /// name CloudFormation generates (stack name, logical id, suffix) is cut to IAM's 64
+    /// characters and may lose the stack name (IAM User Guide, "IAM identifiers", paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub assume_role_policy_document: PolicyDocument,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -105,10 +105,12 @@ fn one_environment_owns_the_api_gateway_account_setting() {
     let on = line.replace("false", "true");
     let off = line.replace("true", "false");
     let a = env("dev", &[(&line, &on)]);
-    assert!(rules(&findings(&a, &[env("qa", &[(&line, &on)])])).contains(&"ACCT003"));
-    assert!(!rules(&findings(&a, &[env("qa", &[(&line, &off)])])).contains(&"ACCT003"));
+    let logging =
+        |f: Vec<Finding>| f.iter().any(|f| f.rule == "ACCT003" && f.path.contains("manage_account_logging_role"));
+    assert!(logging(findings(&a, &[env("qa", &[(&line, &on)])])));
+    assert!(!logging(findings(&a, &[env("qa", &[(&line, &off)])])));
     let other_region = env("qa", &[(&line, &on), ("region: eu-west-1", "region: eu-central-1")]);
-    assert!(!rules(&findings(&a, &[other_region])).contains(&"ACCT003"));
+    assert!(!logging(findings(&a, &[other_region])));
 }
 
 /// `token` + `service-dev` names everything as `token-service` + `dev` does.
@@ -119,25 +121,74 @@ fn names_stay_unique_in_their_scope() {
     let b = env("service-dev", &[(prefix, "stack_prefix: token")]);
     let got = findings(&a, std::slice::from_ref(&b));
     let acct004: Vec<&Finding> = got.iter().filter(|f| f.rule == "ACCT004").collect();
-    assert!(acct004.iter().any(|f| f.path == "$.Resources.TokenFunction.Properties.FunctionName"), "{acct004:?}");
-    assert!(acct004.iter().any(|f| f.message.contains("AWS::IAM::ManagedPolicy")), "{acct004:?}");
-    // In another region only the account-wide names (IAM, dashboard, budget) collide.
+    assert_eq!(acct004.len(), 1, "one line per other file: {acct004:?}");
+    assert!(acct004[0].path.starts_with("environments/dev.yaml:stack_prefix (line "), "{acct004:?}");
+    assert!(
+        acct004[0].message.contains("AWS::IAM::ManagedPolicy") || acct004[0].message.contains("name(s) are also"),
+        "{acct004:?}"
+    );
+    // In another region only the account-wide names (IAM, dashboard, budget) collide: fewer.
+    let count = |f: &Finding| f.message.split(' ').next().unwrap().parse::<usize>().unwrap();
     let elsewhere =
         env("service-dev", &[(prefix, "stack_prefix: token"), ("region: eu-west-1", "region: eu-central-1")]);
-    let got = findings(&a, &[elsewhere]);
-    let types: std::collections::BTreeSet<&str> =
-        got.iter().filter(|f| f.rule == "ACCT004").map(|f| f.message.split(' ').next().unwrap()).collect();
-    assert_eq!(
-        types.into_iter().collect::<Vec<_>>(),
-        ["AWS::Budgets::Budget", "AWS::CloudWatch::Dashboard", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"]
-    );
-    // IAM names compare without regard to case; other accounts are other name spaces.
+    let there = findings(&a, &[elsewhere]);
+    let there: Vec<&Finding> = there.iter().filter(|f| f.rule == "ACCT004").collect();
+    assert_eq!(there.len(), 1);
+    assert!(count(there[0]) < count(acct004[0]), "{there:?} vs {acct004:?}");
+    // Other accounts are other name spaces; distinct names do not collide.
     let other_account = env(
         "service-dev",
         &[(prefix, "stack_prefix: token"), ("account_id: \"111111111111\"", "account_id: \"999999999999\"")],
     );
     assert!(!rules(&findings(&a, &[other_account])).contains(&"ACCT004"));
     assert!(!rules(&findings(&a, &[env("qa", &[])])).contains(&"ACCT004"));
+}
+
+/// Quotas describe the account: files of one account and region agree on them.
+#[test]
+fn quotas_of_one_account_agree() {
+    let mut raised = dev_text();
+    raised.push_str("\naccount_quotas:\n  lambda_concurrent_executions: 5000\n");
+    let raised = Environment::parse(&raised, "qa", Path::new("environments/qa.yaml")).unwrap();
+    let a = env("dev", &[]);
+    let got = findings(&a, &[raised]);
+    let f = got.iter().find(|f| f.rule == "ACCT006").expect("ACCT006");
+    assert!(
+        f.message.contains("account_quotas.lambda_concurrent_executions is 1000 here but 5000 in environments/qa.yaml"),
+        "{f:?}"
+    );
+    assert!(!rules(&findings(&a, &[env("qa", &[])])).contains(&"ACCT006"));
+}
+
+/// KMS's request quota is the account's: kms-mode environments share it.
+#[test]
+fn kms_mode_rates_share_the_accounts_kms_quota() {
+    let text = dev_text();
+    let rate = text.lines().find(|l| l.trim_start().starts_with("rate_limit:")).unwrap().to_owned();
+    let with_rate = |n: u32| format!("{}rate_limit: {n}", &rate[..rate.find("rate_limit").unwrap()]);
+    assert!(text.contains("signing_key:\n"), "dev.yaml's signing_key changed");
+    for (a, b, mode_b, bad) in [(150, 150, "kms", false), (150, 151, "kms", true), (200, 200, "envelope", false)] {
+        let first = env("dev", &[(&rate, &with_rate(a))]);
+        let other =
+            env("qa", &[(&rate, &with_rate(b)), ("signing_key:\n", &format!("signing_key:\n  mode: {mode_b}\n"))]);
+        assert_eq!(rules(&findings(&first, &[other])).contains(&"ACCT007"), bad, "{a} + {b} ({mode_b})");
+    }
+}
+
+/// One GitHub OIDC provider per account, whatever the region.
+#[test]
+fn one_environment_creates_the_oidc_provider() {
+    let text = dev_text();
+    let line = text.lines().find(|l| l.contains("create_oidc_provider:")).unwrap().to_owned();
+    let on = line.replace("false", "true");
+    let a = env("dev", &[(&line, &on)]);
+    let elsewhere = env("qa", &[(&line, &on), ("region: eu-west-1", "region: eu-central-1")]);
+    assert!(
+        findings(&a, &[elsewhere]).iter().any(|f| f.rule == "ACCT003" && f.path.contains("ci.create_oidc_provider"))
+    );
+    let off = line.replace("true", "false");
+    let got = findings(&a, &[env("qa", &[(&line, &off)])]);
+    assert!(!got.iter().any(|f| f.path.contains("ci.create_oidc_provider")), "{got:?}");
 }
 
 #[test]

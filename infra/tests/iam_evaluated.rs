@@ -70,6 +70,12 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("describe_stack_drift_detection_status", "cloudformation:DescribeStackDriftDetectionStatus", Target::Any),
     ("get_account_settings", "lambda:GetAccountSettings", Target::Any),
     ("get_function_concurrency", "lambda:GetFunctionConcurrency", Target::Function),
+    // Envelope signing: deploy generates and stores the key pairs (crate::deploy::key_pairs).
+    ("generate_data_key_pair_without_plaintext", "kms:GenerateDataKeyPairWithoutPlaintext", Target::KeyEncryptionKey),
+    ("get_secret_value", "secretsmanager:GetSecretValue", Target::KeyPairs),
+    ("put_secret_value", "secretsmanager:PutSecretValue", Target::KeyPairs),
+    ("update_secret_version_stage", "secretsmanager:UpdateSecretVersionStage", Target::KeyPairs),
+    ("list_secret_version_ids", "secretsmanager:ListSecretVersionIds", Target::KeyPairs),
     ("put_object", "s3:PutObject", Target::Artifact),
     ("head_object", "s3:GetObject", Target::Artifact),
     ("get_object", "s3:GetObject", Target::Artifact),
@@ -80,6 +86,10 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
 pub enum Target {
     Stack,
     Function,
+    /// The key the signing key pairs are encrypted under, with the context deploy sends.
+    KeyEncryptionKey,
+    /// The secret holding the key pairs.
+    KeyPairs,
     Artifact,
     Any,
 }
@@ -105,6 +115,8 @@ struct Resolver<'a> {
     region: String,
     stack_name: String,
     template: &'a Json,
+    /// Values of the template's parameters (`ArtifactBucket`, ...), as deploy passes them.
+    parameters: BTreeMap<String, String>,
 }
 
 impl Resolver<'_> {
@@ -152,6 +164,7 @@ impl Resolver<'_> {
             "AWS::Region" => self.region.clone(),
             "AWS::AccountId" => self.account.clone(),
             "AWS::StackName" => self.stack_name.clone(),
+            _ if self.parameters.contains_key(name) => self.parameters[name].clone(),
             _ => match name.split_once('.') {
                 // CloudFormation's `Arn` of a log group ends in `:*` (its streams).
                 Some((id, "Arn")) if self.template["Resources"][id]["Type"] == "AWS::Logs::LogGroup" => {
@@ -299,6 +312,12 @@ fn targets(r: &Resolver<'_>, ty: &str, id: &str, res: &Json, action: &str) -> Ve
             // those by name.
             if QUALIFIED_ACTIONS.contains(&action) { Vec::new() } else { vec![function] }
         }
+        // Lambda reads the code with the caller's credentials.
+        ("AWS::Lambda::Function", "s3") if action == "s3:GetObject" => {
+            let bucket = r.resolve(&p["Code"]["S3Bucket"]);
+            let key = r.resolve(&p["Code"]["S3Key"]);
+            vec![format!("arn:aws:s3:::{}/{}", bucket.as_str().unwrap(), key.as_str().unwrap())]
+        }
         ("AWS::SNS::Subscription", "sns") => vec![r.resolve(&p["TopicArn"]).as_str().unwrap().to_owned()],
         ("AWS::SNS::TopicPolicy", "sns") => {
             p["Topics"].as_array().into_iter().flatten().map(|t| r.resolve(t).as_str().unwrap().to_owned()).collect()
@@ -338,6 +357,19 @@ fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tag
     let resources = r.template["Resources"].as_object().unwrap();
     for (id, res) in resources {
         let ty = res["Type"].as_str().unwrap();
+        // Roles handed to a service by the resource that uses them.
+        let passed = match ty {
+            "AWS::Lambda::Function" => Some(("Role", "lambda.amazonaws.com")),
+            "AWS::ApiGateway::Account" => Some(("CloudWatchRoleArn", "apigateway.amazonaws.com")),
+            "AWS::CodeDeploy::DeploymentGroup" => Some(("ServiceRoleArn", "codedeploy.amazonaws.com")),
+            _ => None,
+        };
+        if let Some((property, service)) = passed {
+            let role = r.resolve(&res["Properties"][property]);
+            let c = json!({"iam:PassedToService": service});
+            let why = format!("{} create {id}: pass its role to {service}", env.name);
+            out.push("ExecutionRole", "iam:PassRole", role.as_str().unwrap(), c, "Allow", why);
+        }
         if !EVALUATED_TYPES.contains(&ty) {
             continue;
         }
@@ -388,18 +420,6 @@ fn handler_requests(out: &mut Requests, env: &Environment, r: &Resolver<'_>, tag
                     format!("{} {op} {id} ({ty})", env.name),
                 );
             }
-        }
-        if ty == "AWS::Lambda::Function" {
-            let role = r.resolve(&res["Properties"]["Role"]);
-            let c = json!({"iam:PassedToService": "lambda.amazonaws.com"});
-            out.push(
-                "ExecutionRole",
-                "iam:PassRole",
-                role.as_str().unwrap(),
-                c,
-                "Allow",
-                format!("{} create {id}: pass its role", env.name),
-            );
         }
     }
 }
@@ -467,17 +487,33 @@ fn function_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>,
     }
 }
 
+/// A resolver of one (stack name, template) of `env`, without parameter values.
+fn resolver_of<'a>(env: &Environment, (name, template): &'a (String, Json)) -> Resolver<'a> {
+    Resolver {
+        account: env.account_id.as_str().to_owned(),
+        region: env.region.as_str().to_owned(),
+        stack_name: name.clone(),
+        template,
+        parameters: BTreeMap::new(),
+    }
+}
+
+/// The artifact parameters deploy passes the service stack: the bootstrap bucket, a key under
+/// `token-function/` (the place deploy uploads to).
+fn artifact_parameters(boot: &Resolver<'_>) -> BTreeMap<String, String> {
+    let bucket = boot.name("AssetsBucket").to_lowercase();
+    BTreeMap::from([
+        ("ArtifactBucket".to_owned(), bucket),
+        ("ArtifactKey".to_owned(), format!("token-function/{}.zip", "0".repeat(64))),
+    ])
+}
+
 /// The evaluator's input for one environment.
 fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     let mut out = Requests::default();
     let jsons: Vec<(String, Json)> = stacks.iter().map(|s| (s.name.clone(), s.template.to_json())).collect();
-    let resolver = |i: usize| Resolver {
-        account: env.account_id.as_str().to_owned(),
-        region: env.region.as_str().to_owned(),
-        stack_name: jsons[i].0.clone(),
-        template: &jsons[i].1,
-    };
-    let boot = resolver(0);
+    let boot = resolver_of(env, &jsons[0]);
+    let resolver = |i: usize| Resolver { parameters: artifact_parameters(&boot), ..resolver_of(env, &jsons[i]) };
     for role in ["ExecutionRole", "DeployRole"] {
         out.principals
             .insert(role.into(), json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}));
@@ -495,7 +531,17 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
 /// The deploy role against every call `infra` makes in CI.
 fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, jsons: &[(String, Json)]) {
     let (a, r) = (env.account_id.as_str(), env.region.as_str());
+    let svc = Resolver { parameters: artifact_parameters(boot), ..resolver_of(env, &jsons[1]) };
+    let q = env.qualified();
     for (_, action, target) in DEPLOY_CALLS {
+        if let Target::KeyEncryptionKey = target {
+            let c = json!({"kms:EncryptionContext:service": q, "kms:EncryptionContext:slot": "b"});
+            let kek = svc.arn("TokenSigningKeyEncryptionKey");
+            out.push("DeployRole", action, &kek, c, "Allow", format!("{} deploy generates a key pair", env.name));
+            let other = json!({"kms:EncryptionContext:service": "other-service", "kms:EncryptionContext:slot": "b"});
+            out.push("DeployRole", action, &kek, other, "Deny", format!("{} a key pair for another service", env.name));
+            continue;
+        }
         let resources: Vec<String> = match target {
             Target::Stack => jsons[1..]
                 .iter()
@@ -503,6 +549,8 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
                 .collect(),
             Target::Artifact => vec![format!("{}/token-function/{}.zip", boot.arn("AssetsBucket"), "0".repeat(64))],
             Target::Any => vec!["*".into()],
+            Target::KeyPairs => vec![svc.arn("TokenSigningKeyPairs")],
+            Target::KeyEncryptionKey => unreachable!("handled above"),
             Target::Function => {
                 vec![format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env))]
             }
@@ -667,10 +715,8 @@ fn deploy_calls_cover_the_sdk_calls_in_the_source() {
     for index in std::fs::read_dir(&registry).unwrap().flatten() {
         for krate in std::fs::read_dir(index.path()).unwrap().flatten() {
             let n = krate.file_name().to_string_lossy().into_owned();
-            if n.starts_with("aws-sdk-cloudformation-")
-                || n.starts_with("aws-sdk-s3-")
-                || n.starts_with("aws-sdk-lambda-")
-            {
+            let clients = ["cloudformation", "s3", "lambda", "kms", "secretsmanager"];
+            if clients.iter().any(|c| n.starts_with(&format!("aws-sdk-{c}-"))) {
                 for f in std::fs::read_dir(krate.path().join("src/client")).into_iter().flatten().flatten() {
                     operations.insert(f.file_name().to_string_lossy().trim_end_matches(".rs").to_owned());
                 }

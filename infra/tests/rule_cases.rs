@@ -357,7 +357,32 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "environments/prod.yaml:api.throttling.rate_limit (line 41)",
         ),
         ("ACCT003", account_edited("", ""), "environments/prod.yaml:api.manage_account_logging_role (line 44)"),
-        ("ACCT004", account_edited("", ""), "$.Resources.ApiDomainName.Properties.DomainName"),
+        ("ACCT004", account_edited("", ""), "environments/prod.yaml:api.custom_domain.domain_name (line 50)"),
+        (
+            "ACCT006",
+            {
+                // qa declares another quota for the same account.
+                let file = "environments/prod.yaml";
+                let text =
+                    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file)).unwrap();
+                let prod = Environment::parse(&text, "prod", Path::new(file)).unwrap();
+                let qa_text = format!("{text}\naccount_quotas:\n  api_burst: 4000\n");
+                let qa = Environment::parse(&qa_text, "qa", Path::new("environments/qa.yaml")).unwrap();
+                let qa_stacks = stacks::all(&qa).unwrap();
+                validate::account(
+                    &prod,
+                    &stacks::all(&prod).unwrap(),
+                    &[validate::Sibling { env: &qa, stacks: &qa_stacks }],
+                    &[],
+                )
+            },
+            "environments/prod.yaml:account_quotas.api_burst",
+        ),
+        (
+            "ACCT007",
+            account_edited("  mode: envelope #", "  mode: kms #"),
+            "environments/prod.yaml:api.throttling.rate_limit (line 41)",
+        ),
         ("ACCT005", account_edited("", ""), "environments/prod.yaml"),
         (
             "VERSION001",

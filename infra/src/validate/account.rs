@@ -27,13 +27,25 @@ pub const ACCT002: Rule = Rule {
 pub const ACCT003: Rule = Rule {
     id: "ACCT003",
     severity: Severity::Error,
-    summary: "at most one environment of an account and region sets `api.manage_account_logging_role`: `AWS::ApiGateway::Account` is the region's one setting, and two stacks owning it overwrite each other",
+    summary: "an account's singletons have one owner: at most one environment of an account and region sets `api.manage_account_logging_role` (`AWS::ApiGateway::Account` is the region's one setting; two stacks owning it overwrite each other), and at most one environment of an account sets `ci.create_oidc_provider` (IAM has one OIDC provider per URL in an account; a second bootstrap fails on \"already exists\")",
 };
 /// ACCT004.
 pub const ACCT004: Rule = Rule {
     id: "ACCT004",
     severity: Severity::Error,
     summary: "resource names are unique where AWS keeps them unique (IAM and dashboards and budgets per account, most per account and region; IAM names without regard to case) across the environments of the folder: a second stack would fail on \"already exists\" or, for alarms and dashboards, silently overwrite the first's",
+};
+/// ACCT006.
+pub const ACCT006: Rule = Rule {
+    id: "ACCT006",
+    severity: Severity::Error,
+    summary: "the environments of one account and region declare the same `account_quotas` and `signing_key.kms_quotas`: they describe one account, and each file's rules use its own",
+};
+/// ACCT007.
+pub const ACCT007: Rule = Rule {
+    id: "ACCT007",
+    severity: Severity::Error,
+    summary: "in kms mode every token is a KMS `Sign`, and KMS's request quota is the account's in the region: the stage rate limits of all kms-mode environments of one account and region signing with one key type add up to at most its quota (`signing_key.kms_quotas`; AWS KMS developer guide, \"Request quotas\")",
 };
 /// ACCT005.
 pub const ACCT005: Rule = Rule {
@@ -43,7 +55,7 @@ pub const ACCT005: Rule = Rule {
 };
 
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&ACCT001, &ACCT002, &ACCT003, &ACCT004, &ACCT005];
+pub const RULES: &[&Rule] = &[&ACCT001, &ACCT002, &ACCT003, &ACCT004, &ACCT005, &ACCT006, &ACCT007];
 
 /// Another environment of the folder, as the account rules need it.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +69,11 @@ pub struct Sibling<'a> {
 pub fn account(env: &Environment, stacks: &[Stack], others: &[Sibling<'_>], unreadable: &[String]) -> Vec<Finding> {
     let mut cx = Ctx { stack: "-", out: Vec::new() };
     for why in unreadable {
-        cx.push(&ACCT005, env.source.display().to_string(), format!("the account rules skipped {why}"));
+        cx.push(
+            &ACCT005,
+            env.source.display().to_string(),
+            format!("the account rules skipped {why}; fix that file or move it out of the folder"),
+        );
     }
     let same: Vec<&Environment> = others
         .iter()
@@ -66,6 +82,15 @@ pub fn account(env: &Environment, stacks: &[Stack], others: &[Sibling<'_>], unre
         .collect();
     concurrency(&mut cx, env, &same);
     throttle(&mut cx, env, &same);
+    singletons(&mut cx, env, &same, others);
+    quotas_agree(&mut cx, env, &same);
+    kms_requests(&mut cx, env, &same);
+    names(&mut cx, env, stacks, others);
+    cx.out
+}
+
+/// ACCT003.
+fn singletons(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment], others: &[Sibling<'_>]) {
     if env.api.manage_account_logging_role
         && let Some(o) = same.iter().find(|o| o.api.manage_account_logging_role)
     {
@@ -73,15 +98,92 @@ pub fn account(env: &Environment, stacks: &[Stack], others: &[Sibling<'_>], unre
             &ACCT003,
             env.locate("api.manage_account_logging_role"),
             format!(
-                "{} also manages account {}'s API Gateway logging role in {}; set it in one environment only",
+                "{} also manages account {}'s API Gateway logging role in {}; set it true in one of the two files only",
                 o.source.display(),
                 env.account_id,
                 env.region
             ),
         );
     }
-    names(&mut cx, env, stacks, others);
-    cx.out
+    if env.ci.create_oidc_provider
+        && let Some(o) = others
+            .iter()
+            .map(|s| s.env)
+            .find(|o| o.account_id.as_str() == env.account_id.as_str() && o.ci.create_oidc_provider)
+    {
+        cx.push(
+            &ACCT003,
+            env.locate("ci.create_oidc_provider"),
+            format!(
+                "{} also creates account {}'s GitHub OIDC provider, which IAM holds once per account; set it true in one of the two files only",
+                o.source.display(),
+                env.account_id
+            ),
+        );
+    }
+}
+
+/// ACCT006.
+fn quotas_agree(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
+    let declared = |e: &Environment| {
+        let (a, k) = (&e.account_quotas, &e.signing_key.kms_quotas);
+        [
+            ("account_quotas.lambda_concurrent_executions", a.lambda_concurrent_executions.get()),
+            ("account_quotas.api_requests_per_second", a.api_requests_per_second.get()),
+            ("account_quotas.api_burst", a.api_burst.get()),
+            ("signing_key.kms_quotas.ecc", k.ecc.get()),
+            ("signing_key.kms_quotas.rsa", k.rsa.get()),
+            ("signing_key.kms_quotas.symmetric", k.symmetric.get()),
+        ]
+    };
+    for o in same {
+        for ((key, mine), (_, theirs)) in declared(env).into_iter().zip(declared(o)) {
+            if mine != theirs {
+                cx.push(
+                    &ACCT006,
+                    env.locate(key),
+                    format!(
+                        "{key} is {mine} here but {theirs} in {}, the same account and region; declare the account's real quota in both",
+                        o.source.display()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// ACCT007.
+fn kms_requests(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
+    use token_function::jwt::Algorithm;
+    use token_function::key_pairs::SigningMode;
+    if env.signing_key.mode != SigningMode::Kms {
+        return;
+    }
+    let alg = env.signing_key.algorithm;
+    let quota = match alg {
+        Algorithm::ES256 => env.signing_key.kms_quotas.ecc.get(),
+        Algorithm::RS256 => env.signing_key.kms_quotas.rsa.get(),
+    };
+    let sharing: Vec<&&Environment> =
+        same.iter().filter(|o| o.signing_key.mode == SigningMode::Kms && o.signing_key.algorithm == alg).collect();
+    let total: u32 =
+        env.api.throttling.rate_limit.get() + sharing.iter().map(|o| o.api.throttling.rate_limit.get()).sum::<u32>();
+    if !sharing.is_empty() && total > quota {
+        let who: Vec<String> =
+            sharing.iter().map(|o| format!("{} {}", o.source.display(), o.api.throttling.rate_limit)).collect();
+        cx.push(
+            &ACCT007,
+            env.locate("api.throttling.rate_limit"),
+            format!(
+                "{} and {} sign with KMS in account {} in {} at up to {total} requests/s together, over its {quota}/s quota for {} keys; use signing_key.mode: envelope, lower the rate limits, or declare a raised quota in both files",
+                env.api.throttling.rate_limit,
+                who.join(", "),
+                env.account_id,
+                env.region,
+                alg.name()
+            ),
+        );
+    }
 }
 
 /// ACCT001.
@@ -90,6 +192,17 @@ fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     let quota = env.account_quotas.lambda_concurrent_executions.get();
     let reservable = quota.saturating_sub(quota.min(100));
     let others: u32 = same.iter().filter_map(|o| o.function.reserved_concurrency).map(|c| c.get()).sum();
+    if reservable == 0 {
+        cx.push(
+            &ACCT001,
+            env.locate("function.reserved_concurrency"),
+            format!(
+                "account {} has {quota} concurrent executions in {}, all of which Lambda keeps unreserved: remove function.reserved_concurrency, or raise the quota through Service Quotas and declare it in account_quotas.lambda_concurrent_executions",
+                env.account_id, env.region
+            ),
+        );
+        return;
+    }
     if own + others > reservable {
         let who: Vec<String> =
             same.iter().filter_map(|o| o.function.reserved_concurrency.map(|c| format!("{} {c}", o.name))).collect();
@@ -112,13 +225,18 @@ fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     let t = &env.api.throttling;
     let rate: u32 = t.rate_limit.get() + same.iter().map(|o| o.api.throttling.rate_limit.get()).sum::<u32>();
     if rate > q.api_requests_per_second.get() {
+        let who: Vec<String> =
+            same.iter().map(|o| format!("{} {}", o.source.display(), o.api.throttling.rate_limit)).collect();
         cx.push(
             &ACCT002,
             env.locate("api.throttling.rate_limit"),
             format!(
-                "the stages of account {} in {} allow {rate} requests/s together, past the account's throttle of {}; lower the rate limits or declare a raised quota in account_quotas.api_requests_per_second",
+                "the stages of account {} in {} allow {rate} requests/s together ({}{}{}), past the account's throttle of {}; lower the rate limits or declare a raised quota in account_quotas.api_requests_per_second",
                 env.account_id,
                 env.region,
+                t.rate_limit,
+                if who.is_empty() { "" } else { " here, " },
+                who.join(", "),
                 q.api_requests_per_second
             ),
         );
@@ -127,13 +245,17 @@ fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
         cx.push(
             &ACCT002,
             env.locate("api.throttling.burst_limit"),
-            format!("a burst of {} is past the account's burst of {} in {}", t.burst_limit, q.api_burst, env.region),
+            format!(
+                "a burst of {} is past account {}'s burst of {} in {}, which API Gateway applies before any stage limit; lower api.throttling.burst_limit to {} or less",
+                t.burst_limit, env.account_id, q.api_burst, env.region, q.api_burst
+            ),
         );
     }
 }
 
-/// ACCT004: every fixed name of `stacks` against the other environments' names in its scope.
-fn names<'a>(cx: &mut Ctx<'a>, env: &Environment, stacks: &'a [Stack], others: &[Sibling<'_>]) {
+/// ACCT004: every fixed name of `stacks` against the other environments' names in its scope,
+/// one finding per other file (the custom domain apart, whose key differs).
+fn names(cx: &mut Ctx<'_>, env: &Environment, stacks: &[Stack], others: &[Sibling<'_>]) {
     let key = |e: &Environment, scope: NameScope, ty: &str, name: &str| -> Option<String> {
         let name = if ty.starts_with("AWS::IAM::") { name.to_lowercase() } else { name.to_owned() };
         match scope {
@@ -150,22 +272,40 @@ fn names<'a>(cx: &mut Ctx<'a>, env: &Environment, stacks: &'a [Stack], others: &
                 if let Some((ty, name)) = fixed_name(r)
                     && let Some(k) = key(o.env, ty.scope, ty.r#type, &name)
                 {
-                    taken.insert(k, format!("{} ({})", o.env.source.display(), s.name));
+                    taken.insert(k, o.env.source.display().to_string());
                 }
             }
         }
     }
+    // (other file, the colliding value is the custom domain) -> the names.
+    let mut clashes: BTreeMap<(String, bool), Vec<String>> = BTreeMap::new();
     for s in stacks {
-        cx.stack = &s.name;
-        for (id, r) in s.template.to_json()["Resources"].as_object().into_iter().flatten() {
+        for r in s.template.to_json()["Resources"].as_object().into_iter().flatten().map(|(_, r)| r) {
             let Some((ty, name)) = fixed_name(r) else { continue };
             let Some(by) = key(env, ty.scope, ty.r#type, &name).and_then(|k| taken.get(&k)) else { continue };
-            cx.push(
-                &ACCT004,
-                format!("$.Resources.{id}.Properties{}", ty.name_pointer.replace('/', ".")),
-                format!("{} `{name}` is also {by}'s; change stack_prefix or the environment's name", ty.r#type),
-            );
+            let domain = ty.r#type == "AWS::ApiGateway::DomainName";
+            clashes.entry((by.clone(), domain)).or_default().push(format!("{} `{name}`", ty.r#type));
         }
     }
-    cx.stack = "-";
+    for ((by, domain), names) in clashes {
+        let (at, advice) = if domain {
+            ("api.custom_domain.domain_name", "give each environment its own api.custom_domain.domain_name")
+        } else {
+            (
+                "stack_prefix",
+                "give the two a different stack_prefix, or rename one file (its name is the environment's)",
+            )
+        };
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        cx.push(
+            &ACCT004,
+            env.locate(at),
+            format!(
+                "{} name(s) are also {by}'s in the same account ({}{}): the second stack would fail on \"already exists\" or overwrite the first's; {advice}",
+                names.len(),
+                shown.join(", "),
+                if names.len() > 3 { ", ..." } else { "" }
+            ),
+        );
+    }
 }

@@ -207,7 +207,7 @@ async fn run(env: &Environment, artifact: &Artifact, url: &str) -> Result<f64, E
     // No function is deployed here (the keys and secrets are made directly): the variables
     // come from the template with those resources' values.
     let variables = infra::local::function::template_variables(&template, &outputs)?;
-    let served = infra::deploy::served::Served { qualifier: "$LATEST".into(), version: "$LATEST".into(), variables };
+    let served = infra::deploy::served::Served::variables_only(variables);
     let (template, outputs) = (&template, &outputs);
     let start = |max_environments: usize| {
         let (aws, served) = (aws.clone(), served.clone());

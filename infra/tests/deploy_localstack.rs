@@ -499,6 +499,7 @@ fn an_alias_serves_the_configuration_of_its_version() {
         zip.start_file("bootstrap", zip::write::SimpleFileOptions::default().unix_permissions(0o755)).unwrap();
         std::io::Write::write_all(&mut zip, b"#!/bin/sh\n").unwrap();
         let bytes = zip.finish().unwrap().into_inner();
+        let bytes_sent = bytes.clone();
         let vars = |stage: &str| aws_sdk_lambda::types::Environment::builder().variables("SIGNING_SLOT", stage).build();
         lambda
             .create_function()
@@ -508,6 +509,7 @@ fn an_alias_serves_the_configuration_of_its_version() {
             .role("arn:aws:iam::000000000000:role/served")
             .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(bytes)).build())
             .environment(vars("a"))
+            .timeout(7)
             .send()
             .await
             .unwrap();
@@ -515,12 +517,23 @@ fn an_alias_serves_the_configuration_of_its_version() {
         let v1 = lambda.publish_version().function_name(&name).send().await.unwrap();
         let version = v1.version().unwrap().to_owned();
         lambda.create_alias().function_name(&name).name("live").function_version(&version).send().await.unwrap();
-        lambda.update_function_configuration().function_name(&name).environment(vars("b")).send().await.unwrap();
+        lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .environment(vars("b"))
+            .timeout(9)
+            .send()
+            .await
+            .unwrap();
         settle(&lambda, &name).await;
         let live = infra::deploy::served::served(&lambda, &name, "live").await.unwrap();
         assert_eq!((live.version.as_str(), live.variables["SIGNING_SLOT"].as_str()), (version.as_str(), "a"));
         let latest = infra::deploy::served::served(&lambda, &name, "$LATEST").await.unwrap();
         assert_eq!(latest.variables["SIGNING_SLOT"], "b");
+        // The version's other settings are frozen too, and the code is the one deployed.
+        assert_eq!((live.timeout_seconds, latest.timeout_seconds), (Some(7), Some(9)));
+        let zip_hex = infra::deploy::package::sha256_hex(&bytes_sent);
+        assert_eq!(live.runs_code(&zip_hex), Some(true));
         let missing = infra::deploy::served::served(&lambda, &name, "canary").await.unwrap_err();
         assert_eq!(missing, format!("{name} has no alias `canary` in Lambda; deploy the environment first"));
         // The account's concurrency, as deploy reads it before a build (LocalStack answers

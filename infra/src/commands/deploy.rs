@@ -356,11 +356,24 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
         let served = served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
         let artifact = artifact(&env, args.function_zip.as_deref())?;
         eprintln!(
-            "running the configuration of {}:{} (version {}), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
+            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
             service::function_name(&env),
             served.qualifier,
             served.version
         );
+        if served.runs_code(&artifact.sha256) == Some(false) {
+            eprintln!(
+                "note: the code here ({}) is not the deployed version's; pass --function-zip with the deployed zip to run exactly that",
+                artifact.key()
+            );
+        }
+        for (version, weight) in &served.routing {
+            eprintln!(
+                "note: the alias also sends {:.0} % of requests to version {version} (a canary in progress); only version {} runs here",
+                weight * 100.0,
+                served.version
+            );
+        }
         let running = crate::local::start(crate::local::Options {
             env: &env,
             template: &template,

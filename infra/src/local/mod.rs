@@ -85,9 +85,13 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
         tempfile::Builder::new().prefix("infra-lambda-").tempdir().context("cannot make a folder for bootstrap")?;
     let binary = unpack(o.artifact, dir.path().to_path_buf())?;
     let (name, timeout, memory) = function::settings(o.template)?;
+    // What Lambda serves wins over the template's (a frozen version keeps its own).
+    let timeout = o.served.timeout_seconds.map_or(timeout, std::time::Duration::from_secs);
+    let memory = o.served.memory_mb.unwrap_or(memory);
     let mut variables = function::lambda_variables(&name, o.env.region.as_str(), memory, &dir.path().to_string_lossy());
     variables.extend(o.aws);
     variables.extend(function::logging_variables(o.template)?);
+    variables.extend(o.served.logging.clone());
     variables.insert("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), o.served.version.clone());
     variables.extend(o.served.variables.clone());
     let arn = format!("arn:aws:lambda:{}:{}:function:{name}", o.env.region, o.env.account_id);

@@ -645,19 +645,25 @@ fn refusals(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, tags: &B
 /// Runs the evaluator over `input`; its report and whether every request was as expected.
 fn evaluate(input: &Json, name: &str) -> (bool, String) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/iam-simulate");
-    if !dir.join("node_modules/@cloud-copilot/iam-simulate").is_dir() {
-        let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--silent"]).current_dir(&dir).status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "`npm ci` in scripts/iam-simulate failed: Node 20 and npm are needed"
-        );
-    }
+    // Once per test process: the tests run in parallel, and `npm ci` replaces node_modules.
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| {
+        dir.join("node_modules/@cloud-copilot/iam-simulate/package.json").is_file()
+            || Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(&dir)
+                .status()
+                .is_ok_and(|s| s.success())
+    });
+    assert!(installed, "`npm ci` in scripts/iam-simulate failed: Node 20 and npm are needed");
     let file = std::env::temp_dir().join(format!("infra-iam-{}-{name}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec_pretty(input).unwrap()).unwrap();
     let run = Command::new("node").arg(dir.join("evaluate.mjs")).arg(&file).output().expect("node runs");
     let _ = std::fs::remove_file(&file);
     let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert_ne!(run.status.code(), Some(2), "the evaluator could not run the requests:\n{report}");
+    // Its summary line (`iam-simulate: N requests, M as expected, K not`): it ran.
+    assert!(report.contains(" as expected, "), "the evaluator did not run:\n{report}");
     (run.status.success(), report)
 }
 

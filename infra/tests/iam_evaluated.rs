@@ -201,9 +201,6 @@ impl Resolver<'_> {
                         for var in infra::cfn::deps::sub_variables(text) {
                             out = out.replace(&format!("${{{var}}}"), &self.reference(var));
                         }
-                        for pseudo in ["AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName"] {
-                            out = out.replace(&format!("${{{pseudo}}}"), &self.reference(pseudo));
-                        }
                         json!(out)
                     }
                     (k, _) if k.starts_with("Fn::") => panic!("no resolution of {k} here: {v}"),

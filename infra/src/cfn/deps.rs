@@ -48,6 +48,9 @@ impl Walk<'_> {
 
     /// A name in `Ref` or `${...}`: a parameter, a resource, or a pseudo parameter (ignored).
     fn name(&mut self, name: &str) {
+        if name.starts_with("AWS::") {
+            return;
+        }
         let name = name.split('.').next().unwrap_or(name);
         if self.template.pointer(&format!("/Parameters/{name}")).is_some() {
             self.parameters.insert(name.to_owned());
@@ -108,7 +111,8 @@ impl Walk<'_> {
     }
 }
 
-/// The `${Name}` and `${Id.Attr}` variables of an `Fn::Sub` text (`${!Literal}` is not one).
+/// The `${Name}`, `${Id.Attr}` and `${AWS::Pseudo}` variables of an `Fn::Sub` text, trimmed
+/// (`${!Literal}` is not one).
 pub fn sub_variables(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -116,8 +120,8 @@ pub fn sub_variables(text: &str) -> Vec<&str> {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else { break };
         let var = &after[..end];
-        if !var.starts_with('!') && !var.starts_with("AWS::") {
-            out.push(var);
+        if !var.starts_with('!') {
+            out.push(var.trim());
         }
         rest = &after[end + 1..];
     }
@@ -152,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn sub_variables_skip_literals_and_pseudo_parameters() {
-        assert_eq!(sub_variables("a ${A} ${!B} ${AWS::Region} ${C.Arn}"), ["A", "C.Arn"]);
+    fn sub_variables_skip_literals_and_trim() {
+        assert_eq!(sub_variables("a ${A} ${!B} ${AWS::Region} ${ C.Arn }"), ["A", "AWS::Region", "C.Arn"]);
     }
 }

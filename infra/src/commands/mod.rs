@@ -12,6 +12,7 @@ mod serve;
 mod synth;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -130,27 +131,51 @@ fn load(dir: &Path, target: &Target) -> anyhow::Result<Vec<Environment>> {
 pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
     let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
     let mut findings = crate::validate::all(&stacks, env);
-    let (others, unreadable) = siblings(env);
-    let built: Vec<(&Environment, Vec<Stack>)> =
-        others.iter().filter_map(|o| stacks::all(o).ok().map(|s| (o, s))).collect();
-    let siblings: Vec<crate::validate::Sibling<'_>> =
-        built.iter().map(|(env, stacks)| crate::validate::Sibling { env, stacks }).collect();
+    let folder = folder(env);
+    let siblings: Vec<crate::validate::Sibling<'_>> = folder
+        .built
+        .iter()
+        .filter(|(other, _)| other.name != env.name)
+        .map(|(env, stacks)| crate::validate::Sibling { env, stacks })
+        .collect();
+    let unreadable: Vec<String> =
+        folder.unreadable.iter().filter(|(name, _)| *name != env.name).map(|(_, why)| why.clone()).collect();
     findings.extend(crate::validate::account(env, &stacks, &siblings, &unreadable));
     Ok((stacks, findings))
 }
 
-/// The other environment files of `env`'s folder, loaded, and those that did not load (why).
-fn siblings(env: &Environment) -> (Vec<Environment>, Vec<String>) {
-    let dir = env.source.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Ok(names) = Environment::names(dir) else { return (Vec::new(), Vec::new()) };
-    let (mut ok, mut bad) = (Vec::new(), Vec::new());
-    for name in names.iter().filter(|n| **n != env.name) {
-        match Environment::load_named(dir, name) {
-            Ok(e) => ok.push(e),
-            Err(e) => bad.push(format!("{name}: {e}")),
+/// The environment files of a folder, loaded and built, and those that did not load (name,
+/// why).
+#[derive(Debug, Default)]
+struct Folder {
+    built: Vec<(Environment, Vec<Stack>)>,
+    unreadable: Vec<(String, String)>,
+}
+
+/// `env`'s folder, read once per process: `validate --all` and `synth --all` build every
+/// environment, and each reads the same siblings.
+fn folder(env: &Environment) -> std::sync::Arc<Folder> {
+    static FOLDERS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, std::sync::Arc<Folder>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let dir = env.source.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let mut folders = FOLDERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    folders.entry(dir.clone()).or_insert_with(|| std::sync::Arc::new(read_folder(&dir))).clone()
+}
+
+fn read_folder(dir: &Path) -> Folder {
+    let Ok(names) = Environment::names(dir) else { return Folder::default() };
+    let mut folder = Folder::default();
+    for name in names {
+        match Environment::load_named(dir, &name) {
+            Ok(e) => {
+                if let Ok(stacks) = stacks::all(&e) {
+                    folder.built.push((e, stacks));
+                }
+            }
+            Err(e) => folder.unreadable.push((name.clone(), format!("{name}: {e}"))),
         }
     }
-    (ok, bad)
+    folder
 }
 
 fn print_findings(findings: &[Finding]) {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::{Ctx, Rule, Severity};
+use crate::cfn::deps::sub_variables;
 use crate::cfn::{Template, is_pseudo, valid_logical_id};
 
 /// REF001.
@@ -210,22 +211,6 @@ fn get_att(cx: &mut Ctx<'_>, n: &Names<'_>, id: &str, attr: &str, path: &str) {
         }
         Some(_) => {}
     }
-}
-
-/// The `${…}` variables of a `Fn::Sub` string, skipping `${!literal}`.
-pub(crate) fn sub_variables(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        let var = &after[..end];
-        if !var.starts_with('!') {
-            out.push(var.trim());
-        }
-        rest = &after[end + 1..];
-    }
-    out
 }
 
 pub(super) fn ids(cx: &mut Ctx<'_>, json: &Json) {

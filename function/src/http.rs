@@ -136,7 +136,7 @@ impl<S: Signer> Service<S> {
                 r.headers.push(("cache-control", format!("public, max-age={JWKS_MAX_AGE_SECONDS}")));
                 (r, Outcome::Other)
             }
-            Endpoint::Metadata => (self.metadata(registry), Outcome::Other),
+            Endpoint::Metadata | Endpoint::OpenIdConfiguration => (self.metadata(registry), Outcome::Other),
             Endpoint::Health => (Response::json(200, json!({"status": "ok"})), Outcome::Other),
         }
     }
@@ -181,19 +181,32 @@ impl<S: Signer> Service<S> {
         Ok((Response::json(200, body).no_store(), client.client_id.clone()))
     }
 
-    /// RFC 8414 authorization server metadata.
+    /// The server's metadata: one document, served at both [`Endpoint::Metadata`] (RFC 8414 §3)
+    /// and [`Endpoint::OpenIdConfiguration`] (OpenID Connect Discovery 1.0 §4), as RFC 8414 §5
+    /// allows. Every value is what this service does: the issuer it puts in `iss` (RFC 8414 §3.3:
+    /// identical to the issuer the metadata URL was built from), its token endpoint and JWKS
+    /// under that issuer, the one grant type and the two client authentication methods it takes
+    /// (RFC 6749 §2.3.1), and the algorithms its published keys sign with. The OpenID fields that
+    /// Discovery §3 requires are present with what holds for a service that issues no ID tokens:
+    /// no response types (it has no authorization endpoint), `public` subjects (a token's `sub`
+    /// is its client id for every audience), and the signing algorithm of its tokens.
     fn metadata(&self, registry: &Registry) -> Response {
         let issuer = &self.settings.issuer;
+        let mut algorithms: Vec<&str> = self.signer.published().iter().map(|k| k.alg).collect();
+        algorithms.sort_unstable();
+        algorithms.dedup();
         Response::json(
             200,
             json!({
                 "issuer": issuer,
-                "token_endpoint": format!("{issuer}/oauth/token"),
-                "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-                "grant_types_supported": ["client_credentials"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "token_endpoint": format!("{issuer}{}", Endpoint::Token.path()),
+                "jwks_uri": format!("{issuer}{}", Endpoint::Jwks.path()),
+                "grant_types_supported": [oauth::GRANT_TYPE],
+                "token_endpoint_auth_methods_supported": oauth::AuthMethod::ALL.map(oauth::AuthMethod::name),
                 "response_types_supported": [],
                 "scopes_supported": registry.scopes(),
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": algorithms,
             }),
         )
     }
@@ -208,15 +221,22 @@ pub enum Endpoint {
     Token,
     /// `GET /.well-known/jwks.json`: RFC 7517 §5.
     Jwks,
-    /// `GET /.well-known/oauth-authorization-server`: RFC 8414 §3.
+    /// `GET /.well-known/oauth-authorization-server`: RFC 8414 §3. Where the issuer has no
+    /// path (a custom domain) this is RFC 8414 §3.1's location; under an issuer with a path it
+    /// is `{issuer}/.well-known/oauth-authorization-server`, which RFC 8414 clients do not ask.
     Metadata,
+    /// `GET /.well-known/openid-configuration`: OpenID Connect Discovery 1.0 §4, always
+    /// `{issuer}/.well-known/openid-configuration`, with or without a path in the issuer. API
+    /// Gateway's JWT authorizers and most JWT middleware find the JWKS here.
+    OpenIdConfiguration,
     /// `GET /health`.
     Health,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 4] = [Endpoint::Token, Endpoint::Jwks, Endpoint::Metadata, Endpoint::Health];
+    pub const ALL: [Endpoint; 5] =
+        [Endpoint::Token, Endpoint::Jwks, Endpoint::Metadata, Endpoint::OpenIdConfiguration, Endpoint::Health];
 
     /// The path, as API Gateway's `resource` names it.
     pub fn path(self) -> &'static str {
@@ -224,6 +244,7 @@ impl Endpoint {
             Endpoint::Token => "/oauth/token",
             Endpoint::Jwks => "/.well-known/jwks.json",
             Endpoint::Metadata => "/.well-known/oauth-authorization-server",
+            Endpoint::OpenIdConfiguration => "/.well-known/openid-configuration",
             Endpoint::Health => "/health",
         }
     }
@@ -232,8 +253,14 @@ impl Endpoint {
     pub fn methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::Token => &["POST"],
-            Endpoint::Jwks | Endpoint::Metadata | Endpoint::Health => &["GET", "HEAD"],
+            Endpoint::Jwks | Endpoint::Metadata | Endpoint::OpenIdConfiguration | Endpoint::Health => &["GET", "HEAD"],
         }
+    }
+
+    /// Whether answering needs the client registry: the token endpoint, and the metadata
+    /// (its `scopes_supported`). The others answer without waiting for it.
+    pub fn reads_registry(self) -> bool {
+        matches!(self, Endpoint::Token | Endpoint::Metadata | Endpoint::OpenIdConfiguration)
     }
 
     /// The operation name the API gives the route (API Gateway `OperationName`).
@@ -242,6 +269,7 @@ impl Endpoint {
             Endpoint::Token => "IssueToken",
             Endpoint::Jwks => "GetJwks",
             Endpoint::Metadata => "GetServerMetadata",
+            Endpoint::OpenIdConfiguration => "GetOpenIdConfiguration",
             Endpoint::Health => "GetHealth",
         }
     }

@@ -79,7 +79,7 @@ impl App {
                 if endpoint == Some(Endpoint::Jwks) {
                     self.service.signer.retry_missing().await;
                 }
-                let answer = if matches!(endpoint, Some(Endpoint::Token | Endpoint::Metadata)) {
+                let answer = if endpoint.is_some_and(Endpoint::reads_registry) {
                     match self.registry.get().await {
                         Ok(registry) => self.service.handle(&request, &registry, now).await,
                         Err(e) => {

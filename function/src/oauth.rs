@@ -13,11 +13,27 @@ use crate::registry::{Client, Registry};
 /// Bodies above this are refused before parsing: a valid request is far smaller.
 pub const MAX_BODY_BYTES: usize = 4096;
 
-/// How the client authenticated.
+/// How the client authenticated (RFC 6749 §2.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMethod {
+    /// HTTP Basic with the URL-encoded id and secret.
     Basic,
+    /// `client_id` and `client_secret` in the form body.
     Post,
+}
+
+impl AuthMethod {
+    /// Every method the token endpoint takes.
+    pub const ALL: [AuthMethod; 2] = [AuthMethod::Basic, AuthMethod::Post];
+
+    /// Its name in the OAuth Token Endpoint Authentication Methods registry (RFC 7591 §2), as
+    /// metadata lists it (`token_endpoint_auth_methods_supported`, RFC 8414 §2).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Basic => "client_secret_basic",
+            AuthMethod::Post => "client_secret_post",
+        }
+    }
 }
 
 /// A well-formed token request, not yet authenticated.
@@ -34,6 +50,9 @@ pub struct TokenRequest {
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
+
+/// The one grant type this service takes: RFC 6749 §4.4.2.
+pub const GRANT_TYPE: &str = "client_credentials";
 
 /// Parses a token request from its `Content-Type`, `Authorization` header(s) and body.
 pub fn parse(content_type: Option<&str>, authorization: &[&str], body: &[u8]) -> Result<TokenRequest, OAuthError> {
@@ -86,7 +105,7 @@ pub fn parse(content_type: Option<&str>, authorization: &[&str], body: &[u8]) ->
 
     match grant_type.as_deref() {
         None => return Err(OAuthError::InvalidRequest("grant_type is required")),
-        Some("client_credentials") => {}
+        Some(GRANT_TYPE) => {}
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     }
 

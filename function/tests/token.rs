@@ -388,10 +388,20 @@ fn discovery_and_health() {
     assert_eq!(meta["issuer"], "https://issuer.test");
     assert_eq!(meta["token_endpoint"], "https://issuer.test/oauth/token");
     assert_eq!(meta["jwks_uri"], "https://issuer.test/.well-known/jwks.json");
+    assert_eq!(meta["grant_types_supported"], serde_json::json!(["client_credentials"]));
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(meta["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
+    assert_eq!(meta["subject_types_supported"], serde_json::json!(["public"]));
     assert_eq!(
         meta["scopes_supported"],
         serde_json::json!(["a", "inventory:read", "orders:read", "orders:write", "s"])
     );
+    // OpenID Connect Discovery's location answers the same document.
+    let (r, o, openid) = get("/.well-known/openid-configuration");
+    assert_eq!((r.status, o, &openid), (200, Outcome::Other, &meta));
     let (r, _, body) = get("/health");
     assert_eq!((r.status, body["status"].as_str()), (200, Some("ok")));
     assert_eq!(get("/nope").0.status, 404);

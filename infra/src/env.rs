@@ -227,8 +227,11 @@ impl LogLevel {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
-    /// `iss` of every token and the base of the metadata document.
-    pub issuer: IssuerUrl,
+    /// `iss` of every token and the base of the metadata documents, when written: it must be
+    /// the URL this deployment answers at, `https://<api.custom_domain.domain_name>`, and is
+    /// refused without a custom domain. See [`Environment::issuer`].
+    #[serde(default)]
+    pub issuer: Option<IssuerUrl>,
     /// `aud` of every token.
     pub audience: Audience,
     /// Lifetime of a token unless the client sets its own.
@@ -1084,6 +1087,34 @@ mod checked {
     }
 }
 
+/// An environment file's bytes as text: UTF-8 (YAML 1.2 section 5.2 allows UTF-16 and UTF-32
+/// too, which editors rarely mean and this reader does not take).
+fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+    let wide = [
+        (&[0x00, 0x00, 0xFE, 0xFF][..], "UTF-32"),
+        (&[0xFF, 0xFE, 0x00, 0x00][..], "UTF-32"),
+        (&[0xFE, 0xFF][..], "UTF-16"),
+        (&[0xFF, 0xFE][..], "UTF-16"),
+    ];
+    if let Some((_, name)) = wide.iter().find(|(mark, _)| bytes.starts_with(mark)) {
+        return Err(format!("the file is {name} (it starts with a {name} byte-order mark); save it as UTF-8"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        format!("line {line}: the file is not UTF-8 text (byte {at} starts no UTF-8 character); save it as UTF-8")
+    })
+}
+
+/// Where the deployment answers, and so the `iss` of its tokens: [`Environment::issuer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Issuer {
+    /// `https://<api.custom_domain.domain_name>`.
+    Domain(String),
+    /// The stage's execute-api URL, known once the API exists.
+    Api,
+}
+
 // ---------------------------------------------------------------------------------------------
 
 impl Environment {
@@ -1110,7 +1141,8 @@ impl Environment {
     /// Loads one environment file; its name is the file's stem.
     pub fn load(path: &Path) -> Result<Self, EnvError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Read { path: shown.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| EnvError::Read { path: shown.clone(), source })?;
+        let text = utf8(bytes).map_err(|message| EnvError::Invalid { path: shown.clone(), message })?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
         Self::parse(&text, &name, path)
     }
@@ -1123,6 +1155,8 @@ impl Environment {
         }
         let keys = crate::yaml_keys::KeyLines::read(text)
             .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
+        // YAML 1.2 section 5.2 allows a byte-order mark at the start; the typed reader does not.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut env: Environment = serde_norway::from_str(text)
             .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
         env.name = name.to_owned();
@@ -1219,7 +1253,51 @@ impl Environment {
             certificate_fits(&domain.certificate_arn.0, self.region.as_str(), self.account_id.as_str())
                 .or_else(|message| err("api.custom_domain.certificate_arn", message))?;
         }
-        Ok(())
+        self.issuer_is_served().or_else(|message| err("token.issuer", message))
+    }
+
+    /// The issuer: the one URL this deployment answers at (RFC 8414 §3.3: a client refuses
+    /// metadata whose `issuer` is not the URL it fetched it under, and would send its secret to
+    /// the `token_endpoint` that metadata names).
+    ///
+    /// With `api.custom_domain`, `https://<domain_name>`: the domain's root maps to the stage and
+    /// the execute-api endpoint is disabled. Without one, the stage's execute-api URL
+    /// (`https://{api-id}.execute-api.{region}.{url suffix}/{stage}`, API Gateway developer guide,
+    /// "Invoke REST APIs"), which exists only once the API does: the template passes it to the
+    /// function (see `stacks::service`).
+    pub fn issuer(&self) -> Issuer {
+        match &self.api.custom_domain {
+            Some(domain) => Issuer::Domain(format!("https://{}", domain.domain_name)),
+            None => Issuer::Api,
+        }
+    }
+
+    /// `token.issuer`, when written, is [`Environment::issuer`]; the message says why not and
+    /// what to write.
+    fn issuer_is_served(&self) -> Result<(), String> {
+        let Some(written) = &self.token.issuer else { return Ok(()) };
+        let given = url::Url::parse(&written.0).map_err(|e| e.to_string())?;
+        match (self.issuer(), &self.api.custom_domain) {
+            (Issuer::Domain(served), Some(domain))
+                if given.path() != "/" && given.host_str() == Some(&domain.domain_name.0) =>
+            {
+                Err(format!(
+                    "{written} has a path, so RFC 8414 section 3.1 puts its metadata at https://{}/.well-known/oauth-authorization-server{}, outside the stage this domain's root maps to; use {served}",
+                    domain.domain_name,
+                    given.path()
+                ))
+            }
+            (Issuer::Domain(served), _) if served != written.0 => Err(format!(
+                "{written} is not where this deployment answers: api.custom_domain serves {served} alone, and the metadata would send clients' secrets to a token endpoint on a host this stack does not serve (RFC 8414 section 3.3); use {served}, or leave token.issuer out"
+            )),
+            (Issuer::Domain(_), _) => Ok(()),
+            (Issuer::Api, _) => Err(format!(
+                "without api.custom_domain this deployment answers only at its API's URL (https://{{api-id}}.execute-api.{}.amazonaws.com/{}, known once the API exists), not at {written}; leave token.issuer out to issue under that URL, or add api.custom_domain for {}",
+                self.region,
+                self.api.stage_name,
+                given.host_str().unwrap_or_default()
+            )),
+        }
     }
 
     /// Names of the environments in `dir`, sorted.

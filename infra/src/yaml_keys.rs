@@ -1,20 +1,72 @@
 //! Where each key of a YAML document is written: one pass over the document's events
 //! (saphyr-parser, a YAML 1.2 event parser with positions) records the line of every key by its
 //! dotted path (`monitoring.alarms.lambda_errors.threshold`; sequence items by index,
-//! `token.clients.0.id`), in block and flow style alike, and refuses a key written twice in one
-//! mapping with both lines (serde keeps the last value of a map silently).
+//! `token.clients.0.id`), in block and flow style alike.
+//!
+//! The same pass refuses what the typed reading (serde) would drop or reinterpret without a
+//! word, each with its path and line:
+//! - a key written twice in one mapping (serde keeps the last value);
+//! - any tag, local (`!Ref`, `!Sub`, pasted from a CloudFormation template) or of the core
+//!   schema (`!!str`, `!!int`, `!!binary`): serde reads the value under the tag as if it were
+//!   plain, so `audience: !Ref TokenAudience` would become the text `TokenAudience`;
+//! - a merge key (`<<: *defaults`, YAML 1.1's merge type): serde does not merge, it reads a key
+//!   named `<<`;
+//! - an empty value (`key:` with nothing after it, `~`, `null`): it would read as "left out" for
+//!   an optional section, where it is more often a section whose lines lost their indentation;
+//! - a second document (a second `---`); one leading `---` and a closing `...` are fine;
+//! - directives (`%YAML`, `%TAG`): they only change how tags and versions read;
+//! - a byte-order mark anywhere but at the very start (YAML 1.2 section 5.2 allows one there).
+//!
+//! Anchors and aliases (`&x`, `*x`) are read: they repeat a value exactly.
 
 use std::collections::BTreeMap;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
-/// A key written twice in one mapping.
+/// Why a document is refused before its typed reading; each names the dotted path of the value
+/// (empty for the document itself) and its line (1-based).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: the key is given twice, at line {first} and at line {second}")]
-pub struct DuplicateKey {
-    pub path: String,
-    pub first: usize,
-    pub second: usize,
+pub enum ReadError {
+    /// A key written twice in one mapping.
+    #[error("{path}: the key is given twice, at line {first} and at line {second}")]
+    DuplicateKey { path: String, first: usize, second: usize },
+    /// A tagged node.
+    #[error(
+        "{path}: the YAML tag `{tag}` at line {line} is not read: environment files hold plain values, and nothing here evaluates CloudFormation functions; write the value itself{}",
+        if tag.starts_with("!!") { " (quote it to make it text)" } else { "" }
+    )]
+    Tag { path: String, line: usize, tag: String },
+    /// A `<<` merge key.
+    #[error("{path}: the merge key `<<` at line {line} is not applied (YAML 1.2 has no merge); write the keys out")]
+    MergeKey { path: String, line: usize },
+    /// A value that is empty or null.
+    #[error(
+        "{path}: the key at line {line} has no value; write its value (indented under it, for a section), or remove the key to leave it out"
+    )]
+    Empty { path: String, line: usize },
+    /// A second document in the stream.
+    #[error(
+        "a second YAML document starts at line {line}: an environment file is one document; remove the `---` there and what follows, or move it to a file of its own"
+    )]
+    SecondDocument { line: usize },
+    /// A directive (`%YAML`, `%TAG`).
+    #[error("line {line}: the directive `{directive}` is not read; remove it (environment files are plain YAML 1.2)")]
+    Directive { line: usize, directive: String },
+    /// No settings at all: an empty file, only comments, or a null document.
+    #[error(
+        "the file holds no settings; an environment file is one mapping of keys (account_id, region, ...: docs/environments.md)"
+    )]
+    EmptyDocument,
+    /// A document that is a list or a single value.
+    #[error(
+        "line {line}: the file is a {found}; an environment file is one mapping of keys (account_id: ..., region: ...)"
+    )]
+    NotAMapping { line: usize, found: &'static str },
+    /// A byte-order mark after the start.
+    #[error(
+        "line {line}: a byte-order mark (U+FEFF) inside the file; YAML allows one only at the very start (YAML 1.2 section 5.2): delete it"
+    )]
+    ByteOrderMark { line: usize },
 }
 
 /// The line (1-based) of every key of a document, by dotted path, and every scalar value with the
@@ -49,12 +101,22 @@ fn key_done(stack: &mut [Frame], was_key: bool) {
 impl KeyLines {
     /// Reads `text`. A syntax error ends the reading quietly (the typed read reports it, naming
     /// the key it was reading); the keys before it are kept.
-    pub fn read(text: &str) -> Result<Self, DuplicateKey> {
+    ///
+    /// # Errors
+    /// The first [`ReadError`] in the document's order.
+    pub fn read(text: &str) -> Result<Self, ReadError> {
+        refuse_in_text(text)?;
         let mut lines = BTreeMap::new();
         let mut values = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
-        for event in Parser::new_from_str(text) {
-            let Ok((event, span)) = event else { break };
+        let mut documents = 0;
+        let mut seen_root = false;
+        for event in Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text)) {
+            let Ok((event, span)) = event else {
+                // The typed reading reports the syntax error.
+                seen_root = true;
+                break;
+            };
             let line = span.start.line();
             // Where a new node sits: the path of the value it is, or `None` for a key.
             let slot = match stack.last_mut() {
@@ -70,14 +132,33 @@ impl KeyLines {
                 Some(Frame::Mapping { path, .. }) => join(path, COMPLEX_KEY),
                 _ => COMPLEX_KEY.to_owned(),
             });
+            if let Some(tag) = tag_of(&event) {
+                return Err(ReadError::Tag { path, line, tag });
+            }
+            if stack.is_empty() {
+                root(&event, line)?;
+                seen_root |= matches!(event, Event::MappingStart(..));
+            }
             match event {
-                Event::Scalar(value, ..) => {
+                Event::DocumentStart(_) => {
+                    documents += 1;
+                    if documents > 1 {
+                        return Err(ReadError::SecondDocument { line });
+                    }
+                }
+                Event::Scalar(value, style, ..) => {
                     if !is_key {
+                        if style == ScalarStyle::Plain && matches!(&*value, "" | "~" | "null" | "Null" | "NULL") {
+                            return Err(ReadError::Empty { path, line });
+                        }
                         values.push((path, value.to_string()));
                     } else if let Some(Frame::Mapping { path, keys, value_of, .. }) = stack.last_mut() {
                         let full = join(path, &value);
+                        if style == ScalarStyle::Plain && value == "<<" {
+                            return Err(ReadError::MergeKey { path: full, line });
+                        }
                         if let Some(first) = keys.insert(value.to_string(), line) {
-                            return Err(DuplicateKey { path: full, first, second: line });
+                            return Err(ReadError::DuplicateKey { path: full, first, second: line });
                         }
                         lines.insert(full, line);
                         *value_of = Some(value.to_string());
@@ -99,6 +180,9 @@ impl KeyLines {
                 _ => {}
             }
         }
+        if !seen_root && documents <= 1 {
+            return Err(ReadError::EmptyDocument);
+        }
         Ok(KeyLines { lines, values })
     }
 
@@ -116,6 +200,56 @@ impl KeyLines {
             .max_by_key(|(_, v)| v.len())
             .map(|(path, _)| path.as_str())
     }
+}
+
+/// The document's top node must be a mapping.
+fn root(event: &Event<'_>, line: usize) -> Result<(), ReadError> {
+    match event {
+        Event::Scalar(value, ScalarStyle::Plain, ..) if matches!(&**value, "" | "~" | "null" | "Null" | "NULL") => {
+            Err(ReadError::EmptyDocument)
+        }
+        Event::Scalar(..) | Event::Alias(_) => Err(ReadError::NotAMapping { line, found: "single value" }),
+        Event::SequenceStart(..) => Err(ReadError::NotAMapping { line, found: "list" }),
+        _ => Ok(()),
+    }
+}
+
+/// The tag of a node event, as written (`!Ref`, `!!str`).
+fn tag_of(event: &Event<'_>) -> Option<String> {
+    match event {
+        Event::Scalar(_, _, _, Some(tag)) | Event::MappingStart(_, Some(tag)) | Event::SequenceStart(_, Some(tag)) => {
+            // The parser resolves `!!` to the core schema's prefix; show it as written.
+            let handle = if tag.handle == "tag:yaml.org,2002:" { "!!" } else { tag.handle.as_str() };
+            Some(format!("{handle}{}", tag.suffix))
+        }
+        _ => None,
+    }
+}
+
+/// What the event parser does not report: directives before the document, and byte-order marks
+/// after the first character.
+fn refuse_in_text(text: &str) -> Result<(), ReadError> {
+    for (n, l) in text.lines().enumerate() {
+        let line = n + 1;
+        let body = if n == 0 { l.strip_prefix('\u{feff}').unwrap_or(l) } else { l };
+        if body.contains('\u{feff}') {
+            return Err(ReadError::ByteOrderMark { line });
+        }
+        let content = body.trim();
+        if content.starts_with('%') {
+            let directive = content.split_whitespace().next().unwrap_or(content).to_owned();
+            return Err(ReadError::Directive { line, directive });
+        }
+        if !content.is_empty() && !content.starts_with('#') {
+            // Directives come only before the document; the rest of the text is the reader's.
+            let rest = text.lines().skip(n + 1).position(|l| l.contains('\u{feff}'));
+            return match rest {
+                Some(k) => Err(ReadError::ByteOrderMark { line: line + 1 + k }),
+                None => Ok(()),
+            };
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,8 +301,8 @@ z: \"quoted: value\"
     /// lines; the same key in different mappings is fine.
     #[test]
     fn duplicates_name_both_lines() {
-        let dup = |path: &str, first, second| Err(DuplicateKey { path: path.into(), first, second });
-        let rows: [(&str, Result<(), DuplicateKey>); 11] = [
+        let dup = |path: &str, first, second| Err(ReadError::DuplicateKey { path: path.into(), first, second });
+        let rows: [(&str, Result<(), ReadError>); 11] = [
             ("a: 1\na: 2\n", dup("a", 1, 2)),
             ("a: 1\nb: 2\n\n\na: 3\n", dup("a", 1, 5)),
             ("b:\n  c: 1\n  d: 2\n  c: 3\n", dup("b.c", 2, 4)),

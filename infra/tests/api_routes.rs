@@ -60,7 +60,7 @@ fn deployed_routes_answer_as_serve_does() {
         assert_eq!(routed, expected, "{name}");
 
         let service = Service::new(
-            Settings { issuer: env.token.issuer.0.clone(), audience: env.token.audience.0.clone(), ttl_seconds: 300 },
+            Settings { issuer: "https://issuer.test".into(), audience: env.token.audience.0.clone(), ttl_seconds: 300 },
             LocalSigner::generate().unwrap(),
         );
         let registry = Registry::from_json(r#"{"clients":[]}"#).unwrap();

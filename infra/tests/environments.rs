@@ -81,7 +81,7 @@ fn out_of_range_values_name_key_and_line() {
         ("account_id: \"111111111111\"", "account_id: \"1111\"", "account_id: `1111` is not an AWS account id"),
         ("region: eu-west-1", "region: Ireland", "region: `Ireland` is not an AWS region code"),
         (
-            "issuer: https://auth.dev.example.com",
+            "# No `issuer:` here: without api.custom_domain the issuer is the API's own URL.",
             "issuer: http://auth.dev.example.com",
             "token.issuer: `http://auth.dev.example.com`: an issuer must use https",
         ),
@@ -271,20 +271,21 @@ fn duplicate_keys_are_refused_everywhere() {
 /// URL-typed values are parsed as URLs and checked against the rules of where they are used.
 #[test]
 fn urls_are_parsed_and_checked_where_they_are_used() {
-    let issuer = "issuer: https://auth.dev.example.com";
+    let issuer = "# No `issuer:` here: without api.custom_domain the issuer is the API's own URL.";
     let runbook = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/dev.md";
     let webhook = |url: &str| format!("emails: [identity-dev@example.com]\n      webhooks: [\"{url}\"]");
     let warning_emails = "emails: [identity-dev@example.com]";
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         // Issuer (RFC 8414 section 2).
-        (issuer, "issuer: https://auth.example.com".into(), None),
+        // Well formed, but dev has no custom domain: it answers only at its API's URL.
+        (issuer, "issuer: https://auth.example.com".into(), Some("without api.custom_domain")),
         (issuer, "issuer: http://localhost:8080".into(), Some("an issuer must use https")),
         (issuer, "issuer: https://localhost".into(), Some("`localhost` is this machine")),
         (issuer, "issuer: https://auth..example.com".into(), Some("is not a DNS name")),
         (issuer, "issuer: https://-auth.example.com".into(), Some("is not a DNS name")),
         (issuer, "issuer: https://auth.example.com.".into(), Some("is not a DNS name")),
         (issuer, "issuer: https://10.0.0.1".into(), Some("10.0.0.1 is not a public address")),
-        (issuer, "issuer: https://auth.example.com/tenant".into(), None),
+        (issuer, "issuer: https://auth.example.com/tenant".into(), Some("without api.custom_domain")),
         (issuer, "issuer: http://localhost.evil.example".into(), Some("an issuer must use https")),
         (issuer, "issuer: http://localhostevil.example".into(), Some("an issuer must use https")),
         (issuer, "issuer: http://auth.example.com".into(), Some("an issuer must use https")),

@@ -38,6 +38,7 @@ fn outputs(base: &str, token_path: &str) -> BTreeMap<String, String> {
         ("ApiUrl".to_owned(), base.to_owned()),
         ("JwksUrl".to_owned(), format!("{base}/.well-known/jwks.json")),
         ("TokenUrl".to_owned(), format!("{base}{token_path}")),
+        ("OpenIdConfigurationUrl".to_owned(), format!("{base}/.well-known/openid-configuration")),
     ])
 }
 
@@ -49,15 +50,26 @@ fn rt() -> tokio::runtime::Runtime {
 fn smoke_check_passes_against_the_token_endpoint() {
     let server = serve();
     let lines = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"), "ES256")).unwrap();
-    assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[2].ends_with("401 invalid_client"), "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[2].ends_with(&format!("issuer {}", server.1)), "{lines:?}");
+    assert!(lines[3].ends_with("401 invalid_client"), "{lines:?}");
 }
 
 #[test]
 fn smoke_check_fails_on_a_wrong_answer() {
     let server = serve();
+    // Metadata that names another token endpoint, another issuer, or is not there.
     let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/health"), "ES256")).unwrap_err();
-    assert_eq!(e.check, "token");
+    assert!(e.check == "metadata" && e.to_string().contains("token_endpoint is"), "{e}");
+    let mut other_issuer = outputs(&server.1, "/oauth/token");
+    // The same server under another name: the metadata names the issuer it was started with.
+    other_issuer.insert("ApiUrl".into(), server.1.replace("127.0.0.1", "localhost"));
+    let e = rt().block_on(infra::deploy::smoke::check(&other_issuer, "ES256")).unwrap_err();
+    assert!(e.check == "metadata" && e.to_string().contains("issuer is"), "{e}");
+    let mut missing = outputs(&server.1, "/oauth/token");
+    missing.insert("OpenIdConfigurationUrl".into(), format!("{}/.well-known/openid", server.1));
+    let e = rt().block_on(infra::deploy::smoke::check(&missing, "ES256")).unwrap_err();
+    assert!(e.check == "metadata" && e.to_string().contains("answered 404"), "{e}");
     let e = rt().block_on(infra::deploy::smoke::check(&BTreeMap::new(), "ES256")).unwrap_err();
     assert!(e.to_string().contains("the stack has no output ApiUrl"), "{e}");
     // An environment set to RS256 whose JWKS serves a P-256 key.

@@ -1,5 +1,6 @@
-//! `infra serve <env>`: the token endpoint on 127.0.0.1 with the environment's issuer,
-//! audience, TTLs and clients, an in-process ES256 key, and local client secrets.
+//! `infra serve <env>`: the token endpoint on 127.0.0.1 with the environment's audience, TTLs
+//! and clients, an in-process key of its algorithm, and local client secrets. The issuer is the
+//! local URL (`http://127.0.0.1:<port>`): the metadata and tokens name where this server answers.
 //! (`--lambda` runs the deployed environment's artifact instead: see `crate::local`.)
 //!
 //! Client secrets come from `TOKEN_SERVICE_LOCAL_SECRETS` (`id=secret,id=secret`). A client
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use token_function::http::Service;
+use token_function::http::{Endpoint, Service};
 use token_function::jwt::{LocalSigner, Signer};
 use token_function::oauth::Settings;
 use token_function::registry::{Client, Registry, RegistryDocument, StoredSecret, random_secret};
@@ -64,12 +65,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let registry = Registry::from_document(doc).context("building the local client registry")?;
-    let settings = Settings {
-        issuer: env.token.issuer.0.clone(),
-        audience: env.token.audience.0.clone(),
-        ttl_seconds: u64::from(env.token.ttl_seconds.get()),
-    };
-    let service = Service::new(settings, LocalSigner::generate_for(env.signing_key.algorithm)?);
+    let signer = LocalSigner::generate_for(env.signing_key.algorithm)?;
 
     use tracing_subscriber::filter::LevelFilter;
     let level = match env.function.log_level.filter() {
@@ -85,14 +81,17 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let local = listener.local_addr()?;
-        eprintln!(
-            "serving `{}` on http://{local} (issuer {}, kid {})",
-            env.name,
-            env.token.issuer,
-            service.signer.jwk().kid
-        );
-        eprintln!("  POST http://{local}/oauth/token   GET http://{local}/.well-known/jwks.json");
+        // The issuer is where this server answers, so a verifier that discovers the JWKS from the
+        // issuer's metadata (RFC 8414 section 3.3) finds this server's key.
+        let issuer = format!("http://{}", listener.local_addr()?);
+        let settings = Settings {
+            issuer: issuer.clone(),
+            audience: env.token.audience.0.clone(),
+            ttl_seconds: u64::from(env.token.ttl_seconds.get()),
+        };
+        let service = Service::new(settings, signer);
+        eprintln!("serving `{}` on {issuer} (the issuer of its tokens; kid {})", env.name, service.signer.jwk().kid);
+        eprintln!("  POST {issuer}{}   GET {issuer}{}", Endpoint::Token.path(), Endpoint::OpenIdConfiguration.path());
         for (id, secret) in &printed {
             eprintln!("  local credentials: client_id={id} client_secret={secret}");
         }

@@ -54,12 +54,16 @@ async fn call(
     Ok((status, headers, json))
 }
 
-/// Runs the checks against the stack outputs `ApiUrl`, `JwksUrl` and `TokenUrl`.
+/// Runs the checks against the stack outputs `ApiUrl`, `JwksUrl`, `TokenUrl` and
+/// `OpenIdConfigurationUrl`: the metadata must name the API's URL as its issuer and the other two
+/// as its endpoints (RFC 8414 section 3.3; OpenID Connect Discovery 1.0 section 4.3), or strict
+/// clients refuse it.
 /// `alg` is the environment's signing algorithm (`ES256`, `RS256`): the JWKS's first key must be
 /// for it.
 pub async fn check(outputs: &BTreeMap<String, String>, alg: &str) -> Result<Vec<String>, SmokeError> {
     let url = |k: &str| outputs.get(k).cloned().ok_or_else(|| fail("outputs", format!("the stack has no output {k}")));
     let (api, jwks, token) = (url("ApiUrl")?, url("JwksUrl")?, url("TokenUrl")?);
+    let discovery = url("OpenIdConfigurationUrl")?;
     let client = client()?;
     let get = |u: &str| hyper::Request::get(u).body(Full::new(Bytes::new()));
     let mut passed = Vec::new();
@@ -79,6 +83,18 @@ pub async fn check(outputs: &BTreeMap<String, String>, alg: &str) -> Result<Vec<
         "GET {jwks}: 200 with key {}",
         body.pointer("/keys/0/kid").and_then(|v| v.as_str()).unwrap_or("?")
     ));
+
+    let (status, _, body) =
+        call(&client, "metadata", get(&discovery).map_err(|e| fail("metadata", e.to_string()))?).await?;
+    let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let named = [("issuer", &api), ("jwks_uri", &jwks), ("token_endpoint", &token)];
+    if let Some((k, want)) = named.iter().find(|(k, want)| field(k) != **want).filter(|_| status == 200) {
+        return Err(fail("metadata", format!("GET {discovery}: {k} is `{}`, not {want}", field(k))));
+    }
+    if status != 200 {
+        return Err(fail("metadata", format!("GET {discovery} answered {status} {body}")));
+    }
+    passed.push(format!("GET {discovery}: 200, issuer {api}"));
 
     let req = hyper::Request::post(&token)
         .header("content-type", "application/x-www-form-urlencoded")

@@ -94,6 +94,12 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
     variables.extend(o.served.logging.clone());
     variables.insert("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), o.served.version.clone());
     variables.extend(o.served.variables.clone());
+    let api = ApiSpec::from_template(o.template).map_err(|e| anyhow::anyhow!("the service template's API: {e}"))?;
+    let listener = o.listener;
+    let url = format!("http://{}/{}", listener.local_addr()?, api.stage);
+    // The issuer is where this API answers, as the deployed one's is its own URL: metadata
+    // fetched here names this server's token endpoint and JWKS (RFC 8414 section 3.3).
+    variables.insert(crate::stacks::service::ISSUER_VARIABLE.to_owned(), url.clone());
     let arn = format!("arn:aws:lambda:{}:{}:function:{name}", o.env.region, o.env.account_id);
     let spec = FunctionSpec {
         name,
@@ -105,10 +111,7 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
         max_environments: o.max_environments,
         quiet: o.quiet,
     };
-    let api = ApiSpec::from_template(o.template).map_err(|e| anyhow::anyhow!("the service template's API: {e}"))?;
     let api = Arc::new(LocalApi::new(api, Arc::new(LocalFunction::new(spec)), !o.quiet));
-    let listener = o.listener;
-    let url = format!("http://{}/{}", listener.local_addr()?, api.stage());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(api.clone().serve(listener, async move {
         let _ = stopped.await;

@@ -7,7 +7,7 @@ use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
 use crate::cfn::{Condition, ConditionHandle, Handle, ModelError, Options, ParamHandle, Parameter, Template, Value};
-use crate::env::{CanarySettings, Environment, TracingMode};
+use crate::env::{CanarySettings, Environment, Issuer, TracingMode};
 use crate::keys::{Slot, Stage};
 use token_function::error::OAuthError;
 use token_function::http::{Endpoint, Response, error_answer, error_response, not_found};
@@ -19,10 +19,13 @@ use token_function::key_pairs::SigningMode;
 pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
 pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
 
+/// The function's variable holding the issuer (`iss`, the base of its metadata).
+pub const ISSUER_VARIABLE: &str = "TOKEN_ISSUER";
+
 /// The function's environment variables that come straight from the environment file, with
 /// the key each comes from (so findings about their size can point at the file).
 pub const VARIABLES_FROM_FILE: [(&str, &str); 3] = [
-    ("TOKEN_ISSUER", "token.issuer"),
+    (ISSUER_VARIABLE, "api.custom_domain"),
     ("TOKEN_AUDIENCE", "token.audience"),
     ("TOKEN_TTL_SECONDS", "token.ttl_seconds"),
 ];
@@ -371,8 +374,31 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
         },
     )?;
+    // The API.
+    let api = t.add(
+        API_ID,
+        RestApi {
+            name: api_name(env),
+            description: format!("{q}: OAuth 2.0 token endpoint"),
+            endpoint_configuration: EndpointConfiguration::regional(),
+            // With a custom domain, callers use it alone: the default execute-api endpoint
+            // would bypass the domain's TLS policy. The outputs then carry the domain's URLs.
+            // (The deployment's id digests this resource, so a change reaches the stage.)
+            disable_execute_api_endpoint: env.api.custom_domain.is_some(),
+        },
+    )?;
+    // The issuer is where the API answers (`Environment::issuer`): the custom domain, or the
+    // stage's execute-api URL, which exists only once the API does.
+    let base_url = match env.issuer() {
+        Issuer::Domain(url) => Value::Lit(url),
+        Issuer::Api => Value::sub(format!(
+            "https://{}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{}",
+            api.sub_ref(),
+            env.api.stage_name
+        )),
+    };
     let mut variables = BTreeMap::from([
-        ("TOKEN_ISSUER".to_owned(), env.token.issuer.0.clone().into()),
+        (ISSUER_VARIABLE.to_owned(), base_url.clone()),
         ("TOKEN_AUDIENCE".to_owned(), env.token.audience.0.clone().into()),
         ("TOKEN_TTL_SECONDS".to_owned(), env.token.ttl_seconds.to_string().into()),
         ("CLIENT_REGISTRY_SECRET_ARN".to_owned(), registry.r#ref()),
@@ -412,19 +438,6 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         }
     };
 
-    // The API.
-    let api = t.add(
-        API_ID,
-        RestApi {
-            name: api_name(env),
-            description: format!("{q}: OAuth 2.0 token endpoint"),
-            endpoint_configuration: EndpointConfiguration::regional(),
-            // With a custom domain, callers use it alone: the default execute-api endpoint
-            // would bypass the domain's TLS policy. The outputs then carry the domain's URLs.
-            // (The deployment's id digests this resource, so a change reaches the stage.)
-            disable_execute_api_endpoint: env.api.custom_domain.is_some(),
-        },
-    )?;
     let integration_uri = Value::sub(format!(
         "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{target_sub}/invocations"
     ));
@@ -571,45 +584,43 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         )?;
     }
 
-    let base_url = match &env.api.custom_domain {
-        Some(domain) => {
-            let name = t.add(
-                "ApiDomainName",
-                apigateway::DomainName {
-                    domain_name: domain.domain_name.0.clone(),
-                    regional_certificate_arn: domain.certificate_arn.0.clone(),
-                    endpoint_configuration: EndpointConfiguration::regional(),
-                    security_policy: "TLS_1_2",
-                },
-            )?;
-            t.add(
-                "ApiBasePathMapping",
-                apigateway::BasePathMapping {
-                    domain_name: name.r#ref(),
-                    rest_api_id: api.r#ref(),
-                    stage: stage.r#ref(),
-                    base_path: None,
-                },
-            )?;
-            t.output(
-                "CustomDomainTarget",
-                "DNS target (alias or CNAME) for the custom domain",
-                name.regional_domain_name(),
-            )?;
-            Value::Lit(format!("https://{}", domain.domain_name))
-        }
-        None => Value::sub(format!(
-            "https://{}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage_name}",
-            api.sub_ref()
-        )),
-    };
+    if let Some(domain) = &env.api.custom_domain {
+        let name = t.add(
+            "ApiDomainName",
+            apigateway::DomainName {
+                domain_name: domain.domain_name.0.clone(),
+                regional_certificate_arn: domain.certificate_arn.0.clone(),
+                endpoint_configuration: EndpointConfiguration::regional(),
+                security_policy: "TLS_1_2",
+            },
+        )?;
+        t.add(
+            "ApiBasePathMapping",
+            apigateway::BasePathMapping {
+                domain_name: name.r#ref(),
+                rest_api_id: api.r#ref(),
+                stage: stage.r#ref(),
+                base_path: None,
+            },
+        )?;
+        t.output(
+            "CustomDomainTarget",
+            "DNS target (alias or CNAME) for the custom domain",
+            name.regional_domain_name(),
+        )?;
+    }
     let url = |path: &str| match &base_url {
         Value::Lit(s) => Value::Lit(format!("{s}{path}")),
         Value::Fn(_) => Value::join("", vec![base_url.clone(), path.into()]),
     };
-    t.output("ApiUrl", "Base URL of the token API", base_url.clone())?;
-    t.output("TokenUrl", "OAuth 2.0 token endpoint", url("/oauth/token"))?;
-    t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url("/.well-known/jwks.json"))?;
+    t.output("ApiUrl", "Base URL of the token API: the issuer (`iss`) of its tokens", base_url.clone())?;
+    t.output("TokenUrl", "OAuth 2.0 token endpoint", url(Endpoint::Token.path()))?;
+    t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url(Endpoint::Jwks.path()))?;
+    t.output(
+        "OpenIdConfigurationUrl",
+        "The issuer's metadata where OpenID Connect Discovery and JWT authorizers look for it",
+        url(Endpoint::OpenIdConfiguration.path()),
+    )?;
     t.output("FunctionName", "The token function", function.r#ref())?;
     for (name, description, value) in keys.outputs {
         t.output(name, description, value)?;

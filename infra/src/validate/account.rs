@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use super::alarms::ALARM008;
+use super::bounds::Admissible;
 use super::{Ctx, Finding, Rule, Severity};
 use crate::cfn::names::{NameScope, fixed_name};
 use crate::env::Environment;
@@ -186,29 +188,57 @@ fn kms_requests(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     }
 }
 
-/// ACCT001.
+/// ACCT001, with every other bound on the reservation: where the policy requires one
+/// (POL004) or the concurrency alarm that comes with one needs two executions (ALARM008) and the
+/// account has less left, one finding says so and what to change instead.
 fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
-    let Some(own) = env.function.reserved_concurrency.map(|c| c.get()) else { return };
+    let own = env.function.reserved_concurrency.map(|c| c.get());
+    let required = env.policy.require_reserved_concurrency;
+    if own.is_none() && !required {
+        return;
+    }
     let quota = env.account_quotas.lambda_concurrent_executions.get();
     let reservable = quota.saturating_sub(quota.min(100));
     let others: u32 = same.iter().filter_map(|o| o.function.reserved_concurrency).map(|c| c.get()).sum();
-    if reservable == 0 {
-        cx.push(
-            &ACCT001,
-            env.locate("function.reserved_concurrency"),
-            format!(
-                "account {} has {quota} concurrent executions in {}, all of which Lambda keeps unreserved: remove function.reserved_concurrency, or raise the quota through Service Quotas and declare it in account_quotas.lambda_concurrent_executions",
-                env.account_id, env.region
-            ),
-        );
+    let who: Vec<String> =
+        same.iter().filter_map(|o| o.function.reserved_concurrency.map(|c| format!("{} {c}", o.name))).collect();
+    let whose = if who.is_empty() { String::new() } else { format!(", less {others} reserved by {}", who.join(", ")) };
+    let mut bounds = Admissible::new().upper(
+        f64::from(reservable.saturating_sub(others)),
+        false,
+        ACCT001.id,
+        format!(
+            "what account {} can reserve in {}: {quota} concurrent executions less the 100 Lambda keeps unreserved{whose}",
+            env.account_id, env.region
+        ),
+    );
+    if required {
+        bounds = bounds.lower(1.0, false, "POL004", "policy.require_reserved_concurrency");
+    }
+    bounds = bounds.lower(2.0, false, ALARM008.id, "the concurrency alarm that comes with a reservation tells near-full from full only with two executions or more");
+    let mut instead = vec![
+        "raise the quota through Service Quotas and declare it in account_quotas.lambda_concurrent_executions"
+            .to_owned(),
+    ];
+    if !who.is_empty() {
+        instead.push(format!("lower the other reservations ({})", who.join(", ")));
+    }
+    instead.push(if required {
+        "set policy.require_reserved_concurrency: false and remove function.reserved_concurrency".to_owned()
+    } else {
+        "remove function.reserved_concurrency (the alarm goes with it)".to_owned()
+    });
+    let at =
+        env.locate(if own.is_some() { "function.reserved_concurrency" } else { "policy.require_reserved_concurrency" });
+    if let Some(m) = bounds.message("function.reserved_concurrency", &instead.join(", or ")) {
+        cx.push(&ACCT001, at, m);
         return;
     }
+    let Some(own) = own else { return };
     if own + others > reservable {
-        let who: Vec<String> =
-            same.iter().filter_map(|o| o.function.reserved_concurrency.map(|c| format!("{} {c}", o.name))).collect();
         cx.push(
             &ACCT001,
-            env.locate("function.reserved_concurrency"),
+            at,
             format!(
                 "{own}{} reserved executions exceed the {reservable} account {} can reserve in {} ({quota} concurrent executions less the 100 Lambda keeps unreserved); lower it, or declare a raised quota in account_quotas.lambda_concurrent_executions",
                 if who.is_empty() { String::new() } else { format!(" + {} ({})", others, who.join(", ")) },
@@ -223,8 +253,28 @@ fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
 fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     let q = &env.account_quotas;
     let t = &env.api.throttling;
-    let rate: u32 = t.rate_limit.get() + same.iter().map(|o| o.api.throttling.rate_limit.get()).sum::<u32>();
-    if rate > q.api_requests_per_second.get() {
+    let taken: u32 = same.iter().map(|o| o.api.throttling.rate_limit.get()).sum();
+    let rate: u32 = t.rate_limit.get() + taken;
+    let others: Vec<String> = same.iter().map(|o| format!("{} {}", o.name, o.api.throttling.rate_limit)).collect();
+    let none_left = Admissible::new()
+        .lower(1.0, false, "the key's range", "API Gateway takes a stage rate of at least 1 request/s")
+        .upper(
+            f64::from(q.api_requests_per_second.get().saturating_sub(taken)),
+            false,
+            ACCT002.id,
+            format!(
+                "the account's throttle of {} less {taken} taken by {}",
+                q.api_requests_per_second,
+                others.join(", ")
+            ),
+        )
+        .message(
+            "api.throttling.rate_limit",
+            "lower the other stages' rate limits, or declare a raised quota in account_quotas.api_requests_per_second",
+        );
+    if let Some(m) = none_left {
+        cx.push(&ACCT002, env.locate("api.throttling.rate_limit"), m);
+    } else if rate > q.api_requests_per_second.get() {
         let who: Vec<String> =
             same.iter().map(|o| format!("{} {}", o.source.display(), o.api.throttling.rate_limit)).collect();
         cx.push(

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
+use super::bounds::Admissible;
 use super::{Ctx, Rule, Severity, props, resources, rtype};
 use crate::env::Environment;
 use crate::stacks::alarms as catalogue;
@@ -314,7 +315,9 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
                 ),
             );
         }
-        if let Some(problem) = catalogue::unreachable(env, def) {
+        if !left_to_the_account(env, def)
+            && let Some(problem) = concurrency_conflict(env, def).or_else(|| catalogue::unreachable(env, def))
+        {
             cx.push(&ALARM008, key("threshold"), problem);
         }
         if let Some(window) = canary_window.filter(|_| watched.contains(def.key)) {
@@ -337,6 +340,36 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
             }
         }
     }
+}
+
+/// Where the account cannot reserve two executions, no reservation lets the concurrency alarm
+/// fire: ACCT001 says what to change instead, and ALARM008 is silent on its threshold.
+fn left_to_the_account(env: &Environment, def: &catalogue::AlarmDef) -> bool {
+    def.key == "lambda_concurrency" && env.account_quotas.lambda_concurrent_executions.get().saturating_sub(100) < 2
+}
+
+/// With reserved concurrency `r` the concurrency alarm compares `floor(r x threshold / 100)` whole
+/// executions: a threshold under one execution fires whenever the function runs, and `r` can
+/// never be exceeded. At `r = 1` no threshold is left; the message says what to change instead
+/// (the reservation, which ACCT001 checks against the account).
+fn concurrency_conflict(env: &Environment, def: &catalogue::AlarmDef) -> Option<String> {
+    let r = env.function.reserved_concurrency.filter(|_| def.key == "lambda_concurrency")?.get();
+    let instead = if env.policy.require_reserved_concurrency {
+        "raise function.reserved_concurrency to at least 2 instead"
+    } else {
+        "raise function.reserved_concurrency to at least 2 instead, or remove it (the alarm goes with it)"
+    };
+    Admissible::new()
+        .lower(
+            100.0 / f64::from(r),
+            false,
+            ALARM008.id,
+            format!(
+                "less rounds down to 0 of the {r} reserved executions, and the alarm fires whenever the function runs"
+            ),
+        )
+        .upper(100.0, true, ALARM008.id, format!("the function never exceeds its {r} reserved executions"))
+        .message(&format!("monitoring.alarms.{}.threshold with function.reserved_concurrency {r}", def.key), instead)
 }
 
 /// A canary's failing requests are at most its share of traffic: a watched alarm on a share of

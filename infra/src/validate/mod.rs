@@ -11,6 +11,7 @@
 
 mod account;
 mod alarms;
+pub mod bounds;
 mod deploy;
 mod handlers;
 mod iam;

@@ -49,12 +49,15 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+import discovery
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BINARY = os.environ.get("INFRA_BIN") or os.path.join(ROOT, "target", "debug", "infra")
 # Unique per run: an emulator may keep what an earlier run left behind.
 PREFIX = "e2e-" + os.urandom(3).hex()
 CLIENT = "dev-test-client"
-ISSUER = "https://auth.dev.example.com"
+# `serve --lambda` issues under its own URL, `http://127.0.0.1:<port>/<stage>`.
+LOCAL_ISSUER = re.compile(r"http://127\.0\.0\.1:\d+/v1")
 AUDIENCE = "https://api.dev.example.com"
 
 passed = failed = 0
@@ -174,16 +177,16 @@ def tokens(base, jwk, thumbprint, secret):
     header = jwt.get_unverified_header(token)
     check("the token's kid is the RFC 7638 thumbprint of the KMS key", header.get("kid") == thumbprint, header)
     served = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
-    claims = jwt.decode(token, served.key, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    claims = jwt.decode(token, served.key, algorithms=["ES256"], audience=AUDIENCE, issuer=base)
     check("verifies against the served JWKS", claims["client_id"] == CLIENT and claims["scope"] == "orders:read",
           claims)
     from_kms = jwt.PyJWK(dict(jwk, alg="ES256")).key
-    claims = jwt.decode(token, from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    claims = jwt.decode(token, from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=base)
     check("verifies against the key KMS holds", claims["sub"] == CLIENT, claims)
 
     post = OAuth2Session(CLIENT, secret, token_endpoint_auth_method="client_secret_post", scope="orders:write")
     tok = post.fetch_token(url, grant_type="client_credentials")
-    claims = jwt.decode(tok["access_token"], from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    claims = jwt.decode(tok["access_token"], from_kms, algorithms=["ES256"], audience=AUDIENCE, issuer=base)
     check("client_secret_post with a scope", claims["scope"] == "orders:write", claims)
 
     for name, session, want in [
@@ -204,7 +207,9 @@ def tokens(base, jwk, thumbprint, secret):
     r = requests.get(f"{base}/nowhere", timeout=10)
     check("an unknown path gets the API's 404 gateway response", r.status_code == 404, (r.status_code, r.text))
     meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=10).json()
-    check("metadata names the issuer", meta.get("issuer") == ISSUER, meta)
+    check("metadata names the issuer", meta.get("issuer") == base, meta)
+    # A verifier configured with nothing but the issuer (an API Gateway JWT authorizer, go-oidc).
+    discovery.verify(base, token, AUDIENCE, check)
 
 
 def verifies(token, jwks):
@@ -213,8 +218,12 @@ def verifies(token, jwks):
     keys = [k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid]
     if not keys:
         return False
+    # Each `serve --lambda` issues under its own port: the issuer is any of them.
+    issuer = jwt.decode(token, options={"verify_signature": False}).get("iss", "")
+    if not LOCAL_ISSUER.fullmatch(issuer):
+        return False
     try:
-        jwt.decode(token, keys[0].key, algorithms=["ES256", "RS256"], audience=AUDIENCE, issuer=ISSUER)
+        jwt.decode(token, keys[0].key, algorithms=["ES256", "RS256"], audience=AUDIENCE, issuer=issuer)
         return True
     except jwt.PyJWTError:
         return False
@@ -377,8 +386,10 @@ def variant(work, zip_path, name, tag, algorithm=None, mode=None):
               jwt.get_unverified_header(token)["alg"] == alg and [k["kty"] for k in jwks["keys"]] == [kty],
               (jwt.get_unverified_header(token), jwks))
         key = jwt.PyJWKClient(f"{base}/.well-known/jwks.json").get_signing_key_from_jwt(token)
-        claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
+        claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=base)
         check(f"{name}: PyJWT verifies the token against the JWKS", claims["client_id"] == CLIENT, claims)
+        claims = discovery.verify(base, token, AUDIENCE, check)
+        check(f"{name}: discovery lists {alg}", jwt.get_unverified_header(token)["alg"] == alg, claims)
     finally:
         stop(proc)
     return envs, secret
@@ -441,6 +452,20 @@ def envelope(work, zip_path):
         infra(made[0], "destroy", "dev", "--yes", "--force")
 
 
+def deployed_issuer(outputs):
+    """Without a custom domain the deployed function issues under the API's own URL, which the
+    template resolves once the API exists, and the metadata's URL is under it."""
+    name = outputs["FunctionName"]
+    variables = boto3.client("lambda", region_name="eu-west-1").get_function_configuration(
+        FunctionName=name)["Environment"]["Variables"]
+    api = outputs["ApiUrl"]
+    check("the deployed function's issuer is the API's URL",
+          variables.get("TOKEN_ISSUER") == api and re.fullmatch(r"https://[a-z0-9]+\.execute-api\.eu-west-1\.amazonaws\.com/v1", api),
+          (variables.get("TOKEN_ISSUER"), api))
+    check("the stack names the OpenID configuration under it",
+          outputs.get("OpenIdConfigurationUrl") == f"{api}/.well-known/openid-configuration", outputs)
+
+
 def main():
     if not os.environ.get("AWS_ENDPOINT_URL"):
         sys.exit("set AWS_ENDPOINT_URL to a local emulator (scripts/localstack start prints it)")
@@ -465,6 +490,7 @@ def main():
         check("the smoke check ran the uploaded artifact locally", "checking the uploaded artifact run locally" in err
               and "with a wrong secret: 401 invalid_client" in err, err[-3000:])
         outputs = stack_outputs(f"{PREFIX}-dev-service")
+        deployed_issuer(outputs)
         secret = add_client(envs, "add")
         jwk, thumbprint = kms_jwk(outputs["SigningKeyArn"])
         proc, base = serve(envs, zip_path)

@@ -2,8 +2,9 @@
 
 Starts `infra serve dev` on a free loopback port, fetches tokens with Authlib's OAuth 2.0
 client (client_secret_basic and client_secret_post), and verifies every access token against
-the published JWKS with PyJWT, an independent JOSE implementation. Exits non-zero on any
-failure and prints 'N passed, N failed'.
+the published JWKS with PyJWT, an independent JOSE implementation, both with the JWKS URL given
+and discovered from the issuer's OpenID configuration (`discovery.py`). The issuer is the
+server's own URL. Exits non-zero on any failure and prints 'N passed, N failed'.
 """
 
 import base64
@@ -15,6 +16,8 @@ import time
 
 import jwt
 import requests
+
+import discovery
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
 
@@ -25,7 +28,6 @@ SECRET = "local-secret_0123456789abcdef"
 CLIENT = "dev-test-client"
 ODD_CLIENT = "inventory-service"
 ODD_SECRET = "s3cret with spaces & symbols:+/=%"
-ISSUER = "https://auth.dev.example.com"
 AUDIENCE = "https://api.dev.example.com"
 
 passed = failed = 0
@@ -66,7 +68,7 @@ def verify(base, token, scope, alg="ES256"):
     key = jwks.get_signing_key_from_jwt(token)
     header = jwt.get_unverified_header(token)
     check(f"header alg is {alg}", header.get("alg") == alg, header)
-    claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER,
+    claims = jwt.decode(token, key.key, algorithms=[alg], audience=AUDIENCE, issuer=base,
                         options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
     check("header typ is at+jwt", header.get("typ") == "at+jwt", header)
     check("sub and client_id are the client", claims["sub"] == CLIENT and claims["client_id"] == CLIENT, claims)
@@ -90,6 +92,8 @@ def rs256():
         session = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_basic")
         tok = session.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")
         verify(base, tok["access_token"], "orders:read", alg="RS256")
+        claims = discovery.verify(base, tok["access_token"], AUDIENCE, check)
+        check("RS256: discovery lists RS256", claims["client_id"] == CLIENT)
         keys = requests.get(f"{base}/.well-known/jwks.json", timeout=5).json()["keys"]
         check("RS256: the JWKS holds an RSA key of 2048 bits", [k["kty"] for k in keys] == ["RSA"]
               and len(base64.urlsafe_b64decode(keys[0]["n"] + "==")) == 256, keys)
@@ -106,6 +110,11 @@ def main():
         tok = basic.fetch_token(url, grant_type="client_credentials")
         check("basic: bearer token", tok["token_type"] == "Bearer" and tok["expires_in"] == 3600, tok)
         jti1 = verify(base, tok["access_token"], "orders:read")
+        # A verifier that knows only the issuer, and a client that finds the token endpoint there.
+        discovery.verify(base, tok["access_token"], AUDIENCE, check)
+        found = discovery.metadata(base, check)["token_endpoint"]
+        tok = OAuth2Session(CLIENT, SECRET).fetch_token(found, grant_type="client_credentials")
+        check("the discovered token endpoint issues tokens", found == url and tok["token_type"] == "Bearer", found)
 
         post = OAuth2Session(CLIENT, SECRET, token_endpoint_auth_method="client_secret_post",
                              scope="orders:write inventory:read")
@@ -171,7 +180,7 @@ def main():
         data, took = raw(b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nabc", 20)
         check("a body that never arrives ends in 400 within the read timeout", data.startswith(b"HTTP/1.1 400") and took < 15, (data[:60], took))
         meta = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=5).json()
-        check("metadata", meta["issuer"] == ISSUER and meta["grant_types_supported"] == ["client_credentials"], meta)
+        check("metadata", meta["issuer"] == base and meta["grant_types_supported"] == ["client_credentials"], meta)
         check("health", requests.get(f"{base}/health", timeout=5).status_code == 200)
     finally:
         proc.terminate()

@@ -15,6 +15,9 @@ use crate::registry::{Registry, to_hex};
 /// new signing key is published at least this long before it signs.
 pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
+/// How long clients may cache the metadata documents (`Cache-Control: max-age`).
+pub const METADATA_MAX_AGE_SECONDS: u64 = 300;
+
 /// An HTTP request, as either runtime sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
@@ -195,20 +198,25 @@ impl<S: Signer> Service<S> {
         let mut algorithms: Vec<&str> = self.signer.published().iter().map(|k| k.alg).collect();
         algorithms.sort_unstable();
         algorithms.dedup();
-        Response::json(
-            200,
-            json!({
+        let mut body = json!({
                 "issuer": issuer,
                 "token_endpoint": format!("{issuer}{}", Endpoint::Token.path()),
                 "jwks_uri": format!("{issuer}{}", Endpoint::Jwks.path()),
                 "grant_types_supported": [oauth::GRANT_TYPE],
                 "token_endpoint_auth_methods_supported": oauth::AuthMethod::ALL.map(oauth::AuthMethod::name),
                 "response_types_supported": [],
-                "scopes_supported": registry.scopes(),
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": algorithms,
-            }),
-        )
+        });
+        // RECOMMENDED (RFC 8414 section 2): left out when no client is registered or the
+        // registry cannot be read, rather than claiming no scope exists.
+        let scopes = registry.scopes();
+        if let (false, Some(fields)) = (scopes.is_empty(), body.as_object_mut()) {
+            fields.insert("scopes_supported".into(), json!(scopes));
+        }
+        let mut r = Response::json(200, body);
+        r.headers.push(("cache-control", format!("public, max-age={METADATA_MAX_AGE_SECONDS}")));
+        r
     }
 }
 
@@ -257,8 +265,9 @@ impl Endpoint {
         }
     }
 
-    /// Whether answering needs the client registry: the token endpoint, and the metadata
-    /// (its `scopes_supported`). The others answer without waiting for it.
+    /// Whether answering reads the client registry: the token endpoint needs it; the metadata
+    /// reads it for `scopes_supported` and answers without it when it cannot be read. The others
+    /// answer without waiting for it.
     pub fn reads_registry(self) -> bool {
         matches!(self, Endpoint::Token | Endpoint::Metadata | Endpoint::OpenIdConfiguration)
     }

@@ -82,6 +82,12 @@ impl App {
                 let answer = if endpoint.is_some_and(Endpoint::reads_registry) {
                     match self.registry.get().await {
                         Ok(registry) => self.service.handle(&request, &registry, now).await,
+                        // Discovery must not fail with the registry: verifiers read it at start
+                        // (go-oidc, Spring, JWT authorizers). Its scopes are left out instead.
+                        Err(e) if endpoint != Some(Endpoint::Token) => {
+                            tracing::warn!(error = %e, "client registry unavailable; metadata without scopes_supported");
+                            self.service.handle(&request, &Registry::default(), now).await
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "client registry unavailable");
                             refuse(OAuthError::ServerError)

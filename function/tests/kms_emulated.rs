@@ -158,8 +158,22 @@ async fn lambda_app(cfg: &aws_config::SdkConfig, key_id: &str) {
 
     // A registry that cannot be read is the server's fault: 500 server_error, nothing leaks.
     let app = App::from_vars(vars("missing"), cfg).await.unwrap();
-    let (resp, _) = app.handle(event, SystemTime::now()).await;
+    let (resp, _) = app.handle(event.clone(), SystemTime::now()).await;
     assert_eq!(resp.status_code, 500);
+    // Discovery does not depend on it: the metadata answers, without the scopes it cannot know.
+    for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        let mut get = event.clone();
+        (get.http_method, get.path, get.resource, get.body) =
+            (aws_lambda_events::http::Method::GET, Some(path.into()), Some(path.into()), None);
+        let (resp, _) = app.handle(get, SystemTime::now()).await;
+        let body = match &resp.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        let meta: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((resp.status_code, meta["issuer"].as_str()), (200, Some("https://issuer.test")), "{path}");
+        assert!(meta.get("scopes_supported").is_none(), "{meta}");
+    }
 
     // Missing settings are named.
     let err = App::from_vars(|_| None, cfg).await.unwrap_err();

@@ -385,6 +385,7 @@ fn discovery_and_health() {
     let get = |path: &str| call(&svc, &Request { method: "GET".into(), path: path.into(), ..Default::default() });
     let (r, o, meta) = get("/.well-known/oauth-authorization-server");
     assert_eq!((r.status, o), (200, Outcome::Other));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
     assert_eq!(meta["issuer"], "https://issuer.test");
     assert_eq!(meta["token_endpoint"], "https://issuer.test/oauth/token");
     assert_eq!(meta["jwks_uri"], "https://issuer.test/.well-known/jwks.json");

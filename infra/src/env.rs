@@ -345,6 +345,18 @@ pub struct SigningKeySettings {
     /// capacity check (rule SIGN001) holds the mode's KMS calls against them.
     #[serde(default)]
     pub kms_quotas: KmsQuotas,
+    /// How long the environment's token verifiers may keep a JWKS they fetched, seconds: a new
+    /// key signs only after it has been published this long. At least the JWKS's own
+    /// `Cache-Control: max-age` (300 s); by default API Gateway's JWT authorizers' two hours
+    /// ("API Gateway can cache public keys for two hours", API Gateway developer guide,
+    /// "Control access to HTTP APIs with JWT authorizers").
+    #[serde(default = "default_verifier_cache")]
+    pub verifier_cache_seconds: Bounded<300, 86_400>,
+}
+
+/// API Gateway's JWT authorizers keep public keys up to two hours.
+fn default_verifier_cache() -> Bounded<300, 86_400> {
+    Bounded(7_200)
 }
 
 /// The account's shared KMS request quotas for cryptographic operations, requests per second

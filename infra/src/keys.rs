@@ -12,8 +12,9 @@
 //! ```
 //!
 //! A step may run only when the previous one has been complete long enough: signing moves to
-//! the new key only after verifiers' cached JWKS (the function's `Cache-Control: max-age`) hold
-//! it, and the old key leaves the JWKS only after every token it signed has expired (the longest
+//! the new key only after verifiers' cached JWKS hold it (the function's `Cache-Control:
+//! max-age`, or longer where verifiers keep keys longer: `signing_key.verifier_cache_seconds`,
+//! by default API Gateway JWT authorizers' two hours), and the old key leaves the JWKS only after every token it signed has expired (the longest
 //! token lifetime of the environment file or the deployed registry); each hold has a minute of
 //! clock skew added.
 
@@ -23,6 +24,12 @@ use crate::env::Environment;
 
 /// How long verifiers may cache the JWKS: the function's `Cache-Control: max-age` on it.
 pub const JWKS_CACHE_SECONDS: u64 = token_function::http::JWKS_MAX_AGE_SECONDS;
+/// How long a new key is published before it signs, seconds: the longest a verifier of `env`
+/// keeps a JWKS, at least the JWKS's own `Cache-Control: max-age`.
+pub fn published_before_signing(env: &Environment) -> u64 {
+    u64::from(env.signing_key.verifier_cache_seconds.get()).max(JWKS_CACHE_SECONDS)
+}
+
 /// Clock skew allowed between this machine, the function and verifiers.
 pub const CLOCK_SKEW_SECONDS: u64 = 60;
 
@@ -99,8 +106,8 @@ impl Stage {
     pub fn hold(self, env: &Environment, registry_ttl: u64) -> (u64, &'static str) {
         match self {
             Stage::APublishB | Stage::BPublishA => (
-                JWKS_CACHE_SECONDS + CLOCK_SKEW_SECONDS,
-                "verifiers' cached JWKS must hold the new key (and, in kms mode, KMS honour its new alias) before it signs",
+                published_before_signing(env) + CLOCK_SKEW_SECONDS,
+                "verifiers' cached JWKS (signing_key.verifier_cache_seconds) must hold the new key (and, in kms mode, KMS honour its new alias) before it signs",
             ),
             Stage::BSignsAPublished | Stage::ASignsBPublished => (
                 longest_token_seconds(env).max(registry_ttl) + CLOCK_SKEW_SECONDS,
@@ -189,7 +196,8 @@ mod tests {
         let longest = longest_token_seconds(&env);
         assert_eq!(longest, 3600, "dev: token.ttl_seconds 3600, inventory-service 900");
         let t = 1_800_000_000;
-        let jwks = JWKS_CACHE_SECONDS + CLOCK_SKEW_SECONDS;
+        let jwks = 7_200 + CLOCK_SKEW_SECONDS;
+        assert_eq!(published_before_signing(&env), 7_200, "dev: API Gateway JWT authorizers' two hours by default");
         let tokens = longest + CLOCK_SKEW_SECONDS;
         let cases = [
             (Stage::A, 0, t, Ok(())),
@@ -207,5 +215,11 @@ mod tests {
             let got = may_advance(stage, &env, registry_ttl, t, now).map_err(|(from, _)| from);
             assert_eq!(got, want, "{stage} (registry ttl {registry_ttl}) at {now}");
         }
+        // Verifiers that keep the JWKS no longer than its max-age: 300 s plus skew.
+        let text = std::fs::read_to_string(&env.source).unwrap();
+        let short = text.replacen("signing_key:\n", "signing_key:\n  verifier_cache_seconds: 300\n", 1);
+        let short = Environment::parse(&short, "dev", &env.source).unwrap();
+        assert_eq!(may_advance(Stage::APublishB, &short, 0, t, t + 359).map_err(|(from, _)| from), Err(t + 360));
+        assert_eq!(may_advance(Stage::APublishB, &short, 0, t, t + 360).map_err(|(from, _)| from), Ok(()));
     }
 }

@@ -76,3 +76,35 @@ fn smoke_check_fails_on_a_wrong_answer() {
     let e = rt().block_on(infra::deploy::smoke::check(&outputs(&server.1, "/oauth/token"), "RS256")).unwrap_err();
     assert!(e.check == "jwks" && e.to_string().contains("without an RS256 key"), "{e}");
 }
+
+/// Every request names its client: AWS's managed common rule set, in front of staging's and
+/// prod's API, blocks requests without a User-Agent (`NoUserAgent_HEADER`).
+#[test]
+fn smoke_requests_carry_a_user_agent() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let body = "{}";
+        let _ = write!(
+            conn,
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        String::from_utf8_lossy(&request).to_lowercase()
+    });
+    let e = rt().block_on(infra::deploy::smoke::check(&outputs(&base, "/oauth/token"), "ES256")).unwrap_err();
+    assert_eq!(e.check, "health");
+    let request = seen.join().unwrap();
+    assert!(request.contains(&format!("user-agent: {}", infra::deploy::smoke::USER_AGENT)), "{request}");
+}

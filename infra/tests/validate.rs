@@ -271,8 +271,10 @@ fn canary_alarms_must_exist() {
 #[test]
 fn rule_table_matches_the_docs() {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/validation.md")).unwrap();
+    // The rule table is the page's first; sections after it explain.
     let documented: Vec<String> = doc
         .lines()
+        .take_while(|l| !l.starts_with("## "))
         .filter(|l| l.starts_with("| ") && !l.starts_with("| id ") && !l.starts_with("| ---"))
         .map(str::to_owned)
         .collect();

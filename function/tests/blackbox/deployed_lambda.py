@@ -84,7 +84,9 @@ def environment(folder, algorithm=None, prefix=None, mode=None):
     with open(os.path.join(ROOT, "environments", "dev.yaml")) as f:
         text = f.read()
     assert "architecture: arm64" in text, "dev.yaml no longer ships arm64: update this test's docstring"
-    replacements = [("stack_prefix: token-service", f"stack_prefix: {prefix or PREFIX}")]
+    replacements = [("stack_prefix: token-service", f"stack_prefix: {prefix or PREFIX}"),
+                    # No API Gateway JWT authorizer verifies these tokens: publish 300 s before signing.
+                    ("signing_key:\n", "signing_key:\n  verifier_cache_seconds: 300\n")]
     if algorithm:
         replacements.append(("signing_key:\n", f"signing_key:\n  algorithm: {algorithm}\n"))
     if mode:

@@ -807,10 +807,16 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let first_create = self.deployed.is_none();
-        if let Some(domain) = self.env.api.custom_domain.as_ref().filter(|_| first_create && !self.aws.emulator) {
+        // The domain is new to the stack on its first create, or when the deployed stack had no
+        // domain: until DNS points at it nothing answers there, and the execute-api endpoint is
+        // off (API Gateway developer guide, "Disable the default endpoint for REST APIs").
+        let domain_is_new =
+            self.deployed.as_ref().is_none_or(|outputs| !outputs.contains_key(service::OUTPUT_DOMAIN_TARGET));
+        if let Some(domain) = self.env.api.custom_domain.as_ref().filter(|_| domain_is_new && !self.aws.emulator) {
             eprintln!(
-                "smoke check: skipped on this first create: the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the CustomDomainTarget output above; then run `cargo run -- deploy {}` again, which checks it",
+                "smoke check: skipped: the custom domain is new to this stack, and the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the {} output above; then run `cargo run -- deploy {}` again, which checks it",
                 domain.domain_name,
+                service::OUTPUT_DOMAIN_TARGET,
                 super::target(&self.env.name)
             );
         } else if self.aws.emulator && self.uploaded.is_none() {

@@ -24,6 +24,9 @@ fn fail(check: &'static str, message: impl Into<String>) -> SmokeError {
 
 type Https = Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
 
+/// What the smoke check's requests say they are.
+pub const USER_AGENT: &str = concat!("infra-smoke-check/", env!("CARGO_PKG_VERSION"));
+
 fn client() -> Result<Https, SmokeError> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
@@ -37,8 +40,11 @@ fn client() -> Result<Https, SmokeError> {
 async fn call(
     client: &Https,
     check: &'static str,
-    req: hyper::Request<Full<Bytes>>,
+    mut req: hyper::Request<Full<Bytes>>,
 ) -> Result<(u16, Vec<(String, String)>, serde_json::Value), SmokeError> {
+    // AWS's managed common rule set blocks requests without a User-Agent (its
+    // `NoUserAgent_HEADER` rule), and staging and prod put it in front of the API.
+    req.headers_mut().insert(hyper::header::USER_AGENT, hyper::header::HeaderValue::from_static(USER_AGENT));
     let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
         .await
         .map_err(|_| fail(check, "no answer within 15 s"))?

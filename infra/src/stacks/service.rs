@@ -19,6 +19,9 @@ use token_function::key_pairs::SigningMode;
 pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
 pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
 
+/// The output naming the custom domain's DNS target (alias or CNAME), when there is a domain.
+pub const OUTPUT_DOMAIN_TARGET: &str = "CustomDomainTarget";
+
 /// The function's variable holding the issuer (`iss`, the base of its metadata).
 pub const ISSUER_VARIABLE: &str = "TOKEN_ISSUER";
 
@@ -604,7 +607,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             },
         )?;
         t.output(
-            "CustomDomainTarget",
+            OUTPUT_DOMAIN_TARGET,
             "DNS target (alias or CNAME) for the custom domain",
             name.regional_domain_name(),
         )?;

@@ -91,7 +91,7 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The environment whose issuer, audience, clients and TTLs to use.
+    /// The environment whose audience, clients and TTLs to use (the issuer is the local URL).
     pub env: String,
     /// The port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]

@@ -1099,6 +1099,25 @@ mod checked {
     }
 }
 
+/// A custom domain is a name the public resolves, and not AWS's own: its URL is the issuer,
+/// which verifiers fetch metadata from (RFC 8414 section 3), and API Gateway serves a custom
+/// domain with a public certificate ("Set up custom domain names for REST APIs").
+fn public_domain(name: &str) -> Result<(), String> {
+    if name.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(format!("`{name}` is an IP address, not a domain name; a custom domain is a DNS name"));
+    }
+    if name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn") {
+        return Err(format!(
+            "`{name}` is AWS's own host, not a custom domain; leave api.custom_domain out to serve at the API's own URL"
+        ));
+    }
+    let url = url::Url::parse(&format!("https://{name}")).map_err(|e| format!("`{name}`: {e}"))?;
+    match unreachable_host(&url) {
+        Some(why) => Err(format!("a custom domain is the issuer, so it needs a public name: {why}")),
+        None => Ok(()),
+    }
+}
+
 /// An environment file's bytes as text: UTF-8 (YAML 1.2 section 5.2 allows UTF-16 and UTF-32
 /// too, which editors rarely mean and this reader does not take).
 fn utf8(bytes: Vec<u8>) -> Result<String, String> {
@@ -1256,12 +1275,25 @@ impl Environment {
                 );
             }
         }
-        if let Some(w) = &self.deploy.change_window
-            && w.start_hour_utc.get() >= w.end_hour_utc.get()
-        {
-            return err("deploy.change_window.end_hour_utc", "start_hour_utc must be before end_hour_utc".into());
+        if let Some(w) = &self.deploy.change_window {
+            if w.days.is_empty() {
+                return err(
+                    "deploy.change_window.days",
+                    "no day, so no deploy could ever start; list at least one day, or remove deploy.change_window"
+                        .into(),
+                );
+            }
+            if let Some(day) =
+                first_duplicate(self.keys.items("deploy.change_window.days").into_iter().map(str::to_owned))
+            {
+                return err("deploy.change_window.days", format!("`{day}` is listed twice"));
+            }
+            if w.start_hour_utc.get() >= w.end_hour_utc.get() {
+                return err("deploy.change_window.end_hour_utc", "start_hour_utc must be before end_hour_utc".into());
+            }
         }
         if let Some(domain) = &self.api.custom_domain {
+            public_domain(&domain.domain_name.0).or_else(|message| err("api.custom_domain.domain_name", message))?;
             certificate_fits(&domain.certificate_arn.0, self.region.as_str(), self.account_id.as_str())
                 .or_else(|message| err("api.custom_domain.certificate_arn", message))?;
         }
@@ -1303,6 +1335,15 @@ impl Environment {
                 "{written} is not where this deployment answers: api.custom_domain serves {served} alone, and the metadata would send clients' secrets to a token endpoint on a host this stack does not serve (RFC 8414 section 3.3); use {served}, or leave token.issuer out"
             )),
             (Issuer::Domain(_), _) => Ok(()),
+            (Issuer::Api, _)
+                if given
+                    .host_str()
+                    .is_some_and(|h| h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn")) =>
+            {
+                Err(format!(
+                    "{written} is the API's own URL, which this deployment issues under by itself (its id is known only once the API exists); leave token.issuer out"
+                ))
+            }
             (Issuer::Api, _) => Err(format!(
                 "without api.custom_domain this deployment answers only at its API's URL (https://{{api-id}}.execute-api.{}.amazonaws.com/{}, known once the API exists), not at {written}; leave token.issuer out to issue under that URL, or add api.custom_domain for {}",
                 self.region,

@@ -30,20 +30,26 @@ pub enum ReadError {
     /// A key written twice in one mapping.
     #[error("{path}: the key is given twice, at line {first} and at line {second}")]
     DuplicateKey { path: String, first: usize, second: usize },
-    /// A tagged node.
+    /// A tagged node; `scalar` when it tags a single value rather than a section or list.
     #[error(
-        "{path}: the YAML tag `{tag}` at line {line} is not read: environment files hold plain values, and nothing here evaluates CloudFormation functions; write the value itself{}",
-        if tag.starts_with("!!") { " (quote it to make it text)" } else { "" }
+        "{path}: the YAML tag `{tag}` at line {line} is not read: environment files hold plain values{}",
+        match (tag.starts_with("!!"), scalar) {
+            (false, _) => "; nothing here evaluates CloudFormation functions: write the value itself",
+            (true, true) => "; write the value itself (quote it to make it text)",
+            (true, false) => "; remove the tag",
+        }
     )]
-    Tag { path: String, line: usize, tag: String },
+    Tag { path: String, line: usize, tag: String, scalar: bool },
     /// A `<<` merge key.
     #[error("{path}: the merge key `<<` at line {line} is not applied (YAML 1.2 has no merge); write the keys out")]
     MergeKey { path: String, line: usize },
-    /// A value that is empty or null.
+    /// A value that is empty or null; `item` when it is a list's item rather than a key's value.
     #[error(
-        "{path}: the key at line {line} has no value; write its value (indented under it, for a section), or remove the key to leave it out"
+        "{path}: the {} at line {line} has no value; write its value (a section's keys indented under it){}",
+        if *item { "list item" } else { "key" },
+        if *item { ", or remove the item" } else { ", or remove the key where it is optional" }
     )]
-    Empty { path: String, line: usize },
+    Empty { path: String, line: usize, item: bool },
     /// A second document in the stream.
     #[error(
         "a second YAML document starts at line {line}: an environment file is one document; remove the `---` there and what follows, or move it to a file of its own"
@@ -62,6 +68,17 @@ pub enum ReadError {
         "line {line}: the file is a {found}; an environment file is one mapping of keys (account_id: ..., region: ...)"
     )]
     NotAMapping { line: usize, found: &'static str },
+    /// A character YAML 1.2 does not allow (section 5.1).
+    #[error(
+        "line {line}: the control character {code} is not allowed in YAML (YAML 1.2 section 5.1){}; delete it, or save the file as UTF-8 text",
+        if code == "U+0000" { ", and a NUL is what a UTF-16 file without a byte-order mark holds" } else { "" }
+    )]
+    Control { line: usize, code: String },
+    /// A character YAML 1.1 readers break lines at and YAML 1.2 does not.
+    #[error(
+        "line {line}: {code} is a line break to YAML 1.1 readers and not to YAML 1.2, so what follows it could be read as another setting (even after a `#`); delete it or use a plain line break"
+    )]
+    LineBreak { line: usize, code: String },
     /// A byte-order mark after the start.
     #[error(
         "line {line}: a byte-order mark (U+FEFF) inside the file; YAML allows one only at the very start (YAML 1.2 section 5.2): delete it"
@@ -133,8 +150,10 @@ impl KeyLines {
                 _ => COMPLEX_KEY.to_owned(),
             });
             if let Some(tag) = tag_of(&event) {
-                return Err(ReadError::Tag { path, line, tag });
+                let scalar = matches!(event, Event::Scalar(..));
+                return Err(ReadError::Tag { path, line, tag, scalar });
             }
+            let item = matches!(stack.last(), Some(Frame::Sequence { .. }));
             if stack.is_empty() {
                 root(&event, line)?;
                 seen_root |= matches!(event, Event::MappingStart(..));
@@ -149,7 +168,7 @@ impl KeyLines {
                 Event::Scalar(value, style, ..) => {
                     if !is_key {
                         if style == ScalarStyle::Plain && matches!(&*value, "" | "~" | "null" | "Null" | "NULL") {
-                            return Err(ReadError::Empty { path, line });
+                            return Err(ReadError::Empty { path, line, item });
                         }
                         values.push((path, value.to_string()));
                     } else if let Some(Frame::Mapping { path, keys, value_of, .. }) = stack.last_mut() {
@@ -191,6 +210,16 @@ impl KeyLines {
         self.lines.get(key).copied()
     }
 
+    /// The scalar items of the list at dotted `key`, as written, in order.
+    pub fn items(&self, key: &str) -> Vec<&str> {
+        let prefix = format!("{key}.");
+        self.values
+            .iter()
+            .filter(|(path, _)| path.strip_prefix(&prefix).is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit())))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// The path of the longest value of at least `min` characters that `text` contains: where a
     /// generated string most likely came from.
     pub fn origin(&self, text: &str, min: usize) -> Option<&str> {
@@ -226,27 +255,42 @@ fn tag_of(event: &Event<'_>) -> Option<String> {
     }
 }
 
-/// What the event parser does not report: directives before the document, and byte-order marks
-/// after the first character.
+/// What the event parser does not report: characters YAML 1.2 does not allow or reads
+/// differently from the typed reader, and directives before the document.
 fn refuse_in_text(text: &str) -> Result<(), ReadError> {
+    characters(text)?;
     for (n, l) in text.lines().enumerate() {
-        let line = n + 1;
-        let body = if n == 0 { l.strip_prefix('\u{feff}').unwrap_or(l) } else { l };
-        if body.contains('\u{feff}') {
-            return Err(ReadError::ByteOrderMark { line });
-        }
-        let content = body.trim();
+        let content = l.trim_start_matches('\u{feff}').trim();
         if content.starts_with('%') {
             let directive = content.split_whitespace().next().unwrap_or(content).to_owned();
-            return Err(ReadError::Directive { line, directive });
+            return Err(ReadError::Directive { line: n + 1, directive });
         }
         if !content.is_empty() && !content.starts_with('#') {
-            // Directives come only before the document; the rest of the text is the reader's.
-            let rest = text.lines().skip(n + 1).position(|l| l.contains('\u{feff}'));
-            return match rest {
-                Some(k) => Err(ReadError::ByteOrderMark { line: line + 1 + k }),
-                None => Ok(()),
-            };
+            // Directives come only before the document.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Every character, with its line: a byte-order mark after the first character, a character
+/// outside YAML 1.2's printable set (section 5.1), and the three that YAML 1.1 readers (libyaml,
+/// under the typed reading) take as line breaks and YAML 1.2 does not (section 5.4): there a
+/// comment could end and a setting begin.
+fn characters(text: &str) -> Result<(), ReadError> {
+    let mut line = 1;
+    for (i, c) in text.char_indices() {
+        let code = u32::from(c);
+        let printable = matches!(code, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD)
+            || code >= 0x1_0000;
+        match c {
+            '\n' => line += 1,
+            '\u{feff}' if i > 0 => return Err(ReadError::ByteOrderMark { line }),
+            '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                return Err(ReadError::LineBreak { line, code: format!("U+{code:04X}") });
+            }
+            _ if !printable => return Err(ReadError::Control { line, code: format!("U+{code:04X}") }),
+            _ => {}
         }
     }
     Ok(())

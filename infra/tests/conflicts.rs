@@ -42,6 +42,8 @@ fn findings(name: &str, edits: &[(&str, &str)], sibling: Option<&[(&str, &str)]>
 const RESERVED: &str = "  reserved_concurrency: 200";
 const QUOTA_10: &str = "\naccount_quotas:\n  lambda_concurrent_executions: 10\n";
 const QUOTA_101: &str = "\naccount_quotas:\n  lambda_concurrent_executions: 101\n";
+const ENVELOPE: &str = "  mode: envelope";
+const SYMMETRIC_5: &str = "  mode: envelope\n  kms_quotas: {symmetric: 5}";
 const QUOTA_102: &str = "\naccount_quotas:\n  lambda_concurrent_executions: 102\n";
 
 #[test]
@@ -123,6 +125,83 @@ fn one_finding_where_no_value_satisfies_two_rules() {
                 "function.reserved_concurrency",
                 vec!["less 1 reserved by qa 1", "lower the other reservations (qa 1)"],
             )),
+        ),
+        // Envelope mode: three KMS symmetric requests per cold start within the account's quota
+        // (SIGN001), against the alarm's two executions; without a reservation the account's
+        // 1,000 would start at once, so one is needed.
+        (
+            "envelope: a quota of 5/s fits no reservation",
+            "prod",
+            vec![(RESERVED, "  reserved_concurrency: 2"), (ENVELOPE, SYMMETRIC_5)],
+            None,
+            Some((
+                "SIGN001",
+                "function.reserved_concurrency (line",
+                vec![
+                    "no value of function.reserved_concurrency satisfies both ALARM008 (at least 2",
+                    "SIGN001 (at most 1",
+                    "declare a raised quota in signing_key.kms_quotas.symmetric, or use signing_key.mode: kms",
+                ],
+            )),
+        ),
+        (
+            "envelope: the same with a reservation of 1",
+            "prod",
+            vec![(RESERVED, "  reserved_concurrency: 1"), (ENVELOPE, SYMMETRIC_5)],
+            None,
+            Some(("SIGN001", "function.reserved_concurrency (line", vec!["SIGN001 (at most 1"])),
+        ),
+        (
+            "envelope: the same with none",
+            "prod",
+            vec![("  reserved_concurrency: 200\n", ""), (ENVELOPE, SYMMETRIC_5)],
+            None,
+            Some(("SIGN001", "policy.require_reserved_concurrency (line", vec!["SIGN001 (at most 1"])),
+        ),
+        (
+            "envelope: 6/s fits two",
+            "prod",
+            vec![(RESERVED, "  reserved_concurrency: 2"), (ENVELOPE, "  mode: envelope\n  kms_quotas: {symmetric: 6}")],
+            None,
+            None,
+        ),
+        // kms mode: one Sign per token within the account's KMS quota, which the other stages took.
+        (
+            "kms: no rate left",
+            "prod",
+            vec![
+                (ENVELOPE, "  mode: kms"),
+                ("    rate_limit: 500", "    rate_limit: 1"),
+                ("    burst_limit: 1000", "    burst_limit: 1"),
+            ],
+            Some(vec![
+                (ENVELOPE, "  mode: kms"),
+                ("    rate_limit: 500", "    rate_limit: 300"),
+                ("    burst_limit: 1000", "    burst_limit: 300"),
+            ]),
+            Some((
+                "ACCT007",
+                "api.throttling.rate_limit (line",
+                vec![
+                    "ACCT007 (at most 0: the account's KMS ES256 quota of 300/s less 300 signed for by qa 300",
+                    "use signing_key.mode: envelope here",
+                ],
+            )),
+        ),
+        (
+            "kms: one left",
+            "prod",
+            vec![
+                (ENVELOPE, "  mode: kms"),
+                ("    rate_limit: 500", "    rate_limit: 1"),
+                ("    burst_limit: 1000", "    burst_limit: 1"),
+            ],
+            Some(vec![
+                (ENVELOPE, "  mode: kms"),
+                ("    rate_limit: 500", "    rate_limit: 299"),
+                ("    burst_limit: 1000", "    burst_limit: 299"),
+            ]),
+            None,
         ),
         // A stage's rate within the account's throttle, which the other stages took.
         (

@@ -508,3 +508,51 @@ fn a_certificate_is_of_the_environments_partition_region_and_account() {
     assert_eq!(china, Ok(()));
     assert!(infra::env::certificate_fits("arn:aws:acm:cn-north-1:1:certificate/x", "cn-north-1", "1").is_err());
 }
+
+/// The custom domain is the issuer, so it is a public DNS name that is not AWS's own; a change
+/// window has at least one day, each once.
+#[test]
+fn custom_domains_and_change_windows() {
+    let prod = std::fs::read_to_string(shipped().join("prod.yaml")).unwrap();
+    let domain = "domain_name: auth.example.com";
+    let days = "days: [mon, tue, wed, thu]";
+    let without_issuer = |t: String| t.replacen("  issuer: https://auth.example.com\n", "", 1);
+    let rows: Vec<(String, Option<&str>)> = vec![
+        (
+            without_issuer(prod.replacen(domain, "domain_name: a.b.internal", 1)),
+            Some(
+                "api.custom_domain.domain_name: a custom domain is the issuer, so it needs a public name: `a.b.internal` is under `internal`",
+            ),
+        ),
+        (
+            without_issuer(prod.replacen(domain, "domain_name: auth.example", 1)),
+            Some("api.custom_domain.domain_name: a custom domain is the issuer"),
+        ),
+        (prod.replacen(domain, "domain_name: 10.0.0.1", 1), Some("`10.0.0.1` is an IP address, not a domain name")),
+        (prod.replacen(domain, "domain_name: 1.2.3.4", 1), Some("`1.2.3.4` is an IP address")),
+        (
+            prod.replacen(domain, "domain_name: abc123.execute-api.eu-west-1.amazonaws.com", 1),
+            Some("is AWS's own host"),
+        ),
+        (without_issuer(prod.replacen(domain, "domain_name: login.example.org", 1)), None),
+        (prod.replacen(days, "days: []", 1), Some("deploy.change_window.days: no day, so no deploy could ever start")),
+        (prod.replacen(days, "days: [mon, mon]", 1), Some("deploy.change_window.days: `mon` is listed twice")),
+        (prod.replacen(days, "days: [mon]", 1), None),
+    ];
+    for (text, want) in rows {
+        let got = Environment::parse(&text, "prod", Path::new("environments/prod.yaml"))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        match (got, want) {
+            (Ok(()), None) => {}
+            (Err(e), Some(part)) => assert!(e.contains(part) && e.contains(" at line "), "got {e}\nwant {part}"),
+            (got, want) => panic!("got {got:?}, want {want:?}"),
+        }
+    }
+    // Without a custom domain an execute-api URL as the issuer is the API's own.
+    let e = error_after(
+        "# No `issuer:` here: without api.custom_domain the issuer is the API's own URL.",
+        "issuer: https://abc123.execute-api.eu-west-1.amazonaws.com/v1",
+    );
+    assert!(e.contains("is the API's own URL") && e.contains("leave token.issuer out"), "{e}");
+}

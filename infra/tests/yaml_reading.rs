@@ -28,6 +28,8 @@ enum Edit {
     Latin1(&'static str),
     /// Another file altogether.
     Whole(&'static str),
+    /// The whole file, re-encoded as UTF-16 little-endian without a byte-order mark.
+    Whole16,
 }
 
 fn edited(edit: &Edit) -> Vec<u8> {
@@ -41,6 +43,7 @@ fn edited(edit: &Edit) -> Vec<u8> {
         Edit::Append(more) => format!("{text}{more}").into_bytes(),
         Edit::Utf16 => [vec![0xFF, 0xFE], text.encode_utf16().flat_map(u16::to_le_bytes).collect()].concat(),
         Edit::Whole(text) => text.as_bytes().to_vec(),
+        Edit::Whole16 => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         Edit::Latin1(after) => {
             let at = text.find(after).unwrap() + after.len();
             [text.as_bytes()[..at].to_vec(), vec![0xE9], text.as_bytes()[at..].to_vec()].concat()
@@ -135,6 +138,39 @@ fn every_form_is_read_or_refused_deliberately() {
             "Latin-1",
             Edit::Latin1("team: identity"),
             Some(vec![format!("line {}: the file is not UTF-8 text", line_of("team: identity"))]),
+        ),
+        // Characters YAML 1.2 does not allow, or YAML 1.1 readers break lines at: a setting hidden
+        // behind a comment.
+        (
+            "NEL ends a comment for YAML 1.1",
+            Edit::Replace("  log_level: debug", "  log_level: debug # note\u{85}  reserved_concurrency: 5"),
+            Some(vec![format!("line {}: U+0085 is a line break to YAML 1.1 readers", line_of("  log_level: debug"))]),
+        ),
+        (
+            "LINE SEPARATOR",
+            Edit::Replace("team: identity", "team: identity\u{2028}owner: bob"),
+            Some(vec!["U+2028 is a line break".into()]),
+        ),
+        (
+            "PARAGRAPH SEPARATOR",
+            Edit::Replace("team: identity", "team: identity\u{2029}owner: bob"),
+            Some(vec!["U+2029".into()]),
+        ),
+        (
+            "a control character",
+            Edit::Replace("team: identity", "team: iden\u{1}tity"),
+            Some(vec![format!("line {}: the control character U+0001 is not allowed", line_of("team: identity"))]),
+        ),
+        ("DEL", Edit::Replace("team: identity", "team: identity\u{7f}"), Some(vec!["U+007F".into()])),
+        (
+            "UTF-16 without a byte-order mark",
+            Edit::Whole16,
+            Some(vec!["line 1: the control character U+0000".into(), "UTF-16 file without a byte-order mark".into()]),
+        ),
+        (
+            "a tab before a comment is white space",
+            Edit::Replace("team: identity", "team: identity\t# the owners"),
+            None,
         ),
         // Empty values: a section whose lines lost their indentation, nulls written out.
         (

@@ -356,7 +356,7 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
         let served = served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
         let artifact = artifact(&env, args.function_zip.as_deref())?;
         eprintln!(
-            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
+            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
             service::function_name(&env),
             served.qualifier,
             served.version
@@ -385,7 +385,7 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
             quiet: false,
         })
         .await?;
-        eprintln!("serving `{}`'s function on {} (Ctrl-C stops)", env.name, running.url);
+        eprintln!("serving `{}`'s function on {} (the issuer of its tokens; Ctrl-C stops)", env.name, running.url);
         for (k, v) in running.outputs(&outputs).iter().filter(|(k, _)| k.ends_with("Url")) {
             eprintln!("  {k} = {v}");
         }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::alarms::ALARM008;
 use super::bounds::Admissible;
+use super::reservation;
 use super::{Ctx, Finding, Rule, Severity};
 use crate::cfn::names::{NameScope, fixed_name};
 use crate::env::Environment;
@@ -83,10 +83,13 @@ pub fn account(env: &Environment, stacks: &[Stack], others: &[Sibling<'_>], unre
         .filter(|o| o.account_id.as_str() == env.account_id.as_str() && o.region.as_str() == env.region.as_str())
         .collect();
     concurrency(&mut cx, env, &same);
-    throttle(&mut cx, env, &same);
+    let rates_conflict = rate_conflict(&mut cx, env, &same);
+    throttle(&mut cx, env, &same, rates_conflict);
     singletons(&mut cx, env, &same, others);
     quotas_agree(&mut cx, env, &same);
-    kms_requests(&mut cx, env, &same);
+    if !rates_conflict {
+        kms_requests(&mut cx, env, &same);
+    }
     names(&mut cx, env, stacks, others);
     cx.out
 }
@@ -156,18 +159,8 @@ fn quotas_agree(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
 
 /// ACCT007.
 fn kms_requests(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
-    use token_function::jwt::Algorithm;
-    use token_function::key_pairs::SigningMode;
-    if env.signing_key.mode != SigningMode::Kms {
-        return;
-    }
+    let Some((quota, sharing)) = kms_sharing(env, same) else { return };
     let alg = env.signing_key.algorithm;
-    let quota = match alg {
-        Algorithm::ES256 => env.signing_key.kms_quotas.ecc.get(),
-        Algorithm::RS256 => env.signing_key.kms_quotas.rsa.get(),
-    };
-    let sharing: Vec<&&Environment> =
-        same.iter().filter(|o| o.signing_key.mode == SigningMode::Kms && o.signing_key.algorithm == alg).collect();
     let total: u32 =
         env.api.throttling.rate_limit.get() + sharing.iter().map(|o| o.api.throttling.rate_limit.get()).sum::<u32>();
     if !sharing.is_empty() && total > quota {
@@ -188,50 +181,41 @@ fn kms_requests(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     }
 }
 
-/// ACCT001, with every other bound on the reservation: where the policy requires one
-/// (POL004) or the concurrency alarm that comes with one needs two executions (ALARM008) and the
-/// account has less left, one finding says so and what to change instead.
+/// ACCT001, with every other bound on the reservation (`super::reservation`): where they leave
+/// no value and the account's is the tightest, one finding says so and what to change instead.
 fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
-    let own = env.function.reserved_concurrency.map(|c| c.get());
-    let required = env.policy.require_reserved_concurrency;
-    if own.is_none() && !required {
+    if !reservation::applies(env) {
         return;
     }
+    let own = env.function.reserved_concurrency.map(|c| c.get());
     let quota = env.account_quotas.lambda_concurrent_executions.get();
     let reservable = quota.saturating_sub(quota.min(100));
     let others: u32 = same.iter().filter_map(|o| o.function.reserved_concurrency).map(|c| c.get()).sum();
     let who: Vec<String> =
         same.iter().filter_map(|o| o.function.reserved_concurrency.map(|c| format!("{} {c}", o.name))).collect();
-    let whose = if who.is_empty() { String::new() } else { format!(", less {others} reserved by {}", who.join(", ")) };
-    let mut bounds = Admissible::new().upper(
-        f64::from(reservable.saturating_sub(others)),
-        false,
-        ACCT001.id,
-        format!(
-            "what account {} can reserve in {}: {quota} concurrent executions less the 100 Lambda keeps unreserved{whose}",
-            env.account_id, env.region
-        ),
-    );
-    if required {
-        bounds = bounds.lower(1.0, false, "POL004", "policy.require_reserved_concurrency");
+    let mut bounds = reservation::bounds(env);
+    if others > 0 {
+        bounds = bounds.upper(
+            f64::from(reservable.saturating_sub(others)),
+            false,
+            ACCT001.id,
+            format!(
+                "what account {} can reserve in {}: {quota} concurrent executions less the 100 Lambda keeps unreserved, less {others} reserved by {}",
+                env.account_id,
+                env.region,
+                who.join(", ")
+            ),
+        );
     }
-    bounds = bounds.lower(2.0, false, ALARM008.id, "the concurrency alarm that comes with a reservation tells near-full from full only with two executions or more");
-    let mut instead = vec![
-        "raise the quota through Service Quotas and declare it in account_quotas.lambda_concurrent_executions"
-            .to_owned(),
-    ];
-    if !who.is_empty() {
-        instead.push(format!("lower the other reservations ({})", who.join(", ")));
-    }
-    instead.push(if required {
-        "set policy.require_reserved_concurrency: false and remove function.reserved_concurrency".to_owned()
-    } else {
-        "remove function.reserved_concurrency (the alarm goes with it)".to_owned()
-    });
-    let at =
-        env.locate(if own.is_some() { "function.reserved_concurrency" } else { "policy.require_reserved_concurrency" });
-    if let Some(m) = bounds.message("function.reserved_concurrency", &instead.join(", or ")) {
-        cx.push(&ACCT001, at, m);
+    let at = env.locate(reservation::key(env));
+    if let Some((_, hi)) = bounds.conflict() {
+        if hi.rule == ACCT001.id {
+            let whose = Some(who.join(", ")).filter(|w| !w.is_empty());
+            let instead = reservation::instead(env, hi.rule, whose.as_deref());
+            if let Some(m) = bounds.message("function.reserved_concurrency", &instead) {
+                cx.push(&ACCT001, at, m);
+            }
+        }
         return;
     }
     let Some(own) = own else { return };
@@ -249,14 +233,15 @@ fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     }
 }
 
-/// ACCT002.
-fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
+/// Every bound on `api.throttling.rate_limit` across the account: at least 1 request/s, at most
+/// the account's throttle less the other stages' (ACCT002) and, in kms mode, the account's KMS
+/// quota for the key type less the other kms-mode stages' (ACCT007). Where they leave no value,
+/// one finding from the tightest bound's rule; returns whether there was one.
+fn rate_conflict(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) -> bool {
     let q = &env.account_quotas;
-    let t = &env.api.throttling;
     let taken: u32 = same.iter().map(|o| o.api.throttling.rate_limit.get()).sum();
-    let rate: u32 = t.rate_limit.get() + taken;
     let others: Vec<String> = same.iter().map(|o| format!("{} {}", o.name, o.api.throttling.rate_limit)).collect();
-    let none_left = Admissible::new()
+    let mut bounds = Admissible::new()
         .lower(1.0, false, "the key's range", "API Gateway takes a stage rate of at least 1 request/s")
         .upper(
             f64::from(q.api_requests_per_second.get().saturating_sub(taken)),
@@ -267,13 +252,69 @@ fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
                 q.api_requests_per_second,
                 others.join(", ")
             ),
-        )
-        .message(
-            "api.throttling.rate_limit",
-            "lower the other stages' rate limits, or declare a raised quota in account_quotas.api_requests_per_second",
         );
-    if let Some(m) = none_left {
-        cx.push(&ACCT002, env.locate("api.throttling.rate_limit"), m);
+    if let Some((quota, signing)) = kms_sharing(env, same).filter(|(_, s)| !s.is_empty()) {
+        let taken: u32 = signing.iter().map(|o| o.api.throttling.rate_limit.get()).sum();
+        let names: Vec<String> =
+            signing.iter().map(|o| format!("{} {}", o.name, o.api.throttling.rate_limit)).collect();
+        bounds = bounds.upper(
+            f64::from(quota.saturating_sub(taken)),
+            false,
+            ACCT007.id,
+            format!(
+                "the account's KMS {} quota of {quota}/s less {taken} signed for by {}",
+                env.signing_key.algorithm.name(),
+                names.join(", ")
+            ),
+        );
+    }
+    let Some((_, hi)) = bounds.conflict() else { return false };
+    let (rule, instead) = if hi.rule == ACCT007.id {
+        (
+            &ACCT007,
+            "use signing_key.mode: envelope here, lower the other kms-mode stages' rate limits, or declare a raised quota in signing_key.kms_quotas of every file of the account",
+        )
+    } else {
+        (
+            &ACCT002,
+            "lower the other stages' rate limits, or declare a raised quota in account_quotas.api_requests_per_second",
+        )
+    };
+    if let Some(m) = bounds.message("api.throttling.rate_limit", instead) {
+        cx.push(rule, env.locate("api.throttling.rate_limit"), m);
+    }
+    true
+}
+
+/// In kms mode: the account's KMS quota for the environment's key type, and the other kms-mode
+/// environments that sign with that key type (every token one `Sign`).
+fn kms_sharing<'a>(env: &Environment, same: &[&'a Environment]) -> Option<(u32, Vec<&'a Environment>)> {
+    use token_function::jwt::Algorithm;
+    use token_function::key_pairs::SigningMode;
+    if env.signing_key.mode != SigningMode::Kms {
+        return None;
+    }
+    let alg = env.signing_key.algorithm;
+    let quota = match alg {
+        Algorithm::ES256 => env.signing_key.kms_quotas.ecc.get(),
+        Algorithm::RS256 => env.signing_key.kms_quotas.rsa.get(),
+    };
+    let sharing = same
+        .iter()
+        .copied()
+        .filter(|o| o.signing_key.mode == SigningMode::Kms && o.signing_key.algorithm == alg)
+        .collect();
+    Some((quota, sharing))
+}
+
+/// ACCT002; `rates_conflict`: [`rate_conflict`] already said what to change about the rate.
+fn throttle(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment], rates_conflict: bool) {
+    let q = &env.account_quotas;
+    let t = &env.api.throttling;
+    let taken: u32 = same.iter().map(|o| o.api.throttling.rate_limit.get()).sum();
+    let rate: u32 = t.rate_limit.get() + taken;
+    if rates_conflict {
+        // One finding said what to change instead.
     } else if rate > q.api_requests_per_second.get() {
         let who: Vec<String> =
             same.iter().map(|o| format!("{} {}", o.source.display(), o.api.throttling.rate_limit)).collect();

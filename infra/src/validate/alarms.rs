@@ -342,10 +342,10 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
     }
 }
 
-/// Where the account cannot reserve two executions, no reservation lets the concurrency alarm
-/// fire: ACCT001 says what to change instead, and ALARM008 is silent on its threshold.
+/// Where no reservation fits the file's rules, the reservation's own finding says what to
+/// change (`super::reservation`), and ALARM008 is silent on the concurrency alarm's threshold.
 fn left_to_the_account(env: &Environment, def: &catalogue::AlarmDef) -> bool {
-    def.key == "lambda_concurrency" && env.account_quotas.lambda_concurrent_executions.get().saturating_sub(100) < 2
+    def.key == "lambda_concurrency" && super::reservation::conflict(env).is_some()
 }
 
 /// With reserved concurrency `r` the concurrency alarm compares `floor(r x threshold / 100)` whole

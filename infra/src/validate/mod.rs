@@ -20,6 +20,7 @@ mod lifecycle;
 mod limits;
 mod policy;
 mod refs;
+pub mod reservation;
 mod schema;
 mod signing;
 mod sns;

@@ -56,12 +56,12 @@ pub(super) fn policy(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
                 None => cx.push(&POL002, format!("{base}.Properties"), "log group keeps logs forever; set RetentionInDays"),
             }
         }
-        // Where the account has no two executions to reserve, ACCT001 says what to change.
-        let reservable = env.account_quotas.lambda_concurrent_executions.get().saturating_sub(100);
+        // Where no reservation fits the file's rules, the reservation's own finding says what
+        // to change (`super::reservation`).
         if ty == "AWS::Lambda::Function"
             && p.require_reserved_concurrency
             && props(r, "ReservedConcurrentExecutions").is_none()
-            && reservable >= 2
+            && super::reservation::conflict(env).is_none()
         {
             cx.push(
                 &POL004,

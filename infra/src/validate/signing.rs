@@ -53,6 +53,16 @@ pub(super) fn capacity(cx: &mut Ctx<'_>, env: &Environment) {
             }
         }
         SigningMode::Envelope => {
+            // Where no reservation fits, one finding: this rule's when its bound is the tightest.
+            if let Some((_, hi)) = super::reservation::conflict(env) {
+                if hi.rule == SIGN001.id {
+                    let bounds = super::reservation::bounds(env);
+                    let instead = super::reservation::instead(env, hi.rule, None);
+                    let message = bounds.message("function.reserved_concurrency", &instead).unwrap_or_default();
+                    cx.push(&SIGN001, env.locate(super::reservation::key(env)), message);
+                }
+                return;
+            }
             let quota = quotas.symmetric.get();
             let (concurrency, unset) = match env.function.reserved_concurrency {
                 Some(c) => (c.get(), ""),

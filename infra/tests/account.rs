@@ -83,9 +83,11 @@ fn stage_rates_add_up_within_the_account_throttle() {
     let text = dev_text();
     let rate = text.lines().find(|l| l.trim_start().starts_with("rate_limit:")).unwrap().to_owned();
     let with_rate = |n: u32| format!("{}rate_limit: {n}", &rate[..rate.find("rate_limit").unwrap()]);
+    // KMS quotas high enough that signing (ACCT007) is not the tighter bound.
+    let kms = ("signing_key:\n", "signing_key:\n  kms_quotas: {ecc: 100000}\n");
     for (a, b, bad) in [(5_000, 5_000, false), (5_000, 5_001, true), (10_000, 1, true), (100, 100, false)] {
-        let first = env("dev", &[(&rate, &with_rate(a))]);
-        let other = env("qa", &[(&rate, &with_rate(b))]);
+        let first = env("dev", &[(&rate, &with_rate(a)), kms]);
+        let other = env("qa", &[(&rate, &with_rate(b)), kms]);
         assert_eq!(rules(&findings(&first, &[other])).contains(&"ACCT002"), bad, "{a} + {b}");
     }
     // Another region has its own throttle.

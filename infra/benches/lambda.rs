@@ -42,7 +42,11 @@ fn localstack(root: &Path) -> Result<String, Error> {
     if !Command::new(&script).arg("install").status()?.success() {
         return Err("installing LocalStack failed".into());
     }
-    let start = Command::new(&script).arg("start").output()?;
+    let start = Command::new(&script)
+        .arg("start")
+        // Started here, it stops when this process ends.
+        .env("LOCALSTACK_OWNER_PID", std::process::id().to_string())
+        .output()?;
     if !start.status.success() {
         return Err(String::from_utf8_lossy(&start.stderr).into_owned().into());
     }
@@ -147,7 +151,8 @@ fn main() -> Result<(), Error> {
     let url = localstack(&root)?;
     let dir = tempfile::tempdir()?;
     let arch = environment(&root, dir.path(), "kms")?.function.architecture;
-    let binary = build(&root, arch)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let binary = rt.block_on(build(&root, arch))?;
     let artifact = Artifact::from_binary(&std::fs::read(&binary)?, arch, &binary.display().to_string())?;
     println!(
         "artifact: zip {:.2} MB, bootstrap {:.2} MB ({} build, lambda profile)",
@@ -155,7 +160,6 @@ fn main() -> Result<(), Error> {
         artifact.binary_bytes as f64 / 1e6,
         if arch == Architecture::X86_64 { "x86_64" } else { "arm64" }
     );
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     for mode in ["kms", "envelope"] {
         let env = environment(&root, dir.path(), mode)?;
         println!("--- signing mode {mode}");
@@ -194,10 +198,13 @@ async fn run(env: &Environment, artifact: &Artifact, url: &str) -> Result<f64, E
         .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bench"))
         .load()
         .await;
-    let outputs = match env.signing_key.mode {
+    let mut outputs = match env.signing_key.mode {
         token_function::key_pairs::SigningMode::Kms => kms_mode(&config).await?,
         token_function::key_pairs::SigningMode::Envelope => envelope_mode(&config, env).await?,
     };
+    // The issuer is the API's URL (the `ApiUrl` output's expression), which `infra::local::start`
+    // sets to the local API's own URL whatever it was.
+    outputs.insert("ApiUrl".to_owned(), "http://127.0.0.1".to_owned());
     let aws = BTreeMap::from([
         ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),

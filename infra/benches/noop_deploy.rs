@@ -14,7 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !Command::new(&script).arg("install").status()?.success() {
         return Err("installing LocalStack failed".into());
     }
-    let start = Command::new(&script).arg("start").output()?;
+    let start = Command::new(&script)
+        .arg("start")
+        // Started here, it stops when this process ends.
+        .env("LOCALSTACK_OWNER_PID", std::process::id().to_string())
+        .output()?;
     if !start.status.success() {
         return Err(String::from_utf8_lossy(&start.stderr).into_owned().into());
     }

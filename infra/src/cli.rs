@@ -130,9 +130,12 @@ pub struct BootstrapArgs {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     pub env: String,
-    /// Plan with this function zip; without it an existing stack keeps its deployed code.
+    /// Plan with this function zip instead of building the function.
     #[arg(long, value_name = "PATH")]
     pub function_zip: Option<PathBuf>,
+    /// Plan with the deployed function code: no build, and a code change does not show.
+    #[arg(long, conflicts_with = "function_zip")]
+    pub deployed_code: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +163,9 @@ pub struct DeployArgs {
     /// `signing_key.mode`): tokens signed before stop verifying.
     #[arg(long)]
     pub replace_signing_keys: bool,
+    /// With --plan: plan with the deployed function code (no build).
+    #[arg(long, requires = "plan", conflicts_with = "function_zip")]
+    pub deployed_code: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,7 +252,7 @@ pub enum ClientAction {
 fn parse_since(text: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 10m, 2h, 1d)"))?;
     if !(1..=90 * 86_400).contains(&d.as_secs()) {
-        return Err(format!("{} is outside 1 second to 90 days", humantime::format_duration(d)));
+        return Err(format!("`{text}` is outside 1 second to 90 days"));
     }
     Ok(d)
 }
@@ -258,7 +264,7 @@ fn parse_overlap(text: &str) -> Result<u64, String> {
     let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 90m, 24h, 7d)"))?;
     let secs = d.as_secs();
     if !(60..=90 * 86_400).contains(&secs) {
-        return Err(format!("{} is outside 1 minute to 90 days", humantime::format_duration(d)));
+        return Err(format!("`{text}` is outside 1 minute to 90 days"));
     }
     Ok(secs)
 }

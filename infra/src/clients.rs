@@ -28,7 +28,7 @@ pub enum ClientError {
     NotRegistered(String),
     #[error("`{0}` is being rotated (it has {MAX_SECRETS} secrets); `finish-rotation {0}` first")]
     Rotating(String),
-    #[error("`{0}` is not being rotated (it has one secret)")]
+    #[error("`{0}` is not being rotated (it has one working secret)")]
     NotRotating(String),
     #[error("the registry would be {0} bytes; Secrets Manager holds at most {MAX_DOCUMENT_BYTES} per secret")]
     TooLarge(usize),
@@ -195,7 +195,7 @@ pub fn parse(text: &str) -> Result<RegistryDocument, token_function::registry::R
 }
 
 /// Every client of the file or the registry, with its standing, sorted by id.
-pub fn status(env: &Environment, doc: &RegistryDocument) -> Vec<ClientStatus> {
+pub fn status(env: &Environment, doc: &RegistryDocument, now: u64) -> Vec<ClientStatus> {
     let ids: BTreeSet<&str> = env
         .token
         .clients
@@ -214,8 +214,12 @@ pub fn status(env: &Environment, doc: &RegistryDocument) -> Vec<ClientStatus> {
                 (Some(_), None) => Standing::NotRegistered,
                 (None, _) => Standing::NotInFile,
             };
-            let secrets = registered.map_or(0, |r| r.secrets.len());
-            let old_secret_expires = registered.filter(|r| r.secrets.len() > 1).and_then(|r| r.secrets[0].expires);
+            // Secrets the function still accepts: an old one past its `--overlap` is over, as
+            // `finish-rotation` and the next write see it.
+            let live: Vec<&StoredSecret> =
+                registered.into_iter().flat_map(|r| r.secrets.iter()).filter(|s| s.is_live(now)).collect();
+            let secrets = live.len();
+            let old_secret_expires = live.first().filter(|_| secrets > 1).and_then(|s| s.expires);
             ClientStatus { client_id: id.to_owned(), standing, secrets, old_secret_expires }
         })
         .collect()
@@ -341,7 +345,7 @@ mod tests {
         let mut registry = doc(vec![secret(NOW, None)]);
         registry.clients[0].allowed_scopes.insert("extra".into());
         registry.clients[1].allowed_scopes.insert("kept".into());
-        assert_eq!(status(&env, &registry)[0].standing, Standing::Differs);
+        assert_eq!(status(&env, &registry, NOW)[0].standing, Standing::Differs);
         Change::Sync.apply(&env, &mut registry, NOW).unwrap();
         assert!(!registry.clients[0].allowed_scopes.contains("extra"));
         assert!(registry.clients[1].allowed_scopes.contains("kept"));
@@ -350,7 +354,7 @@ mod tests {
     #[test]
     fn status_names_each_client_s_standing() {
         let env = dev();
-        let rows = status(&env, &doc(vec![secret(NOW - 100, Some(NOW + 50)), secret(NOW, None)]));
+        let rows = status(&env, &doc(vec![secret(NOW - 100, Some(NOW + 50)), secret(NOW, None)]), NOW);
         let seen: Vec<(&str, Standing, usize, Option<u64>)> =
             rows.iter().map(|r| (r.client_id.as_str(), r.standing.clone(), r.secrets, r.old_secret_expires)).collect();
         assert_eq!(
@@ -360,6 +364,17 @@ mod tests {
                 ("inventory-service", Standing::NotRegistered, 0, None),
                 ("stranger", Standing::NotInFile, 1, None),
             ]
+        );
+        // Past the overlap the old secret is over: one secret, as finish-rotation sees it.
+        let later = status(&env, &doc(vec![secret(NOW - 100, Some(NOW + 50)), secret(NOW, None)]), NOW + 50);
+        assert_eq!((later[0].secrets, later[0].old_secret_expires), (1, None));
+        assert_eq!(
+            Change::FinishRotation("dev-test-client").apply(
+                &env,
+                &mut doc(vec![secret(NOW - 100, Some(NOW + 50)), secret(NOW, None)]),
+                NOW + 50
+            ),
+            Err(ClientError::NotRotating("dev-test-client".into()))
         );
     }
 

@@ -263,22 +263,31 @@ impl TryFrom<Vec<ClientSettings>> for Clients {
         if v.is_empty() {
             return Err("at least one client is required".into());
         }
+        Ok(Clients(v))
+    }
+}
+
+impl Clients {
+    /// Ids unique, at least one allowed scope each, default scopes within the allowed ones, as
+    /// (the dotted key of the value at fault, message): the caller adds the value's own line.
+    fn check(&self) -> Result<(), (String, String)> {
         let mut seen = BTreeSet::new();
-        for (i, c) in v.iter().enumerate() {
+        for (i, c) in self.0.iter().enumerate() {
+            let key = |field: &str| format!("token.clients.{i}.{field}");
             if !seen.insert(c.id.0.as_str()) {
-                return Err(format!("clients[{i}].id: client `{}` is listed twice", c.id.0));
+                return Err((key("id"), format!("client `{}` is listed twice", c.id.0)));
             }
             if c.allowed_scopes.is_empty() {
-                return Err(format!("clients[{i}].allowed_scopes: client `{}` needs at least one scope", c.id.0));
+                return Err((key("allowed_scopes"), format!("client `{}` needs at least one scope", c.id.0)));
             }
             if let Some(s) = c.default_scopes.iter().find(|s| !c.allowed_scopes.contains(*s)) {
-                return Err(format!(
-                    "clients[{i}].default_scopes: `{}` is not in allowed_scopes of client `{}`",
-                    s.0, c.id.0
+                return Err((
+                    key("default_scopes"),
+                    format!("`{}` is not in allowed_scopes of client `{}`", s.0, c.id.0),
                 ));
             }
         }
-        Ok(Clients(v))
+        Ok(())
     }
 }
 
@@ -1081,8 +1090,46 @@ mod checked {
             (self.1)(v).map_err(E::custom)
         }
         fn visit_u64<E: Error>(self, v: u64) -> Result<T, E> {
-            let v = i64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self.0))?;
-            self.visit_i64(v)
+            self.visit_i128(i128::from(v))
+        }
+        fn visit_u128<E: Error>(self, v: u128) -> Result<T, E> {
+            self.visit_i128(i128::try_from(v).unwrap_or(i128::MAX))
+        }
+        /// A number past `i64`: the type's own message for the nearest `i64`, naming the number
+        /// as written (every type's message starts with the number).
+        fn visit_i128<E: Error>(self, v: i128) -> Result<T, E> {
+            match i64::try_from(v) {
+                Ok(v) => self.visit_i64(v),
+                Err(_) => {
+                    let near = if v < 0 { i64::MIN } else { i64::MAX };
+                    let message = match (self.1)(near) {
+                        Ok(_) => format!("{v} is out of range"),
+                        Err(m) => m.strip_prefix(&near.to_string()).map_or(m.clone(), |rest| format!("{v}{rest}")),
+                    };
+                    Err(E::custom(message))
+                }
+            }
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<T, E> {
+            Err(E::custom(if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{v:?} is written as a decimal or with an exponent; write the whole number {v:.0}")
+            } else {
+                format!("{v} is not a whole number; write {}", self.0)
+            }))
+        }
+        /// A plain scalar with a leading zero is text to the reader (`08`): YAML 1.1 readers take
+        /// it as octal, so it is refused with what to write.
+        fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+                let plain = digits.trim_start_matches('0');
+                let plain = if plain.is_empty() { "0" } else { plain };
+                return Err(E::custom(format!(
+                    "`{v}` has a leading zero, which YAML 1.1 readers take as octal; write {}{plain}",
+                    if v.starts_with('-') { "-" } else { "" }
+                )));
+            }
+            Err(E::invalid_type(Unexpected::Str(v), &self.0))
         }
     }
 
@@ -1204,6 +1251,7 @@ impl Environment {
     /// line.
     fn check(&self) -> Result<(), (String, String)> {
         let err = |key: &str, message: String| Err((key.to_owned(), message));
+        self.token.clients.check()?;
         let full = format!("{}-{}", self.stack_prefix, self.name);
         if full.len() > 40 {
             return err(

@@ -17,7 +17,12 @@ fn localstack() -> &'static str {
         let script = workspace().join("scripts/localstack");
         let install = Command::new(&script).arg("install").status().expect("scripts/localstack install");
         assert!(install.success(), "installing LocalStack failed");
-        let start = Command::new(&script).arg("start").output().expect("scripts/localstack start");
+        let start = Command::new(&script)
+            .arg("start")
+            // Started here, it stops when this process ends.
+            .env("LOCALSTACK_OWNER_PID", std::process::id().to_string())
+            .output()
+            .expect("scripts/localstack start");
         assert!(start.status.success(), "{}", String::from_utf8_lossy(&start.stderr));
         String::from_utf8(start.stdout).unwrap().trim().to_owned()
     })

@@ -60,6 +60,31 @@ fn out_of_range_values_name_key_and_line() {
     let cases = [
         ("memory_mb: 256", "memory_mb: 64", "function.memory_mb: 64 is out of range: expected 128 to 10240 at line"),
         ("memory_mb: 256", "memory_mb: 10241", "function.memory_mb: 10241 is out of range"),
+        // Numbers past 64 bits, written as decimals or exponents, or with a leading zero: the
+        // range or the whole number to write, never a Rust type.
+        (
+            "ttl_seconds: 3600",
+            "ttl_seconds: 99999999999999999999999",
+            "token.ttl_seconds: 99999999999999999999999 is out of range: expected 60 to 86400",
+        ),
+        (
+            "ttl_seconds: 3600",
+            "ttl_seconds: -99999999999999999999999",
+            "token.ttl_seconds: -99999999999999999999999 is out of range: expected 60 to 86400",
+        ),
+        ("ttl_seconds: 3600", "ttl_seconds: 9223372036854775808", "9223372036854775808 is out of range"),
+        (
+            "ttl_seconds: 3600",
+            "ttl_seconds: 1e3",
+            "token.ttl_seconds: 1000.0 is written as a decimal or with an exponent; write the whole number 1000",
+        ),
+        ("ttl_seconds: 3600", "ttl_seconds: 3600.5", "token.ttl_seconds: 3600.5 is not a whole number"),
+        (
+            "ttl_seconds: 3600",
+            "ttl_seconds: 0900",
+            "token.ttl_seconds: `0900` has a leading zero, which YAML 1.1 readers take as octal; write 900",
+        ),
+        ("log_retention_days: 14", "log_retention_days: 014", "`014` has a leading zero"),
         ("timeout_seconds: 10", "timeout_seconds: 0", "function.timeout_seconds: 0 is out of range: expected 1 to 900"),
         ("timeout_seconds: 10", "timeout_seconds: 901", "function.timeout_seconds: 901 is out of range"),
         (
@@ -126,13 +151,21 @@ fn unknown_and_missing_keys_are_refused() {
 
 #[test]
 fn client_rules_are_checked() {
+    // Each message points at the value's own line, not the section's.
+    let text = dev_text();
+    let line = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
     let got = error_after("default_scopes: [orders:read]", "default_scopes: [orders:delete]");
-    assert!(
-        got.contains("clients[0].default_scopes: `orders:delete` is not in allowed_scopes of client `dev-test-client`"),
-        "{got}"
+    let want = format!(
+        "token.clients.0.default_scopes: `orders:delete` is not in allowed_scopes of client `dev-test-client` at line {}",
+        line("default_scopes: [orders:read]")
     );
+    assert!(got.contains(&want), "{got}\nwant {want}");
     let got = error_after("id: inventory-service", "id: dev-test-client");
-    assert!(got.contains("clients[1].id: client `dev-test-client` is listed twice"), "{got}");
+    let want = format!(
+        "token.clients.1.id: client `dev-test-client` is listed twice at line {}",
+        line("id: inventory-service")
+    );
+    assert!(got.contains(&want), "{got}\nwant {want}");
     let got =
         error_after("allowed_scopes: [orders:read, orders:write, inventory:read]", "allowed_scopes: [\"bad scope\"]");
     assert!(got.contains("is not a scope token"), "{got}");

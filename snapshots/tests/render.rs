@@ -1,6 +1,6 @@
 //! Snapshots of what a deploy prints: the change-set plan and the event lines.
 
-use infra::deploy::change_set::{Action, Change, render};
+use infra::deploy::change_set::{Action, Change, PropertyChange, render};
 use infra::deploy::events::{self, Event};
 
 fn change(id: &str, ty: &str, action: Action, replacement: Option<&str>, details: &[&str]) -> Change {
@@ -10,6 +10,16 @@ fn change(id: &str, ty: &str, action: Action, replacement: Option<&str>, details
         action,
         replacement: replacement.map(str::to_owned),
         details: details.iter().map(|d| (*d).to_owned()).collect(),
+        properties: vec![],
+    }
+}
+
+fn property(path: &str, before: &str, after: &str, recreation: Option<&str>) -> PropertyChange {
+    PropertyChange {
+        path: path.into(),
+        before: Some(before.into()),
+        after: Some(after.into()),
+        recreation: recreation.map(str::to_owned),
     }
 }
 
@@ -24,8 +34,17 @@ fn settings() -> insta::Settings {
 fn change_set_plan() {
     let changes = vec![
         change("ApiDeployment1a2b", "AWS::ApiGateway::Deployment", Action::Add, None, &[]),
-        change("TokenFunction", "AWS::Lambda::Function", Action::Modify, Some("False"), &["MemorySize", "Code"]),
-        change("ApiStage", "AWS::ApiGateway::Stage", Action::Replace, Some("True"), &["StageName"]),
+        Change {
+            properties: vec![
+                property("/Properties/Code/S3Key", "token-function/0a1b.zip", "token-function/2c3d.zip", None),
+                property("/Properties/MemorySize", "256", "512", None),
+            ],
+            ..change("TokenFunction", "AWS::Lambda::Function", Action::Modify, Some("False"), &["MemorySize", "Code"])
+        },
+        Change {
+            properties: vec![property("/Properties/StageName", "v1", "v2", Some("Always"))],
+            ..change("ApiStage", "AWS::ApiGateway::Stage", Action::Replace, Some("True"), &["StageName"])
+        },
         change("OldAlarm", "AWS::CloudWatch::Alarm", Action::Remove, None, &[]),
         change("TokenFunctionRole", "AWS::IAM::Role", Action::Modify, Some("False"), &["Policies"]),
         change("ApiDomainName", "AWS::ApiGateway::DomainName", Action::Replace, Some("Conditional"), &["DomainName"]),

@@ -29,6 +29,11 @@ pub(super) async fn registry(aws: &Aws, env: &Environment) -> anyhow::Result<Reg
     Ok(RegistrySecret::new(aws.secrets.clone(), arn))
 }
 
+/// Now, Unix seconds.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     block_on(async {
@@ -38,7 +43,7 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
         let (change, json) = match &args.action {
             ClientAction::List { json } => {
                 let read = store.read().await?;
-                print_status(&crate::clients::status(&env, &read.doc), *json, &target)?;
+                print_status(&crate::clients::status(&env, &read.doc, unix_now()), *json, &target)?;
                 return Ok(ExitCode::SUCCESS);
             }
             ClientAction::Add { id, json } => (Change::Add(id), *json),
@@ -51,7 +56,7 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
             ClientAction::Sync => (Change::Sync, false),
         };
         let differing: Vec<String> = match change {
-            Change::Sync => crate::clients::status(&env, &store.read().await?.doc)
+            Change::Sync => crate::clients::status(&env, &store.read().await?.doc, unix_now())
                 .into_iter()
                 .filter(|r| r.standing == Standing::Differs)
                 .map(|r| r.client_id)
@@ -85,7 +90,7 @@ pub(super) async fn report(aws: &Aws, env: &Environment) -> Vec<String> {
         Err(e) => Err(e),
     };
     match read {
-        Ok(read) => crate::clients::status(env, &read.doc)
+        Ok(read) => crate::clients::status(env, &read.doc, unix_now())
             .iter()
             .filter(|r| r.standing != Standing::Registered || r.secrets > 1)
             .map(|r| format!("client {}: {}", r.client_id, describe(r, &target)))

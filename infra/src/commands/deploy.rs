@@ -216,12 +216,12 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
+async fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
     let arch = env.function.architecture;
     let a = match zip {
         Some(p) => Artifact::from_zip(p, arch)?,
         None => {
-            let bin = crate::deploy::package::build(&workspace(), arch)?;
+            let bin = crate::deploy::package::build(&workspace(), arch).await?;
             let bytes = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
             Artifact::from_binary(&bytes, arch, &bin.display().to_string())?
         }
@@ -354,12 +354,13 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
         })?;
         let outputs = stack::outputs(&deployed);
         let served = served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
-        let artifact = artifact(&env, args.function_zip.as_deref())?;
+        let artifact = artifact(&env, args.function_zip.as_deref()).await?;
         eprintln!(
-            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), as the deployed API invokes it; a later deploy or `keys rotate` needs a restart",
+            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), as the deployed API invoked it at {}; it keeps serving what it read then: after a deploy or `keys rotate`, restart it",
             service::function_name(&env),
             served.qualifier,
-            served.version
+            served.version,
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         );
         if served.runs_code(&artifact.sha256) == Some(false) {
             eprintln!(
@@ -397,7 +398,7 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
 
 pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
-    let a = artifact(&env, None)?;
+    let a = block_on(artifact(&env, None))?;
     if let Some(out) = &args.out {
         std::fs::write(out, &a.zip).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
@@ -438,6 +439,7 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
             ignore_change_window: true,
             no_smoke_check: true,
             replace_signing_keys: false,
+            deployed_code: args.deployed_code,
         },
     )
 }
@@ -615,6 +617,15 @@ fn in_change_window(env: &Environment) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The artifact key the deployed service stack runs (its `ArtifactKey` parameter).
+fn deployed_artifact(stack: &aws_sdk_cloudformation::types::Stack) -> Option<&str> {
+    stack
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(service::PARAM_ARTIFACT_KEY))
+        .and_then(|p| p.parameter_value())
+}
+
 /// Builds (or reads `zip`) and uploads the function; with `plan`, only says where it would go.
 async fn function_code(
     aws: &Aws,
@@ -623,7 +634,7 @@ async fn function_code(
     zip: Option<&Path>,
     plan: bool,
 ) -> anyhow::Result<Artifact> {
-    let a = artifact(env, zip)?;
+    let a = artifact(env, zip).await?;
     if plan {
         eprintln!("function: would upload s3://{bucket}/{}", a.key());
     } else if tokio::select! {
@@ -686,12 +697,21 @@ impl<'a> Run<'a> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
         let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
-        let keep_code = (args.plan || step.is_some()) && args.function_zip.is_none() && existing.is_some();
+        // A key step keeps the deployed code; a plan builds it, as the deploy would.
+        let keep_code = (step.is_some() || args.deployed_code) && args.function_zip.is_none() && existing.is_some();
         let uploaded = if keep_code {
-            eprintln!("function: as deployed (pass --function-zip to plan a new build)");
+            eprintln!("function: as deployed");
             None
         } else {
-            Some(function_code(&aws, env, &bucket, args.function_zip.as_deref(), args.plan).await?)
+            let a = function_code(&aws, env, &bucket, args.function_zip.as_deref(), args.plan).await?;
+            if let Some(deployed) = existing.as_ref().and_then(|s| deployed_artifact(s)) {
+                if deployed == a.key() {
+                    eprintln!("function: the code here is the deployed code ({deployed})");
+                } else {
+                    eprintln!("function: the code here differs from the deployed code ({deployed} -> {})", a.key());
+                }
+            }
+            Some(a)
         };
         let refused = std::cell::Cell::new(outdated);
         Ok(Run { aws, env, args, step, poll: polling(), bucket, role, existing, deployed, uploaded, refused })
@@ -915,6 +935,15 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
     let names = [env.monitoring_stack_name(), env.service_stack_name()];
     block_on(async {
         let aws = connect(&env).await?;
+        let target = super::target(&env.name);
+        // What this run deleted already, for the message of a step that stops.
+        let mut deleted: Vec<String> = Vec::new();
+        let kept = |deleted: &[String]| match deleted {
+            [] => "nothing was deleted".to_owned(),
+            d => {
+                format!("{} was deleted already; `cargo run -- destroy {target}` again deletes the rest", d.join(", "))
+            }
+        };
         for name in names {
             let Some(s) = stack::describe(&aws.cfn, &name).await? else {
                 eprintln!("{name}: not deployed");
@@ -928,10 +957,10 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
             }
             if !(args.yes && args.force) {
                 if !std::io::stdin().is_terminal() {
-                    bail!("destroying {name}: type its name at a terminal, or pass --yes --force");
+                    bail!("destroying {name}: type its name at a terminal, or pass --yes --force; {}", kept(&deleted));
                 }
                 if ask(&format!("type `{name}` to delete it: "))? != name {
-                    bail!("{name}: name not confirmed; nothing deleted");
+                    bail!("{name}: name not confirmed, so it is kept; {}", kept(&deleted));
                 }
             }
             let outcome = stack::delete(&aws.cfn, &name, &super::target(&env.name), polling()).await?;
@@ -943,6 +972,7 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             eprintln!("{name}: deleted");
+            deleted.push(name);
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -15,6 +15,18 @@ use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
 use crate::stacks::service;
 
+/// A comma-separated output with each item once: a stage with one key repeats it in the
+/// template's list (`a,a`), which the function reads as one.
+fn distinct(list: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for item in list.split(',') {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen.join(",")
+}
+
 /// Now, Unix seconds. Against a local emulator only, `INFRA_NOW` replaces the clock (tests that
 /// walk a rotation through hours of token lifetime in seconds); against AWS it is refused, so a
 /// stray variable cannot shorten a hold.
@@ -100,7 +112,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 _ => &["SigningKeyArn", "PublishedKeyArns"],
             };
             for k in shown {
-                out!("{k}: {}", d.outputs.get(*k).map(String::as_str).unwrap_or("(not deployed)"));
+                out!("{k}: {}", d.outputs.get(*k).map_or_else(|| "(not deployed)".to_owned(), |v| distinct(v)));
             }
             match allowed {
                 Ok(()) => out!("next: {next} ({}); may run now: `cargo run -- keys {target} rotate`", next.describe()),
@@ -133,6 +145,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 ignore_change_window,
                 no_smoke_check: false,
                 replace_signing_keys: false,
+                deployed_code: false,
             };
             deploy_step(dir, deploy, Some((next, now)))
         }

@@ -57,6 +57,40 @@ pub struct Change {
     pub replacement: Option<String>,
     /// Changed properties (or `Tags`, `Metadata`, …).
     pub details: Vec<String>,
+    /// Each changed property with its values, where the change set gives them
+    /// (`DescribeChangeSet` with `IncludePropertyValues`), in path order.
+    pub properties: Vec<PropertyChange>,
+}
+
+/// One property's change, as a change set gives it (CloudFormation API reference,
+/// "ResourceTargetDefinition"): its path in the resource, the values before and after (which
+/// CloudFormation may truncate, and masks for `NoEcho` parameters), and whether it recreates the
+/// resource.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PropertyChange {
+    /// `/Properties/Environment/Variables/TOKEN_ISSUER`.
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// `Always` or `Conditionally` when the change recreates the resource.
+    pub recreation: Option<String>,
+}
+
+impl PropertyChange {
+    /// `path: before -> after`, values shortened to `width` characters each.
+    fn render(&self, width: usize) -> String {
+        let value = |v: &Option<String>| match v {
+            None => "(none)".to_owned(),
+            Some(v) if v.chars().count() > width => format!("{}…", v.chars().take(width).collect::<String>()),
+            Some(v) => v.clone(),
+        };
+        let recreation = match self.recreation.as_deref() {
+            Some("Always") => "  (replaces the resource)",
+            Some("Conditionally") => "  (may replace the resource)",
+            _ => "",
+        };
+        format!("{}: {} -> {}{recreation}", self.path, value(&self.before), value(&self.after))
+    }
 }
 
 impl Change {
@@ -78,12 +112,27 @@ impl Change {
             .collect();
         details.sort();
         details.dedup();
+        let mut properties: Vec<PropertyChange> = c
+            .details()
+            .iter()
+            .filter_map(|d| d.target())
+            .filter(|t| t.before_value().is_some() || t.after_value().is_some())
+            .map(|t| PropertyChange {
+                path: t.path().or(t.name()).unwrap_or_default().to_owned(),
+                before: t.before_value().map(str::to_owned),
+                after: t.after_value().map(str::to_owned),
+                recreation: t.requires_recreation().map(|r| r.as_str().to_owned()).filter(|r| r != "Never"),
+            })
+            .collect();
+        properties.sort();
+        properties.dedup();
         Change {
             logical_id: c.logical_resource_id().unwrap_or_default().to_owned(),
             resource_type: c.resource_type().unwrap_or_default().to_owned(),
             action,
             replacement,
             details,
+            properties,
         }
     }
 
@@ -107,6 +156,9 @@ pub fn summary(changes: &[Change]) -> String {
         n(Action::Remove)
     )
 }
+
+/// How much of a property's value a plan shows, in characters.
+pub const VALUE_WIDTH: usize = 120;
 
 /// The plan of one stack.
 pub fn render(stack: &str, changes: &[Change]) -> String {
@@ -141,6 +193,9 @@ pub fn render(stack: &str, changes: &[Change]) -> String {
             };
             let details = if c.details.is_empty() { String::new() } else { format!(" [{}]", c.details.join(", ")) };
             let _ = writeln!(out, "    {mark} {} ({}){details}{note}", c.logical_id, c.resource_type);
+            for p in &c.properties {
+                let _ = writeln!(out, "          {}", p.render(VALUE_WIDTH));
+            }
         }
     }
     out
@@ -158,6 +213,7 @@ mod tests {
             action,
             replacement: None,
             details: vec![],
+            properties: vec![],
         };
         let keys = ["TokenSigningKey", "TokenSigningKeyB"];
         let key = |id: &str| Some(Guarded::SigningKeyReplaced(id.into()));
@@ -220,5 +276,96 @@ mod tests {
         for (c, want) in cases {
             assert_eq!(guarded(std::slice::from_ref(&c), &keys, &kept), want, "{c:?}");
         }
+    }
+
+    /// A plan names each changed property with its values, shortened, and what recreates.
+    #[test]
+    fn plans_show_property_values() {
+        let change = Change {
+            logical_id: "TokenFunction".into(),
+            resource_type: "AWS::Lambda::Function".into(),
+            action: Action::Modify,
+            replacement: Some("False".into()),
+            details: vec!["Environment".into(), "MemorySize".into()],
+            properties: vec![
+                PropertyChange {
+                    path: "/Properties/Environment/Variables/TOKEN_ISSUER".into(),
+                    before: Some("https://auth.dev.example.com".into()),
+                    after: Some("https://abc.execute-api.eu-west-1.amazonaws.com/v1".into()),
+                    recreation: None,
+                },
+                PropertyChange {
+                    path: "/Properties/MemorySize".into(),
+                    before: Some("256".into()),
+                    after: Some("x".repeat(200)),
+                    recreation: Some("Always".into()),
+                },
+            ],
+        };
+        let text = render("s", &[change]);
+        assert!(text.contains("    ~   TokenFunction (AWS::Lambda::Function) [Environment, MemorySize]\n"), "{text}");
+        assert!(
+            text.contains("          /Properties/Environment/Variables/TOKEN_ISSUER: https://auth.dev.example.com -> https://abc.execute-api.eu-west-1.amazonaws.com/v1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("/Properties/MemorySize: 256 -> {}…  (replaces the resource)", "x".repeat(120))),
+            "{text}"
+        );
+    }
+
+    /// The SDK's change, as `DescribeChangeSet` with `IncludePropertyValues` returns it.
+    #[test]
+    fn property_values_are_read_from_the_change_set() {
+        use aws_sdk_cloudformation::types::{
+            ChangeAction, Replacement, RequiresRecreation, ResourceAttribute, ResourceChange, ResourceChangeDetail,
+            ResourceTargetDefinition,
+        };
+        let target = |path: &str, before: &str, after: &str, recreation: RequiresRecreation| {
+            ResourceChangeDetail::builder()
+                .target(
+                    ResourceTargetDefinition::builder()
+                        .attribute(ResourceAttribute::Properties)
+                        .name(path.rsplit('/').next().unwrap())
+                        .path(path)
+                        .before_value(before)
+                        .after_value(after)
+                        .requires_recreation(recreation)
+                        .build(),
+                )
+                .build()
+        };
+        let sdk = ResourceChange::builder()
+            .action(ChangeAction::Modify)
+            .logical_resource_id("TokenFunction")
+            .resource_type("AWS::Lambda::Function")
+            .replacement(Replacement::False)
+            .details(target("/Properties/MemorySize", "256", "512", RequiresRecreation::Never))
+            .details(target("/Properties/FunctionName", "a", "b", RequiresRecreation::Always))
+            .details(
+                ResourceChangeDetail::builder()
+                    .target(ResourceTargetDefinition::builder().attribute(ResourceAttribute::Tags).build())
+                    .build(),
+            )
+            .build();
+        let c = Change::from_sdk(&sdk);
+        assert_eq!(c.details, ["FunctionName", "MemorySize", "Tags"]);
+        assert_eq!(
+            c.properties,
+            [
+                PropertyChange {
+                    path: "/Properties/FunctionName".into(),
+                    before: Some("a".into()),
+                    after: Some("b".into()),
+                    recreation: Some("Always".into())
+                },
+                PropertyChange {
+                    path: "/Properties/MemorySize".into(),
+                    before: Some("256".into()),
+                    after: Some("512".into()),
+                    recreation: None
+                },
+            ]
+        );
     }
 }

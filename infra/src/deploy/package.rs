@@ -14,6 +14,9 @@ pub const MAX_GLIBC: (u32, u32) = (2, 34);
 pub enum PackageError {
     #[error("{0}")]
     Build(String),
+    /// Ctrl-C during the build: cargo and its compilers were stopped.
+    #[error("interrupted during the function build, which was stopped; nothing was uploaded or deployed")]
+    Interrupted,
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     /// (Not a `source`: the message already says it, and error chains would say it twice.)
@@ -139,11 +142,18 @@ pub fn max_glibc(b: &[u8]) -> Option<(u32, u32)> {
 
 /// Builds `bootstrap` for `arch` with the `lambda` profile: with cargo-zigbuild pinned to
 /// glibc 2.34 when it is installed, else natively when the host is that architecture.
-pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
+///
+/// Cargo runs in a process group of its own, so Ctrl-C ([`super::interrupt`]) stops it and every
+/// compiler it started at once, whether the signal reached only `infra` (as a CI runner sends
+/// it) or the terminal's whole group.
+///
+/// # Errors
+/// No way to build for `arch` here, the build failed, or [`PackageError::Interrupted`].
+pub async fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
     let target = arch.target();
     let zig = Command::new("cargo-zigbuild").arg("--version").output().is_ok_and(|o| o.status.success());
     let host_matches = arch.is_host();
-    let mut cmd = Command::new("cargo");
+    let mut cmd = tokio::process::Command::new("cargo");
     if zig {
         cmd.args(["zigbuild", "--target", &format!("{target}.{}.{}", MAX_GLIBC.0, MAX_GLIBC.1)]);
     } else if host_matches {
@@ -158,14 +168,42 @@ pub fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageErr
     cmd.args(["--locked", "--profile", "lambda", "-p", "token-function", "--features", "lambda", "--bin", "bootstrap"])
         .args(["--message-format", "json-render-diagnostics"])
         .stdout(std::process::Stdio::piped())
-        .current_dir(workspace);
+        .current_dir(workspace)
+        .process_group(0)
+        .kill_on_drop(true);
     eprintln!("building bootstrap for {target}{}", if zig { " (cargo zigbuild, glibc 2.34)" } else { "" });
-    let out = cmd.output().map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+    let child = cmd.spawn().map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+    let group = child.id();
+    let out = tokio::select! {
+        out = child.wait_with_output() => out.map_err(|e| PackageError::Build(format!("cargo: {e}")))?,
+        () = super::interrupt::wait() => {
+            if let Some(group) = group {
+                stop_group(group).await;
+            }
+            return Err(PackageError::Interrupted);
+        }
+    };
     if !out.status.success() {
         return Err(PackageError::Build(format!("building bootstrap failed ({})", out.status)));
     }
     executable(&String::from_utf8_lossy(&out.stdout))
         .ok_or_else(|| PackageError::Build("cargo built no `bootstrap` executable".into()))
+}
+
+/// Stops process group `group` (cargo and the compilers it started): SIGTERM, then SIGKILL
+/// after two seconds, as `kill(1)` sends them.
+async fn stop_group(group: u32) {
+    let signal = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, "--", &format!("-{group}")])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if signal("-TERM") {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        signal("-KILL");
+    }
 }
 
 /// The `bootstrap` executable named by cargo's `compiler-artifact` JSON messages.

@@ -291,6 +291,8 @@ async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(String, String, V
             .describe_change_set()
             .change_set_name(&plan.change_set)
             .stack_name(&plan.stack)
+            // Property paths with their values before and after.
+            .include_property_values(true)
             .set_next_token(token.clone())
             .send()
             .await

@@ -1066,7 +1066,9 @@ macro_rules! checked_int {
     ($($name:ident $(<$(const $c:ident: u32),*>)?),*) => {$(
         impl<'de $(, $(const $c: u32),*)?> Deserialize<'de> for $name $(<$($c),*>)? {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_i64(checked::Int("an integer", Self::try_from))
+                // Any scalar reaches the visitor, so each wrong form gets its own message
+                // (`deserialize_i64` answers numbers past 64 bits with a Rust type name).
+                d.deserialize_any(checked::Int("an integer", Self::try_from))
             }
         }
     )*};

@@ -81,6 +81,11 @@ impl Env {
         c
     }
 
+    /// `diff` with this environment's function zip, as `deploy` takes it.
+    fn diff(&self) -> (i32, String, String) {
+        self.run(&["diff", "dev", "--function-zip", self.zip.to_str().unwrap()])
+    }
+
     fn deploy(&self, extra: &[&str]) -> (i32, String, String) {
         // LocalStack never runs the function, so there is nothing to smoke-check.
         let mut args = vec!["deploy", "dev", "--no-smoke-check", "--function-zip", self.zip.to_str().unwrap()];
@@ -141,11 +146,17 @@ fn deploy_cycle() {
     assert!(err.contains("already there"), "{err}");
     assert!(err.contains(&format!("{prefix}-dev-service: no changes")), "{err}");
     assert!(err.contains(&format!("{prefix}-dev-monitoring: no changes")), "{err}");
-    assert_eq!(env.run(&["diff", "dev"]).0, 0);
+    let (code, _, err) = env.diff();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("function: the code here is the deployed code"), "{err}");
+    // Without the zip `--deployed-code` plans with the deployed code, building nothing.
+    let (code, _, err) = env.run(&["diff", "dev", "--deployed-code"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("function: as deployed") && !err.contains("building bootstrap"), "{err}");
 
     // Update: the plan shows it (exit 2), the deploy applies it.
     env.edit("memory_mb: 256", "memory_mb: 512");
-    let (code, _, err) = env.run(&["diff", "dev"]);
+    let (code, _, err) = env.diff();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("~   TokenFunction (AWS::Lambda::Function)"), "{err}");
     let (code, _, err) = env.deploy(&["--yes"]);
@@ -196,7 +207,7 @@ fn failed_first_create_is_replaced_on_request() {
     // Without the flag the failed stack is refused with the way out; `diff` (exit 2 means
     // changes) calls it an error, exit 1.
     let target = format!("dev --environments {}", env.dir.path().display());
-    for (args, (code, _, err)) in [("deploy", env.deploy(&["--yes"])), ("diff", env.run(&["diff", "dev"]))] {
+    for (args, (code, _, err)) in [("deploy", env.deploy(&["--yes"])), ("diff", env.diff())] {
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains("its first create failed;") && err.contains("--replace-failed`"), "{args:?}: {err}");
         assert!(err.contains(&target), "{err}");
@@ -360,8 +371,7 @@ fn clients_stale_writers_lose_nothing() {
     let registered = rows.iter().filter(|r| r["standing"] == "registered").count();
     assert_eq!(registered, 9, "dev-test-client and the eight teams: {out}");
 
-    for args in [&["status", "dev"][..], &["diff", "dev"]] {
-        let (_, out, err) = env.run(args);
+    for (args, (_, out, err)) in [("status", env.run(&["status", "dev"])), ("diff", env.diff())] {
         assert!(
             format!("{out}{err}")
                 .contains("client inventory-service: not registered: gets no token (`cargo run -- clients dev"),

@@ -311,3 +311,17 @@ pub struct LogsArgs {
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    /// Durations outside their range are refused with what was typed, not a re-rendering.
+    #[test]
+    fn durations_echo_what_was_typed() {
+        assert_eq!(super::parse_overlap("91d"), Err("`91d` is outside 1 minute to 90 days".to_owned()));
+        assert_eq!(super::parse_overlap("59s"), Err("`59s` is outside 1 minute to 90 days".to_owned()));
+        assert_eq!(super::parse_overlap("90d"), Ok(90 * 86_400));
+        assert_eq!(super::parse_overlap("1m"), Ok(60));
+        assert_eq!(super::parse_since("91d").unwrap_err(), "`91d` is outside 1 second to 90 days");
+        assert!(super::parse_since("2h").is_ok());
+    }
+}

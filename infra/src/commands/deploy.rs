@@ -617,6 +617,14 @@ fn in_change_window(env: &Environment) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a `destroy` that stops has done: the stacks it deleted already, and how to finish.
+fn destroyed_so_far(deleted: &[String], target: &str) -> String {
+    match deleted {
+        [] => "nothing was deleted".to_owned(),
+        d => format!("{} was deleted already; `cargo run -- destroy {target}` again deletes the rest", d.join(", ")),
+    }
+}
+
 /// The artifact key the deployed service stack runs (its `ArtifactKey` parameter).
 fn deployed_artifact(stack: &aws_sdk_cloudformation::types::Stack) -> Option<&str> {
     stack
@@ -938,12 +946,7 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
         let target = super::target(&env.name);
         // What this run deleted already, for the message of a step that stops.
         let mut deleted: Vec<String> = Vec::new();
-        let kept = |deleted: &[String]| match deleted {
-            [] => "nothing was deleted".to_owned(),
-            d => {
-                format!("{} was deleted already; `cargo run -- destroy {target}` again deletes the rest", d.join(", "))
-            }
-        };
+        let kept = |deleted: &[String]| destroyed_so_far(deleted, &target);
         for name in names {
             let Some(s) = stack::describe(&aws.cfn, &name).await? else {
                 eprintln!("{name}: not deployed");
@@ -1034,6 +1037,16 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    /// A destroy that stops says what it deleted already, never "nothing" after a deletion.
+    #[test]
+    fn a_stopped_destroy_says_what_it_deleted() {
+        assert_eq!(super::destroyed_so_far(&[], "dev"), "nothing was deleted");
+        assert_eq!(
+            super::destroyed_so_far(&["token-service-dev-monitoring".into()], "dev"),
+            "token-service-dev-monitoring was deleted already; `cargo run -- destroy dev` again deletes the rest"
+        );
+    }
+
     use super::*;
     use token_function::key_pairs::SigningMode;
 

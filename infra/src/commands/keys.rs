@@ -151,3 +151,15 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A one-key stage repeats the key in the template's list; status shows it once.
+    #[test]
+    fn lists_show_each_item_once() {
+        assert_eq!(super::distinct("a,a"), "a");
+        assert_eq!(super::distinct("a,b"), "a,b");
+        assert_eq!(super::distinct("arn:x,arn:x"), "arn:x");
+        assert_eq!(super::distinct(""), "");
+    }
+}

@@ -1148,6 +1148,11 @@ mod checked {
     }
 }
 
+/// A host under AWS's own domains (`amazonaws.com`, `amazonaws.com.cn`): an execute-api URL.
+fn aws_host(host: &str) -> bool {
+    host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
+}
+
 /// A custom domain is a name the public resolves, and not AWS's own: its URL is the issuer,
 /// which verifiers fetch metadata from (RFC 8414 section 3), and API Gateway serves a custom
 /// domain with a public certificate ("Set up custom domain names for REST APIs").
@@ -1155,7 +1160,7 @@ fn public_domain(name: &str) -> Result<(), String> {
     if name.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
         return Err(format!("`{name}` is an IP address, not a domain name; a custom domain is a DNS name"));
     }
-    if name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn") {
+    if aws_host(name) {
         return Err(format!(
             "`{name}` is AWS's own host, not a custom domain; leave api.custom_domain out to serve at the API's own URL"
         ));
@@ -1385,15 +1390,9 @@ impl Environment {
                 "{written} is not where this deployment answers: api.custom_domain serves {served} alone, and the metadata would send clients' secrets to a token endpoint on a host this stack does not serve (RFC 8414 section 3.3); use {served}, or leave token.issuer out"
             )),
             (Issuer::Domain(_), _) => Ok(()),
-            (Issuer::Api, _)
-                if given
-                    .host_str()
-                    .is_some_and(|h| h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn")) =>
-            {
-                Err(format!(
-                    "{written} is the API's own URL, which this deployment issues under by itself (its id is known only once the API exists); leave token.issuer out"
-                ))
-            }
+            (Issuer::Api, _) if given.host_str().is_some_and(aws_host) => Err(format!(
+                "{written} is the API's own URL, which this deployment issues under by itself (its id is known only once the API exists); leave token.issuer out"
+            )),
             (Issuer::Api, _) => Err(format!(
                 "without api.custom_domain this deployment answers only at its API's URL (https://{{api-id}}.execute-api.{}.amazonaws.com/{}, known once the API exists), not at {written}; leave token.issuer out to issue under that URL, or add api.custom_domain for {}",
                 self.region,

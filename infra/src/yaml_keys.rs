@@ -199,7 +199,7 @@ impl KeyLines {
                 _ => {}
             }
         }
-        if !seen_root && documents <= 1 {
+        if !seen_root {
             return Err(ReadError::EmptyDocument);
         }
         Ok(KeyLines { lines, values })

@@ -93,12 +93,12 @@ pub async fn check(outputs: &BTreeMap<String, String>, alg: &str) -> Result<Vec<
     let (status, _, body) =
         call(&client, "metadata", get(&discovery).map_err(|e| fail("metadata", e.to_string()))?).await?;
     let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let named = [("issuer", &api), ("jwks_uri", &jwks), ("token_endpoint", &token)];
-    if let Some((k, want)) = named.iter().find(|(k, want)| field(k) != **want).filter(|_| status == 200) {
-        return Err(fail("metadata", format!("GET {discovery}: {k} is `{}`, not {want}", field(k))));
-    }
     if status != 200 {
         return Err(fail("metadata", format!("GET {discovery} answered {status} {body}")));
+    }
+    let named = [("issuer", &api), ("jwks_uri", &jwks), ("token_endpoint", &token)];
+    if let Some((k, want)) = named.iter().find(|(k, want)| field(k) != **want) {
+        return Err(fail("metadata", format!("GET {discovery}: {k} is `{}`, not {want}", field(k))));
     }
     passed.push(format!("GET {discovery}: 200, issuer {api}"));
 

@@ -189,7 +189,7 @@ fn concurrency(cx: &mut Ctx<'_>, env: &Environment, same: &[&Environment]) {
     }
     let own = env.function.reserved_concurrency.map(|c| c.get());
     let quota = env.account_quotas.lambda_concurrent_executions.get();
-    let reservable = quota.saturating_sub(quota.min(100));
+    let reservable = reservation::reservable(env);
     let others: u32 = same.iter().filter_map(|o| o.function.reserved_concurrency).map(|c| c.get()).sum();
     let who: Vec<String> =
         same.iter().filter_map(|o| o.function.reserved_concurrency.map(|c| format!("{} {c}", o.name))).collect();

@@ -315,7 +315,7 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
                 ),
             );
         }
-        if !left_to_the_account(env, def)
+        if !left_to_the_reservation(env, def)
             && let Some(problem) = concurrency_conflict(env, def).or_else(|| catalogue::unreachable(env, def))
         {
             cx.push(&ALARM008, key("threshold"), problem);
@@ -344,7 +344,7 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
 
 /// Where no reservation fits the file's rules, the reservation's own finding says what to
 /// change (`super::reservation`), and ALARM008 is silent on the concurrency alarm's threshold.
-fn left_to_the_account(env: &Environment, def: &catalogue::AlarmDef) -> bool {
+fn left_to_the_reservation(env: &Environment, def: &catalogue::AlarmDef) -> bool {
     def.key == "lambda_concurrency" && super::reservation::conflict(env).is_some()
 }
 

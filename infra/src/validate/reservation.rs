@@ -19,6 +19,12 @@ pub fn required_by(env: &Environment) -> Option<&'static str> {
     if env.policy.require_reserved_concurrency { Some("POL004") } else { required_by_sign(env) }
 }
 
+/// What the account can reserve: its concurrency quota less the 100 executions Lambda keeps
+/// unreserved (Lambda developer guide, "Configuring reserved concurrency").
+pub fn reservable(env: &Environment) -> u32 {
+    env.account_quotas.lambda_concurrent_executions.get().saturating_sub(100)
+}
+
 /// The file's own bounds on the reservation (the account rules add the other environments').
 pub fn bounds(env: &Environment) -> Admissible {
     let quota = env.account_quotas.lambda_concurrent_executions.get();
@@ -30,7 +36,7 @@ pub fn bounds(env: &Environment) -> Admissible {
             "the concurrency alarm that comes with a reservation tells near-full from full only with two executions or more",
         )
         .upper(
-            f64::from(quota.saturating_sub(100)),
+            f64::from(reservable(env)),
             false,
             "ACCT001",
             format!(

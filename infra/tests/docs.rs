@@ -103,3 +103,90 @@ fn exit_codes_agree_everywhere() {
         assert!(text.contains(&want), "missing {want:?}");
     }
 }
+
+/// What a reader types for a placeholder of the docs' command synopses.
+const PLACEHOLDERS: [(&str, &str); 8] = [
+    ("<env>", "dev"),
+    ("<id>", "dev-test-client"),
+    ("N", "9000"),
+    ("D", "10m"),
+    ("T", "invalid_client"),
+    ("ID", "4f1c"),
+    ("F", "function.zip"),
+    ("PLAN", "plan.json"),
+];
+
+/// The argument lists a documented `cargo run -- …` stands for: `[x]` taken, each of `a|b` (or
+/// `<a|b>`) in turn, placeholders filled; `Err` names a placeholder nobody declared.
+fn documented_args(synopsis: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut variants = vec![Vec::new()];
+    for word in synopsis.split_whitespace() {
+        let word = word.trim_start_matches('[').trim_end_matches(']');
+        let choices: Vec<String> = match PLACEHOLDERS.iter().find(|(p, _)| *p == word) {
+            Some((_, value)) => vec![(*value).to_owned()],
+            None if word.starts_with('<') && word.contains('|') => {
+                word.trim_matches(['<', '>']).split('|').map(str::to_owned).collect()
+            }
+            None if word.contains('<') => return Err(format!("no value for `{word}`: add it to PLACEHOLDERS")),
+            None => word.split('|').map(str::to_owned).collect(),
+        };
+        variants = variants
+            .into_iter()
+            .flat_map(|v| choices.iter().map(move |c| [v.clone(), vec![c.clone()]].concat()))
+            .collect();
+    }
+    Ok(variants)
+}
+
+/// Every `cargo run -- …` in README.md, docs/ and the runbooks, fenced or inline, parses with the
+/// CLI as it is now: no command, flag or value shape the docs show has gone.
+#[test]
+fn every_documented_command_parses() {
+    use clap::Parser;
+    let mut files = vec![root().join("README.md")];
+    for dir in ["docs", "docs/runbooks"] {
+        let mut pages: Vec<_> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
+        pages.sort();
+        files.extend(pages);
+    }
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.replace("\\|", "|");
+            for synopsis in line.split("cargo run -- ").skip(1) {
+                let end = ["`", " #", " && ", " | "].iter().filter_map(|s| synopsis.find(s)).min();
+                let synopsis = &synopsis[..end.unwrap_or(synopsis.len())];
+                let at = format!("{}:{}: cargo run -- {synopsis}", file.strip_prefix(root()).unwrap().display(), n + 1);
+                match documented_args(synopsis) {
+                    Err(e) => wrong.push(format!("{at}: {e}")),
+                    Ok(variants) => {
+                        for args in variants {
+                            checked += 1;
+                            if let Err(e) = infra::cli::Cli::try_parse_from(std::iter::once("infra".to_owned()).chain(args)) {
+                                let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                                wrong.push(format!("{at}: {first}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 60, "{checked}");
+    assert!(wrong.is_empty(), "documented commands the CLI refuses:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn documented_synopses_expand_as_a_reader_reads_them() {
+    let args = |s: &str| documented_args(s).unwrap().into_iter().map(|v| v.join(" ")).collect::<Vec<_>>();
+    assert_eq!(args("keys <env> status|rotate"), ["keys dev status", "keys dev rotate"]);
+    assert_eq!(args("synth <env> --stack <bootstrap|service>"), ["synth dev --stack bootstrap", "synth dev --stack service"]);
+    assert_eq!(args("logs <env> [--since D] [--request-id ID]"), ["logs dev --since 10m --request-id 4f1c"]);
+    assert_eq!(args("clients dev rotate dev-test-client [--overlap 24h]"), ["clients dev rotate dev-test-client --overlap 24h"]);
+    assert!(documented_args("deploy <stage>").unwrap_err().contains("`<stage>`"));
+}

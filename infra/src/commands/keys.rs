@@ -15,8 +15,8 @@ use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
 use crate::stacks::service;
 
-/// A comma-separated output with each item once: a stage with one key repeats it in the
-/// template's list (`a,a`), which the function reads as one.
+/// A comma-separated output with each item once: a stack deployed by an earlier `infra` lists a
+/// stage's one key twice (`a,a`), which the function reads as one.
 fn distinct(list: &str) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for item in list.split(',') {

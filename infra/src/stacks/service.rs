@@ -237,8 +237,7 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
     .sid("SignTokens");
     let [has_a, has_b] = &stages.has;
     let signing = Value::if_(&stages.b_signs, b.clone(), a.clone());
-    // A slot without a key repeats the other's ARN (the function takes a repeated ARN as one).
-    let published = Value::join(",", vec![Value::if_(has_a, a.clone(), b.clone()), Value::if_(has_b, b, a)]);
+    let published = published_list(has_a, has_b, a.clone(), b);
     Ok(SigningKeys {
         variables: vec![("SIGNING_KEY_ARN", signing.clone()), ("PUBLISHED_KEY_ARNS", published.clone())],
         statement,
@@ -249,6 +248,14 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
             (OUTPUT_KEY_SPEC, "KMS key spec of the kms-mode signing keys", spec.r#ref()),
         ],
     })
+}
+
+/// The comma-separated list of the slots the stage publishes, each once: `a`, `b` or `a,b` (of
+/// ARNs in kms mode), as `keys status` and the function read it. At least one slot always has a
+/// key (`StageConditions::has`), so nested `Fn::If` covers every stage.
+fn published_list(has_a: &ConditionHandle, has_b: &ConditionHandle, a: Value<String>, b: Value<String>) -> Value<String> {
+    let both = Value::join(",", vec![a.clone(), b.clone()]);
+    Value::if_(has_a, Value::if_(has_b, both, a), b)
 }
 
 /// `envelope` mode: one symmetric KMS key (rotated yearly by KMS) under which `infra` generates
@@ -294,8 +301,7 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
         .sid("DecryptSigningKeys");
     let [has_a, has_b] = &stages.has;
     let signing = Value::if_(&stages.b_signs, "b".into(), "a".into());
-    let published =
-        Value::join(",", vec![Value::if_(has_a, "a".into(), "b".into()), Value::if_(has_b, "b".into(), "a".into())]);
+    let published = published_list(has_a, has_b, "a".into(), "b".into());
     Ok(SigningKeys {
         variables: vec![
             ("SIGNING_KEY_PAIRS_SECRET_ARN", secret.r#ref()),

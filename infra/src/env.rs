@@ -273,7 +273,7 @@ impl Clients {
     fn check(&self) -> Result<(), (String, String)> {
         let mut seen = BTreeSet::new();
         for (i, c) in self.0.iter().enumerate() {
-            let key = |field: &str| format!("token.clients.{i}.{field}");
+            let key = |field: &str| format!("token.clients[{i}].{field}");
             if !seen.insert(c.id.0.as_str()) {
                 return Err((key("id"), format!("client `{}` is listed twice", c.id.0)));
             }
@@ -1443,7 +1443,7 @@ impl Environment {
     }
 
     /// The 1-based line where the dotted `key` (`monitoring.alarms.lambda_errors.threshold`,
-    /// `token.clients.0.id`) is written; `None` when it is not (a default).
+    /// `token.clients[0].id`) is written; `None` when it is not (a default).
     pub fn line_of(&self, key: &str) -> Option<usize> {
         self.keys.line(key)
     }

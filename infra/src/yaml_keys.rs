@@ -1,7 +1,8 @@
 //! Where each key of a YAML document is written: one pass over the document's events
 //! (saphyr-parser, a YAML 1.2 event parser with positions) records the line of every key by its
-//! dotted path (`monitoring.alarms.lambda_errors.threshold`; sequence items by index,
-//! `token.clients.0.id`), in block and flow style alike.
+//! dotted path (`monitoring.alarms.lambda_errors.threshold`; sequence items by index in
+//! brackets, `token.clients[0].id`, as serde's own errors write them), in block and flow style
+//! alike.
 //!
 //! The same pass refuses what the typed reading (serde) would drop or reinterpret without a
 //! word, each with its path and line:
@@ -15,7 +16,11 @@
 //!   an optional section, where it is more often a section whose lines lost their indentation;
 //! - a second document (a second `---`); one leading `---` and a closing `...` are fine;
 //! - directives (`%YAML`, `%TAG`): they only change how tags and versions read;
-//! - a byte-order mark anywhere but at the very start (YAML 1.2 section 5.2 allows one there).
+//! - a byte-order mark anywhere but at the very start (YAML 1.2 section 5.2 allows one there);
+//! - a plain value in a number form other than decimal ([`number_form`]): hexadecimal, octal,
+//!   binary, digit separators (`1_000`), base 60 (`1:30`), infinity and NaN. Several of these are
+//!   a number to YAML 1.1 readers and text to YAML 1.2 ones (YAML 1.2 section 10.3.2, YAML 1.1
+//!   int and float types), so a reviewer and a tool could read two values.
 //!
 //! Anchors and aliases (`&x`, `*x`) are read: they repeat a value exactly.
 
@@ -79,6 +84,9 @@ pub enum ReadError {
         "line {line}: {code} is a line break to YAML 1.1 readers and not to YAML 1.2, so what follows it could be read as another setting (even after a `#`); delete it or use a plain line break"
     )]
     LineBreak { line: usize, code: String },
+    /// A plain value in a number form other than decimal; `advice` says what to write.
+    #[error("{path}: `{text}` at line {line} is {advice}")]
+    NumberForm { path: String, line: usize, text: String, advice: String },
     /// A byte-order mark after the start.
     #[error(
         "line {line}: a byte-order mark (U+FEFF) inside the file; YAML allows one only at the very start (YAML 1.2 section 5.2): delete it"
@@ -140,7 +148,7 @@ impl KeyLines {
                 None => Some(String::new()),
                 Some(Frame::Sequence { path, next, .. }) => {
                     *next += 1;
-                    Some(join(path, &(*next - 1).to_string()))
+                    Some(format!("{path}[{}]", *next - 1))
                 }
                 Some(Frame::Mapping { path, value_of, .. }) => value_of.take().map(|k| join(path, &k)),
             };
@@ -169,6 +177,9 @@ impl KeyLines {
                     if !is_key {
                         if style == ScalarStyle::Plain && matches!(&*value, "" | "~" | "null" | "Null" | "NULL") {
                             return Err(ReadError::Empty { path, line, item });
+                        }
+                        if let Some(advice) = number_form(&value).filter(|_| style == ScalarStyle::Plain) {
+                            return Err(ReadError::NumberForm { path, line, text: value.to_string(), advice });
                         }
                         values.push((path, value.to_string()));
                     } else if let Some(Frame::Mapping { path, keys, value_of, .. }) = stack.last_mut() {
@@ -212,10 +223,14 @@ impl KeyLines {
 
     /// The scalar items of the list at dotted `key`, as written, in order.
     pub fn items(&self, key: &str) -> Vec<&str> {
-        let prefix = format!("{key}.");
+        let prefix = format!("{key}[");
         self.values
             .iter()
-            .filter(|(path, _)| path.strip_prefix(&prefix).is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit())))
+            .filter(|(path, _)| {
+                path.strip_prefix(&prefix)
+                    .and_then(|i| i.strip_suffix(']'))
+                    .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+            })
             .map(|(_, v)| v.as_str())
             .collect()
     }
@@ -229,6 +244,62 @@ impl KeyLines {
             .max_by_key(|(_, v)| v.len())
             .map(|(path, _)| path.as_str())
     }
+}
+
+/// What is wrong with a plain scalar written in a number form other than decimal, and what to
+/// write instead; `None` for anything else (decimal numbers, text). The forms are YAML 1.2's core
+/// schema (section 10.3.2: `0x`, `0o`, `.inf`, `.nan`) and YAML 1.1's int and float types
+/// (`0b`, `_` separators, base 60 with `:`), which YAML 1.2 reads as text.
+pub fn number_form(text: &str) -> Option<String> {
+    let (sign, body) = match text.as_bytes().first() {
+        Some(b'-') => ("-", &text[1..]),
+        Some(b'+') => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let radix = |digits: &str, base: u32| i128::from_str_radix(digits, base).ok().map(|v| format!("{sign}{v}"));
+    let write = |value: Option<String>| value.map_or_else(|| "it in decimal".to_owned(), |v| v);
+    let is_digits = |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(ok);
+    if let Some(d) = body.strip_prefix("0x").filter(|d| is_digits(d, |b| b.is_ascii_hexdigit())) {
+        return Some(format!("hexadecimal; environment files write numbers in decimal: write {}", write(radix(d, 16))));
+    }
+    let ambiguous =
+        |what: &str, value: String| format!("{what}; write {value} for the number, or quote it if it is text");
+    if let Some(d) = body.strip_prefix("0o").filter(|d| is_digits(d, |b| (b'0'..=b'7').contains(&b))) {
+        return Some(ambiguous("octal to YAML 1.2 readers and text to YAML 1.1 ones", write(radix(d, 8))));
+    }
+    if let Some(d) = body.strip_prefix("0b").filter(|d| is_digits(d, |b| b == b'0' || b == b'1')) {
+        return Some(ambiguous("binary to YAML 1.1 readers and text to YAML 1.2 ones", write(radix(d, 2))));
+    }
+    if matches!(body, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return Some("not a finite number; write a number".to_owned());
+    }
+    let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+    let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    if !body.starts_with(|c: char| c.is_ascii_digit()) || !numeric(fraction) {
+        return None;
+    }
+    let fraction = if body.contains('.') { format!(".{}", fraction.replace('_', "")) } else { String::new() };
+    let parts: Vec<&str> = whole.split(':').collect();
+    // YAML 1.1: `[1-9][0-9_]*(:[0-5]?[0-9])+` for an int, any first digit with a fraction.
+    let base60_digit = |p: &&str| p.len() == 1 || (p.len() == 2 && p.as_bytes()[0] <= b'5');
+    let first_ok = !fraction.is_empty() || !body.starts_with('0');
+    if parts.len() > 1
+        && first_ok
+        && parts.iter().all(|p| numeric(p) && !p.is_empty())
+        && parts[1..].iter().all(|p| base60_digit(p) && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let value =
+            parts.iter().try_fold(0i128, |acc, p| p.replace('_', "").parse::<i128>().ok().map(|v| acc * 60 + v));
+        return Some(ambiguous(
+            "a base-60 number to YAML 1.1 readers and text to YAML 1.2 ones",
+            write(value.map(|v| format!("{sign}{v}{fraction}"))),
+        ));
+    }
+    if parts.len() == 1 && numeric(whole) && text.contains('_') {
+        let value = format!("{sign}{}{fraction}", whole.replace('_', ""));
+        return Some(ambiguous("a number to YAML 1.1 readers (`_` separates digits) and text to YAML 1.2 ones", value));
+    }
+    None
 }
 
 /// The document's top node must be a mapping.
@@ -323,22 +394,60 @@ z: \"quoted: value\"
             ("b.d", Some(4)),
             ("b.d.e", Some(4)),
             ("b.d.f", Some(4)),
-            ("b.d.f.1.g", Some(4)),
+            ("b.d.f[1].g", Some(4)),
             ("items", Some(5)),
-            ("items.0.id", Some(6)),
-            ("items.0.h", Some(7)),
-            ("items.1.id", Some(8)),
+            ("items[0].id", Some(6)),
+            ("items[0].h", Some(7)),
+            ("items[1].id", Some(8)),
             ("z", Some(10)),
             ("c", None),
             ("b.e", None),
-            ("items.2.id", None),
+            ("items[2].id", None),
         ];
         for (key, line) in rows {
             assert_eq!(k.line(key), line, "{key}");
         }
         assert_eq!(k.origin("see quoted: value here", 5), Some("z"));
-        assert_eq!(k.origin("an id x", 1), Some("items.0.id"));
+        assert_eq!(k.origin("an id x", 1), Some("items[0].id"));
         assert_eq!(k.origin("nothing", 5), None);
+    }
+
+    /// Each number form other than decimal, refused with what to write; decimal numbers and
+    /// text that merely looks alike are left alone.
+    #[test]
+    fn number_forms_name_what_to_write() {
+        let rows: [(&str, Option<&str>); 22] = [
+            ("0x10", Some("hexadecimal; environment files write numbers in decimal: write 16")),
+            ("-0x1F", Some("write -31")),
+            ("0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", Some("write it in decimal")),
+            ("0o17", Some("octal to YAML 1.2 readers and text to YAML 1.1 ones; write 15 for the number")),
+            ("0b101", Some("binary to YAML 1.1 readers and text to YAML 1.2 ones; write 5")),
+            ("1_000", Some("`_` separates digits) and text to YAML 1.2 ones; write 1000 for the number")),
+            ("-1_000.5", Some("write -1000.5")),
+            ("1:30", Some("a base-60 number to YAML 1.1 readers and text to YAML 1.2 ones; write 90")),
+            ("10:00:00", Some("write 36000")),
+            ("0:30.5", Some("write 30.5")),
+            (".inf", Some("not a finite number")),
+            ("-.Inf", Some("not a finite number")),
+            (".NaN", Some("not a finite number")),
+            // Decimal numbers and text.
+            ("16", None),
+            ("-2.5", None),
+            ("1e3", None),
+            ("0:30", None),
+            ("1:60", None),
+            ("0xZZ", None),
+            ("orders:read", None),
+            ("arn:aws:acm:eu-west-1:333333333333:certificate/x", None),
+            ("nan", None),
+        ];
+        for (text, want) in rows {
+            let got = number_form(text);
+            match want {
+                None => assert_eq!(got, None, "{text}"),
+                Some(part) => assert!(got.as_deref().is_some_and(|g| g.contains(part)), "{text}: {got:?}"),
+            }
+        }
     }
 
     /// A key twice in one mapping, at any depth and in any style, names its path and both
@@ -351,7 +460,7 @@ z: \"quoted: value\"
             ("a: 1\nb: 2\n\n\na: 3\n", dup("a", 1, 5)),
             ("b:\n  c: 1\n  d: 2\n  c: 3\n", dup("b.c", 2, 4)),
             ("b: {c: 1, c: 2}\n", dup("b.c", 1, 1)),
-            ("l:\n  - id: x\n    id: y\n", dup("l.0.id", 2, 3)),
+            ("l:\n  - id: x\n    id: y\n", dup("l[0].id", 2, 3)),
             ("\"a\": 1\na: 2\n", dup("a", 1, 2)),
             ("b:\n  c: 1\nd:\n  c: 1\n", Ok(())),
             ("l:\n  - id: x\n  - id: x\n", Ok(())),

@@ -167,7 +167,9 @@ fn every_documented_command_parses() {
                     Ok(variants) => {
                         for args in variants {
                             checked += 1;
-                            if let Err(e) = infra::cli::Cli::try_parse_from(std::iter::once("infra".to_owned()).chain(args)) {
+                            if let Err(e) =
+                                infra::cli::Cli::try_parse_from(std::iter::once("infra".to_owned()).chain(args))
+                            {
                                 let first = e.to_string().lines().next().unwrap_or_default().to_owned();
                                 wrong.push(format!("{at}: {first}"));
                             }
@@ -185,8 +187,14 @@ fn every_documented_command_parses() {
 fn documented_synopses_expand_as_a_reader_reads_them() {
     let args = |s: &str| documented_args(s).unwrap().into_iter().map(|v| v.join(" ")).collect::<Vec<_>>();
     assert_eq!(args("keys <env> status|rotate"), ["keys dev status", "keys dev rotate"]);
-    assert_eq!(args("synth <env> --stack <bootstrap|service>"), ["synth dev --stack bootstrap", "synth dev --stack service"]);
+    assert_eq!(
+        args("synth <env> --stack <bootstrap|service>"),
+        ["synth dev --stack bootstrap", "synth dev --stack service"]
+    );
     assert_eq!(args("logs <env> [--since D] [--request-id ID]"), ["logs dev --since 10m --request-id 4f1c"]);
-    assert_eq!(args("clients dev rotate dev-test-client [--overlap 24h]"), ["clients dev rotate dev-test-client --overlap 24h"]);
+    assert_eq!(
+        args("clients dev rotate dev-test-client [--overlap 24h]"),
+        ["clients dev rotate dev-test-client --overlap 24h"]
+    );
     assert!(documented_args("deploy <stage>").unwrap_err().contains("`<stage>`"));
 }

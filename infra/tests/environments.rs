@@ -156,19 +156,41 @@ fn client_rules_are_checked() {
     let line = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
     let got = error_after("default_scopes: [orders:read]", "default_scopes: [orders:delete]");
     let want = format!(
-        "token.clients.0.default_scopes: `orders:delete` is not in allowed_scopes of client `dev-test-client` at line {}",
+        "token.clients[0].default_scopes: `orders:delete` is not in allowed_scopes of client `dev-test-client` at line {}",
         line("default_scopes: [orders:read]")
     );
     assert!(got.contains(&want), "{got}\nwant {want}");
     let got = error_after("id: inventory-service", "id: dev-test-client");
     let want = format!(
-        "token.clients.1.id: client `dev-test-client` is listed twice at line {}",
+        "token.clients[1].id: client `dev-test-client` is listed twice at line {}",
         line("id: inventory-service")
     );
     assert!(got.contains(&want), "{got}\nwant {want}");
     let got =
         error_after("allowed_scopes: [orders:read, orders:write, inventory:read]", "allowed_scopes: [\"bad scope\"]");
-    assert!(got.contains("is not a scope token"), "{got}");
+    assert!(got.contains("token.clients[0].allowed_scopes[0]: `bad scope` is not a scope token"), "{got}");
+}
+
+/// Every message names a list item one way, `token.clients[1]`, whichever reader found the
+/// fault: the typed reading (serde), the YAML pass (`yaml_keys`) or the cross-field checks.
+#[test]
+fn list_items_are_named_one_way() {
+    let rows = [
+        ("ttl_seconds: 900", "ttl_seconds: 5", "token.clients[1].ttl_seconds: 5 is out of range"),
+        ("ttl_seconds: 900", "ttl_secs: 900", "token.clients[1]: unknown field `ttl_secs`"),
+        ("ttl_seconds: 900", "ttl_seconds: !!int 900", "token.clients[1].ttl_seconds: the YAML tag `!!int`"),
+        (
+            "id: inventory-service",
+            "id: dev-test-client",
+            "token.clients[1].id: client `dev-test-client` is listed twice",
+        ),
+        ("default_scopes: [inventory:read]", "default_scopes: [x]", "token.clients[1].default_scopes: `x` is not in"),
+        ("ttl_seconds: 900", "ttl_seconds: 900\n      id: again", "token.clients[1].id: the key is given twice"),
+    ];
+    for (from, to, want) in rows {
+        let got = error_after(from, to);
+        assert!(got.contains(want), "{to}: {got}\nwant {want}");
+    }
 }
 
 #[test]
@@ -285,12 +307,12 @@ fn duplicate_keys_are_refused_everywhere() {
         (
             "    - id: inventory-service\n",
             "    - id: inventory-service\n      id: other\n",
-            Some("token.clients.1.id: the key is given twice, at line 26 and at line 27"),
+            Some("token.clients[1].id: the key is given twice, at line 26 and at line 27"),
         ),
         (
             "      ttl_seconds: 900\n",
             "      ttl_seconds: 900\n      ttl_seconds: 60\n",
-            Some("token.clients.1.ttl_seconds: the key is given twice, at line 29 and at line 30"),
+            Some("token.clients[1].ttl_seconds: the key is given twice, at line 29 and at line 30"),
         ),
         // Neighbours: the same key in two different maps, and a tag value that repeats another.
         ("tags:\n", "tags:\n  owner: identity\n", None),

@@ -107,7 +107,7 @@ fn every_form_is_read_or_refused_deliberately() {
         (
             "a tag on a sequence",
             Edit::Replace("allowed_scopes: [orders:read,", "allowed_scopes: !Split [orders:read,"),
-            Some(vec!["token.clients.0.allowed_scopes: the YAML tag `!Split`".into()]),
+            Some(vec!["token.clients[0].allowed_scopes: the YAML tag `!Split`".into()]),
         ),
         // Documents and directives.
         ("a leading ---", Edit::Prepend(b"---\n"), None),
@@ -191,6 +191,45 @@ fn every_form_is_read_or_refused_deliberately() {
         ),
         ("an empty list is a value", Edit::Replace("emails: []", "emails: []"), None),
         ("quoted null is text", Edit::Replace("team: identity", "team: \"null\""), None),
+        // Number forms other than decimal, in number fields and in text.
+        (
+            "hexadecimal in a decimal field",
+            Edit::Replace("lambda_errors: {threshold: 20,", "lambda_errors: {threshold: 0x10,"),
+            Some(vec![format!(
+                "monitoring.alarms.lambda_errors.threshold: `0x10` at line {errors} is hexadecimal; environment files write numbers in decimal: write 16"
+            )]),
+        ),
+        (
+            "hexadecimal in a whole-number field",
+            Edit::Replace("memory_mb: 256", "memory_mb: 0x100"),
+            Some(vec![format!("function.memory_mb: `0x100` at line {} is hexadecimal", line_of("memory_mb:"))]),
+        ),
+        (
+            "octal 0o",
+            Edit::Replace("memory_mb: 256", "memory_mb: 0o400"),
+            Some(vec!["`0o400`".into(), "octal to YAML 1.2 readers and text to YAML 1.1 ones; write 256".into()]),
+        ),
+        (
+            "digit separators",
+            Edit::Replace("lambda_errors: {threshold: 20,", "lambda_errors: {threshold: 2_0,"),
+            Some(vec!["`2_0`".into(), "write 20 for the number".into()]),
+        ),
+        (
+            "base 60",
+            Edit::Replace("team: identity", "team: 1:30"),
+            Some(vec!["tags.team: `1:30`".into(), "write 90 for the number, or quote it if it is text".into()]),
+        ),
+        (
+            "infinity",
+            Edit::Replace("lambda_errors: {threshold: 20,", "lambda_errors: {threshold: .inf,"),
+            Some(vec!["`.inf`".into(), "is not a finite number".into()]),
+        ),
+        ("quoted hexadecimal is text", Edit::Replace("team: identity", "team: \"0x10\""), None),
+        (
+            "an exponent in a decimal field",
+            Edit::Replace("lambda_errors: {threshold: 20,", "lambda_errors: {threshold: 2e1,"),
+            None,
+        ),
         // Merge keys and anchors.
         (
             "a merge key",

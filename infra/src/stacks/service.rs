@@ -253,7 +253,12 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
 /// The comma-separated list of the slots the stage publishes, each once: `a`, `b` or `a,b` (of
 /// ARNs in kms mode), as `keys status` and the function read it. At least one slot always has a
 /// key (`StageConditions::has`), so nested `Fn::If` covers every stage.
-fn published_list(has_a: &ConditionHandle, has_b: &ConditionHandle, a: Value<String>, b: Value<String>) -> Value<String> {
+fn published_list(
+    has_a: &ConditionHandle,
+    has_b: &ConditionHandle,
+    a: Value<String>,
+    b: Value<String>,
+) -> Value<String> {
     let both = Value::join(",", vec![a.clone(), b.clone()]);
     Value::if_(has_a, Value::if_(has_b, both, a), b)
 }

@@ -257,7 +257,7 @@ pub fn number_form(text: &str) -> Option<String> {
         _ => ("", text),
     };
     let radix = |digits: &str, base: u32| i128::from_str_radix(digits, base).ok().map(|v| format!("{sign}{v}"));
-    let write = |value: Option<String>| value.map_or_else(|| "it in decimal".to_owned(), |v| v);
+    let write = |value: Option<String>| value.unwrap_or_else(|| "it in decimal".to_owned());
     let is_digits = |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(ok);
     if let Some(d) = body.strip_prefix("0x").filter(|d| is_digits(d, |b| b.is_ascii_hexdigit())) {
         return Some(format!("hexadecimal; environment files write numbers in decimal: write {}", write(radix(d, 16))));

@@ -1454,6 +1454,15 @@ impl Environment {
         self.keys.origin(text, 8).map(|key| self.locate(key))
     }
 
+    /// The log retentions the file sets, by key (days): the service stack's log groups take
+    /// theirs from these, and POL002 holds them against `policy.min_log_retention_days`.
+    pub fn log_retentions(&self) -> [(&'static str, u32); 2] {
+        [
+            ("function.log_retention_days", self.function.log_retention_days.get()),
+            ("api.access_log_retention_days", self.api.access_log_retention_days.get()),
+        ]
+    }
+
     /// `<file>:<key>`, with the key's line where it is written: how findings about the
     /// environment file point at it.
     pub fn locate(&self, key: &str) -> String {

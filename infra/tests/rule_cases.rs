@@ -98,7 +98,6 @@ fn output(value: Value<String>) -> Template {
 fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
     let (dev, prod) = (env("dev"), env("prod"));
     let service = |e: &Environment, edit: &dyn Fn(&mut Json)| json_rules(&edited(e, "service", edit), e);
-    let fp = "$.Resources.TokenFunction.Properties";
     let mut foreign = Template::new("other");
     let foreign = foreign.add("Logs", log_group("/x", 14)).unwrap();
     let mut dangling = Template::new("t");
@@ -142,12 +141,8 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
     let prod_alarms = |e: &Environment| validate::all(&stacks::all(e).unwrap(), e);
     let mut unprotected = env("prod");
     unprotected.termination_protection = false;
-    let mut no_reserved = env("prod");
-    no_reserved.function.reserved_concurrency = None;
     let mut no_waf = env("prod");
     no_waf.api.waf = None;
-    let mut not_retained = env("prod");
-    not_retained.retain_data_on_delete = false;
     let mut slow = env("dev");
     slow.function.timeout_seconds = serde_norway::from_str("60").unwrap();
     let bootstrap_and_service = |drop: &str| {
@@ -285,7 +280,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             prod_edited("  cost-center: \"4711\"\n", &(0..48).map(|i| format!("  t{i}: x\n")).collect::<String>()),
             "environments/prod.yaml:tags (line 7)",
         ),
-        ("LAMBDA001", prod_alarms(&slow), "$.Resources.TokenFunction.Properties.Timeout"),
+        ("LAMBDA001", prod_alarms(&slow), "environments/dev.yaml:function.timeout_seconds (line 13)"),
         (
             "LAMBDA002",
             service(&dev, &|j| {
@@ -313,8 +308,16 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "$.Resources.Logs.Properties.RetentionInDays",
         ),
         ("POL003", prod_alarms(&no_waf), "environments/prod.yaml:api.waf (line 45)"),
-        ("POL004", prod_alarms(&no_reserved), fp),
-        ("POL005", prod_alarms(&not_retained), "$.Resources.TokenSigningKeyEncryptionKey.DeletionPolicy"),
+        (
+            "POL004",
+            prod_edited("  reserved_concurrency: 200\n", ""),
+            "environments/prod.yaml:policy.require_reserved_concurrency (line 95)",
+        ),
+        (
+            "POL005",
+            prod_edited("retain_data_on_delete: true", "retain_data_on_delete: false"),
+            "environments/prod.yaml:retain_data_on_delete (line 6)",
+        ),
         (
             "LIFE001",
             typed(

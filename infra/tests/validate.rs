@@ -154,6 +154,55 @@ fn environment_policy_is_enforced() {
     assert_eq!(rules(&validate::all(&s, &e)), ["POL003", "POL004", "POL005"]);
 }
 
+/// A finding about a setting of the file points at the line to change: the key that breaks the
+/// rule where it is written, else the policy key that requires it; each says what to write.
+#[test]
+fn findings_about_settings_point_at_the_file() {
+    let rows = [
+        (
+            ("  timeout_seconds: 10", "  timeout_seconds: 60"),
+            "LAMBDA001",
+            "environments/prod.yaml:function.timeout_seconds (line 14)",
+            "callers get 504 first; set function.timeout_seconds to at most 29",
+        ),
+        (
+            ("  log_retention_days: 365", "  log_retention_days: 30"),
+            "POL002",
+            "environments/prod.yaml:function.log_retention_days (line 18)",
+            "retention 30 days is below this environment's minimum of 90 (policy.min_log_retention_days); use at least 90",
+        ),
+        (
+            ("  access_log_retention_days: 365", "  access_log_retention_days: 60"),
+            "POL002",
+            "environments/prod.yaml:api.access_log_retention_days (line 43)",
+            "retention 60 days",
+        ),
+        (
+            ("  reserved_concurrency: 200\n", ""),
+            "POL004",
+            "environments/prod.yaml:policy.require_reserved_concurrency (line 95)",
+            "set function.reserved_concurrency",
+        ),
+        (
+            ("retain_data_on_delete: true", "retain_data_on_delete: false"),
+            "POL005",
+            "environments/prod.yaml:retain_data_on_delete (line 6)",
+            "would be deleted with their stacks: ApiAccessLogGroup, ClientRegistrySecret,",
+        ),
+    ];
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments/prod.yaml")).unwrap();
+    for ((from, to), rule, path, message) in rows {
+        assert!(text.contains(from), "prod.yaml no longer contains {from:?}");
+        let e = Environment::parse(&text.replacen(from, to, 1), "prod", Path::new("environments/prod.yaml")).unwrap();
+        let findings = validate::all(&stacks::all(&e).unwrap(), &e);
+        let mine: Vec<_> = findings.iter().filter(|f| f.rule == rule).collect();
+        assert_eq!(mine.len(), 1, "{to:?}: {findings:?}");
+        assert_eq!(mine[0].path, path, "{to:?}");
+        assert!(mine[0].message.contains(message), "{to:?}: {}", mine[0].message);
+    }
+}
+
 #[test]
 fn long_timeouts_warn_about_api_gateway() {
     let mut e = env("dev");

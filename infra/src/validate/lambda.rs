@@ -65,8 +65,16 @@ pub(super) fn lambda(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
             && has_api
             && t > API_INTEGRATION_TIMEOUT_SECONDS
         {
-            cx.push(&LAMBDA001, format!("$.Resources.{id}.Properties.Timeout"),
-                format!("timeout {t} s exceeds API Gateway's {API_INTEGRATION_TIMEOUT_SECONDS} s integration timeout; callers get 504 first"),
+            // The file's timeout is its key's finding; another function's, its template path's.
+            let (at, fix) = match u64::from(env.function.timeout_seconds.get()) == t {
+                true => (
+                    env.locate("function.timeout_seconds"),
+                    format!("; set function.timeout_seconds to at most {API_INTEGRATION_TIMEOUT_SECONDS}"),
+                ),
+                false => (format!("$.Resources.{id}.Properties.Timeout"), String::new()),
+            };
+            cx.push(&LAMBDA001, at,
+                format!("timeout {t} s exceeds API Gateway's {API_INTEGRATION_TIMEOUT_SECONDS} s integration timeout; callers get 504 first{fix}"),
             );
         }
     }

@@ -224,3 +224,20 @@ fn diff_and_drift_errors_exit_1() {
         assert!(errors.len() == 1 && errors[0].contains(says), "{command} {vars:?}: {err}");
     }
 }
+
+/// A port something else holds: one line that says how to choose another, exit 1, for `serve`
+/// and the local Lambda's `serve --lambda` alike (which fails before building anything).
+#[test]
+fn a_taken_port_says_how_to_choose_another() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let o = infra(&["serve", "dev", "--port", &port], &workspace());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}: something else listens there")), "{err}");
+    assert!(err.contains("pass --port with another port (--port 0 takes any free one)"), "{err}");
+    let o = infra(&["serve", "dev", "--lambda", "--port", &port], &workspace());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("something else listens there"), "{}", stderr(&o));
+}

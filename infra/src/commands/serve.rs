@@ -7,7 +7,6 @@
 //! without one gets a random secret, printed on start when the environment sets
 //! `local.print_credentials`; otherwise it is left out.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -79,8 +78,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = crate::local::bind(args.port).await?;
         // The issuer is where this server answers, so a verifier that discovers the JWKS from the
         // issuer's metadata (RFC 8414 section 3.3) finds this server's key.
         let issuer = format!("http://{}", listener.local_addr()?);
@@ -101,20 +99,69 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `id=secret,id=secret`.
+/// `id=secret,id=secret`: pairs separated by commas, each split at its first `=` (a secret may
+/// hold `=`, as base64 padding does), spaces around ids and secrets dropped. A pair that is
+/// empty (two commas in a row, a comma at either end) or not `id=secret`, and a `;` anywhere
+/// (pairs written as `a=x;b=y` would otherwise give `a` the secret `x;b=y`), are refused. The
+/// text may hold secrets: messages name a pair by its position only.
 fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    anyhow::ensure!(
+        !text.contains(';'),
+        "{SECRETS_VAR}: pairs are separated by commas, not semicolons (`id=secret,id=secret`); a secret holds no `;`"
+    );
     text.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
         .enumerate()
         .map(|(n, p)| {
-            // The text may hold a secret: the message names the pair by position only.
+            let n = n + 1;
+            anyhow::ensure!(!p.trim().is_empty(), "{SECRETS_VAR}: pair {n} is empty (two commas in a row, or a comma at an end)");
             p.split_once('=')
+                .map(|(id, s)| (id.trim(), s.trim()))
                 .filter(|(id, s)| !id.is_empty() && !s.is_empty())
                 .map(|(id, s)| (id.to_owned(), s.to_owned()))
                 .with_context(|| {
-                    format!("{SECRETS_VAR}: pair {} is not id=secret with both parts non-empty; expected id=secret pairs separated by commas", n + 1)
+                    format!("{SECRETS_VAR}: pair {n} is not id=secret with both parts non-empty; expected id=secret pairs separated by commas")
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_secrets;
+
+    /// Each way of writing the pairs: read as meant, or refused naming the pair by position,
+    /// never echoing a secret.
+    #[test]
+    fn local_secrets_read_as_written_or_refused() {
+        let ok = |pairs: &[(&str, &str)]| Ok(pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect());
+        let err = |part: &str| Err(part.to_owned());
+        let rows: [(&str, Result<Vec<(String, String)>, String>); 13] = [
+            ("", ok(&[])),
+            ("   ", ok(&[])),
+            ("a=x", ok(&[("a", "x")])),
+            ("a=x,b=y", ok(&[("a", "x"), ("b", "y")])),
+            (" a=x , b=y ", ok(&[("a", "x"), ("b", "y")])),
+            ("a = x", ok(&[("a", "x")])),
+            ("a=eA==", ok(&[("a", "eA==")])),
+            ("a=x;b=y", err("separated by commas, not semicolons")),
+            ("a=x,,b=y", err("pair 2 is empty")),
+            ("a=x,", err("pair 2 is empty")),
+            (",a=x", err("pair 1 is empty")),
+            ("a,b=y", err("pair 1 is not id=secret")),
+            ("a=x,=s3cret", err("pair 2 is not id=secret")),
+        ];
+        for (text, want) in rows {
+            let got = parse_secrets(text).map_err(|e| e.to_string());
+            match (&got, &want) {
+                (Err(g), Err(part)) => {
+                    assert!(g.contains(part.as_str()), "{text:?}: {g}");
+                    assert!(!g.contains("s3cret") && !g.contains("=x"), "{text:?} echoes a secret: {g}");
+                }
+                _ => assert_eq!(got, want, "{text:?}"),
+            }
+        }
+    }
 }

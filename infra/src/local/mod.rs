@@ -122,10 +122,16 @@ pub async fn start(o: Options<'_>) -> anyhow::Result<Running> {
 /// A listener on 127.0.0.1:`port` (0: a free port).
 ///
 /// # Errors
-/// The port is taken, named in the message.
+/// The port cannot be had, named in the message; when it is taken, the message says how to
+/// choose another (`--port`, 0 for any free one).
 pub async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "cannot listen on {addr}: something else listens there (another `serve`?); stop it, or pass --port with another port (--port 0 takes any free one)"
+        ),
+        _ => anyhow::Error::new(e).context(format!("cannot listen on {addr}")),
+    })
 }
 
 /// Writes the zip's `bootstrap` into `dir` as an executable.

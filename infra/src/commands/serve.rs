@@ -132,13 +132,15 @@ fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
 mod tests {
     use super::parse_secrets;
 
+    type Pairs = Vec<(String, String)>;
+
     /// Each way of writing the pairs: read as meant, or refused naming the pair by position,
     /// never echoing a secret.
     #[test]
     fn local_secrets_read_as_written_or_refused() {
         let ok = |pairs: &[(&str, &str)]| Ok(pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect());
         let err = |part: &str| Err(part.to_owned());
-        let rows: [(&str, Result<Vec<(String, String)>, String>); 13] = [
+        let rows: [(&str, Result<Pairs, String>); 13] = [
             ("", ok(&[])),
             ("   ", ok(&[])),
             ("a=x", ok(&[("a", "x")])),

@@ -45,18 +45,43 @@ pub fn json_logs(
         tracing_subscriber::fmt::time::SystemTime,
     >,
 > {
-    let level = match max_level.map(str::to_ascii_uppercase).as_deref() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_timer(tracing_subscriber::fmt::time::SystemTime)
+        .with_target(false)
+        .with_max_level(level(max_level))
+}
+
+/// A Lambda log level's name (`LAMBDA_LEVELS`, any case) as a `tracing` level; INFO for none.
+#[cfg(any(feature = "lambda", feature = "local"))]
+fn level(max_level: Option<&str>) -> tracing::Level {
+    match max_level.map(str::to_ascii_uppercase).as_deref() {
         Some("TRACE") => tracing::Level::TRACE,
         Some("DEBUG") => tracing::Level::DEBUG,
         Some("WARN") => tracing::Level::WARN,
         Some("ERROR" | "FATAL") => tracing::Level::ERROR,
         _ => tracing::Level::INFO,
-    };
-    tracing_subscriber::fmt()
-        .json()
-        .with_timer(tracing_subscriber::fmt::time::SystemTime)
-        .with_target(false)
-        .with_max_level(level)
+    }
+}
+
+/// Which events `json_logs` writes by where they come from: this crate's down to `max_level`,
+/// every other crate's (the AWS SDK, hyper, the Lambda runtime) down to INFO at most. So a
+/// function at DEBUG writes its own debug lines and not the SDK's wire-level ones (some forty
+/// lines a request, each an ingested CloudWatch Logs event).
+#[cfg(any(feature = "lambda", feature = "local"))]
+pub fn log_targets(max_level: Option<&str>) -> tracing_subscriber::filter::Targets {
+    let own = level(max_level);
+    tracing_subscriber::filter::Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), own)
+        .with_default(own.min(tracing::Level::INFO))
+}
+
+/// Installs the Lambda `bootstrap`'s subscriber: [`json_logs`] filtered by [`log_targets`].
+#[cfg(any(feature = "lambda", feature = "local"))]
+pub fn install(max_level: Option<&str>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    json_logs(max_level).finish().with(log_targets(max_level)).init();
 }
 
 /// The CloudWatch Embedded Metric Format line for a token request's outcome, or `None` for
@@ -96,6 +121,53 @@ pub fn emf_line(outcome: &Outcome, service: &str, timestamp_ms: u128) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// At DEBUG the function's own debug lines are written and other crates' are not; their
+    /// INFO and above are. At WARN nobody's INFO is.
+    #[cfg(any(feature = "lambda", feature = "local"))]
+    #[test]
+    fn own_debug_lines_only() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let rows = [
+            ("DEBUG", ["own debug", "sdk info", "own info"].as_slice(), ["sdk debug"].as_slice()),
+            ("WARN", ["own warn"].as_slice(), ["own info", "sdk info", "sdk debug"].as_slice()),
+        ];
+        for (level, shown, hidden) in rows {
+            written.lock().unwrap().clear();
+            let sink = written.clone();
+            let writer = move || Sink(sink.clone());
+            let subscriber = json_logs(Some(level)).with_writer(writer).finish().with(log_targets(Some(level)));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::debug!("own debug");
+                tracing::info!("own info");
+                tracing::warn!("own warn");
+                tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk debug");
+                tracing::info!(target: "aws_smithy_runtime::client::orchestrator", "sdk info");
+            });
+            let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+            for s in shown {
+                assert!(text.contains(s), "{level}: {s} missing from {text}");
+            }
+            for s in hidden {
+                assert!(!text.contains(s), "{level}: {s} written: {text}");
+            }
+        }
+    }
+
+    #[cfg(any(feature = "lambda", feature = "local"))]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    #[cfg(any(feature = "lambda", feature = "local"))]
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn emf_lines_carry_metric_and_dimensions() {

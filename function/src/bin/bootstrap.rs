@@ -10,7 +10,7 @@ use token_function::lambda::App;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    token_function::telemetry::json_logs(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref()).init();
+    token_function::telemetry::install(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref());
     // Every KMS and Secrets Manager call is bounded well inside the function's timeout.
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(1))

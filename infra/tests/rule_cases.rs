@@ -399,6 +399,18 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             ),
             "$.Resources.TokenFunctionVersion.Properties.Description",
         ),
+        (
+            "VERSION002",
+            json_rules(
+                &edited(&prod, "service", |j| {
+                    // The function's description as it was before it carried the digest.
+                    j["Resources"]["TokenFunction"]["Properties"]["Description"] =
+                        json!("token-service-prod: OAuth 2.0 token endpoint");
+                }),
+                &prod,
+            ),
+            "$.Resources.TokenFunction.Properties.Description",
+        ),
     ]
 }
 

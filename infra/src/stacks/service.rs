@@ -419,37 +419,44 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         ("SERVICE_NAME".to_owned(), q.clone().into()),
     ]);
     variables.extend(keys.variables.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    let function = t.add(
-        FUNCTION_ID,
-        lambda::Function {
-            function_name,
-            description: format!("{q}: OAuth 2.0 token endpoint"),
-            runtime: "provided.al2023",
-            handler: "bootstrap",
-            architectures: vec![env.function.architecture],
-            memory_size: env.function.memory_mb.get(),
-            timeout: env.function.timeout_seconds.get(),
-            reserved_concurrent_executions: env.function.reserved_concurrency.map(|c| c.get()),
-            role: role.arn().into(),
-            code: lambda::Code { s3_bucket: bucket.r#ref(), s3_key: key.r#ref() },
-            tracing_config: lambda::TracingConfig { mode: env.function.tracing },
-            logging_config: lambda::LoggingConfig {
-                log_format: "JSON",
-                log_group: log_group.r#ref(),
-                application_log_level: env.function.log_level.lambda(),
-                system_log_level: "WARN",
-            },
-            environment: lambda::Environment { variables },
+    let mut spec = lambda::Function {
+        function_name,
+        description: format!("{q}: OAuth 2.0 token endpoint"),
+        runtime: "provided.al2023",
+        handler: "bootstrap",
+        architectures: vec![env.function.architecture],
+        memory_size: env.function.memory_mb.get(),
+        timeout: env.function.timeout_seconds.get(),
+        reserved_concurrent_executions: env.function.reserved_concurrency.map(|c| c.get()),
+        role: role.arn().into(),
+        code: lambda::Code { s3_bucket: bucket.r#ref(), s3_key: key.r#ref() },
+        tracing_config: lambda::TracingConfig { mode: env.function.tracing },
+        logging_config: lambda::LoggingConfig {
+            log_format: "JSON",
+            log_group: log_group.r#ref(),
+            application_log_level: env.function.log_level.lambda(),
+            system_log_level: "WARN",
         },
-    )?;
+        environment: lambda::Environment { variables },
+    };
+    // Where versions are published, the function's description carries the digest of what a
+    // version freezes: a replaced version resource then always meets a configuration Lambda has
+    // not published yet, even when a template change resolves to the same values (Lambda API
+    // reference, "PublishVersion": no version is published when code and configuration are
+    // unchanged, and CloudFormation fails the update).
+    let settings = env.function.canary.as_ref().map(|_| version_settings(&spec));
+    if let Some(settings) = settings {
+        spec.description = format!("{} (settings {settings:016x})", spec.description);
+    }
+    let function = t.add(FUNCTION_ID, spec)?;
     // What API Gateway invokes: the function itself, or its `live` alias when new code reaches
     // callers gradually.
-    let (target_sub, target_arn) = match &env.function.canary {
-        None => (function.arn().sub(), Value::from(function.arn())),
-        Some(canary) => {
-            let alias = canary_alias(&mut t, env, &function, &key, canary)?;
+    let (target_sub, target_arn) = match (&env.function.canary, settings) {
+        (Some(canary), Some(settings)) => {
+            let alias = canary_alias(&mut t, env, &function, &key, canary, settings)?;
             (alias.sub_ref(), alias.r#ref())
         }
+        _ => (function.arn().sub(), Value::from(function.arn())),
     };
 
     let integration_uri = Value::sub(format!(
@@ -759,27 +766,11 @@ fn canary_alias(
     function: &Handle<lambda::Function>,
     artifact_key: &ParamHandle,
     canary: &CanarySettings,
+    settings: u64,
 ) -> Result<Handle<lambda::Alias>, ModelError> {
     let q = env.qualified();
-    // Any change of code (the artifact key) or settings (the digest) replaces the version
-    // resource, which publishes a new version.
-    // Only what a version freezes: reserved concurrency belongs to the function, not to a
-    // version, and a version made again with the same code and configuration would be the old
-    // one, which Lambda refuses to delete while the alias serves it (Lambda API reference,
-    // "PublishVersion", "DeleteFunction").
-    let versioned: Vec<(&String, serde_json::Value)> = t
-        .resources()
-        .iter()
-        .filter(|(id, _)| id.as_str() == FUNCTION_ID)
-        .map(|(id, r)| {
-            let mut p = r.properties.clone();
-            if let Some(o) = p.as_object_mut() {
-                o.remove("ReservedConcurrentExecutions");
-            }
-            (id, p)
-        })
-        .collect();
-    let settings = digest(versioned.iter().map(|(id, p)| (*id, p)));
+    // Any change of code (the artifact key) or settings (`version_settings`) replaces the
+    // version resource, which publishes a new version.
     // Parameters reach the configuration at deploy time (the signing stage through conditions,
     // the key spec through the keys): each is in the description too, so a new value publishes
     // a new version for the alias (VERSION001).
@@ -856,6 +847,20 @@ fn capitalize(word: &str) -> String {
 }
 
 /// FNV-1a over the serialized parts: stable across runs and platforms.
+/// The digest of what a version freezes: the function's properties but its reserved
+/// concurrency (the function's, not a version's) and its description (which carries this digest).
+/// A version made again with the same code and configuration would be the old one, which Lambda
+/// refuses to delete while the alias serves it (Lambda API reference, "PublishVersion",
+/// "DeleteFunction").
+fn version_settings(spec: &lambda::Function) -> u64 {
+    let mut p = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("ReservedConcurrentExecutions");
+        o.remove("Description");
+    }
+    digest(std::iter::once((&FUNCTION_ID.to_owned(), &p)))
+}
+
 fn digest<'a>(parts: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (id, v) in parts {

@@ -21,8 +21,15 @@ pub const VERSION001: Rule = Rule {
     summary: "a Lambda version publishes again whenever its function's configuration can change: every parameter that reaches the function (directly, through conditions or through the resources it refers to) is in the version's create-only `Description`; a published version's configuration is frozen, so otherwise an alias keeps serving the old one (Lambda developer guide, \"Manage Lambda function versions\")",
 };
 
+/// VERSION002.
+pub const VERSION002: Rule = Rule {
+    id: "VERSION002",
+    severity: Severity::Error,
+    summary: "a Lambda version's settings digest (`settings <hex>` in its create-only `Description`) is also in its function's `Description`: a template change that replaces the version but resolves to the same configuration would otherwise publish nothing, and CloudFormation fails the update (\"A version for this Lambda function exists\"; Lambda API reference, \"PublishVersion\")",
+};
+
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&LIFE001, &VERSION001];
+pub const RULES: &[&Rule] = &[&LIFE001, &VERSION001, &VERSION002];
 
 pub(super) fn lifecycle(cx: &mut Ctx<'_>, json: &Json) {
     retained_names(cx, json);
@@ -37,6 +44,7 @@ fn versions_follow_their_function(cx: &mut Ctx<'_>, json: &Json) {
         };
         let description = props(r, "Description");
         let text = description.and_then(|d| d.get("Fn::Sub")).and_then(Json::as_str).unwrap_or_default();
+        settings_in_function(cx, json, id, function, text);
         let named = sub_variables(text);
         let missing: Vec<String> =
             parameters_feeding(json, function).into_iter().filter(|p| !named.contains(&p.as_str())).collect();
@@ -51,6 +59,24 @@ fn versions_follow_their_function(cx: &mut Ctx<'_>, json: &Json) {
                 ),
             );
         }
+    }
+}
+
+/// VERSION002: the `settings <hex>` word pair of a version's description, in its function's.
+fn settings_in_function(cx: &mut Ctx<'_>, json: &Json, version: &str, function: &str, description: &str) {
+    let words: Vec<&str> = description.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    let Some(digest) = words.windows(2).find(|w| w[0] == "settings").map(|w| w[1]) else {
+        return;
+    };
+    let own = json["Resources"][function]["Properties"]["Description"].as_str().unwrap_or_default();
+    if !own.contains(&format!("settings {digest}")) {
+        cx.push(
+            &VERSION002,
+            format!("$.Resources.{function}.Properties.Description"),
+            format!(
+                "{version} publishes settings {digest}, which {function}'s configuration does not carry: a template change that resolves to the same configuration would replace {version} and publish nothing; put `settings {digest}` in {function}'s Description"
+            ),
+        );
     }
 }
 

@@ -33,6 +33,23 @@ pub fn published_before_signing(env: &Environment) -> u64 {
 /// Clock skew allowed between this machine, the function and verifiers.
 pub const CLOCK_SKEW_SECONDS: u64 = 60;
 
+/// How long a new KMS key's alias and tags may take to authorize the function's `GetPublicKey`,
+/// seconds: "up to five minutes" (AWS KMS developer guide, "ABAC for AWS KMS"). Until then the
+/// function leaves the key out of the JWKS, and verifiers may cache that JWKS, so in kms mode
+/// the key is published this much longer before it signs. Envelope mode's public keys are in
+/// the key pair secret and need no KMS authorization.
+pub const KMS_PROPAGATION_SECONDS: u64 = 300;
+
+/// How long after a publishing step completes the new key may sign, seconds: the verifiers'
+/// JWKS cache ([`published_before_signing`]), KMS's propagation in kms mode, and clock skew.
+pub fn signing_hold(env: &Environment) -> u64 {
+    let kms = match env.signing_key.mode {
+        token_function::key_pairs::SigningMode::Kms => KMS_PROPAGATION_SECONDS,
+        token_function::key_pairs::SigningMode::Envelope => 0,
+    };
+    published_before_signing(env) + kms + CLOCK_SKEW_SECONDS
+}
+
 /// A stage of the signing keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -106,7 +123,7 @@ impl Stage {
     pub fn hold(self, env: &Environment, registry_ttl: u64) -> (u64, &'static str) {
         match self {
             Stage::APublishB | Stage::BPublishA => (
-                published_before_signing(env) + CLOCK_SKEW_SECONDS,
+                signing_hold(env),
                 "verifiers' cached JWKS (signing_key.verifier_cache_seconds) must hold the new key (and, in kms mode, KMS honour its new alias) before it signs",
             ),
             Stage::BSignsAPublished | Stage::ASignsBPublished => (
@@ -196,7 +213,8 @@ mod tests {
         let longest = longest_token_seconds(&env);
         assert_eq!(longest, 3600, "dev: token.ttl_seconds 3600, inventory-service 900");
         let t = 1_800_000_000;
-        let jwks = 7_200 + CLOCK_SKEW_SECONDS;
+        let jwks = 7_200 + KMS_PROPAGATION_SECONDS + CLOCK_SKEW_SECONDS;
+        assert_eq!(env.signing_key.mode, token_function::key_pairs::SigningMode::Kms, "dev signs in kms mode");
         assert_eq!(published_before_signing(&env), 7_200, "dev: API Gateway JWT authorizers' two hours by default");
         let tokens = longest + CLOCK_SKEW_SECONDS;
         let cases = [
@@ -215,11 +233,16 @@ mod tests {
             let got = may_advance(stage, &env, registry_ttl, t, now).map_err(|(from, _)| from);
             assert_eq!(got, want, "{stage} (registry ttl {registry_ttl}) at {now}");
         }
-        // Verifiers that keep the JWKS no longer than its max-age: 300 s plus skew.
+        // Verifiers that keep the JWKS no longer than its max-age: 300 s plus skew, and in kms
+        // mode KMS's five minutes before the new key is in the JWKS at all.
         let text = std::fs::read_to_string(&env.source).unwrap();
         let short = text.replacen("signing_key:\n", "signing_key:\n  verifier_cache_seconds: 300\n", 1);
-        let short = Environment::parse(&short, "dev", &env.source).unwrap();
-        assert_eq!(may_advance(Stage::APublishB, &short, 0, t, t + 359).map_err(|(from, _)| from), Err(t + 360));
-        assert_eq!(may_advance(Stage::APublishB, &short, 0, t, t + 360).map_err(|(from, _)| from), Ok(()));
+        let envelope = short.replacen("signing_key:\n", "signing_key:\n  mode: envelope\n", 1);
+        for (text, hold) in [(short, 660), (envelope, 360)] {
+            let e = Environment::parse(&text, "dev", &env.source).unwrap();
+            let at = |now| may_advance(Stage::APublishB, &e, 0, t, now).map_err(|(from, _)| from);
+            assert_eq!(at(t + hold - 1), Err(t + hold), "{:?}", e.signing_key.mode);
+            assert_eq!(at(t + hold), Ok(()), "{:?}", e.signing_key.mode);
+        }
     }
 }

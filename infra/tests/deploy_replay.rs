@@ -267,3 +267,37 @@ fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
         assert_eq!(replay.actual_requests().count(), 1, "one GetCallerIdentity call");
     }
 }
+
+/// `logs` reads at most `MAX_PAGES` pages a group; FilterLogEvents may return empty pages with a
+/// token while events remain, so a group whose pages ran out is named, and one read to its end
+/// is not.
+#[test]
+fn logs_name_a_group_left_unread() {
+    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+    use aws_smithy_types::retry::RetryConfig;
+    use infra::deploy::logs::{MAX_PAGES, Source, newer};
+    let page = |events: &str, token: Option<&str>| {
+        let token = token.map(|t| format!(r#","nextToken":"{t}""#)).unwrap_or_default();
+        event(format!(r#"{{"events":[{events}],"searchedLogStreams":[]{token}}}"#))
+    };
+    let one = r#"{"eventId":"e1","timestamp":1796056444346,"message":"hello","logStreamName":"s"}"#;
+    let rows: [(Vec<ReplayEvent>, usize, Vec<String>); 2] = [
+        ((0..MAX_PAGES).map(|i| page("", Some(&format!("t{i}")))).collect(), 0, vec!["/g".to_owned()]),
+        (vec![page("", Some("t")), page(one, None)], 1, vec![]),
+    ];
+    for (pages, events, unfinished) in rows {
+        let replay = StaticReplayClient::new(pages);
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .http_client(replay.clone())
+            .build();
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(config);
+        let groups = [("/g".to_owned(), Source::Function)];
+        let read = rt().block_on(newer(&logs, &groups, 0, &[], &mut Default::default())).unwrap();
+        assert_eq!((read.events.len(), read.unfinished), (events, unfinished));
+    }
+}

@@ -10,7 +10,7 @@ use super::deploy::{block_on, connect};
 use super::out;
 use crate::cli::LogsArgs;
 use crate::deploy::interrupt;
-use crate::deploy::logs::{FOLLOW_INTERVAL, Source, iso_time, newer, render};
+use crate::deploy::logs::{FOLLOW_INTERVAL, MAX_PAGES, Source, iso_time, newer, render};
 use crate::env::Environment;
 use crate::stacks::service;
 
@@ -28,9 +28,15 @@ pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
         let aws = connect(&env).await?;
         let mut seen = HashSet::new();
         loop {
-            let events = newer(&aws.logs, &groups, start, &terms, &mut seen).await?;
+            let read = newer(&aws.logs, &groups, start, &terms, &mut seen).await?;
+            let events = read.events;
             for e in &events {
                 out!("{}", render(e));
+            }
+            for group in &read.unfinished {
+                eprintln!(
+                    "{group}: stopped after {MAX_PAGES} pages with more to read; what is shown may be incomplete: narrow --since or --filter"
+                );
             }
             if seen.is_empty() && !args.follow {
                 let names: Vec<&str> = groups.iter().map(|(g, _)| g.as_str()).collect();

@@ -138,14 +138,26 @@ pub fn render(e: &Event) -> String {
     format!("{head} {}", parts.join(" "))
 }
 
-/// Every event of `group` from `start_ms` on that matches `pattern`, oldest first.
+/// What one read of the groups returned.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The new events, merged by time.
+    pub events: Vec<Event>,
+    /// Groups that had more to read after [`MAX_PAGES`] pages: `FilterLogEvents` may return
+    /// empty pages while more events remain (CloudWatch Logs API reference, "FilterLogEvents"),
+    /// so what was read of them may be incomplete.
+    pub unfinished: Vec<String>,
+}
+
+/// The events of `group` from `start_ms` on that match `pattern`, oldest first, and whether
+/// pages were left unread after [`MAX_PAGES`].
 pub async fn fetch(
     client: &Client,
     group: &str,
     source: Source,
     start_ms: i64,
     pattern: Option<&str>,
-) -> Result<Vec<Event>, DeployError> {
+) -> Result<(Vec<Event>, bool), DeployError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -174,7 +186,7 @@ pub async fn fetch(
             break;
         }
     }
-    Ok(out)
+    Ok((out, token.is_some()))
 }
 
 /// The events of every group from `start_ms` on that contain every one of `terms` and were not
@@ -186,15 +198,19 @@ pub async fn newer(
     start_ms: i64,
     terms: &[&str],
     seen: &mut HashSet<String>,
-) -> Result<Vec<Event>, DeployError> {
+) -> Result<Read, DeployError> {
     let pattern = filter_pattern(terms);
-    let mut all = Vec::new();
+    let mut read = Read::default();
     for (group, source) in groups {
-        all.extend(fetch(client, group, *source, start_ms, pattern.as_deref()).await?);
+        let (events, unfinished) = fetch(client, group, *source, start_ms, pattern.as_deref()).await?;
+        read.events.extend(events);
+        if unfinished {
+            read.unfinished.push(group.clone());
+        }
     }
-    all.retain(|e| terms.iter().all(|t| e.message.contains(t)) && seen.insert(e.id.clone()));
-    all.sort_by_key(|e| (e.timestamp_ms, e.source));
-    Ok(all)
+    read.events.retain(|e| terms.iter().all(|t| e.message.contains(t)) && seen.insert(e.id.clone()));
+    read.events.sort_by_key(|e| (e.timestamp_ms, e.source));
+    Ok(read)
 }
 
 #[cfg(test)]

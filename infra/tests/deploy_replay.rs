@@ -301,3 +301,47 @@ fn logs_name_a_group_left_unread() {
         assert_eq!((read.events.len(), read.unfinished), (events, unfinished));
     }
 }
+
+/// A signing-key step counts from the update's completion, read across pages of stack events:
+/// a long update's resource events can fill the newest page.
+#[test]
+fn a_stage_completes_where_the_events_say_across_pages() {
+    const S: &str = "AWS::CloudFormation::Stack";
+    const F: &str = "AWS::Lambda::Function";
+    let with_token = |xml: String| xml.replace("</StackEvents>", "</StackEvents><NextToken>more</NextToken>");
+    // 2026-11-23T12:00:10Z: the stage began.
+    let since = 1_795_435_210;
+    let rows: [(Vec<String>, Option<i64>); 4] = [
+        (
+            vec![
+                with_token(events_xml(&[
+                    (40, "TokenFunction", F, "UPDATE_COMPLETE", ""),
+                    (30, "TokenFunction", F, "UPDATE_IN_PROGRESS", ""),
+                ])),
+                events_xml(&[
+                    (25, STACK, S, "UPDATE_COMPLETE", ""),
+                    (10, STACK, S, "UPDATE_IN_PROGRESS", ""),
+                    (5, STACK, S, "UPDATE_COMPLETE", ""),
+                ]),
+            ],
+            Some(since + 15),
+        ),
+        (
+            vec![events_xml(&[
+                (50, STACK, S, "UPDATE_ROLLBACK_COMPLETE", ""),
+                (25, STACK, S, "UPDATE_COMPLETE", ""),
+                (5, STACK, S, "UPDATE_COMPLETE", ""),
+            ])],
+            Some(since + 15),
+        ),
+        (vec![events_xml(&[(5, STACK, S, "UPDATE_COMPLETE", "")])], None),
+        (vec![with_token(events_xml(&[(40, "TokenFunction", F, "UPDATE_COMPLETE", "")]))], None),
+    ];
+    for (pages, want) in rows {
+        let n = pages.len();
+        let (cfn, replay) = client(pages.into_iter().map(event).collect());
+        let got = rt().block_on(stack::first_success_since(&cfn, STACK, since, n)).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(actions(&replay).len(), n, "one request a page");
+    }
+}

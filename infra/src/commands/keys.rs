@@ -44,13 +44,16 @@ fn wait(seconds: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
 }
 
-/// The deployed stage and when it was complete.
+/// The deployed stage and when it was complete (`None`: not found in the events read).
 struct Deployed {
     stage: Stage,
     since: u64,
-    complete_at: u64,
+    complete_at: Option<u64>,
     outputs: std::collections::BTreeMap<String, String>,
 }
+
+/// At most this many pages of stack events (100 each) are read for a stage's completion.
+const EVENT_PAGES: usize = 20;
 
 async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
     let name = env.service_stack_name();
@@ -69,14 +72,12 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
     };
     let since = outputs.get(service::OUTPUT_KEY_STAGE_SINCE).and_then(|v| v.parse().ok()).unwrap_or(0);
     // When the update that set the stage was complete: the stack's first completion at or
-    // after `since`, else its latest one (later than the real one, so never early).
-    let done: Vec<u64> = stack::recent_events(&aws.cfn, &name, 100)
-        .await?
-        .into_iter()
-        .filter(|e| e.is_stack() && events::is_success(&e.status))
-        .filter_map(|e| u64::try_from(e.epoch_seconds).ok())
-        .collect();
-    let complete_at = done.iter().copied().find(|t| *t >= since).or(done.last().copied()).unwrap_or(since);
+    // after `since`. Where none is found (events beyond the pages read), the caller counts from
+    // now: later than the real one, so never early.
+    let complete_at =
+        stack::first_success_since(&aws.cfn, &name, i64::try_from(since).unwrap_or(i64::MAX), EVENT_PAGES)
+            .await?
+            .and_then(|t| u64::try_from(t).ok());
     Ok(Deployed { stage, since, complete_at, outputs })
 }
 
@@ -96,7 +97,8 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
         Ok((d, ttl, now(&aws)?))
     })?;
     let next = d.stage.next();
-    let allowed = may_advance(d.stage, &env, registry_ttl, d.complete_at, now);
+    let complete_at = d.complete_at.unwrap_or(now);
+    let allowed = may_advance(d.stage, &env, registry_ttl, complete_at, now);
     match args.action {
         KeyAction::Status => {
             let since = if d.since == 0 {

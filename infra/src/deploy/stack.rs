@@ -508,6 +508,39 @@ pub async fn recent_events(cfn: &Client, stack: &str, n: usize) -> Result<Vec<Ev
     Ok(v)
 }
 
+/// The time (Unix seconds) of the stack's first successful completion (its own
+/// `*_COMPLETE` event) at or after `since`, reading `DescribeStackEvents` page by page, newest
+/// first, until an event older than `since`, the last page or `max_pages` pages; `None` when
+/// none was read. A page holds the most recent events only (CloudFormation API reference,
+/// "DescribeStackEvents"), so one page can miss a completion behind a long update's events.
+pub async fn first_success_since(
+    cfn: &Client,
+    stack: &str,
+    since: i64,
+    max_pages: usize,
+) -> Result<Option<i64>, DeployError> {
+    let mut found = None;
+    let mut token: Option<String> = None;
+    for _ in 0..max_pages {
+        let page = cfn
+            .describe_stack_events()
+            .stack_name(stack)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeStackEvents", e))?;
+        let events: Vec<Event> = page.stack_events().iter().map(Event::from_sdk).collect();
+        for e in events.iter().filter(|e| e.epoch_seconds >= since && e.is_stack() && events::is_success(&e.status)) {
+            found = Some(found.map_or(e.epoch_seconds, |f: i64| f.min(e.epoch_seconds)));
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() || events.iter().any(|e| e.epoch_seconds < since) {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 /// A resource that differs from its template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Drift {

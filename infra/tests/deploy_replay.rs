@@ -127,6 +127,13 @@ fn throttling_and_busy_stacks_get_clear_errors() {
         assert!(e.to_string().contains("is UPDATE_IN_PROGRESS and cannot be changed now"), "{e}");
         assert!(e.to_string().contains("cargo run -- status prod --watch"), "{e}");
     });
+    // A failed delete takes neither an update nor a create: only another delete, and no change
+    // set is asked for.
+    let (cfn, replay) = client(vec![event(stack_xml("DELETE_FAILED", false))]);
+    let e = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast())).unwrap_err();
+    assert!(e.to_string().contains("is DELETE_FAILED"), "{e}");
+    assert!(e.to_string().contains("then `cargo run -- destroy prod` again"), "{e}");
+    assert_eq!(actions(&replay), ["DescribeStacks"]);
 }
 
 #[test]
@@ -232,8 +239,9 @@ fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
     use infra::deploy::Aws;
 
     let identity = |account: &str| {
+        let partition = if account == "222222222222" { "aws-cn" } else { "aws" };
         format!(
-            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/u</Arn><UserId>U</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:{partition}:iam::{account}:user/u</Arn><UserId>U</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
         )
     };
     let cases = [
@@ -258,7 +266,7 @@ fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
         let aws = Aws::from_config(&config.build());
         let got = rt().block_on(aws.check_account("dev", "111111111111"));
         match (got, accepted) {
-            (Ok(()), true) => {}
+            (Ok(partition), true) => assert_eq!(partition, "aws"),
             (Err(DeployError::WrongAccount { actual, expected, .. }), false) => {
                 assert_eq!((actual.as_str(), expected.as_str()), (answered, "111111111111"));
             }
@@ -266,6 +274,16 @@ fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
         }
         assert_eq!(replay.actual_requests().count(), 1, "one GetCallerIdentity call");
     }
+    // The partition is the caller's: aws-cn in China.
+    let replay = aws_smithy_http_client::test_util::StaticReplayClient::new(vec![event(identity("222222222222"))]);
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("cn-north-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("a", "b", None, None, "test")))
+        .http_client(replay)
+        .build();
+    let got = rt().block_on(Aws::from_config(&config).check_account("cn", "222222222222"));
+    assert_eq!(got.unwrap(), "aws-cn");
 }
 
 /// `logs` reads at most `MAX_PAGES` pages a group; FilterLogEvents may return empty pages with a

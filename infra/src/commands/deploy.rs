@@ -46,8 +46,8 @@ fn polling() -> Polling {
 }
 
 pub(super) async fn connect(env: &Environment) -> anyhow::Result<Aws> {
-    let aws = Aws::connect(env.region.as_str()).await;
-    aws.check_account(&env.name, env.account_id.as_str()).await?;
+    let mut aws = Aws::connect(env.region.as_str()).await;
+    aws.partition = aws.check_account(&env.name, env.account_id.as_str()).await?;
     Ok(aws)
 }
 
@@ -86,10 +86,12 @@ fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>)
 }
 
 /// ARNs of the critical alarms, for CloudFormation's rollback triggers.
-fn critical_alarm_arns(env: &Environment) -> Vec<String> {
+fn critical_alarm_arns(env: &Environment, partition: &str) -> Vec<String> {
     use crate::stacks::alarms;
     alarms::critical(env)
-        .map(|d| format!("arn:aws:cloudwatch:{}:{}:alarm:{}", env.region, env.account_id, alarms::alarm_name(env, d)))
+        .map(|d| {
+            format!("arn:{partition}:cloudwatch:{}:{}:alarm:{}", env.region, env.account_id, alarms::alarm_name(env, d))
+        })
         .collect()
 }
 
@@ -664,7 +666,7 @@ async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -
     if monitoring
         .is_some_and(|m| events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE")
     {
-        spec.rollback_alarms = critical_alarm_arns(env);
+        spec.rollback_alarms = critical_alarm_arns(env, &aws.partition);
         spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
     }
     Ok(())
@@ -706,7 +708,8 @@ impl<'a> Run<'a> {
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
         let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
         // A key step keeps the deployed code; a plan builds it, as the deploy would.
-        let keep_code = (step.is_some() || args.deployed_code) && args.function_zip.is_none() && existing.is_some();
+        let status = existing.as_ref().map(stack::status);
+        let keep_code = keeps_deployed_code(status, step.is_some() || args.deployed_code, args.function_zip.is_some());
         let uploaded = if keep_code {
             eprintln!("function: as deployed");
             None
@@ -860,8 +863,21 @@ impl<'a> Run<'a> {
 
 /// A stack whose first create failed (or never ran): it has nothing deployed to keep.
 fn failed_create(s: &aws_sdk_cloudformation::types::Stack) -> bool {
-    let status = stack::status(s);
+    never_created(stack::status(s))
+}
+
+/// A stack in this status has no completed create: nothing deployed to keep or compare.
+fn never_created(status: &str) -> bool {
     status == "REVIEW_IN_PROGRESS" || stack::is_failed_create(status)
+}
+
+/// Whether the deployed code is kept (`UsePreviousValue` on the artifact parameters) rather
+/// than built: when it is asked for (a key step, `--deployed-code`) without `--function-zip`,
+/// and a create completed. A stack that was never created (none, `REVIEW_IN_PROGRESS`, a
+/// failed first create replaced with `--replace-failed`) gets a CREATE change set, for which
+/// CloudFormation refuses `UsePreviousValue` (API reference, "Parameter"): the code is built.
+fn keeps_deployed_code(status: Option<&str>, asked: bool, zip_given: bool) -> bool {
+    asked && !zip_given && status.is_some_and(|s| !never_created(s))
 }
 
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
@@ -1037,6 +1053,25 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    /// The deployed code is kept only where a create completed and nobody gave a zip.
+    #[test]
+    fn deployed_code_is_kept_only_where_a_create_completed() {
+        let rows = [
+            (Some("UPDATE_COMPLETE"), true, false, true),
+            (Some("UPDATE_ROLLBACK_COMPLETE"), true, false, true),
+            (Some("CREATE_COMPLETE"), true, true, false),
+            (Some("CREATE_COMPLETE"), false, false, false),
+            (None, true, false, false),
+            (Some("REVIEW_IN_PROGRESS"), true, false, false),
+            (Some("ROLLBACK_COMPLETE"), true, false, false),
+            (Some("CREATE_FAILED"), true, false, false),
+            (Some("ROLLBACK_FAILED"), true, false, false),
+        ];
+        for (status, asked, zip, want) in rows {
+            assert_eq!(super::keeps_deployed_code(status, asked, zip), want, "{status:?} asked {asked} zip {zip}");
+        }
+    }
+
     /// A destroy that stops says what it deleted already, never "nothing" after a deletion.
     #[test]
     fn a_stopped_destroy_says_what_it_deleted() {

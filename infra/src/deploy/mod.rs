@@ -104,6 +104,9 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Reads what the deployed function (and the version its alias serves) runs with.
     pub lambda: aws_sdk_lambda::Client,
+    /// The ARN partition of the caller (`aws`, `aws-cn`, `aws-us-gov`), as
+    /// [`Aws::check_account`] read it from the caller's ARN; `aws` until then.
+    pub partition: String,
 }
 
 impl Aws {
@@ -137,11 +140,14 @@ impl Aws {
             kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
+            partition: "aws".to_owned(),
         }
     }
 
-    /// Refuses credentials of another account than the environment's.
-    pub async fn check_account(&self, env: &str, expected: &str) -> Result<(), DeployError> {
+    /// Refuses credentials of another account than the environment's; returns the caller's
+    /// ARN partition (the second field of `arn:<partition>:…`, IAM User Guide "IAM ARNs"), for
+    /// ARNs built here rather than in a template (`${AWS::Partition}` there).
+    pub async fn check_account(&self, env: &str, expected: &str) -> Result<String, DeployError> {
         let me = self.sts.get_caller_identity().send().await.map_err(|e| {
             let text = stack::sdk_text(&e);
             let limits = timeouts();
@@ -175,7 +181,8 @@ impl Aws {
                 actual: actual.to_owned(),
             });
         }
-        Ok(())
+        let partition = me.arn().and_then(|a| a.split(':').nth(1)).filter(|p| !p.is_empty()).unwrap_or("aws");
+        Ok(partition.to_owned())
     }
 
     /// Uploads the artifact unless an object of that key (its hash) is already there.

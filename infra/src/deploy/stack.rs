@@ -186,7 +186,16 @@ pub async fn plan(
                 ),
             });
         }
-        Some(s) if s.starts_with("DELETE") => true,
+        // A stack looked up by name is never DELETE_COMPLETE, and DELETE_IN_PROGRESS is not
+        // settled: what is left is DELETE_FAILED, which takes neither an update nor a create
+        // ("already exists"), only another delete.
+        Some(s @ "DELETE_FAILED") => {
+            return Err(DeployError::Blocked {
+                stack: spec.name.clone(),
+                status: s.to_owned(),
+                next: events::next_step(s, env),
+            });
+        }
         Some(_) => false,
     };
     let name = format!(

@@ -48,8 +48,9 @@ pub enum Command {
     Logs(LogsArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md.
     Docs(DocsArgs),
-    /// List the environments.
-    List,
+    /// List the environments; with `--json`, also the catalogues scripts read (alarms,
+    /// CloudWatch Logs retentions).
+    List(ListArgs),
 }
 
 /// Which environments a command acts on.
@@ -107,6 +108,15 @@ pub struct ServeArgs {
     /// With --lambda: most execution environments at once (each a `bootstrap` process).
     #[arg(long, value_name = "N", default_value_t = 4, requires = "lambda", value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_environments: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON object: `environments` (names), `alarms` (each alarm's `key`, `unit`, `below`,
+    /// `share_of_requests`, in catalogue order) and `log_retention_days` (the values CloudWatch
+    /// Logs accepts).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

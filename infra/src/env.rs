@@ -510,30 +510,43 @@ pub struct Targets {
     pub webhooks: Vec<WebhookUrl>,
 }
 
-/// Thresholds of every alarm, by the key the runbook and `docs` use.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Alarms {
-    /// Function errors per period.
-    pub lambda_errors: AlarmSettings,
-    /// Throttled invocations per period.
-    pub lambda_throttles: AlarmSettings,
-    /// p95 function duration, milliseconds.
-    pub lambda_duration_p95: AlarmSettings,
-    /// p99 function duration, milliseconds.
-    pub lambda_duration_p99: AlarmSettings,
-    /// Peak concurrent executions, percent of reserved concurrency (only with reserved concurrency).
-    pub lambda_concurrency: AlarmSettings,
-    /// API 5XX responses, percent of requests.
-    pub api_5xx_rate: AlarmSettings,
-    /// API 4XX responses, percent of requests.
-    pub api_4xx_rate: AlarmSettings,
-    /// p90 API latency, milliseconds.
-    pub api_latency_p90: AlarmSettings,
-    /// p95 API latency, milliseconds.
-    pub api_latency_p95: AlarmSettings,
-    /// Tokens issued, percent of token requests (alarms when below).
-    pub token_success_rate: AlarmSettings,
+/// The settings of every alarm of the catalogue (`crate::alarms::ALARMS`), in its order, read
+/// against it: a key that is not an alarm, and an alarm without settings, are refused naming
+/// the keys there are.
+#[derive(Clone, Debug)]
+pub struct Alarms(Vec<(&'static str, AlarmSettings)>);
+
+impl<'de> Deserialize<'de> for Alarms {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Alarms;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of alarm keys to their settings")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Alarms, M::Error> {
+                let mut read: Vec<(&'static str, AlarmSettings)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let def = crate::alarms::find(&key)
+                        .ok_or_else(|| serde::de::Error::unknown_field(&key, &crate::alarms::KEYS))?;
+                    read.push((def.key, map.next_value()?));
+                }
+                if let Some(missing) = crate::alarms::KEYS.iter().find(|k| !read.iter().any(|(r, _)| r == *k)) {
+                    return Err(serde::de::Error::missing_field(missing));
+                }
+                read.sort_by_key(|(k, _)| crate::alarms::KEYS.iter().position(|c| c == k));
+                Ok(Alarms(read))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl Alarms {
+    /// Every alarm's settings with its key, in catalogue order.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, &AlarmSettings)> {
+        self.0.iter().map(|(k, s)| (*k, s))
+    }
 }
 
 /// One alarm's threshold and evaluation.
@@ -1323,7 +1336,8 @@ impl Environment {
         }
         for (key, a) in self.monitoring.alarms.all() {
             a.check().map_err(|(field, message)| (format!("monitoring.alarms.{key}.{field}"), message))?;
-            if key.ends_with("_rate") && a.threshold > 100.0 {
+            let share = crate::alarms::find(key).is_some_and(|d| d.metric.share_of_requests());
+            if share && a.threshold > 100.0 {
                 return err(
                     &format!("monitoring.alarms.{key}.threshold"),
                     format!("{} is a percentage, at most 100", a.threshold),
@@ -1544,24 +1558,6 @@ pub const RESERVED_TAGS: [&str; 2] = ["service", "environment"];
 fn first_duplicate(values: impl Iterator<Item = String>) -> Option<String> {
     let mut seen = BTreeSet::new();
     values.into_iter().find(|v| !seen.insert(v.clone()))
-}
-
-impl Alarms {
-    /// Every alarm's settings with its key, in a fixed order.
-    pub fn all(&self) -> [(&'static str, &AlarmSettings); 10] {
-        [
-            ("lambda_errors", &self.lambda_errors),
-            ("lambda_throttles", &self.lambda_throttles),
-            ("lambda_duration_p95", &self.lambda_duration_p95),
-            ("lambda_duration_p99", &self.lambda_duration_p99),
-            ("lambda_concurrency", &self.lambda_concurrency),
-            ("api_5xx_rate", &self.api_5xx_rate),
-            ("api_4xx_rate", &self.api_4xx_rate),
-            ("api_latency_p90", &self.api_latency_p90),
-            ("api_latency_p95", &self.api_latency_p95),
-            ("token_success_rate", &self.token_success_rate),
-        ]
-    }
 }
 
 #[cfg(test)]

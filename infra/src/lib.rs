@@ -1,6 +1,7 @@
 //! `infra`: turns typed stack definitions plus one YAML file per environment into validated
 //! CloudFormation templates. Data flows one way: environment → stacks → validate → synth.
 
+pub mod alarms;
 pub mod api_routes;
 pub mod cfn;
 pub mod cli;

@@ -50,7 +50,7 @@ pub fn render(env: &Environment) -> anyhow::Result<String> {
         let number = |x: f64| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") };
         let mut condition =
             format!("{} {} {}", if def.below { "below" } else { "above" }, number(s.threshold), def.unit);
-        if def.key == "lambda_concurrency" {
+        if def.metric == crate::alarms::Metric::LambdaConcurrency {
             condition.push_str(&format!(" ({} executions)", number(alarms::cloudwatch_threshold(env, def)?)));
         }
         views.push(AlarmView {

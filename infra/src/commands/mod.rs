@@ -89,8 +89,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(args) => keys::run(&dir, args),
         Command::Logs(args) => logs::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
-        Command::List => {
-            for name in Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        Command::List(args) => {
+            let names = Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+            if args.json {
+                let alarms: Vec<serde_json::Value> = crate::alarms::ALARMS
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({"key": d.key, "unit": d.unit, "below": d.below, "share_of_requests": d.metric.share_of_requests()})
+                    })
+                    .collect();
+                let all = serde_json::json!({
+                    "environments": names,
+                    "alarms": alarms,
+                    "log_retention_days": crate::env::RETENTION_DAYS,
+                });
+                out!("{all}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for name in names {
                 out!("{name}");
             }
             Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use token_function::telemetry;
 
 use super::alarms::{self, ALARMS, AlarmDef};
 use super::service;
+use crate::alarms::Metric as Watched;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::cloudwatch::{
     Alarm, AlarmMetric, Dashboard, Dimension, Metric, MetricDataQuery, MetricStat, SingleMetric,
@@ -97,17 +98,12 @@ fn metric_of(def: &AlarmDef, n: &Names, period: u32) -> AlarmMetric {
             expression("rate", &format!("{errors} % of requests"), "IF(requests > 0, 100 * errors / requests, 0)"),
         ],
     };
-    match def.key {
-        "lambda_errors" => single("AWS/Lambda", "Errors", n.lambda(), period, "Sum"),
-        "lambda_throttles" => single("AWS/Lambda", "Throttles", n.lambda(), period, "Sum"),
-        "lambda_duration_p95" => single("AWS/Lambda", "Duration", n.lambda(), period, "p95"),
-        "lambda_duration_p99" => single("AWS/Lambda", "Duration", n.lambda(), period, "p99"),
-        "lambda_concurrency" => single("AWS/Lambda", "ConcurrentExecutions", n.lambda(), period, "Maximum"),
-        "api_5xx_rate" => rate("5XXError"),
-        "api_4xx_rate" => rate("4XXError"),
-        "api_latency_p90" => single("AWS/ApiGateway", "Latency", n.api(), period, "p90"),
-        "api_latency_p95" => single("AWS/ApiGateway", "Latency", n.api(), period, "p95"),
-        _ => AlarmMetric::Math {
+    match def.metric {
+        Watched::Lambda { name, statistic } => single("AWS/Lambda", name, n.lambda(), period, statistic),
+        Watched::LambdaConcurrency => single("AWS/Lambda", "ConcurrentExecutions", n.lambda(), period, "Maximum"),
+        Watched::Api { name, statistic } => single("AWS/ApiGateway", name, n.api(), period, statistic),
+        Watched::ApiRate { errors } => rate(errors),
+        Watched::TokenSuccess => AlarmMetric::Math {
             metrics: vec![
                 query("issued", telemetry::NAMESPACE, telemetry::TOKENS_ISSUED, n.tokens(), period),
                 query("failed", telemetry::NAMESPACE, telemetry::AUTH_FAILURES, n.tokens(), period),

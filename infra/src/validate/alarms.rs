@@ -345,7 +345,7 @@ pub(super) fn settings(cx: &mut Ctx<'_>, env: &Environment) {
 /// Where no reservation fits the file's rules, the reservation's own finding says what to
 /// change (`super::reservation`), and ALARM008 is silent on the concurrency alarm's threshold.
 fn left_to_the_reservation(env: &Environment, def: &catalogue::AlarmDef) -> bool {
-    def.key == "lambda_concurrency" && super::reservation::conflict(env).is_some()
+    def.metric == crate::alarms::Metric::LambdaConcurrency && super::reservation::conflict(env).is_some()
 }
 
 /// With reserved concurrency `r` the concurrency alarm compares `floor(r x threshold / 100)` whole
@@ -353,7 +353,7 @@ fn left_to_the_reservation(env: &Environment, def: &catalogue::AlarmDef) -> bool
 /// never be exceeded. At `r = 1` no threshold is left; the message says what to change instead
 /// (the reservation, which ACCT001 checks against the account).
 fn concurrency_conflict(env: &Environment, def: &catalogue::AlarmDef) -> Option<String> {
-    let r = env.function.reserved_concurrency.filter(|_| def.key == "lambda_concurrency")?.get();
+    let r = env.function.reserved_concurrency.filter(|_| def.metric == crate::alarms::Metric::LambdaConcurrency)?.get();
     let instead = if env.policy.require_reserved_concurrency {
         "raise function.reserved_concurrency to at least 2 instead"
     } else {

@@ -24,7 +24,7 @@ pub enum ClientError {
     NotInFile { id: String, env: String, file: String, known: String },
     #[error("`{0}` is already registered; `rotate` gives it a new secret")]
     AlreadyRegistered(String),
-    #[error("`{0}` is not registered; `add` registers it")]
+    #[error("`{0}` is not registered (`clients <env> list` shows who is)")]
     NotRegistered(String),
     #[error("`{0}` is being rotated (it has {MAX_SECRETS} secrets); `finish-rotation {0}` first")]
     Rotating(String),

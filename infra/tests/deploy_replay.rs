@@ -274,6 +274,20 @@ fn the_account_guard_refuses_other_accounts_except_on_loopback_emulators() {
         }
         assert_eq!(replay.actual_requests().count(), 1, "one GetCallerIdentity call");
     }
+    // Something that answers, but not as STS (a web server on the port): said so.
+    let replay = aws_smithy_http_client::test_util::StaticReplayClient::new(vec![event_status(
+        404,
+        "<html><body>Not Found</body></html>".into(),
+    )]);
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url("http://127.0.0.1:8099")
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("a", "b", None, None, "test")))
+        .http_client(replay)
+        .build();
+    let e = rt().block_on(Aws::from_config(&config).check_account("dev", "111111111111")).unwrap_err();
+    assert!(e.to_string().contains("the answer is not an AWS STS one"), "{e}");
     // The partition is the caller's: aws-cn in China.
     let replay = aws_smithy_http_client::test_util::StaticReplayClient::new(vec![event(identity("222222222222"))]);
     let config = aws_config::SdkConfig::builder()

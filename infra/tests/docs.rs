@@ -104,9 +104,10 @@ fn exit_codes_agree_everywhere() {
 }
 
 /// What a reader types for a placeholder of the docs' command synopses.
-const PLACEHOLDERS: [(&str, &str); 8] = [
+const PLACEHOLDERS: [(&str, &str); 9] = [
     ("<env>", "dev"),
     ("<id>", "dev-test-client"),
+    ("<request-id>", "4f1c"),
     ("N", "9000"),
     ("D", "10m"),
     ("T", "invalid_client"),

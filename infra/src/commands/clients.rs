@@ -69,7 +69,8 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
             (Change::FinishRotation(id), _) => eprintln!("`{id}`: the old secret is removed; only the new one works"),
             (Change::Remove(id), _) => eprintln!("`{id}` is removed from the registry"),
             _ if differing.is_empty() => {
-                eprintln!("every registered client already had the file's scopes and lifetimes")
+                eprintln!("every registered client already had the file's scopes and lifetimes; nothing changed");
+                return Ok(ExitCode::SUCCESS);
             }
             _ => eprintln!("now with the file's scopes and lifetimes: {}", differing.join(", ")),
         }

@@ -358,7 +358,7 @@ pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<E
         let served = served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
         let artifact = artifact(&env, args.function_zip.as_deref()).await?;
         eprintln!(
-            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), as the deployed API invoked it at {}; it keeps serving what it read then: after a deploy or `keys rotate`, restart it",
+            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), read from the deployed stack at {}; it keeps serving what it read then: after a deploy or `keys rotate`, restart it",
             service::function_name(&env),
             served.qualifier,
             served.version,
@@ -646,7 +646,10 @@ async fn function_code(
 ) -> anyhow::Result<Artifact> {
     let a = artifact(env, zip).await?;
     if plan {
-        eprintln!("function: would upload s3://{bucket}/{}", a.key());
+        match aws.s3.head_object().bucket(bucket).key(a.key()).send().await.is_ok() {
+            true => eprintln!("function: s3://{bucket}/{} is uploaded already", a.key()),
+            false => eprintln!("function: would upload s3://{bucket}/{}", a.key()),
+        }
     } else if tokio::select! {
         uploaded = aws.upload(bucket, &a) => uploaded?,
         () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
@@ -896,7 +899,17 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
             if interrupt::interrupted() {
                 bail!("interrupted before {}: it and the stacks after it were not changed", s.name);
             }
-            match run.stack(s).await? {
+            let done = run.stack(s).await.map_err(|e| match e.downcast_ref::<DeployError>() {
+                // Ctrl-C while CloudFormation works: what comes after this stack's update in
+                // the deploy (the key pair sync, the smoke check, the next stacks) did not run.
+                Some(DeployError::Watching { .. }) => e.context(format!(
+                    "the deploy's later steps (signing key pairs, smoke check, the stacks after {}) did not run: once the update completes, run `{}` again to finish them",
+                    s.name,
+                    run.retry()
+                )),
+                _ => e,
+            })?;
+            match done {
                 Done::Unchanged => {}
                 Done::Changed => changed = true,
                 Done::Declined => return Ok(ExitCode::from(super::EXIT_ERROR)),

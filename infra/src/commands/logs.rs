@@ -27,6 +27,16 @@ pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
     block_on(async {
         let aws = connect(&env).await?;
         let mut seen = HashSet::new();
+        let names: Vec<&str> = groups.iter().map(|(g, _)| g.as_str()).collect();
+        let containing = match terms.is_empty() {
+            true => String::new(),
+            false => {
+                format!(" containing {}", terms.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" and "))
+            }
+        };
+        if args.follow {
+            eprintln!("following events{containing} in {} from {}; Ctrl-C stops", names.join(" and "), iso_time(start));
+        }
         loop {
             let read = newer(&aws.logs, &groups, start, &terms, &mut seen).await?;
             let events = read.events;
@@ -39,8 +49,7 @@ pub fn run(dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             if seen.is_empty() && !args.follow {
-                let names: Vec<&str> = groups.iter().map(|(g, _)| g.as_str()).collect();
-                eprintln!("no events since {} in {}", iso_time(start), names.join(" and "));
+                eprintln!("no events{containing} since {} in {}", iso_time(start), names.join(" and "));
             }
             // Ask again from a minute before the newest event: events reach CloudWatch Logs out of
             // order across streams and groups; `seen` drops the repeats.

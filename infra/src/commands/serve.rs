@@ -50,7 +50,10 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 s
             }
             None => {
-                eprintln!("client `{}` has no local secret; set {SECRETS_VAR}={}=<secret> to use it", c.id, c.id);
+                eprintln!(
+                    "client `{}` has no local secret: it gets no token; add {}=<secret> to {SECRETS_VAR} (id=secret pairs, separated by commas)",
+                    c.id, c.id
+                );
                 continue;
             }
         };
@@ -62,6 +65,11 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             default_scopes: c.default_scopes.iter().map(|s| s.0.clone()).collect(),
             ttl_seconds: c.ttl_seconds.map(|t| u64::from(t.get())),
         });
+    }
+    if doc.clients.is_empty() {
+        eprintln!(
+            "no client has a secret, so no token can be issued: set {SECRETS_VAR} (id=secret pairs), or local.print_credentials"
+        );
     }
     let registry = Registry::from_document(doc).context("building the local client registry")?;
     let signer = LocalSigner::generate_for(env.signing_key.algorithm)?;
@@ -92,6 +100,9 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("  POST {issuer}{}   GET {issuer}{}", Endpoint::Token.path(), Endpoint::OpenIdConfiguration.path());
         for (id, secret) in &printed {
             eprintln!("  local credentials: client_id={id} client_secret={secret}");
+        }
+        for (id, _) in &given {
+            eprintln!("  local credentials: client_id={id} (its secret from {SECRETS_VAR})");
         }
         token_function::local::serve(listener, Arc::new(service), Arc::new(registry), env.qualified().into()).await?;
         eprintln!("stopped");

@@ -68,6 +68,11 @@ pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
+/// The account check's own limit (`Aws::check_account`): the first call of every command, and
+/// one STS answers in milliseconds, so an endpoint that never answers is named within 15 s
+/// rather than the 90 s of [`timeouts`] (which `INFRA_AWS_TIMEOUT_MS` lowers further).
+pub const ACCOUNT_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Whether `endpoint` is an emulator on this machine: its host is `localhost` (or a name under
 /// it, or LocalStack's `localhost.localstack.cloud`, which resolves to 127.0.0.1) or a loopback
 /// address. Such a target skips the account check and smoke-checks the function locally.
@@ -148,9 +153,22 @@ impl Aws {
     /// ARN partition (the second field of `arn:<partition>:…`, IAM User Guide "IAM ARNs"), for
     /// ARNs built here rather than in a template (`${AWS::Partition}` there).
     pub async fn check_account(&self, env: &str, expected: &str) -> Result<String, DeployError> {
-        let me = self.sts.get_caller_identity().send().await.map_err(|e| {
+        let configured = timeouts();
+        let limit = configured.operation_timeout().unwrap_or(ACCOUNT_CHECK_TIMEOUT).min(ACCOUNT_CHECK_TIMEOUT);
+        let limits = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(configured.connect_timeout().unwrap_or(limit))
+            .operation_attempt_timeout(configured.operation_attempt_timeout().unwrap_or(limit).min(limit))
+            .operation_timeout(limit)
+            .build();
+        let me = self
+            .sts
+            .get_caller_identity()
+            .customize()
+            .config_override(aws_sdk_sts::config::Builder::default().timeout_config(limits.clone()))
+            .send()
+            .await
+            .map_err(|e| {
             let text = stack::sdk_text(&e);
-            let limits = timeouts();
             match &e {
                 SdkError::DispatchFailure(_) if text.contains("credential") => DeployError::Credentials(
                     "no credentials found in the environment, profile, SSO cache or instance".into(),
@@ -163,6 +181,11 @@ impl Aws {
                 _ if text.contains("ExpiredToken") || text.contains("expired") => DeployError::Credentials(text),
                 SdkError::DispatchFailure(_) => DeployError::Aws(format!(
                     "GetCallerIdentity at {}: {text} (is the endpoint right and reachable? AWS_ENDPOINT_URL, AWS_REGION, the network)",
+                    self.endpoint
+                )),
+                // An answer that is not STS's (a web server on the port, another service).
+                SdkError::ServiceError(_) | SdkError::ResponseError(_) if text.contains("unhandled") => DeployError::Aws(format!(
+                    "GetCallerIdentity at {}: the answer is not an AWS STS one ({text}); is AWS_ENDPOINT_URL the emulator's or AWS's address?",
                     self.endpoint
                 )),
                 _ => DeployError::Aws(format!("GetCallerIdentity at {}: {text}", self.endpoint)),

@@ -343,7 +343,8 @@ fn a_stage_completes_where_the_events_say_across_pages() {
     let with_token = |xml: String| xml.replace("</StackEvents>", "</StackEvents><NextToken>more</NextToken>");
     // 2026-11-23T12:00:10Z: the stage began.
     let since = 1_795_435_210;
-    let rows: [(Vec<String>, Option<i64>); 4] = [
+    use infra::deploy::stack::Completion;
+    let rows: [(Vec<String>, Completion); 5] = [
         (
             vec![
                 with_token(events_xml(&[
@@ -356,7 +357,7 @@ fn a_stage_completes_where_the_events_say_across_pages() {
                     (5, STACK, S, "UPDATE_COMPLETE", ""),
                 ]),
             ],
-            Some(since + 15),
+            Completion::At(since + 15),
         ),
         (
             vec![events_xml(&[
@@ -364,10 +365,13 @@ fn a_stage_completes_where_the_events_say_across_pages() {
                 (25, STACK, S, "UPDATE_COMPLETE", ""),
                 (5, STACK, S, "UPDATE_COMPLETE", ""),
             ])],
-            Some(since + 15),
+            Completion::At(since + 15),
         ),
-        (vec![events_xml(&[(5, STACK, S, "UPDATE_COMPLETE", "")])], None),
-        (vec![with_token(events_xml(&[(40, "TokenFunction", F, "UPDATE_COMPLETE", "")]))], None),
+        // Everything CloudFormation wrote is older: this machine's clock runs ahead.
+        (vec![events_xml(&[(5, STACK, S, "UPDATE_COMPLETE", "")])], Completion::Before),
+        // The pages ran out before the stage's start.
+        (vec![with_token(events_xml(&[(40, "TokenFunction", F, "UPDATE_COMPLETE", "")]))], Completion::NotFound),
+        (vec![events_xml(&[(40, "TokenFunction", F, "UPDATE_COMPLETE", "")])], Completion::NotFound),
     ];
     for (pages, want) in rows {
         let n = pages.len();

@@ -266,7 +266,7 @@ def key_rotation(envs, zip_path, secret, label=""):
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 10)
     check(label + "a step before the JWKS cache time is refused", code == 1 and "too early" in err, err[-1000:])
-    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 700)
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 900)
     check(label + "keys rotate: -> b-signs-a-published", code == 0 and "-> b-signs-a-published" in err, err[-2000:])
     after, jwks = phase()
     kid_b = jwt.get_unverified_header(after)["kid"]
@@ -275,15 +275,15 @@ def key_rotation(envs, zip_path, secret, label=""):
 
     code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 3000)
     check(label + "the old key stays until the longest token has expired", code == 1 and "too early" in err, err[-1000:])
-    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 700 + 3600 + 120)
+    code, _, err = infra(envs, "keys", "dev", "rotate", "--yes", now=t0 + 900 + 3600 + 120)
     check(label + "keys rotate: -> b", code == 0 and "-> b " in err, err[-2000:])
     latest, jwks = phase()
     check(label + "then the old key has left the JWKS", kids(jwks) == [kid_b], kids(jwks))
     check(label + "tokens of the old key no longer verify; the new key's do",
           not verifies(before, jwks) and verifies(after, jwks) and verifies(latest, jwks))
-    code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 700 + 3600 + 120)
+    code, out, _ = infra(envs, "keys", "dev", "status", now=t0 + 900 + 3600 + 120)
     check(label + "keys status names the stage", code == 0 and out.startswith("stage: b "), out)
-    return kid_a, kid_b, t0 + 700 + 3600 + 120
+    return kid_a, kid_b, t0 + 900 + 3600 + 120
 
 
 def switch_to_envelope(work, zip_path):

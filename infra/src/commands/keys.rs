@@ -72,12 +72,14 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
     };
     let since = outputs.get(service::OUTPUT_KEY_STAGE_SINCE).and_then(|v| v.parse().ok()).unwrap_or(0);
     // When the update that set the stage was complete: the stack's first completion at or
-    // after `since`. Where none is found (events beyond the pages read), the caller counts from
-    // now: later than the real one, so never early.
-    let complete_at =
-        stack::first_success_since(&aws.cfn, &name, i64::try_from(since).unwrap_or(i64::MAX), EVENT_PAGES)
-            .await?
-            .and_then(|t| u64::try_from(t).ok());
+    // after `since`; `since` itself where CloudFormation's events end before it (this machine's
+    // clock runs ahead); where the pages ran out first, the caller counts from now. Never early.
+    let asked = i64::try_from(since).unwrap_or(i64::MAX);
+    let complete_at = match stack::first_success_since(&aws.cfn, &name, asked, EVENT_PAGES).await? {
+        stack::Completion::At(t) => Some(u64::try_from(t).unwrap_or(since).max(since)),
+        stack::Completion::Before => Some(since),
+        stack::Completion::NotFound => None,
+    };
     Ok(Deployed { stage, since, complete_at, outputs })
 }
 

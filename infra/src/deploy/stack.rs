@@ -517,17 +517,29 @@ pub async fn recent_events(cfn: &Client, stack: &str, n: usize) -> Result<Vec<Ev
     Ok(v)
 }
 
-/// The time (Unix seconds) of the stack's first successful completion (its own
-/// `*_COMPLETE` event) at or after `since`, reading `DescribeStackEvents` page by page, newest
-/// first, until an event older than `since`, the last page or `max_pages` pages; `None` when
-/// none was read. A page holds the most recent events only (CloudFormation API reference,
-/// "DescribeStackEvents"), so one page can miss a completion behind a long update's events.
+/// Where a stage's completion was found in the stack's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// The stack's first successful completion at or after the time asked, Unix seconds.
+    At(i64),
+    /// Events older than the time asked were reached with no completion after it: the
+    /// completion is at or before it by CloudFormation's clock (this machine's runs ahead).
+    Before,
+    /// The pages read ran out first.
+    NotFound,
+}
+
+/// When the stack first completed successfully (its own `*_COMPLETE` event) at or after
+/// `since`, reading `DescribeStackEvents` page by page, newest first, until an event older than
+/// `since`, the last page or `max_pages` pages. A page holds the most recent events only
+/// (CloudFormation API reference, "DescribeStackEvents"), so one page can miss a completion
+/// behind a long update's events.
 pub async fn first_success_since(
     cfn: &Client,
     stack: &str,
     since: i64,
     max_pages: usize,
-) -> Result<Option<i64>, DeployError> {
+) -> Result<Completion, DeployError> {
     let mut found = None;
     let mut token: Option<String> = None;
     for _ in 0..max_pages {
@@ -542,12 +554,16 @@ pub async fn first_success_since(
         for e in events.iter().filter(|e| e.epoch_seconds >= since && e.is_stack() && events::is_success(&e.status)) {
             found = Some(found.map_or(e.epoch_seconds, |f: i64| f.min(e.epoch_seconds)));
         }
+        let older = events.iter().any(|e| e.epoch_seconds < since);
         token = page.next_token().map(str::to_owned);
-        if token.is_none() || events.iter().any(|e| e.epoch_seconds < since) {
-            break;
+        match (found, older) {
+            (Some(t), true) => return Ok(Completion::At(t)),
+            (None, true) => return Ok(Completion::Before),
+            _ if token.is_none() => break,
+            _ => {}
         }
     }
-    Ok(found)
+    Ok(found.map_or(Completion::NotFound, Completion::At))
 }
 
 /// A resource that differs from its template.

@@ -49,7 +49,7 @@ fn faults_leave_nothing_behind_and_miss_no_event() {
     ]);
     let plan = stack::Plan { stack: STACK.into(), change_set: CHANGE_SET.into(), create: false, changes: vec![] };
     let outcome = rt().block_on(stack::execute(&cfn, &plan, "prod", fast())).unwrap();
-    assert_eq!(outcome.status, "UPDATE_COMPLETE");
+    assert_eq!(outcome.status.as_str(), "UPDATE_COMPLETE");
     assert_eq!(outcome.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e3", "e4"]);
     assert_eq!(actions(&replay), ["DescribeStackEvents", "ExecuteChangeSet", "DescribeStacks", "DescribeStackEvents"]);
 

@@ -6,6 +6,7 @@ use infra::deploy::DeployError;
 use infra::deploy::change_set::Action;
 use infra::deploy::events;
 use infra::deploy::stack::{self, Recovery, StackSpec};
+use infra::deploy::status::Meaning;
 
 mod common;
 
@@ -25,7 +26,7 @@ fn rollback_continues_a_failed_rollback() {
         ])),
     ]);
     let outcome = rt().block_on(stack::recover(&cfn, STACK, "prod", fast())).unwrap().unwrap();
-    assert_eq!(outcome.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(outcome.status.as_str(), "UPDATE_ROLLBACK_COMPLETE");
     assert_eq!(outcome.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e3"]);
     assert_eq!(
         actions(&replay),
@@ -54,11 +55,11 @@ fn rollback_cancels_a_running_update() {
         ])),
     ]);
     let outcome = rt().block_on(stack::recover(&cfn, STACK, "prod", fast())).unwrap().unwrap();
-    assert_eq!(outcome.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(outcome.status.as_str(), "UPDATE_ROLLBACK_COMPLETE");
     assert_eq!(outcome.events.len(), 2, "each event once");
     assert_eq!(actions(&replay)[2], "CancelUpdateStack");
-    assert_eq!(stack::recovery_for("UPDATE_FAILED"), Recovery::Rollback);
-    assert_eq!(stack::recovery_for("UPDATE_COMPLETE"), Recovery::Nothing);
+    assert_eq!(infra::deploy::status::parse("UPDATE_FAILED").recovery(), Recovery::Rollback);
+    assert_eq!(infra::deploy::status::parse("UPDATE_COMPLETE").recovery(), Recovery::Nothing);
 }
 
 #[test]
@@ -96,7 +97,7 @@ fn failed_delete_names_the_blocker_and_the_way_out() {
         ])),
     ]);
     let outcome = rt().block_on(stack::delete(&cfn, STACK, "dev", fast())).unwrap();
-    assert_eq!(outcome.status, "DELETE_FAILED");
+    assert_eq!(outcome.status.as_str(), "DELETE_FAILED");
     let cause = events::root_cause(&outcome.events).unwrap();
     assert_eq!(cause.logical_id, "AssetsBucket");
     assert!(events::next_step(&outcome.status, "dev").contains("`cargo run -- destroy dev` again"));

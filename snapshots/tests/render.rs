@@ -95,6 +95,6 @@ fn event_lines_and_root_cause() {
     let mut text: Vec<String> = stream.iter().enumerate().map(|(i, e)| events::render(e, i / 2, 2)).collect();
     let cause = events::root_cause(&stream).unwrap();
     text.push(format!("root cause: {} {}", cause.logical_id, cause.reason.as_deref().unwrap_or_default()));
-    text.push(events::next_step("UPDATE_ROLLBACK_COMPLETE", "dev"));
+    text.push(events::next_step(&infra::deploy::status::parse("UPDATE_ROLLBACK_COMPLETE"), "dev"));
     settings().bind(|| insta::assert_snapshot!("render_events", text.join("\n")));
 }

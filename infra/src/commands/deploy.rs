@@ -15,6 +15,7 @@ use crate::deploy::key_pairs::KeyPairs;
 use crate::deploy::package::Artifact;
 use crate::deploy::registry::KeyPairsSecret;
 use crate::deploy::stack::{self, Plan, Polling, StackSpec};
+use crate::deploy::status::{Meaning, StackStatus};
 use crate::deploy::{Aws, DeployError, change_set, events};
 use crate::env::Environment;
 use crate::keys::Stage;
@@ -161,7 +162,7 @@ async fn apply(
         bail!(
             "{} ended {}: {}",
             spec.name,
-            outcome.status,
+            outcome.status.as_str(),
             events::next_step(&outcome.status, &super::target(&env.name))
         );
     }
@@ -173,7 +174,7 @@ async fn apply(
                 spec.name, spec.termination_protection
             );
         }
-        eprintln!("{}: {}", spec.name, outcome.status);
+        eprintln!("{}: {}", spec.name, outcome.status.as_str());
         outputs = stack::outputs(&s);
         for (k, v) in &outputs {
             out!("{}.{k} = {v}", spec.name);
@@ -187,11 +188,7 @@ async fn apply(
 async fn bootstrapped(aws: &Aws, env: &Environment, plan: bool) -> anyhow::Result<(String, Option<String>, bool)> {
     let name = env.bootstrap_stack_name();
     let s = stack::describe(&aws.cfn, &name).await?;
-    let outputs = s
-        .as_ref()
-        .filter(|s| events::is_success(stack::status(s)) || stack::status(s) == "UPDATE_ROLLBACK_COMPLETE")
-        .map(stack::outputs)
-        .unwrap_or_default();
+    let outputs = s.as_ref().filter(|s| stack::status(s).is_serving()).map(stack::outputs).unwrap_or_default();
     let bucket = outputs.get(bootstrap::OUTPUT_BUCKET).cloned().with_context(|| {
         format!(
             "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
@@ -666,9 +663,7 @@ async fn function_code(
 async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -> anyhow::Result<()> {
     let Some(canary) = &env.function.canary else { return Ok(()) };
     let monitoring = stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?;
-    if monitoring
-        .is_some_and(|m| events::is_success(stack::status(&m)) || stack::status(&m) == "UPDATE_ROLLBACK_COMPLETE")
-    {
+    if monitoring.is_some_and(|m| stack::status(&m).is_serving()) {
         spec.rollback_alarms = critical_alarm_arns(env, &aws.partition);
         spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
     }
@@ -712,7 +707,8 @@ impl<'a> Run<'a> {
         let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::outputs);
         // A key step keeps the deployed code; a plan builds it, as the deploy would.
         let status = existing.as_ref().map(stack::status);
-        let keep_code = keeps_deployed_code(status, step.is_some() || args.deployed_code, args.function_zip.is_some());
+        let keep_code =
+            keeps_deployed_code(status.as_ref(), step.is_some() || args.deployed_code, args.function_zip.is_some());
         let uploaded = if keep_code {
             eprintln!("function: as deployed");
             None
@@ -865,13 +861,9 @@ impl<'a> Run<'a> {
 }
 
 /// A stack whose first create failed (or never ran): it has nothing deployed to keep.
+/// The stack has no completed create: nothing deployed to keep or compare.
 fn failed_create(s: &aws_sdk_cloudformation::types::Stack) -> bool {
-    never_created(stack::status(s))
-}
-
-/// A stack in this status has no completed create: nothing deployed to keep or compare.
-fn never_created(status: &str) -> bool {
-    status == "REVIEW_IN_PROGRESS" || stack::is_failed_create(status)
+    stack::status(s).never_created()
 }
 
 /// Whether the deployed code is kept (`UsePreviousValue` on the artifact parameters) rather
@@ -879,8 +871,8 @@ fn never_created(status: &str) -> bool {
 /// and a create completed. A stack that was never created (none, `REVIEW_IN_PROGRESS`, a
 /// failed first create replaced with `--replace-failed`) gets a CREATE change set, for which
 /// CloudFormation refuses `UsePreviousValue` (API reference, "Parameter"): the code is built.
-fn keeps_deployed_code(status: Option<&str>, asked: bool, zip_given: bool) -> bool {
-    asked && !zip_given && status.is_some_and(|s| !never_created(s))
+fn keeps_deployed_code(status: Option<&StackStatus>, asked: bool, zip_given: bool) -> bool {
+    asked && !zip_given && status.is_some_and(|s| !s.never_created())
 }
 
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
@@ -953,9 +945,10 @@ pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
                 None => eprintln!("{name}: nothing to roll back"),
                 Some(o) => {
                     any = true;
-                    eprintln!("{name}: {}", o.status);
-                    if !events::is_terminal(&o.status) || o.status.ends_with("_FAILED") {
-                        bail!("{name} ended {}: {}", o.status, events::next_step(&o.status, &super::target(&env.name)));
+                    eprintln!("{name}: {}", o.status.as_str());
+                    if !o.status.is_settled() || o.status.as_str().ends_with("_FAILED") {
+                        let next = events::next_step(&o.status, &super::target(&env.name));
+                        bail!("{name} ended {}: {next}", o.status.as_str());
                     }
                 }
             }
@@ -996,10 +989,10 @@ pub fn destroy(dir: &Path, args: DestroyArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             let outcome = stack::delete(&aws.cfn, &name, &super::target(&env.name), polling()).await?;
-            if outcome.status != "DELETE_COMPLETE" {
+            if outcome.status != StackStatus::DeleteComplete {
                 bail!(
                     "{name} ended {}: {}",
-                    outcome.status,
+                    outcome.status.as_str(),
                     events::next_step(&outcome.status, &super::target(&env.name))
                 );
             }
@@ -1019,9 +1012,10 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
                 out!("{name}: not deployed");
                 continue;
             };
-            let st = stack::status(&s).to_owned();
+            let st = stack::status(&s);
             out!(
-                "{name}: {st}{}{}",
+                "{name}: {}{}{}",
+                st.as_str(),
                 s.stack_status_reason().map(|r| format!(" ({r})")).unwrap_or_default(),
                 if s.enable_termination_protection() == Some(true) { ", termination protection on" } else { "" }
             );
@@ -1036,10 +1030,10 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
                     out!("  {line}");
                 }
             }
-            if args.watch && !events::is_terminal(&st) {
+            if args.watch && !st.is_settled() {
                 let seen = stack::recent_events(&aws.cfn, &name, 100).await?.into_iter().map(|e| e.id).collect();
                 let o = stack::watch(&aws.cfn, &name, seen, 0, &super::target(&env.name), polling()).await?;
-                out!("{name}: {}", o.status);
+                out!("{name}: {}", o.status.as_str());
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -1081,7 +1075,12 @@ mod tests {
             (Some("ROLLBACK_FAILED"), true, false, false),
         ];
         for (status, asked, zip, want) in rows {
-            assert_eq!(super::keeps_deployed_code(status, asked, zip), want, "{status:?} asked {asked} zip {zip}");
+            let status = status.map(crate::deploy::status::parse);
+            assert_eq!(
+                super::keeps_deployed_code(status.as_ref(), asked, zip),
+                want,
+                "{status:?} asked {asked} zip {zip}"
+            );
         }
     }
 

@@ -10,7 +10,8 @@ use super::deploy::{block_on, connect, deploy_step};
 use super::out;
 use crate::cli::{DeployArgs, KeyAction, KeysArgs};
 use crate::deploy::logs::iso_seconds;
-use crate::deploy::{Aws, events, stack};
+use crate::deploy::status::Meaning;
+use crate::deploy::{Aws, stack};
 use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
 use crate::stacks::service;
@@ -60,9 +61,9 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
     let s = stack::describe(&aws.cfn, &name).await?.with_context(|| {
         format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
     })?;
-    let status = stack::status(&s).to_owned();
-    if !events::is_terminal(&status) {
-        bail!("{name} is {status}; wait for it: `cargo run -- status {} --watch`", super::target(&env.name));
+    let status = stack::status(&s);
+    if !status.is_settled() {
+        bail!("{name} is {}; wait for it: `cargo run -- status {} --watch`", status.as_str(), super::target(&env.name));
     }
     let outputs = stack::outputs(&s);
     // A stack from before key rotation has neither output: stage `a` since its creation.

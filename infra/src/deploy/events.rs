@@ -1,6 +1,7 @@
 //! Stack events while an operation runs: each printed once, oldest first, with progress; and the
 //! root cause of a failure, which is the first resource that failed, not the cascade after it.
 
+use crate::deploy::status::{Meaning, StackStatus};
 use aws_smithy_types::date_time::Format;
 
 /// One stack event, as printed.
@@ -36,16 +37,6 @@ impl Event {
     }
 }
 
-/// `true` when a stack status is final (not `…_IN_PROGRESS`).
-pub fn is_terminal(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS")
-}
-
-/// `true` for statuses that mean the operation did what was asked.
-pub fn is_success(status: &str) -> bool {
-    matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE")
-}
-
 /// One line: `12:04:31  [3/17] CREATE_COMPLETE  AWS::IAM::Role  TokenFunctionRole  reason`.
 pub fn render(e: &Event, done: usize, total: usize) -> String {
     let time = e.timestamp.get(11..19).unwrap_or(&e.timestamp);
@@ -74,19 +65,21 @@ pub fn root_cause(events: &[Event]) -> Option<&Event> {
 }
 
 /// What to do after an operation ended in `status`.
-pub fn next_step(status: &str, env: &str) -> String {
+pub fn next_step(status: &StackStatus, env: &str) -> String {
     match status {
-        "ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED" => format!(
+        s if s.is_failed_create() => format!(
             "the first create failed and the stack holds nothing; fix the cause, then `cargo run -- deploy {env} --replace-failed` deletes it and creates it again"
         ),
-        "UPDATE_ROLLBACK_COMPLETE" => {
+        StackStatus::UpdateRollbackComplete => {
             "the update was rolled back; the stack runs the previous version. Fix the cause and deploy again".to_owned()
         }
-        "UPDATE_ROLLBACK_FAILED" => format!(
+        StackStatus::UpdateRollbackFailed => format!(
             "the rollback itself failed; fix what blocks it (see the events), then `cargo run -- rollback {env}` continues it"
         ),
-        "UPDATE_FAILED" => format!("the update failed without rollback; `cargo run -- rollback {env}` rolls it back"),
-        "DELETE_FAILED" => format!(
+        StackStatus::UpdateFailed => {
+            format!("the update failed without rollback; `cargo run -- rollback {env}` rolls it back")
+        }
+        StackStatus::DeleteFailed => format!(
             "some resources could not be deleted (see the events); remove what blocks them, then `cargo run -- destroy {env}` again"
         ),
         _ => format!("see `cargo run -- status {env}`"),
@@ -126,11 +119,10 @@ mod tests {
     }
 
     #[test]
-    fn statuses() {
-        assert!(is_terminal("UPDATE_ROLLBACK_COMPLETE"));
-        assert!(!is_terminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
-        assert!(is_success("UPDATE_COMPLETE"));
-        assert!(!is_success("UPDATE_ROLLBACK_COMPLETE"));
-        assert!(next_step("UPDATE_ROLLBACK_FAILED", "dev").contains("cargo run -- rollback dev"));
+    fn next_steps_name_the_command() {
+        let step = |s: &str| next_step(&crate::deploy::status::parse(s), "dev");
+        assert!(step("UPDATE_ROLLBACK_FAILED").contains("cargo run -- rollback dev"));
+        assert!(step("ROLLBACK_COMPLETE").contains("cargo run -- deploy dev --replace-failed"));
+        assert!(step("DELETE_FAILED").contains("cargo run -- destroy dev"));
     }
 }

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod served;
 pub mod smoke;
 pub mod stack;
+pub mod status;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_cloudformation::config::Region;

@@ -14,6 +14,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use super::DeployError;
 use super::change_set::Change;
 use super::events::{self, Event};
+pub use super::status::Recovery;
+use super::status::{Meaning, StackStatus};
 
 /// Everything needed to create or update one stack.
 #[derive(Clone, Debug)]
@@ -119,8 +121,9 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>, DeployE
     }
 }
 
-pub fn status(stack: &Stack) -> &str {
-    stack.stack_status().map(|s| s.as_str()).unwrap_or("UNKNOWN")
+/// The stack's status (`UNKNOWN` when CloudFormation gave none).
+pub fn status(stack: &Stack) -> StackStatus {
+    stack.stack_status().cloned().unwrap_or_else(|| StackStatus::from("UNKNOWN"))
 }
 
 /// The stack's outputs by key.
@@ -129,12 +132,6 @@ pub fn outputs(stack: &Stack) -> BTreeMap<String, String> {
 }
 
 /// Creates a change set for `spec` and waits for it. `None` means nothing would change (the
-/// A status of a stack whose first create failed: it holds nothing deployed, and
-/// `--replace-failed` deletes and creates it again.
-pub fn is_failed_create(status: &str) -> bool {
-    matches!(status, "ROLLBACK_COMPLETE" | "CREATE_FAILED" | "ROLLBACK_FAILED")
-}
-
 /// empty change set is deleted).
 pub async fn plan(
     cfn: &Client,
@@ -145,15 +142,15 @@ pub async fn plan(
 ) -> Result<Option<Plan>, DeployError> {
     let existing = describe(cfn, &spec.name).await?;
     let create = match existing.as_ref().map(status) {
-        None | Some("REVIEW_IN_PROGRESS") => true,
-        Some(s) if is_failed_create(s) && replace_failed => {
+        None | Some(StackStatus::ReviewInProgress) => true,
+        Some(s) if s.is_failed_create() && replace_failed => {
             eprintln!("{}: deleting the failed first create before creating it again", spec.name);
             let outcome = delete(cfn, &spec.name, env, poll).await?;
             // A create must not start before the old stack is gone ("already exists").
-            if outcome.status != "DELETE_COMPLETE" || describe(cfn, &spec.name).await?.is_some() {
+            if outcome.status != StackStatus::DeleteComplete || describe(cfn, &spec.name).await?.is_some() {
                 return Err(DeployError::Blocked {
                     stack: spec.name.clone(),
-                    status: outcome.status,
+                    status: outcome.status.as_str().to_owned(),
                     next: format!(
                         "deleting the failed stack did not finish; see `cargo run -- status {env}`, delete what is left in the console, then deploy again"
                     ),
@@ -161,26 +158,26 @@ pub async fn plan(
             }
             true
         }
-        Some(s) if is_failed_create(s) => {
+        Some(s) if s.is_failed_create() => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.to_owned(),
+                status: s.as_str().to_owned(),
                 next: format!(
                     "its first create failed; `cargo run -- deploy {env} --replace-failed` deletes and recreates it"
                 ),
             });
         }
-        Some(s @ ("UPDATE_ROLLBACK_FAILED" | "UPDATE_FAILED")) => {
+        Some(s @ (StackStatus::UpdateRollbackFailed | StackStatus::UpdateFailed)) => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.to_owned(),
+                status: s.as_str().to_owned(),
                 next: format!("recover it first with `cargo run -- rollback {env}`"),
             });
         }
-        Some(s) if !events::is_terminal(s) => {
+        Some(s) if !s.is_settled() => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.to_owned(),
+                status: s.as_str().to_owned(),
                 next: format!(
                     "another operation is running; wait for it (`cargo run -- status {env} --watch`) or cancel it (`cargo run -- rollback {env}`)"
                 ),
@@ -189,11 +186,11 @@ pub async fn plan(
         // A stack looked up by name is never DELETE_COMPLETE, and DELETE_IN_PROGRESS is not
         // settled: what is left is DELETE_FAILED, which takes neither an update nor a create
         // ("already exists"), only another delete.
-        Some(s @ "DELETE_FAILED") => {
+        Some(s @ StackStatus::DeleteFailed) => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.to_owned(),
-                next: events::next_step(s, env),
+                status: s.as_str().to_owned(),
+                next: events::next_step(&s, env),
             });
         }
         Some(_) => false,
@@ -331,7 +328,7 @@ pub async fn discard(cfn: &Client, plan: &Plan) -> Result<(), DeployError> {
         .map_err(|e| sdk("DeleteChangeSet", e))?;
     if plan.create
         && let Some(s) = describe(cfn, &plan.stack).await?
-        && status(&s) == "REVIEW_IN_PROGRESS"
+        && status(&s) == StackStatus::ReviewInProgress
     {
         cfn.delete_stack().stack_name(&plan.stack).send().await.map_err(|e| sdk("DeleteStack", e))?;
     }
@@ -362,13 +359,13 @@ pub async fn execute(cfn: &Client, plan: &Plan, env: &str, poll: Polling) -> Res
 /// How an operation ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    pub status: String,
+    pub status: StackStatus,
     pub events: Vec<Event>,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        events::is_success(&self.status)
+        self.status.is_success()
     }
 }
 
@@ -399,8 +396,8 @@ pub async fn watch(
         // The status first: every event up to a final status is written before it, so the
         // events read next include the last ones.
         let status = match describe(cfn, stack).await? {
-            None => "DELETE_COMPLETE".to_owned(),
-            Some(s) => status(&s).to_owned(),
+            None => StackStatus::DeleteComplete,
+            Some(s) => status(&s),
         };
         let mut fresh = Vec::new();
         let mut token = None;
@@ -408,7 +405,7 @@ pub async fn watch(
             let page = match cfn.describe_stack_events().stack_name(stack).set_next_token(token.clone()).send().await {
                 Ok(p) => p,
                 Err(e) if format!("{}", DisplayErrorContext(&e)).contains("does not exist") => {
-                    return Ok(Outcome { status: "DELETE_COMPLETE".into(), events: all });
+                    return Ok(Outcome { status: StackStatus::DeleteComplete, events: all });
                 }
                 Err(e) => return Err(sdk("DescribeStackEvents", e)),
             };
@@ -434,7 +431,7 @@ pub async fn watch(
             eprintln!("{}", events::render(&ev, done.len(), total.max(done.len())));
             all.push(ev);
         }
-        if events::is_terminal(&status) {
+        if status.is_settled() {
             return Ok(Outcome { status, events: all });
         }
     }
@@ -463,34 +460,13 @@ pub async fn protect(cfn: &Client, stack: &Stack, want: bool) -> Result<(), Depl
     Ok(())
 }
 
-/// What `rollback` does for a stack in `status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recovery {
-    /// An update is running: cancel it (CancelUpdateStack).
-    Cancel,
-    /// The rollback failed: continue it (ContinueUpdateRollback).
-    Continue,
-    /// Failed without rollback: roll back (RollbackStack).
-    Rollback,
-    Nothing,
-}
-
-pub fn recovery_for(status: &str) -> Recovery {
-    match status {
-        "UPDATE_IN_PROGRESS" => Recovery::Cancel,
-        "UPDATE_ROLLBACK_FAILED" => Recovery::Continue,
-        "UPDATE_FAILED" | "CREATE_FAILED" | "IMPORT_ROLLBACK_FAILED" => Recovery::Rollback,
-        _ => Recovery::Nothing,
-    }
-}
-
 /// Runs the recovery for the stack's status and watches it.
 pub async fn recover(cfn: &Client, stack: &str, env: &str, poll: Polling) -> Result<Option<Outcome>, DeployError> {
     let Some(s) = describe(cfn, stack).await? else {
         return Ok(None);
     };
     let seen = seen_events(cfn, stack).await?;
-    match recovery_for(status(&s)) {
+    match status(&s).recovery() {
         Recovery::Cancel => {
             cfn.cancel_update_stack().stack_name(stack).send().await.map_err(|e| sdk("CancelUpdateStack", e))?;
         }
@@ -551,7 +527,10 @@ pub async fn first_success_since(
             .await
             .map_err(|e| sdk("DescribeStackEvents", e))?;
         let events: Vec<Event> = page.stack_events().iter().map(Event::from_sdk).collect();
-        for e in events.iter().filter(|e| e.epoch_seconds >= since && e.is_stack() && events::is_success(&e.status)) {
+        for e in events
+            .iter()
+            .filter(|e| e.epoch_seconds >= since && e.is_stack() && super::status::parse(&e.status).is_success())
+        {
             found = Some(found.map_or(e.epoch_seconds, |f: i64| f.min(e.epoch_seconds)));
         }
         let older = events.iter().any(|e| e.epoch_seconds < since);

@@ -74,9 +74,9 @@ pub struct SynthArgs {
     /// Print the template to standard output instead of writing files.
     #[arg(long)]
     pub stdout: bool,
-    /// Only this stack (e.g. `service`).
-    #[arg(long, value_name = "ID")]
-    pub stack: Option<String>,
+    /// Only this stack.
+    #[arg(long, value_name = "ID", value_enum)]
+    pub stack: Option<crate::stacks::StackId>,
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
 }
@@ -182,8 +182,8 @@ pub struct DeployArgs {
 pub struct StackArgs {
     pub env: String,
     /// Only this stack (`service` or `monitoring`).
-    #[arg(long, value_name = "ID")]
-    pub stack: Option<String>,
+    #[arg(long, value_name = "ID", value_enum)]
+    pub stack: Option<crate::stacks::StackId>,
 }
 
 #[derive(Debug, Args)]

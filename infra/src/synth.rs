@@ -55,7 +55,7 @@ pub struct Manifest<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct ManifestStack {
-    pub id: &'static str,
+    pub id: crate::stacks::StackId,
     pub name: String,
     pub template: String,
     pub resources: usize,
@@ -84,7 +84,7 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
         stacks: Vec::new(),
     };
     for s in stacks {
-        let file = format!("{}.template.{}", s.id, format.extension());
+        let file = format!("{}.template.{}", s.id.as_str(), format.extension());
         let path = dir.join(&file);
         put(&path, &render(s, format)?)?;
         written.push(path);

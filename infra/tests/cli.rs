@@ -57,7 +57,8 @@ fn synth_yaml_to_stdout() {
     assert!(v.get("Resources").and_then(|r| r.get("TokenFunction")).is_some());
     let o = infra(&["synth", "dev", "--stdout", "--stack", "nope"], &workspace());
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no stack `nope` in `dev`; stacks: bootstrap, service, monitoring"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid value 'nope' for '--stack <ID>'"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[possible values: bootstrap, service, monitoring]"), "{}", stderr(&o));
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn execution_role_cannot_grant_itself_more() {
             }
         }
         // Every role the service and monitoring stacks create carries that boundary.
-        for s in stacks::all(&env).unwrap().iter().filter(|s| s.id != "bootstrap") {
+        for s in stacks::all(&env).unwrap().iter().filter(|s| s.id != stacks::StackId::Bootstrap) {
             for (id, r) in s.template.to_json()["Resources"].as_object().unwrap() {
                 if r["Type"] == "AWS::IAM::Role" {
                     assert_eq!(r["Properties"]["PermissionsBoundary"], boundary, "{}: {id}", env.name);
@@ -232,7 +232,7 @@ fn execution_role_is_held_against_the_handlers() {
         all.iter()
             .map(|s| {
                 let mut j = s.template.to_json();
-                edit(s.id, &mut j);
+                edit(s.id.as_str(), &mut j);
                 (s.name.clone(), j)
             })
             .collect()

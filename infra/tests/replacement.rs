@@ -25,7 +25,7 @@ fn environments() -> PathBuf {
 
 /// Every stack of `env` as (stack id, template JSON).
 fn templates(env: &Environment) -> Vec<(&'static str, Json)> {
-    stacks::all(env).unwrap().into_iter().map(|s| (s.id, s.template.to_json())).collect()
+    stacks::all(env).unwrap().into_iter().map(|s| (s.id.as_str(), s.template.to_json())).collect()
 }
 
 /// Other values a scalar could take: tried in order until the file still loads.

@@ -25,7 +25,7 @@ fn env(name: &str) -> Environment {
 
 /// Every rule over one typed template.
 fn typed(t: Template, env: &Environment) -> Vec<Finding> {
-    validate::all(&[Stack { id: "test", name: "test-stack".into(), template: t }], env)
+    validate::all(&[Stack { id: stacks::StackId::Service, name: "test-stack".into(), template: t }], env)
 }
 
 /// The JSON rules over one template.
@@ -62,7 +62,7 @@ fn prod_edited(from: &str, to: &str) -> Vec<Finding> {
 
 /// A stack's synthesized JSON for `env`, edited.
 fn edited(env: &Environment, stack: &str, edit: impl Fn(&mut Json)) -> Json {
-    let mut j = stacks::all(env).unwrap().into_iter().find(|s| s.id == stack).unwrap().template.to_json();
+    let mut j = stacks::all(env).unwrap().into_iter().find(|s| s.id.as_str() == stack).unwrap().template.to_json();
     edit(&mut j);
     j
 }
@@ -131,8 +131,16 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
     names.add("Alias", kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() }).unwrap();
     let with_service = |monitoring: &Environment| {
         let stacks = vec![
-            Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() },
-            Stack { id: "monitoring", name: "mon".into(), template: stacks::monitoring::build(monitoring).unwrap() },
+            Stack {
+                id: stacks::StackId::Service,
+                name: "svc".into(),
+                template: stacks::service::build(&prod).unwrap(),
+            },
+            Stack {
+                id: stacks::StackId::Monitoring,
+                name: "mon".into(),
+                template: stacks::monitoring::build(monitoring).unwrap(),
+            },
         ];
         validate::all(&stacks, &prod)
     };
@@ -260,7 +268,11 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
         (
             "DEPLOY001",
             validate::all(
-                &[Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() }],
+                &[Stack {
+                    id: stacks::StackId::Service,
+                    name: "svc".into(),
+                    template: stacks::service::build(&prod).unwrap(),
+                }],
                 &prod,
             ),
             "$.Resources.TokenDeployGroup.Properties.AlarmConfiguration.Alarms[0]",

@@ -16,7 +16,7 @@ fn env(name: &str) -> Environment {
 }
 
 fn check(t: Template, env: &Environment) -> Vec<Finding> {
-    validate::all(&[Stack { id: "test", name: "test-stack".into(), template: t }], env)
+    validate::all(&[Stack { id: stacks::StackId::Service, name: "test-stack".into(), template: t }], env)
 }
 
 fn rules(findings: &[Finding]) -> Vec<&'static str> {
@@ -219,8 +219,12 @@ fn alarms_must_watch_metrics_the_stacks_emit() {
     let service = stacks::service::build(&prod).unwrap();
     let check_with = |other: &Environment| {
         let stacks = vec![
-            Stack { id: "service", name: "svc".into(), template: service.clone() },
-            Stack { id: "monitoring", name: "mon".into(), template: stacks::monitoring::build(other).unwrap() },
+            Stack { id: stacks::StackId::Service, name: "svc".into(), template: service.clone() },
+            Stack {
+                id: stacks::StackId::Monitoring,
+                name: "mon".into(),
+                template: stacks::monitoring::build(other).unwrap(),
+            },
         ];
         validate::all(&stacks, &prod)
     };
@@ -305,7 +309,8 @@ fn templates_too_large_to_send_inline_are_found() {
 #[test]
 fn canary_alarms_must_exist() {
     let prod = env("prod");
-    let service = Stack { id: "service", name: "svc".into(), template: stacks::service::build(&prod).unwrap() };
+    let service =
+        Stack { id: stacks::StackId::Service, name: "svc".into(), template: stacks::service::build(&prod).unwrap() };
     let f = validate::all(std::slice::from_ref(&service), &prod);
     assert_eq!(rules(&f), ["DEPLOY001"]);
     assert!(

@@ -15,7 +15,7 @@ fn templates_per_environment() {
             settings.set_prepend_module_to_snapshot(false);
             settings.set_input_file(path);
             settings.bind(|| {
-                insta::assert_json_snapshot!(stack.id, stack.template.to_json());
+                insta::assert_json_snapshot!(stack.id.as_str(), stack.template.to_json());
             });
         }
     });

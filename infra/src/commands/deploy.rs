@@ -19,7 +19,7 @@ use crate::deploy::status::{Meaning, StackStatus};
 use crate::deploy::{Aws, DeployError, change_set, events};
 use crate::env::Environment;
 use crate::keys::Stage;
-use crate::stacks::{Stack, bootstrap, service};
+use crate::stacks::{Stack, StackId, bootstrap, service};
 use crate::synth::stack_tags;
 use token_function::jwt::Algorithm;
 use token_function::key_pairs::SigningMode;
@@ -341,7 +341,7 @@ async fn settled_check(
 pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let stacks = validated(&env)?;
-    let service = stacks.iter().find(|s| s.id == "service").context("no service stack")?;
+    let service = stacks.iter().find(|s| s.id == StackId::Service).context("no service stack")?;
     let template = service.template.to_json();
     block_on(async {
         // What can fail fast is checked before the build: the port, the account, the stack.
@@ -409,7 +409,7 @@ pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<Exit
 pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     let template = bootstrap::build(&env)?;
-    let s = Stack { id: "bootstrap", name: env.bootstrap_stack_name(), template };
+    let s = Stack { id: StackId::Bootstrap, name: env.bootstrap_stack_name(), template };
     let mut spec = spec(&env, &s, vec![]);
     spec.termination_protection = env.termination_protection;
     block_on(async {
@@ -741,7 +741,7 @@ impl<'a> Run<'a> {
 
     async fn spec(&self, s: &Stack) -> anyhow::Result<StackSpec> {
         let params = match s.id {
-            "service" => service_parameters(
+            StackId::Service => service_parameters(
                 self.existing.as_ref(),
                 &self.bucket,
                 self.uploaded.as_ref().map(Artifact::key).as_ref(),
@@ -752,7 +752,7 @@ impl<'a> Run<'a> {
         };
         let mut spec = spec(self.env, s, params);
         spec.role_arn = self.role.clone();
-        if s.id == "service" {
+        if s.id == StackId::Service {
             rollback_triggers(&self.aws, self.env, &mut spec).await?;
         }
         Ok(spec)
@@ -760,7 +760,7 @@ impl<'a> Run<'a> {
 
     /// Plans, shows, guards and (unless `--plan`) executes one stack's change set.
     async fn stack(&self, s: &Stack) -> anyhow::Result<Done> {
-        let service = s.id == "service";
+        let service = s.id == StackId::Service;
         let spec = self.spec(s).await?;
         if let Some(why) = self
             .deployed
@@ -887,7 +887,7 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
         let run = Run::start(&env, &args, step).await?;
         let mut changed = false;
         // A key step changes the service stack only.
-        for s in stacks.iter().filter(|s| s.id != "bootstrap" && (step.is_none() || s.id == "service")) {
+        for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap && (step.is_none() || s.id == StackId::Service)) {
             if interrupt::interrupted() {
                 bail!("interrupted before {}: it and the stacks after it were not changed", s.name);
             }
@@ -922,21 +922,23 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
     })
 }
 
-fn selected(env: &Environment, only: Option<&str>) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let all = [("service", env.service_stack_name()), ("monitoring", env.monitoring_stack_name())];
+/// The stacks `rollback`, `destroy` and `status --stack` act on: the service and monitoring
+/// stacks (the bootstrap stack has commands of its own).
+fn selected(env: &Environment, only: Option<StackId>) -> anyhow::Result<Vec<(StackId, String)>> {
+    let all = [(StackId::Service, env.service_stack_name()), (StackId::Monitoring, env.monitoring_stack_name())];
     match only {
         None => Ok(all.to_vec()),
         Some(id) => all
             .into_iter()
             .find(|(i, _)| *i == id)
             .map(|s| vec![s])
-            .with_context(|| format!("no stack `{id}`; stacks: service, monitoring")),
+            .with_context(|| format!("`--stack {id}` is not one this command acts on; stacks: service, monitoring")),
     }
 }
 
 pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
-    let targets = selected(&env, args.stack.as_deref())?;
+    let targets = selected(&env, args.stack)?;
     block_on(async {
         let aws = connect(&env).await?;
         let mut any = false;
@@ -1042,7 +1044,7 @@ pub fn status(dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
-    let targets = selected(&env, args.stack.as_deref())?;
+    let targets = selected(&env, args.stack)?;
     block_on(async {
         let aws = connect(&env).await?;
         let mut drifted = false;

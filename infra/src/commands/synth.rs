@@ -21,10 +21,8 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
             failed = true;
             continue;
         }
-        if let Some(id) = &args.stack {
-            let known: Vec<&str> = stacks.iter().map(|s| s.id).collect();
+        if let Some(id) = args.stack {
             stacks.retain(|s| s.id == id);
-            anyhow::ensure!(!stacks.is_empty(), "no stack `{id}` in `{}`; stacks: {}", env.name, known.join(", "));
         }
         if args.stdout {
             printed.extend(stacks);

@@ -6,14 +6,47 @@ pub mod bootstrap;
 pub mod monitoring;
 pub mod service;
 
+use std::fmt;
+
 use crate::cfn::{ModelError, Template};
 use crate::env::Environment;
+
+/// Which stack of an environment: its short name in file names, snapshots, the manifest and
+/// `--stack`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackId {
+    /// The assets bucket, the deploy and execution roles, the permissions boundary
+    /// (`infra bootstrap`).
+    Bootstrap,
+    /// The function, API, keys and secrets.
+    Service,
+    /// Alert topics, alarms, dashboard and budget.
+    Monitoring,
+}
+
+impl StackId {
+    /// `bootstrap`, `service` or `monitoring`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackId::Bootstrap => "bootstrap",
+            StackId::Service => "service",
+            StackId::Monitoring => "monitoring",
+        }
+    }
+}
+
+impl fmt::Display for StackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A synthesized stack: its name and template.
 #[derive(Clone, Debug)]
 pub struct Stack {
-    /// The short name used in file names (`service`).
-    pub id: &'static str,
+    /// Which stack it is.
+    pub id: StackId,
     /// The CloudFormation stack name.
     pub name: String,
     pub template: Template,
@@ -23,8 +56,8 @@ pub struct Stack {
 /// (once, with administrator rights); `deploy` deploys the others.
 pub fn all(env: &Environment) -> Result<Vec<Stack>, ModelError> {
     Ok(vec![
-        Stack { id: "bootstrap", name: env.bootstrap_stack_name(), template: bootstrap::build(env)? },
-        Stack { id: "service", name: env.service_stack_name(), template: service::build(env)? },
-        Stack { id: "monitoring", name: env.monitoring_stack_name(), template: monitoring::build(env)? },
+        Stack { id: StackId::Bootstrap, name: env.bootstrap_stack_name(), template: bootstrap::build(env)? },
+        Stack { id: StackId::Service, name: env.service_stack_name(), template: service::build(env)? },
+        Stack { id: StackId::Monitoring, name: env.monitoring_stack_name(), template: monitoring::build(env)? },
     ])
 }

@@ -643,7 +643,7 @@ async fn function_code(
 ) -> anyhow::Result<Artifact> {
     let a = artifact(env, zip).await?;
     if plan {
-        match aws.s3.head_object().bucket(bucket).key(a.key()).send().await.is_ok() {
+        match aws.uploaded(bucket, &a.key()).await {
             true => eprintln!("function: s3://{bucket}/{} is uploaded already", a.key()),
             false => eprintln!("function: would upload s3://{bucket}/{}", a.key()),
         }

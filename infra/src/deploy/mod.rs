@@ -209,11 +209,16 @@ impl Aws {
         Ok(partition.to_owned())
     }
 
+    /// Whether the assets bucket holds an object of `key` (an artifact's key is its hash).
+    pub async fn uploaded(&self, bucket: &str, key: &str) -> bool {
+        self.s3.head_object().bucket(bucket).key(key).send().await.is_ok()
+    }
+
     /// Uploads the artifact unless an object of that key (its hash) is already there.
     /// Returns whether it uploaded.
     pub async fn upload(&self, bucket: &str, artifact: &package::Artifact) -> Result<bool, DeployError> {
         let key = artifact.key();
-        if self.s3.head_object().bucket(bucket).key(&key).send().await.is_ok() {
+        if self.uploaded(bucket, &key).await {
             return Ok(false);
         }
         self.s3

@@ -225,6 +225,31 @@ pub fn status(env: &Environment, doc: &RegistryDocument, now: u64) -> Vec<Client
         .collect()
 }
 
+/// One client's standing in words, with the command that resolves it.
+pub fn describe(r: &ClientStatus, target: &str) -> String {
+    let rotation = match (r.secrets, r.old_secret_expires) {
+        (2, Some(t)) => format!("; rotating, old secret expires at {}", crate::deploy::logs::iso_seconds(t)),
+        (2, None) => format!("; rotating (`cargo run -- clients {target} finish-rotation {}` ends it)", r.client_id),
+        _ => String::new(),
+    };
+    let standing = match r.standing {
+        Standing::Registered => "registered".to_owned(),
+        Standing::Differs => {
+            format!("registered, scopes or lifetime differ from the file (`cargo run -- clients {target} sync`)")
+        }
+        Standing::NotRegistered => {
+            format!("not registered: gets no token (`cargo run -- clients {target} add {}`)", r.client_id)
+        }
+        Standing::NotInFile => {
+            format!(
+                "in the registry but not the file: still gets tokens (`cargo run -- clients {target} remove {}`)",
+                r.client_id
+            )
+        }
+    };
+    format!("{standing}{rotation}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,8 +51,11 @@ pub fn signing_hold(env: &Environment) -> u64 {
 }
 
 /// A stage of the signing keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Stage {
+    /// Slot `a` signs and is the only one published: a new stack, and a stack from before
+    /// rotation.
+    #[default]
     A,
     APublishB,
     BSignsAPublished,

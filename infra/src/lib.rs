@@ -13,6 +13,7 @@ pub mod keys;
 pub mod local;
 pub mod public_ip;
 pub mod runbook;
+pub mod session;
 pub mod stacks;
 pub mod synth;
 pub mod validate;

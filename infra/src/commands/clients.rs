@@ -4,42 +4,17 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::out;
-use anyhow::Context;
-
-use super::deploy::{block_on, connect};
 use crate::cli::{ClientAction, ClientsArgs};
-use crate::clients::{Change, ClientStatus, Standing};
-use crate::deploy::registry::RegistrySecret;
-use crate::deploy::{Aws, stack};
+use crate::clients::{Change, ClientStatus, Standing, describe};
 use crate::env::Environment;
-
-/// The stack output naming the registry secret.
-pub const OUTPUT_REGISTRY: &str = "ClientRegistrySecretArn";
-
-/// The deployed registry secret of `env`.
-pub(super) async fn registry(aws: &Aws, env: &Environment) -> anyhow::Result<RegistrySecret> {
-    let name = env.service_stack_name();
-    let deployed = stack::describe(&aws.cfn, &name).await?.with_context(|| {
-        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
-    })?;
-    let arn = stack::outputs(&deployed)
-        .remove(OUTPUT_REGISTRY)
-        .with_context(|| format!("{name} has no output {OUTPUT_REGISTRY}; deploy it again"))?;
-    Ok(RegistrySecret::new(aws.secrets.clone(), arn))
-}
-
-/// Now, Unix seconds.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
+use crate::session::{block_on, connect, out, target, unix_now};
 
 pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
     block_on(async {
         let aws = connect(&env).await?;
-        let store = registry(&aws, &env).await?;
-        let target = super::target(&env.name);
+        let store = crate::deploy::registry::deployed(&aws, &env).await?;
+        let target = target(&env.name);
         let (change, json) = match &args.action {
             ClientAction::List { json } => {
                 let read = store.read().await?;
@@ -63,7 +38,7 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
             _ => Vec::new(),
         };
-        let secret = store.update(|doc| change.apply(&env, doc, super::unix_now())).await?;
+        let secret = store.update(|doc| change.apply(&env, doc, unix_now())).await?;
         match (change, secret) {
             (Change::Add(id) | Change::Rotate(id, _), Some(secret)) => print_secret(id, &secret, json)?,
             (Change::FinishRotation(id), _) => eprintln!("`{id}`: the old secret is removed; only the new one works"),
@@ -80,24 +55,6 @@ pub fn run(dir: &Path, args: ClientsArgs) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// For `status` and `diff`: every client whose registry entry and file entry disagree, one line
-/// each with the command that resolves it. A registry that cannot be read is said, not fatal.
-pub(super) async fn report(aws: &Aws, env: &Environment) -> Vec<String> {
-    let target = super::target(&env.name);
-    let read = match registry(aws, env).await {
-        Ok(store) => store.read().await.map_err(anyhow::Error::from),
-        Err(e) => Err(e),
-    };
-    match read {
-        Ok(read) => crate::clients::status(env, &read.doc, unix_now())
-            .iter()
-            .filter(|r| r.standing != Standing::Registered || r.secrets > 1)
-            .map(|r| format!("client {}: {}", r.client_id, describe(r, &target)))
-            .collect(),
-        Err(e) => vec![format!("clients: cannot read the registry: {e:#}")],
-    }
 }
 
 /// `remove` asks for the client id at a terminal; without one it needs `--yes`.
@@ -142,29 +99,4 @@ fn print_status(rows: &[ClientStatus], json: bool, target: &str) -> anyhow::Resu
         out!("{:<32} {}", r.client_id, describe(r, target));
     }
     Ok(())
-}
-
-/// One client's standing in words, with the command that resolves it.
-pub fn describe(r: &ClientStatus, target: &str) -> String {
-    let rotation = match (r.secrets, r.old_secret_expires) {
-        (2, Some(t)) => format!("; rotating, old secret expires at {}", crate::deploy::logs::iso_seconds(t)),
-        (2, None) => format!("; rotating (`cargo run -- clients {target} finish-rotation {}` ends it)", r.client_id),
-        _ => String::new(),
-    };
-    let standing = match r.standing {
-        Standing::Registered => "registered".to_owned(),
-        Standing::Differs => {
-            format!("registered, scopes or lifetime differ from the file (`cargo run -- clients {target} sync`)")
-        }
-        Standing::NotRegistered => {
-            format!("not registered: gets no token (`cargo run -- clients {target} add {}`)", r.client_id)
-        }
-        Standing::NotInFile => {
-            format!(
-                "in the registry but not the file: still gets tokens (`cargo run -- clients {target} remove {}`)",
-                r.client_id
-            )
-        }
-    };
-    format!("{standing}{rotation}")
 }

@@ -6,15 +6,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use super::deploy::{block_on, connect, deploy_step};
-use super::out;
+use super::deploy::deploy_step;
 use crate::cli::{DeployArgs, KeyAction, KeysArgs};
 use crate::deploy::logs::iso_seconds;
 use crate::deploy::status::Meaning;
 use crate::deploy::{Aws, stack};
 use crate::env::Environment;
 use crate::keys::{Stage, may_advance};
-use crate::stacks::service;
+use crate::session::{block_on, connect, out, target, unix_now};
+use crate::stacks::outputs::{ServiceOutputs, service as output};
+use token_function::key_pairs::SigningMode;
 
 /// A comma-separated output with each item once: a stack deployed by an earlier `infra` lists a
 /// stage's one key twice (`a,a`), which the function reads as one.
@@ -32,7 +33,7 @@ fn distinct(list: &str) -> String {
 /// walk a rotation through hours of token lifetime in seconds); against AWS it is refused, so a
 /// stray variable cannot shorten a hold.
 fn now(aws: &Aws) -> anyhow::Result<u64> {
-    let clock = super::unix_now();
+    let clock = unix_now();
     match std::env::var("INFRA_NOW") {
         Err(_) => Ok(clock),
         Ok(_) if !aws.emulator => bail!("INFRA_NOW is set; it is honoured against a local emulator only: unset it"),
@@ -50,7 +51,7 @@ struct Deployed {
     stage: Stage,
     since: u64,
     complete_at: Option<u64>,
-    outputs: std::collections::BTreeMap<String, String>,
+    outputs: ServiceOutputs,
 }
 
 /// At most this many pages of stack events (100 each) are read for a stage's completion.
@@ -59,19 +60,15 @@ const EVENT_PAGES: usize = 20;
 async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
     let name = env.service_stack_name();
     let s = stack::describe(&aws.cfn, &name).await?.with_context(|| {
-        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", super::target(&env.name))
+        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", target(&env.name))
     })?;
     let status = stack::status(&s);
     if !status.is_settled() {
-        bail!("{name} is {}; wait for it: `cargo run -- status {} --watch`", status.as_str(), super::target(&env.name));
+        bail!("{name} is {}; wait for it: `cargo run -- status {} --watch`", status.as_str(), target(&env.name));
     }
-    let outputs = stack::outputs(&s);
     // A stack from before key rotation has neither output: stage `a` since its creation.
-    let stage = match outputs.get(service::OUTPUT_KEY_STAGE) {
-        None => Stage::A,
-        Some(v) => Stage::parse(v).with_context(|| format!("{name}: unknown signing key stage `{v}`"))?,
-    };
-    let since = outputs.get(service::OUTPUT_KEY_STAGE_SINCE).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let outputs = ServiceOutputs::read(stack::outputs(&s)).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (stage, since) = (outputs.key_stage, outputs.key_stage_since);
     // When the update that set the stage was complete: the stack's first completion at or
     // after `since`; `since` itself where CloudFormation's events end before it (this machine's
     // clock runs ahead); where the pages ran out first, the caller counts from now. Never early.
@@ -86,12 +83,12 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
 
 pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::load_named(dir, &args.env)?;
-    let target = super::target(&env.name);
+    let target = target(&env.name);
     let (d, registry_ttl, now) = block_on(async {
         let aws = connect(&env).await?;
         let d = deployed(&aws, &env).await?;
         // Tokens live as long as the deployed registry says, which may differ from the file.
-        let registry = super::clients::registry(&aws, &env)
+        let registry = crate::deploy::registry::deployed(&aws, &env)
             .await?
             .read()
             .await
@@ -110,14 +107,14 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 format!("since {}", iso_seconds(d.since))
             };
             out!("stage: {} ({}), {since}", d.stage, d.stage.describe());
-            let mode = d.outputs.get(service::OUTPUT_SIGNING_MODE).map_or("kms", String::as_str);
-            out!("mode: {mode}");
+            let mode = d.outputs.signing_mode;
+            out!("mode: {}", mode.as_str());
             let shown: &[&str] = match mode {
-                "envelope" => &[service::OUTPUT_KEY_PAIRS_SECRET, "SigningSlot", "PublishedSlots"],
-                _ => &["SigningKeyArn", "PublishedKeyArns"],
+                SigningMode::Envelope => &[output::KEY_PAIRS_SECRET, output::SIGNING_SLOT, output::PUBLISHED_SLOTS],
+                SigningMode::Kms => &[output::SIGNING_KEY, output::PUBLISHED_KEYS],
             };
             for k in shown {
-                out!("{k}: {}", d.outputs.get(*k).map_or_else(|| "(not deployed)".to_owned(), |v| distinct(v)));
+                out!("{k}: {}", d.outputs.get(k).map_or_else(|| "(not deployed)".to_owned(), distinct));
             }
             match allowed {
                 Ok(()) => out!("next: {next} ({}); may run now: `cargo run -- keys {target} rotate`", next.describe()),

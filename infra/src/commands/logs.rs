@@ -6,12 +6,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::deploy::{block_on, connect};
-use super::out;
 use crate::cli::LogsArgs;
 use crate::deploy::interrupt;
 use crate::deploy::logs::{FOLLOW_INTERVAL, MAX_PAGES, Source, iso_time, newer, render};
 use crate::env::Environment;
+use crate::session::{block_on, connect, out};
 use crate::stacks::service;
 
 /// How far before the newest event `--follow` asks again.

@@ -23,54 +23,13 @@ use crate::env::Environment;
 use crate::stacks::{self, Stack};
 use crate::validate::Finding;
 
-/// `println!` for command output: a reader that went away (`infra clients dev list | head -1`)
-/// ends the command quietly instead of a panic; any other write error is one line on stderr.
-macro_rules! out {
-    ($($arg:tt)*) => { $crate::commands::write_out(format_args!($($arg)*)) };
-}
-pub(crate) use out;
-
-/// Writes one line to standard output (see [`out!`]).
-pub fn write_out(args: std::fmt::Arguments) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n")) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write to standard output: {e}");
-            std::process::exit(i32::from(EXIT_ERROR));
-        }
-        std::process::exit(i32::from(EXIT_OK));
-    }
-}
-
-/// Now, in Unix seconds (0 on a clock before 1970).
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-/// Success, or nothing to change.
-pub const EXIT_OK: u8 = 0;
-/// Any error: bad input, validation findings, an AWS failure, an interruption.
-pub const EXIT_ERROR: u8 = 1;
-/// Changes pending (`diff`, `deploy --plan`) or drift found (`drift`); never an error.
-pub const EXIT_CHANGES: u8 = 2;
-
-/// The `--environments` folder the user gave, kept for the commands printed as next steps.
-static ENVIRONMENTS_FLAG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-
-/// How a printed next step names environment `name`: with the user's `--environments` folder,
-/// so `cargo run -- status <target> --watch` works as printed.
-pub fn target(name: &str) -> String {
-    match ENVIRONMENTS_FLAG.get() {
-        Some(dir) => format!("{name} --environments {}", dir.display()),
-        None => name.to_owned(),
-    }
-}
+pub(crate) use crate::session::out;
+pub use crate::session::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, target, write_out};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &cli.environments {
-        let _ = ENVIRONMENTS_FLAG.set(dir.clone());
+        crate::session::set_environments_flag(dir.clone());
     }
     let dir = environments_dir(cli.environments.as_deref());
     match cli.command {

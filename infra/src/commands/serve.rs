@@ -18,14 +18,17 @@ use token_function::oauth::Settings;
 use token_function::registry::{Client, Registry, RegistryDocument, StoredSecret, random_secret};
 
 use crate::cli::ServeArgs;
+use crate::deploy::{interrupt, pipeline, stack};
 use crate::env::Environment;
+use crate::session::{block_on, connect, target};
+use crate::stacks::{StackId, service};
 
 /// The variable holding local client secrets.
 pub const SECRETS_VAR: &str = "TOKEN_SERVICE_LOCAL_SECRETS";
 
 pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.lambda {
-        return super::deploy::serve_lambda(dir, args);
+        return serve_lambda(dir, args);
     }
     let env = Environment::load_named(dir, &args.env)?;
     let given = parse_secrets(&std::env::var(SECRETS_VAR).unwrap_or_default())?;
@@ -137,6 +140,65 @@ fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
                 })
         })
         .collect()
+}
+
+/// `serve <env> --lambda`: the artifact (built, or `--function-zip`) run locally against the
+/// deployed stack's key and registry, until Ctrl-C.
+pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::load_named(dir, &args.env)?;
+    let stacks = super::deploy::validated(&env)?;
+    let service = stacks.iter().find(|s| s.id == StackId::Service).context("no service stack")?;
+    let template = service.template.to_json();
+    block_on(async {
+        // What can fail fast is checked before the build: the port, the account, the stack.
+        let listener = crate::local::bind(args.port).await?;
+        let aws = connect(&env).await?;
+        let name = env.service_stack_name();
+        let deployed = stack::describe(&aws.cfn, &name).await?.with_context(|| {
+            format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", target(&env.name))
+        })?;
+        let outputs = stack::outputs(&deployed);
+        let served = pipeline::served(&aws, &env, &template).await.map_err(|e| anyhow::anyhow!(e))?;
+        let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
+        eprintln!(
+            "running the configuration of {}:{} (version {}: its variables, timeout, memory and log level; TOKEN_ISSUER is this server's URL), read from the deployed stack at {}; it keeps serving what it read then: after a deploy or `keys rotate`, restart it",
+            service::function_name(&env),
+            served.qualifier,
+            served.version,
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        );
+        if served.runs_code(&artifact.sha256) == Some(false) {
+            eprintln!(
+                "note: the code here ({}) is not the deployed version's; pass --function-zip with the deployed zip to run exactly that",
+                artifact.key()
+            );
+        }
+        for (version, weight) in &served.routing {
+            eprintln!(
+                "note: the alias also sends {:.0} % of requests to version {version} (a canary in progress); only version {} runs here",
+                weight * 100.0,
+                served.version
+            );
+        }
+        let running = crate::local::start(crate::local::Options {
+            env: &env,
+            template: &template,
+            served,
+            artifact: &artifact,
+            aws: crate::local::aws_variables(&aws.config).await?,
+            listener,
+            max_environments: usize::from(args.max_environments),
+            quiet: false,
+        })
+        .await?;
+        eprintln!("serving `{}`'s function on {} (the issuer of its tokens; Ctrl-C stops)", env.name, running.url);
+        for (k, v) in running.outputs(&outputs).iter().filter(|(k, _)| k.ends_with("Url")) {
+            eprintln!("  {k} = {v}");
+        }
+        interrupt::wait().await;
+        eprintln!("stopped after {} cold start(s)", running.api.function().cold_starts());
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 
 pub mod change_set;
 pub mod events;
+pub mod guards;
 pub mod interrupt;
 pub mod key_pairs;
 pub mod logs;
 pub mod package;
+pub mod pipeline;
 pub mod quotas;
 pub mod registry;
 pub mod served;

@@ -228,3 +228,35 @@ impl<D: Document> DocumentSecret<D> {
         Err(RegistryError::Contended(ATTEMPTS))
     }
 }
+/// The deployed client registry of `env`: the secret its service stack names. Errors when the
+/// stack is not deployed (naming the deploy command) or lacks the output.
+pub async fn deployed(aws: &super::Aws, env: &crate::env::Environment) -> anyhow::Result<RegistrySecret> {
+    use anyhow::Context;
+    let name = env.service_stack_name();
+    let stack = super::stack::describe(&aws.cfn, &name).await?.with_context(|| {
+        format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", crate::session::target(&env.name))
+    })?;
+    let output = crate::stacks::outputs::service::REGISTRY_SECRET;
+    let outputs = crate::stacks::outputs::ServiceOutputs::read(super::stack::outputs(&stack))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let arn = outputs.registry_secret.with_context(|| format!("{name} has no output {output}; deploy it again"))?;
+    Ok(RegistrySecret::new(aws.secrets.clone(), arn))
+}
+
+/// For `status` and `diff`: every client whose registry entry and file entry disagree, one line
+/// each with the command that resolves it. A registry that cannot be read is said, not fatal.
+pub async fn report(aws: &super::Aws, env: &crate::env::Environment) -> Vec<String> {
+    let target = crate::session::target(&env.name);
+    let read = match deployed(aws, env).await {
+        Ok(store) => store.read().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(read) => clients::status(env, &read.doc, crate::session::unix_now())
+            .iter()
+            .filter(|r| r.standing != clients::Standing::Registered || r.secrets > 1)
+            .map(|r| format!("client {}: {}", r.client_id, clients::describe(r, &target)))
+            .collect(),
+        Err(e) => vec![format!("clients: cannot read the registry: {e:#}")],
+    }
+}

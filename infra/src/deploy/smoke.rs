@@ -68,8 +68,9 @@ async fn call(
 /// for it.
 pub async fn check(outputs: &BTreeMap<String, String>, alg: &str) -> Result<Vec<String>, SmokeError> {
     let url = |k: &str| outputs.get(k).cloned().ok_or_else(|| fail("outputs", format!("the stack has no output {k}")));
-    let (api, jwks, token) = (url("ApiUrl")?, url("JwksUrl")?, url("TokenUrl")?);
-    let discovery = url("OpenIdConfigurationUrl")?;
+    use crate::stacks::outputs::service as output;
+    let (api, jwks, token) = (url(output::API_URL)?, url(output::JWKS_URL)?, url(output::TOKEN_URL)?);
+    let discovery = url(output::OPENID_CONFIGURATION_URL)?;
     let client = client()?;
     let get = |u: &str| hyper::Request::get(u).body(Full::new(Bytes::new()));
     let mut passed = Vec::new();

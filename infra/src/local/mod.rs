@@ -44,7 +44,7 @@ impl Running {
     /// The stack's outputs with the deployed API's URL replaced by the local one, so
     /// `TokenUrl`, `JwksUrl` and the rest point here.
     pub fn outputs(&self, deployed: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let deployed_api = deployed.get("ApiUrl").cloned().unwrap_or_default();
+        let deployed_api = deployed.get(crate::stacks::outputs::service::API_URL).cloned().unwrap_or_default();
         deployed
             .iter()
             .map(|(k, v)| match v.strip_prefix(deployed_api.as_str()) {

@@ -5,24 +5,18 @@
 
 use serde_json::json;
 
+use super::outputs::bootstrap as output;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::{iam, s3};
 use crate::cfn::{ModelError, Options, Template, Value};
 use crate::env::Environment;
 
-/// The output naming the bucket.
-pub const OUTPUT_BUCKET: &str = "AssetsBucketName";
-/// The output naming the role CloudFormation deploys the other stacks with.
-pub const OUTPUT_EXECUTION_ROLE: &str = "ExecutionRoleArn";
-/// The output naming the role GitHub Actions assumes.
-pub const OUTPUT_DEPLOY_ROLE: &str = "DeployRoleArn";
 /// The bootstrap stack's version: raised whenever what `deploy` needs of it (the roles'
 /// permissions, the permissions boundary) changes, so `deploy` can ask for `bootstrap` first
 /// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`). 3: the execution role's fixed name,
 /// which the stacks' key policies name, roles by path, and the deploy role's `DeleteStack` and
 /// Lambda quota reads.
 pub const VERSION: u32 = 3;
-pub const OUTPUT_VERSION: &str = "BootstrapVersion";
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
 /// roles may read and write only under it.
@@ -78,7 +72,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             ]),
         },
     )?;
-    t.output(OUTPUT_BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
+    t.output(output::BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
 
     t.add(
         "StackRoleBoundary",
@@ -106,7 +100,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             permissions_boundary: None,
         },
     )?;
-    t.output(OUTPUT_EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
+    t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
 
     let provider: Value<String> = if env.ci.create_oidc_provider {
         let p = t.add(
@@ -205,8 +199,8 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             permissions_boundary: None,
         },
     )?;
-    t.output(OUTPUT_DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
-    t.output(OUTPUT_VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
+    t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
+    t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
 }
 

@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod bootstrap;
 pub mod monitoring;
+pub mod outputs;
 pub mod service;
 
 use std::fmt;

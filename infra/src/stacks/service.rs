@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::outputs::service as output;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::apigateway::{self, ApiResource, EndpointConfiguration, RestApi};
 use crate::cfn::resources::{Empty, codedeploy, iam, kms, lambda, logs, secretsmanager, wafv2};
@@ -18,9 +19,6 @@ use token_function::key_pairs::SigningMode;
 /// template does not change when only the code does.
 pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
 pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
-
-/// The output naming the custom domain's DNS target (alias or CNAME), when there is a domain.
-pub const OUTPUT_DOMAIN_TARGET: &str = "CustomDomainTarget";
 
 /// The function's variable holding the issuer (`iss`, the base of its metadata).
 pub const ISSUER_VARIABLE: &str = "TOKEN_ISSUER";
@@ -80,23 +78,16 @@ pub fn function_log_group(env: &Environment) -> String {
 /// The logical id of the client registry secret.
 pub const REGISTRY_ID: &str = "ClientRegistrySecret";
 
-/// The signing keys' parameters and outputs (see `crate::keys`).
+/// The signing keys' parameters (see `crate::keys`; their outputs are in `stacks::outputs`).
 pub const PARAM_KEY_STAGE: &str = "SigningKeyStage";
 pub const PARAM_KEY_STAGE_SINCE: &str = "SigningKeyStageSince";
-pub const OUTPUT_KEY_STAGE: &str = "CurrentSigningKeyStage";
-pub const OUTPUT_KEY_STAGE_SINCE: &str = "CurrentSigningKeyStageSince";
 /// The logical ids of the key slots; A keeps the id of the key stacks had before rotation.
 pub const KEY_SLOT_IDS: [(Slot, &str); 2] = [(Slot::A, "TokenSigningKey"), (Slot::B, "TokenSigningKeyB")];
-/// Envelope mode's symmetric key and key pair secret (logical ids), and the outputs naming them.
+/// Envelope mode's symmetric key and key pair secret (logical ids).
 pub const KEY_ENCRYPTION_KEY_ID: &str = "TokenSigningKeyEncryptionKey";
 pub const KEY_PAIRS_ID: &str = "TokenSigningKeyPairs";
-pub const OUTPUT_KEY_PAIRS_SECRET: &str = "SigningKeyPairsSecretArn";
-pub const OUTPUT_KEY_ENCRYPTION_KEY: &str = "SigningKeyEncryptionKeyArn";
-/// The kms-mode keys' spec: the parameter `deploy` keeps as deployed, and its output.
+/// The kms-mode keys' spec: the parameter `deploy` keeps as deployed.
 pub const PARAM_KEY_SPEC: &str = "SigningKeySpec";
-pub const OUTPUT_KEY_SPEC: &str = "KmsSigningKeySpec";
-/// The deployed signing mode (`kms` when a stack predates it).
-pub const OUTPUT_SIGNING_MODE: &str = "SigningMode";
 
 /// The signing keys as the rest of the template uses them: the function's variables, its
 /// role's statement and the outputs, for the environment's signing mode.
@@ -144,8 +135,8 @@ fn stage_conditions(t: &mut Template) -> Result<StageConditions, ModelError> {
     let mut since_param = Parameter::with_default("When the signing key stage began, Unix seconds (infra keys)", "0");
     since_param.allowed_pattern = Some("^[0-9]{1,12}$".into());
     let since = t.parameter(PARAM_KEY_STAGE_SINCE, since_param)?;
-    t.output(OUTPUT_KEY_STAGE, "Signing key stage (infra keys)", stage.r#ref())?;
-    t.output(OUTPUT_KEY_STAGE_SINCE, "When the signing key stage began, Unix seconds", since.r#ref())?;
+    t.output(output::KEY_STAGE, "Signing key stage (infra keys)", stage.r#ref())?;
+    t.output(output::KEY_STAGE_SINCE, "When the signing key stage began, Unix seconds", since.r#ref())?;
     let any_of = |stages: Vec<Stage>| {
         Condition::Or(stages.into_iter().map(|s| Condition::Equals(stage.r#ref(), s.as_str().into())).collect())
     };
@@ -175,7 +166,7 @@ fn signing_keys(t: &mut Template, env: &Environment) -> Result<SigningKeys, Mode
     keys.outputs = outputs;
     let mode = env.signing_key.mode.as_str();
     keys.variables.push(("SIGNING_MODE", mode.into()));
-    keys.outputs.push((OUTPUT_SIGNING_MODE, "How the function signs tokens: kms or envelope", mode.into()));
+    keys.outputs.push((output::SIGNING_MODE, "How the function signs tokens: kms or envelope", mode.into()));
     Ok(keys)
 }
 
@@ -243,9 +234,9 @@ fn kms_slots(t: &mut Template, env: &Environment, stages: &StageConditions) -> R
         statement,
         secrets: vec![],
         outputs: vec![
-            ("SigningKeyArn", "KMS key that signs access tokens", signing),
-            ("PublishedKeyArns", "KMS keys the JWKS publishes", published),
-            (OUTPUT_KEY_SPEC, "KMS key spec of the kms-mode signing keys", spec.r#ref()),
+            (output::SIGNING_KEY, "KMS key that signs access tokens", signing),
+            (output::PUBLISHED_KEYS, "KMS keys the JWKS publishes", published),
+            (output::KEY_SPEC, "KMS key spec of the kms-mode signing keys", spec.r#ref()),
         ],
     })
 }
@@ -316,10 +307,10 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
         statement,
         secrets: vec![secret.r#ref()],
         outputs: vec![
-            (OUTPUT_KEY_PAIRS_SECRET, "Secret holding the signing key pairs", secret.r#ref()),
-            (OUTPUT_KEY_ENCRYPTION_KEY, "KMS key the signing key pairs are encrypted under", kek.arn().into()),
-            ("SigningSlot", "The key slot that signs", signing),
-            ("PublishedSlots", "The key slots the JWKS publishes", published),
+            (output::KEY_PAIRS_SECRET, "Secret holding the signing key pairs", secret.r#ref()),
+            (output::KEY_ENCRYPTION_KEY, "KMS key the signing key pairs are encrypted under", kek.arn().into()),
+            (output::SIGNING_SLOT, "The key slot that signs", signing),
+            (output::PUBLISHED_SLOTS, "The key slots the JWKS publishes", published),
         ],
     })
 }
@@ -625,7 +616,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             },
         )?;
         t.output(
-            OUTPUT_DOMAIN_TARGET,
+            output::DOMAIN_TARGET,
             "DNS target (alias or CNAME) for the custom domain",
             name.regional_domain_name(),
         )?;
@@ -634,19 +625,19 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         Value::Lit(s) => Value::Lit(format!("{s}{path}")),
         Value::Fn(_) => Value::join("", vec![base_url.clone(), path.into()]),
     };
-    t.output("ApiUrl", "Base URL of the token API: the issuer (`iss`) of its tokens", base_url.clone())?;
-    t.output("TokenUrl", "OAuth 2.0 token endpoint", url(Endpoint::Token.path()))?;
-    t.output("JwksUrl", "JSON Web Key Set for verifying access tokens", url(Endpoint::Jwks.path()))?;
+    t.output(output::API_URL, "Base URL of the token API: the issuer (`iss`) of its tokens", base_url.clone())?;
+    t.output(output::TOKEN_URL, "OAuth 2.0 token endpoint", url(Endpoint::Token.path()))?;
+    t.output(output::JWKS_URL, "JSON Web Key Set for verifying access tokens", url(Endpoint::Jwks.path()))?;
     t.output(
-        "OpenIdConfigurationUrl",
+        output::OPENID_CONFIGURATION_URL,
         "The issuer's metadata where OpenID Connect Discovery and JWT authorizers look for it",
         url(Endpoint::OpenIdConfiguration.path()),
     )?;
-    t.output("FunctionName", "The token function", function.r#ref())?;
+    t.output(output::FUNCTION_NAME, "The token function", function.r#ref())?;
     for (name, description, value) in keys.outputs {
         t.output(name, description, value)?;
     }
-    t.output("ClientRegistrySecretArn", "Secret holding the client registry", registry.r#ref())?;
+    t.output(output::REGISTRY_SECRET, "Secret holding the client registry", registry.r#ref())?;
     Ok(t)
 }
 

@@ -10,9 +10,18 @@
 //! - POL004: a reservation where the policy requires one.
 
 use super::bounds::{Admissible, Bound};
-use super::signing::{ACCOUNT_CONCURRENCY, SYMMETRIC_REQUESTS_PER_COLD_START};
 use crate::env::Environment;
 use token_function::key_pairs::SigningMode;
+
+/// KMS symmetric requests one cold start makes in envelope mode: `Decrypt` of the signing key
+/// pair, and one `Decrypt` by Secrets Manager for each of the two secrets read (the key pairs and
+/// the client registry, encrypted with `aws/secretsmanager`; requests made on your behalf count
+/// against your quota, AWS KMS developer guide, "Request quotas").
+pub const SYMMETRIC_REQUESTS_PER_COLD_START: u32 = 3;
+
+/// Lambda's default concurrency per account and region: what an environment without reserved
+/// concurrency may scale to (Lambda developer guide, "Lambda quotas").
+pub const ACCOUNT_CONCURRENCY: u32 = 1_000;
 
 /// Which rule makes a reservation necessary, if any.
 pub fn required_by(env: &Environment) -> Option<&'static str> {

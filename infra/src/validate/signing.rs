@@ -2,6 +2,7 @@
 //! through fits the account's KMS request quotas the environment file declares
 //! (`signing_key.kms_quotas`, AWS's defaults unless raised).
 
+use super::reservation::{ACCOUNT_CONCURRENCY, SYMMETRIC_REQUESTS_PER_COLD_START};
 use super::{Ctx, Rule, Severity};
 use crate::env::Environment;
 use token_function::jwt::Algorithm;
@@ -16,16 +17,6 @@ pub const SIGN001: Rule = Rule {
 
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&SIGN001];
-
-/// KMS symmetric requests one cold start makes in envelope mode: `Decrypt` of the signing key
-/// pair, and one `Decrypt` by Secrets Manager for each of the two secrets read (the key pairs and
-/// the client registry, encrypted with `aws/secretsmanager`; requests made on your behalf count
-/// against your quota, AWS KMS developer guide, "Request quotas").
-pub const SYMMETRIC_REQUESTS_PER_COLD_START: u32 = 3;
-
-/// Lambda's default concurrency per account and region: what an environment without reserved
-/// concurrency may scale to (Lambda developer guide, "Lambda quotas").
-pub const ACCOUNT_CONCURRENCY: u32 = 1_000;
 
 pub(super) fn capacity(cx: &mut Ctx<'_>, env: &Environment) {
     let quotas = &env.signing_key.kms_quotas;

@@ -1,0 +1,750 @@
+//! The deploy engine: one run of `deploy` (or of a signing-key step) over an environment's
+//! stacks: bootstrap check, artifact build and upload, each stack's change set planned, shown,
+//! guarded (see [`super::guards`]) and executed, the signing key pairs kept in step with the
+//! key stage, and the smoke check. The commands parse, call [`run`] and print; progress goes
+//! to standard error as it happens.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use token_function::jwt::Algorithm;
+use token_function::key_pairs::SigningMode;
+
+use super::guards::{guard, signing_change};
+use super::key_pairs::KeyPairs;
+use super::package::Artifact;
+use super::registry::KeyPairsSecret;
+use super::stack::{self, Plan, Polling, StackSpec};
+use super::status::{Meaning, StackStatus};
+use super::{Aws, DeployError, change_set, events, interrupt};
+use crate::env::Environment;
+use crate::keys::Stage;
+use crate::session::{confirm, connect, out, polling, target, unix_now};
+use crate::stacks::outputs::{BootstrapOutputs, ServiceOutputs};
+use crate::stacks::{Stack, StackId, bootstrap, service};
+use crate::synth::stack_tags;
+
+/// What the user asked of one deploy (the flags of `deploy` and `diff`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Plan only (`diff`, `deploy --plan`): change sets are made, shown and deleted.
+    pub plan: bool,
+    /// Execute without asking.
+    pub yes: bool,
+    /// Deploy this zip instead of building the function.
+    pub function_zip: Option<PathBuf>,
+    /// Replace a stack whose first create failed.
+    pub replace_failed: bool,
+    /// Skip the smoke check after the service stack's update.
+    pub no_smoke_check: bool,
+    /// Allow a change that replaces a signing key or changes the signing mode.
+    pub replace_signing_keys: bool,
+    /// Keep the deployed function code (no build) where a create completed.
+    pub deployed_code: bool,
+}
+
+/// How a run ended, for the command's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    /// Every stack was unchanged (or, planning, would be).
+    Unchanged,
+    /// At least one stack changed (or, planning, would change).
+    Changed,
+    /// A plan showed something `deploy` would refuse: no plan to apply.
+    Refused,
+    /// The user declined a change set: that stack and the ones after it did not change.
+    Declined,
+}
+
+fn spec(env: &Environment, s: &Stack, parameters: Vec<(String, Option<String>)>) -> StackSpec {
+    StackSpec {
+        name: s.name.clone(),
+        template: s.template.to_json_string(),
+        parameters,
+        capabilities: s.template.capabilities(),
+        tags: stack_tags(env),
+        termination_protection: env.termination_protection,
+        role_arn: None,
+        rollback_alarms: vec![],
+        rollback_monitoring_minutes: 0,
+    }
+}
+
+/// ARNs of the critical alarms, for CloudFormation's rollback triggers.
+fn critical_alarm_arns(env: &Environment, partition: &str) -> Vec<String> {
+    use crate::stacks::alarms;
+    alarms::critical(env)
+        .map(|d| {
+            format!("arn:{partition}:cloudwatch:{}:{}:alarm:{}", env.region, env.account_id, alarms::alarm_name(env, d))
+        })
+        .collect()
+}
+
+/// Runs a plan: prints it, asks, runs `before` (when given), executes, reports. `Ok(None)` when
+/// the user said no, else the stack's outputs.
+async fn apply(
+    aws: &Aws,
+    env: &Environment,
+    spec: &StackSpec,
+    plan: &Plan,
+    yes: bool,
+    poll: Polling,
+    before: Option<std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + '_>>>,
+) -> anyhow::Result<Option<std::collections::BTreeMap<String, String>>> {
+    let question = format!("execute this change set on {}?", spec.name);
+    let answer = tokio::select! {
+        a = tokio::task::spawn_blocking(move || confirm(&question, yes)) => a.unwrap_or(Ok(false)),
+        () = interrupt::wait() => Err(DeployError::Interrupted(spec.name.clone()).into()),
+    };
+    // Ctrl-C after the answer but before execution still changes nothing.
+    let answer = answer.and_then(|yes| match interrupt::interrupted() {
+        true => Err(DeployError::Interrupted(spec.name.clone()).into()),
+        false => Ok(yes),
+    });
+    if !matches!(answer, Ok(true)) {
+        stack::discard(&aws.cfn, plan).await?;
+    }
+    if !answer? {
+        eprintln!("{}: change set discarded; nothing changed", spec.name);
+        return Ok(None);
+    }
+    if let Some(before) = before {
+        let done = before.await;
+        if done.is_err() || interrupt::interrupted() {
+            if let Err(e) = stack::discard(&aws.cfn, plan).await {
+                eprintln!(
+                    "warning: {}: the change set could not be deleted ({e}); delete it in the console",
+                    spec.name
+                );
+            }
+            if let Err(e) = done {
+                bail!("{} did not change (its change set was deleted): {e:#}", spec.name);
+            }
+            return Err(DeployError::Interrupted(spec.name.clone()).into());
+        }
+    }
+    let outcome = stack::execute(&aws.cfn, plan, &target(&env.name), poll).await?;
+    if !outcome.ok() {
+        if let Some(cause) = events::root_cause(&outcome.events) {
+            eprintln!(
+                "\nroot cause: {} ({}) {}: {}",
+                cause.logical_id,
+                cause.resource_type,
+                cause.status,
+                cause.reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+        bail!(
+            "{} ended {}: {}",
+            spec.name,
+            outcome.status.as_str(),
+            events::next_step(&outcome.status, &target(&env.name))
+        );
+    }
+    let mut outputs = Default::default();
+    if let Some(s) = stack::describe(&aws.cfn, &spec.name).await? {
+        if let Err(e) = stack::protect(&aws.cfn, &s, spec.termination_protection).await {
+            eprintln!(
+                "warning: {}: could not set termination protection to {}: {e}; set it in the console",
+                spec.name, spec.termination_protection
+            );
+        }
+        eprintln!("{}: {}", spec.name, outcome.status.as_str());
+        outputs = stack::outputs(&s);
+        for (k, v) in &outputs {
+            out!("{}.{k} = {v}", spec.name);
+        }
+    }
+    Ok(Some(outputs))
+}
+
+/// The assets bucket and the execution role from the bootstrap stack, and whether the stack is
+/// older than this infra needs (refused, or with `plan` a warning).
+async fn bootstrapped(aws: &Aws, env: &Environment, plan: bool) -> anyhow::Result<(String, Option<String>, bool)> {
+    let name = env.bootstrap_stack_name();
+    let s = stack::describe(&aws.cfn, &name).await?;
+    let all = s.as_ref().filter(|s| stack::status(s).is_serving()).map(stack::outputs).unwrap_or_default();
+    let outputs = BootstrapOutputs::read(&all);
+    let bucket = outputs.bucket.with_context(|| {
+        format!(
+            "no assets bucket: stack {name} is missing or not ready; run `cargo run -- bootstrap {}` first",
+            target(&env.name)
+        )
+    })?;
+    if outputs.version.is_none_or(|v| v < bootstrap::VERSION) {
+        let why = format!(
+            "{name} is at bootstrap version {}; this infra needs {} (permissions its roles need): run `cargo run -- bootstrap {}` first",
+            outputs.version_text,
+            bootstrap::VERSION,
+            target(&env.name)
+        );
+        if !plan {
+            bail!("{why}");
+        }
+        eprintln!("warning: deploy would refuse this: {why}");
+        return Ok((bucket, outputs.execution_role, true));
+    }
+    Ok((bucket, outputs.execution_role, false))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub async fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
+    let arch = env.function.architecture;
+    let a = match zip {
+        Some(p) => Artifact::from_zip(p, arch)?,
+        None => {
+            let bin = crate::deploy::package::build(&workspace(), arch).await?;
+            let bytes = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
+            Artifact::from_binary(&bytes, arch, &bin.display().to_string())?
+        }
+    };
+    eprintln!(
+        "function: {} bytes zipped ({} unzipped), sha256 {}, needs glibc {}",
+        a.zip.len(),
+        a.binary_bytes,
+        a.sha256,
+        a.glibc.map(|(x, y)| format!("{x}.{y}")).unwrap_or_else(|| "none".into())
+    );
+    Ok(a)
+}
+
+/// The smoke check after the service stack deployed: against the API URL on AWS; on an emulator
+/// (which runs no Lambda) against the uploaded artifact run locally by `crate::local`, with
+/// the deployed key and registry.
+async fn smoke(
+    aws: &Aws,
+    env: &Environment,
+    service: &Stack,
+    outputs: &std::collections::BTreeMap<String, String>,
+    artifact: Option<&Artifact>,
+    algorithm: Algorithm,
+    first_create: bool,
+) -> anyhow::Result<()> {
+    // A new key's tags and aliases may take up to five minutes to authorize the function's
+    // GetPublicKey (AWS KMS developer guide, "ABAC for AWS KMS"): until then every cold start
+    // fails. On AWS, a first create's check is retried for that long.
+    let settle = if first_create && !aws.emulator { KMS_AUTHORIZATION_LAG } else { std::time::Duration::ZERO };
+    let failed = |e: String| {
+        let logs = format!("/aws/lambda/{}", service::function_name(env));
+        DeployError::Smoke(e, target(&env.name), logs)
+    };
+    let mut running = None;
+    let mut checked = outputs.clone();
+    if aws.emulator {
+        let artifact = artifact.context("no artifact to smoke-check locally")?;
+        let template = service.template.to_json();
+        let served = served(aws, env, &template).await.map_err(failed)?;
+        let local = crate::local::start(crate::local::Options {
+            env,
+            template: &template,
+            served,
+            artifact,
+            aws: crate::local::aws_variables(&aws.config).await?,
+            listener: crate::local::bind(0).await?,
+            max_environments: 1,
+            quiet: true,
+        })
+        .await
+        .map_err(|e| failed(format!("cannot run the function locally: {e:#}")))?;
+        eprintln!(
+            "smoke check: {} runs no Lambda; checking the uploaded artifact run locally at {}",
+            aws.endpoint, local.url
+        );
+        checked = local.outputs(outputs);
+        running = Some(local);
+    }
+    let checked = settled_check(&checked, algorithm.name(), settle).await;
+    if checked.is_err() && interrupt::interrupted() {
+        bail!(
+            "interrupted during the smoke check; {} is deployed: `cargo run -- deploy {}` checks it again",
+            service.name,
+            target(&env.name)
+        );
+    }
+    let lines = checked.map_err(|e| failed(e.to_string()))?;
+    for line in lines {
+        eprintln!("smoke check: {line}");
+    }
+    drop(running);
+    Ok(())
+}
+
+/// What the deployed API invokes: the function's configuration at the qualifier its
+/// integration targets, read from Lambda.
+pub async fn served(
+    aws: &Aws,
+    env: &Environment,
+    template: &serde_json::Value,
+) -> Result<crate::deploy::served::Served, String> {
+    let qualifier = crate::deploy::served::invoked_qualifier(template);
+    crate::deploy::served::served(&aws.lambda, &service::function_name(env), &qualifier).await
+}
+
+/// How long KMS may take to honour a new key's tags and aliases (five minutes, "ABAC for AWS
+/// KMS"), with a minute to spare.
+const KMS_AUTHORIZATION_LAG: std::time::Duration = std::time::Duration::from_secs(360);
+
+/// The smoke check, tried again every 15 s for up to `settle` while it fails (Ctrl-C stops).
+async fn settled_check(
+    outputs: &std::collections::BTreeMap<String, String>,
+    alg: &str,
+    settle: std::time::Duration,
+) -> Result<Vec<String>, crate::deploy::smoke::SmokeError> {
+    let until = std::time::Instant::now() + settle;
+    loop {
+        let result = crate::deploy::smoke::check(outputs, alg).await;
+        match result {
+            Err(e) if std::time::Instant::now() < until && !interrupt::interrupted() => {
+                eprintln!(
+                    "smoke check: {e}; a new KMS key can take up to 5 minutes to authorize, retrying in 15 s (for {} s more)",
+                    until.saturating_duration_since(std::time::Instant::now()).as_secs()
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+                    () = interrupt::wait() => {}
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A signing-key step (`keys rotate`): the stage to set and when it begins (Unix seconds).
+pub type KeyStep = (crate::keys::Stage, u64);
+
+/// The service stack's parameters: the artifact (`None`: keep the deployed one) and the signing
+/// key stage, set by a key step or else kept as deployed (a new stack starts at the defaults).
+fn service_parameters(
+    existing: Option<&aws_sdk_cloudformation::types::Stack>,
+    bucket: &str,
+    code: Option<&String>,
+    step: Option<KeyStep>,
+    algorithm: Algorithm,
+) -> Vec<(String, Option<String>)> {
+    let mut params = vec![
+        (service::PARAM_ARTIFACT_BUCKET.to_owned(), code.map(|_| bucket.to_owned())),
+        (service::PARAM_ARTIFACT_KEY.to_owned(), code.cloned()),
+    ];
+    // A failed first create (replaced with --replace-failed) has no values to keep.
+    let kept = existing.filter(|s| !failed_create(s));
+    let deployed = |name: &str| kept.is_some_and(|s| s.parameters().iter().any(|p| p.parameter_key() == Some(name)));
+    // A parameter the deployed stack does not have yet gets its default, given explicitly
+    // (LocalStack applies no default to a parameter an update omits).
+    let values = match step {
+        Some((stage, since)) => [Some(stage.as_str().to_owned()), Some(since.to_string())],
+        None => [Some(crate::keys::Stage::A.as_str().to_owned()), Some("0".to_owned())],
+    };
+    for (name, value) in [service::PARAM_KEY_STAGE, service::PARAM_KEY_STAGE_SINCE].into_iter().zip(values) {
+        let keep = step.is_none() && deployed(name);
+        params.push((name.to_owned(), if keep { None } else { value }));
+    }
+    // The kms-mode keys keep the spec they were created with.
+    let spec = service::kms_key_spec(algorithm).as_str().to_owned();
+    params
+        .push((service::PARAM_KEY_SPEC.to_owned(), if deployed(service::PARAM_KEY_SPEC) { None } else { Some(spec) }));
+    params
+}
+
+/// Brings the key pair secret named in a service stack's `outputs` from the deployed stage
+/// `from` to `to` (see `crate::deploy::key_pairs`). Returns the algorithm `to`'s signing key
+/// signs with: the file's in `kms` mode; in envelope mode the signing pair's, which a new
+/// `signing_key.algorithm` reaches at the next rotation. A stack from before key pairs has none.
+async fn sync_key_pairs(
+    aws: &Aws,
+    env: &Environment,
+    outputs: &ServiceOutputs,
+    (from, to): (Stage, Stage),
+    retry: &str,
+) -> anyhow::Result<Algorithm> {
+    let Some(deployed) = &outputs.key_pairs else {
+        return Ok(env.signing_key.algorithm);
+    };
+    let pairs = KeyPairs {
+        secret: KeyPairsSecret::new(aws.secrets.clone(), &deployed.secret),
+        kms: aws.kms.clone(),
+        key_encryption_key: deployed.key_encryption_key.clone(),
+        service: env.qualified(),
+        algorithm: env.signing_key.algorithm,
+    };
+    let now = unix_now();
+    let (lines, algorithm) = pairs.sync(from, to, now).await.map_err(|e| {
+        anyhow::anyhow!(
+            "the signing key pairs of {} could not be brought to stage {to} ({e}); once that is fixed, `{retry}` does it",
+            env.service_stack_name()
+        )
+    })?;
+    let mode = env.signing_key.mode;
+    for line in lines {
+        eprintln!(
+            "{line}{}",
+            if mode == SigningMode::Kms { " (for envelope mode; kms mode signs with KMS keys)" } else { "" }
+        );
+    }
+    if mode == SigningMode::Kms {
+        return Ok(env.signing_key.algorithm);
+    }
+    if algorithm != env.signing_key.algorithm {
+        eprintln!(
+            "note: signing_key.algorithm is {} but the signing key pair is {}: key pairs generated from now on are {} and sign once a rotation (`cargo run -- keys {} rotate`) reaches them",
+            env.signing_key.algorithm.name(),
+            algorithm.name(),
+            env.signing_key.algorithm.name(),
+            target(&env.name)
+        );
+    }
+    Ok(algorithm)
+}
+
+/// The artifact key the deployed service stack runs (its `ArtifactKey` parameter).
+fn deployed_artifact(stack: &aws_sdk_cloudformation::types::Stack) -> Option<&str> {
+    stack
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(service::PARAM_ARTIFACT_KEY))
+        .and_then(|p| p.parameter_value())
+}
+
+/// Builds (or reads `zip`) and uploads the function; with `plan`, only says where it would go.
+async fn function_code(
+    aws: &Aws,
+    env: &Environment,
+    bucket: &str,
+    zip: Option<&Path>,
+    plan: bool,
+) -> anyhow::Result<Artifact> {
+    let a = artifact(env, zip).await?;
+    if plan {
+        match aws.uploaded(bucket, &a.key()).await {
+            true => eprintln!("function: s3://{bucket}/{} is uploaded already", a.key()),
+            false => eprintln!("function: would upload s3://{bucket}/{}", a.key()),
+        }
+    } else if tokio::select! {
+        uploaded = aws.upload(bucket, &a) => uploaded?,
+        () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
+    } {
+        eprintln!("function: uploaded s3://{bucket}/{}", a.key());
+    } else {
+        eprintln!("function: s3://{bucket}/{} already there", a.key());
+    }
+    Ok(a)
+}
+
+/// With a canary, the critical alarms as CloudFormation rollback triggers, once the monitoring
+/// stack (which holds them) exists.
+async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -> anyhow::Result<()> {
+    let Some(canary) = &env.function.canary else { return Ok(()) };
+    let monitoring = stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?;
+    if monitoring.is_some_and(|m| stack::status(&m).is_serving()) {
+        spec.rollback_alarms = critical_alarm_arns(env, &aws.partition);
+        spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
+    }
+    Ok(())
+}
+
+/// One deploy (or key step) under way: what each stack's step needs.
+struct Run<'a> {
+    aws: Aws,
+    env: &'a Environment,
+    opts: &'a Options,
+    step: Option<KeyStep>,
+    poll: Polling,
+    bucket: String,
+    role: Option<String>,
+    existing: Option<aws_sdk_cloudformation::types::Stack>,
+    /// The service stack's outputs, when it is deployed (not a failed first create).
+    deployed: Option<ServiceOutputs>,
+    uploaded: Option<Artifact>,
+    /// A plan showed something `deploy` would refuse.
+    refused: std::cell::Cell<bool>,
+}
+
+/// How one stack's step ended.
+enum Done {
+    Unchanged,
+    Changed,
+    /// The user said no: nothing of this stack changed, and later stacks are not tried.
+    Declined,
+}
+
+impl<'a> Run<'a> {
+    async fn start(env: &'a Environment, opts: &'a Options, step: Option<KeyStep>) -> anyhow::Result<Self> {
+        let aws = connect(env).await?;
+        let (bucket, role, outdated) = bootstrapped(&aws, env, opts.plan).await?;
+        let wanted = env.function.reserved_concurrency.map(|c| c.get());
+        crate::deploy::quotas::check_concurrency(&aws.lambda, &service::function_name(env), wanted)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
+        let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
+        let deployed = existing
+            .as_ref()
+            .filter(|s| !failed_create(s))
+            .map(|s| ServiceOutputs::read(stack::outputs(s)))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", env.service_stack_name()))?;
+        // A key step keeps the deployed code; a plan builds it, as the deploy would.
+        let status = existing.as_ref().map(stack::status);
+        let keep_code =
+            keeps_deployed_code(status.as_ref(), step.is_some() || opts.deployed_code, opts.function_zip.is_some());
+        let uploaded = if keep_code {
+            eprintln!("function: as deployed");
+            None
+        } else {
+            let a = function_code(&aws, env, &bucket, opts.function_zip.as_deref(), opts.plan).await?;
+            if let Some(deployed) = existing.as_ref().and_then(|s| deployed_artifact(s)) {
+                if deployed == a.key() {
+                    eprintln!("function: the code here is the deployed code ({deployed})");
+                } else {
+                    eprintln!("function: the code here differs from the deployed code ({deployed} -> {})", a.key());
+                }
+            }
+            Some(a)
+        };
+        let refused = std::cell::Cell::new(outdated);
+        Ok(Run { aws, env, opts, step, poll: polling(), bucket, role, existing, deployed, uploaded, refused })
+    }
+
+    /// The command that runs this step again: a key step, or the deploy.
+    fn retry(&self) -> String {
+        match self.step {
+            Some(_) => format!("cargo run -- keys {} rotate", target(&self.env.name)),
+            None => self.deploy_again(),
+        }
+    }
+
+    fn deploy_again(&self) -> String {
+        format!("cargo run -- deploy {}", target(&self.env.name))
+    }
+
+    async fn spec(&self, s: &Stack) -> anyhow::Result<StackSpec> {
+        let params = match s.id {
+            StackId::Service => service_parameters(
+                self.existing.as_ref(),
+                &self.bucket,
+                self.uploaded.as_ref().map(Artifact::key).as_ref(),
+                self.step,
+                self.env.signing_key.algorithm,
+            ),
+            _ => vec![],
+        };
+        let mut spec = spec(self.env, s, params);
+        spec.role_arn = self.role.clone();
+        if s.id == StackId::Service {
+            rollback_triggers(&self.aws, self.env, &mut spec).await?;
+        }
+        Ok(spec)
+    }
+
+    /// Plans, shows, guards and (unless `--plan`) executes one stack's change set.
+    async fn stack(&self, s: &Stack) -> anyhow::Result<Done> {
+        let service = s.id == StackId::Service;
+        let spec = self.spec(s).await?;
+        if let Some(why) = self
+            .deployed
+            .as_ref()
+            .filter(|_| service)
+            .and_then(|o| signing_change(self.env, o, self.opts.replace_signing_keys))
+        {
+            if !self.opts.plan {
+                bail!("{why}; nothing changed");
+            }
+            eprintln!("warning: deploy would refuse this: {why}");
+            self.refused.set(true);
+        }
+        let target = target(&self.env.name);
+        let Some(plan) = stack::plan(&self.aws.cfn, &spec, &target, self.opts.replace_failed, self.poll).await? else {
+            eprint!("{}", change_set::render(&spec.name, &[]));
+            if service && !self.opts.plan {
+                self.no_change().await?;
+            }
+            return Ok(Done::Unchanged);
+        };
+        eprint!("{}", change_set::render(&spec.name, &plan.changes));
+        if let Some(why) = guard(&plan, self.opts.replace_signing_keys).filter(|_| service) {
+            if self.opts.plan {
+                eprintln!("warning: deploy would refuse this: {why}");
+                self.refused.set(true);
+            } else {
+                stack::discard(&self.aws.cfn, &plan).await?;
+                bail!("{why}; the change set was deleted and nothing changed");
+            }
+        }
+        if self.opts.plan {
+            stack::discard(&self.aws.cfn, &plan).await?;
+            return Ok(Done::Changed);
+        }
+        let before = service.then(|| self.before_service());
+        let Some(outputs) = apply(&self.aws, self.env, &spec, &plan, self.opts.yes, self.poll, before).await? else {
+            return Ok(Done::Declined);
+        };
+        if service {
+            let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
+            self.after_service(s, &outputs).await?;
+        }
+        Ok(Done::Changed)
+    }
+
+    /// Before the service stack's change set runs (after it was confirmed): a slot the new
+    /// stage publishes gets its key pair, so the function finds it at once.
+    fn before_service(&self) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + '_>> {
+        Box::pin(async move {
+            let Some(outputs) = &self.deployed else { return Ok(()) };
+            let from = outputs.key_stage;
+            let to = self.step.map_or(from, |(stage, _)| stage);
+            sync_key_pairs(&self.aws, self.env, outputs, (from, to), &self.retry()).await.map(|_| ())
+        })
+    }
+
+    /// A service stack with no changes: its key pairs are brought to its stage as it is now
+    /// (read again: a key step may have run meanwhile).
+    async fn no_change(&self) -> anyhow::Result<()> {
+        let now = stack::describe(&self.aws.cfn, &self.env.service_stack_name()).await?;
+        if let Some(outputs) = now
+            .as_ref()
+            .map(|s| ServiceOutputs::read(stack::outputs(s)))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.env.service_stack_name()))?
+        {
+            let stage = outputs.key_stage;
+            sync_key_pairs(&self.aws, self.env, &outputs, (stage, stage), &self.deploy_again()).await?;
+        }
+        Ok(())
+    }
+
+    /// After the service stack's update: its key pairs in step with its stage, then the smoke
+    /// check.
+    async fn after_service(&self, s: &Stack, outputs: &ServiceOutputs) -> anyhow::Result<()> {
+        let stage = outputs.key_stage;
+        let algorithm = sync_key_pairs(&self.aws, self.env, outputs, (stage, stage), &self.deploy_again()).await?;
+        if self.opts.no_smoke_check {
+            return Ok(());
+        }
+        let first_create = self.deployed.is_none();
+        // The domain is new to the stack on its first create, or when the deployed stack had no
+        // domain: until DNS points at it nothing answers there, and the execute-api endpoint is
+        // off (API Gateway developer guide, "Disable the default endpoint for REST APIs").
+        let domain_is_new = self.deployed.as_ref().is_none_or(|outputs| outputs.domain_target.is_none());
+        if let Some(domain) = self.env.api.custom_domain.as_ref().filter(|_| domain_is_new && !self.aws.emulator) {
+            eprintln!(
+                "smoke check: skipped: the custom domain is new to this stack, and the API answers only at https://{} (its execute-api endpoint is off), whose DNS must first point at the {} output above; then run `cargo run -- deploy {}` again, which checks it",
+                domain.domain_name,
+                crate::stacks::outputs::service::DOMAIN_TARGET,
+                target(&self.env.name)
+            );
+        } else if self.aws.emulator && self.uploaded.is_none() {
+            eprintln!(
+                "smoke check: skipped; the function was not uploaded now, so there is no artifact to run locally"
+            );
+        } else {
+            smoke(&self.aws, self.env, s, &outputs.all, self.uploaded.as_ref(), algorithm, first_create).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stack whose first create failed (or never ran): it has nothing deployed to keep.
+/// The stack has no completed create: nothing deployed to keep or compare.
+fn failed_create(s: &aws_sdk_cloudformation::types::Stack) -> bool {
+    stack::status(s).never_created()
+}
+
+/// Whether the deployed code is kept (`UsePreviousValue` on the artifact parameters) rather
+/// than built: when it is asked for (a key step, `--deployed-code`) without `--function-zip`,
+/// and a create completed. A stack that was never created (none, `REVIEW_IN_PROGRESS`, a
+/// failed first create replaced with `--replace-failed`) gets a CREATE change set, for which
+/// CloudFormation refuses `UsePreviousValue` (API reference, "Parameter"): the code is built.
+fn keeps_deployed_code(status: Option<&StackStatus>, asked: bool, zip_given: bool) -> bool {
+    asked && !zip_given && status.is_some_and(|s| !s.never_created())
+}
+/// Runs `deploy` over `stacks` (built and validated), or with `step` a signing-key step: the
+/// same update of the service stack only, with the deployed function kept. Errors name the
+/// stack and the command that finishes the run; Ctrl-C between stacks stops before the next.
+pub async fn run(
+    env: &Environment,
+    stacks: &[Stack],
+    opts: &Options,
+    step: Option<KeyStep>,
+) -> anyhow::Result<Summary> {
+    let run = Run::start(env, opts, step).await?;
+    let mut changed = false;
+    // A key step changes the service stack only.
+    for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap && (step.is_none() || s.id == StackId::Service)) {
+        if interrupt::interrupted() {
+            bail!("interrupted before {}: it and the stacks after it were not changed", s.name);
+        }
+        let done = run.stack(s).await.map_err(|e| match e.downcast_ref::<DeployError>() {
+            // Ctrl-C while CloudFormation works: what comes after this stack's update in
+            // the deploy (the key pair sync, the smoke check, the next stacks) did not run.
+            Some(DeployError::Watching { .. }) => e.context(format!(
+                "the deploy's later steps (signing key pairs, smoke check, the stacks after {}) did not run: once the update completes, run `{}` again to finish them",
+                s.name,
+                run.retry()
+            )),
+            _ => e,
+        })?;
+        match done {
+            Done::Unchanged => {}
+            Done::Changed => changed = true,
+            Done::Declined => return Ok(Summary::Declined),
+        }
+    }
+    if opts.plan && run.deployed.is_some() {
+        // Registry entries are never changed by a deploy: say where they and the file differ.
+        for line in super::registry::report(&run.aws, env).await {
+            eprintln!("{line}");
+        }
+    }
+    Ok(match (opts.plan && run.refused.get(), changed) {
+        // A plan deploy would refuse is no plan to apply, whatever it changes.
+        (true, _) => Summary::Refused,
+        (false, true) => Summary::Changed,
+        (false, false) => Summary::Unchanged,
+    })
+}
+
+/// `bootstrap`: plans the bootstrap stack's change set, shows it, and (asked, or with `yes`)
+/// executes it.
+pub async fn bootstrap(env: &Environment, yes: bool) -> anyhow::Result<()> {
+    let template = bootstrap::build(env)?;
+    let s = Stack { id: StackId::Bootstrap, name: env.bootstrap_stack_name(), template };
+    let spec = spec(env, &s, vec![]);
+    let aws = connect(env).await?;
+    let poll = polling();
+    match stack::plan(&aws.cfn, &spec, &target(&env.name), false, poll).await? {
+        None => eprint!("{}", change_set::render(&spec.name, &[])),
+        Some(plan) => {
+            eprint!("{}", change_set::render(&spec.name, &plan.changes));
+            apply(&aws, env, &spec, &plan, yes, poll, None).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The deployed code is kept only where a create completed and nobody gave a zip.
+    #[test]
+    fn deployed_code_is_kept_only_where_a_create_completed() {
+        let rows = [
+            (Some("UPDATE_COMPLETE"), true, false, true),
+            (Some("UPDATE_ROLLBACK_COMPLETE"), true, false, true),
+            (Some("CREATE_COMPLETE"), true, true, false),
+            (Some("CREATE_COMPLETE"), false, false, false),
+            (None, true, false, false),
+            (Some("REVIEW_IN_PROGRESS"), true, false, false),
+            (Some("ROLLBACK_COMPLETE"), true, false, false),
+            (Some("CREATE_FAILED"), true, false, false),
+            (Some("ROLLBACK_FAILED"), true, false, false),
+        ];
+        for (status, asked, zip, want) in rows {
+            let status = status.map(crate::deploy::status::parse);
+            assert_eq!(
+                super::keeps_deployed_code(status.as_ref(), asked, zip),
+                want,
+                "{status:?} asked {asked} zip {zip}"
+            );
+        }
+    }
+}

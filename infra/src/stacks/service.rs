@@ -315,21 +315,68 @@ fn envelope_slots(t: &mut Template, env: &Environment, stages: &StageConditions)
     })
 }
 
-/// Builds the service stack's template for `env`.
+/// Builds the service stack's template for `env`: the signing keys and client registry, the
+/// function, the API (routes, deployment, stage), the WAF and custom domain where configured,
+/// and the outputs of `stacks::outputs::service`.
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
-    let q = env.qualified();
-    let retain = env.retain_data_on_delete;
     let mut t = Template::new(format!(
         "Token service ({}): OAuth 2.0 client credentials endpoint on Lambda and API Gateway",
         env.name
     ));
-
     let bucket = t.parameter(PARAM_ARTIFACT_BUCKET, Parameter::string("S3 bucket holding the function's zip"))?;
     let key = t.parameter(PARAM_ARTIFACT_KEY, Parameter::string("S3 key of the function's zip (its SHA-256)"))?;
-
     // Signing keys (two slots for staged rotation, see `crate::keys`) and client registry.
     let keys = signing_keys(&mut t, env)?;
-    let registry = t.add_with(
+    let registry = client_registry(&mut t, env)?;
+    let (api, base_url) = rest_api(&mut t, env)?;
+    let artifact = Artifact { bucket: &bucket, key: &key };
+    let (function, target) = token_function(&mut t, env, &keys, &registry, &base_url, artifact)?;
+    let integration_uri = Value::sub(format!(
+        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{}/invocations",
+        target.sub
+    ));
+    let deployment = api_deployment(&mut t, env, &api, &integration_uri)?;
+    let stage = api_stage(&mut t, env, &api, &deployment)?;
+    t.add(
+        "TokenFunctionApiPermission",
+        lambda::Permission {
+            action: "lambda:InvokeFunction",
+            function_name: target.arn,
+            principal: "apigateway.amazonaws.com",
+            source_arn: Value::sub(format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{}/{}/*",
+                api.sub_ref(),
+                env.api.stage_name.0
+            )),
+        },
+    )?;
+    if let Some(waf) = &env.api.waf {
+        web_acl(&mut t, env, waf, &api, &stage)?;
+    }
+    if let Some(domain) = &env.api.custom_domain {
+        custom_domain(&mut t, domain, &api, &stage)?;
+    }
+    service_outputs(&mut t, &base_url, &function, keys.outputs, &registry)?;
+    Ok(t)
+}
+
+/// The function artifact's parameters.
+#[derive(Clone, Copy)]
+struct Artifact<'a> {
+    bucket: &'a ParamHandle,
+    key: &'a ParamHandle,
+}
+
+/// What API Gateway invokes: the function or its alias, for `Fn::Sub` and as an ARN.
+struct InvokeTarget {
+    sub: String,
+    arn: Value<String>,
+}
+
+/// The client registry secret (kept on stack deletion where the file says so).
+fn client_registry(t: &mut Template, env: &Environment) -> Result<Handle<secretsmanager::Secret>, ModelError> {
+    let q = env.qualified();
+    t.add_with(
         REGISTRY_ID,
         secretsmanager::Secret {
             name: format!("{q}/client-registry"),
@@ -337,20 +384,18 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             kms_key_id: None,
             secret_string: Some(EMPTY_REGISTRY.to_owned()),
         },
-        Options::new().retain(retain),
-    )?;
+        Options::new().retain(env.retain_data_on_delete),
+    )
+}
 
-    // The function.
-    let function_name = function_name(env);
-    let log_group = t.add_with(
-        "TokenFunctionLogGroup",
-        logs::LogGroup {
-            log_group_name: function_log_group(env),
-            retention_in_days: env.function.log_retention_days.get(),
-            kms_key_id: None,
-        },
-        Options::new().retain(retain),
-    )?;
+/// The function's role: its logs, its signing keys, its secrets, and traces where active.
+fn function_role(
+    t: &mut Template,
+    env: &Environment,
+    keys: &SigningKeys,
+    registry: &Handle<secretsmanager::Secret>,
+    log_group: &Handle<logs::LogGroup>,
+) -> Result<Handle<iam::Role>, ModelError> {
     let mut statements = vec![
         Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn().into()]).sid("WriteLogs"),
         keys.statement.clone(),
@@ -364,13 +409,13 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 .sid("WriteTraces"),
         );
     }
-    let role = t.add(
+    t.add(
         "TokenFunctionRole",
         iam::Role {
             role_name: None,
             path: Some(super::bootstrap::stack_role_path(env)),
             assume_role_policy_document: assume_role("lambda.amazonaws.com"),
-            description: Some(format!("{q}: the token function")),
+            description: Some(format!("{}: the token function", env.qualified())),
             managed_policy_arns: vec![],
             policies: vec![iam::InlinePolicy {
                 policy_name: "token-function".into(),
@@ -378,8 +423,13 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             }],
             permissions_boundary: Some(super::bootstrap::stack_role_boundary(env)),
         },
-    )?;
-    // The API.
+    )
+}
+
+/// The REST API, and its base URL: the issuer (`Environment::issuer`), the custom domain or the
+/// stage's execute-api URL, which exists only once the API does.
+fn rest_api(t: &mut Template, env: &Environment) -> Result<(Handle<RestApi>, Value<String>), ModelError> {
+    let q = env.qualified();
     let api = t.add(
         API_ID,
         RestApi {
@@ -402,6 +452,30 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             env.api.stage_name
         )),
     };
+    Ok((api, base_url))
+}
+
+/// The function with its log group and role, and what API Gateway invokes: the function itself,
+/// or its `live` alias when new code reaches callers gradually.
+fn token_function(
+    t: &mut Template,
+    env: &Environment,
+    keys: &SigningKeys,
+    registry: &Handle<secretsmanager::Secret>,
+    base_url: &Value<String>,
+    artifact: Artifact<'_>,
+) -> Result<(Handle<lambda::Function>, InvokeTarget), ModelError> {
+    let q = env.qualified();
+    let log_group = t.add_with(
+        "TokenFunctionLogGroup",
+        logs::LogGroup {
+            log_group_name: function_log_group(env),
+            retention_in_days: env.function.log_retention_days.get(),
+            kms_key_id: None,
+        },
+        Options::new().retain(env.retain_data_on_delete),
+    )?;
+    let role = function_role(t, env, keys, registry, &log_group)?;
     let mut variables = BTreeMap::from([
         (ISSUER_VARIABLE.to_owned(), base_url.clone()),
         ("TOKEN_AUDIENCE".to_owned(), env.token.audience.0.clone().into()),
@@ -411,7 +485,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     ]);
     variables.extend(keys.variables.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let mut spec = lambda::Function {
-        function_name,
+        function_name: function_name(env),
         description: format!("{q}: OAuth 2.0 token endpoint"),
         runtime: "provided.al2023",
         handler: "bootstrap",
@@ -420,7 +494,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         timeout: env.function.timeout_seconds.get(),
         reserved_concurrent_executions: env.function.reserved_concurrency.map(|c| c.get()),
         role: role.arn().into(),
-        code: lambda::Code { s3_bucket: bucket.r#ref(), s3_key: key.r#ref() },
+        code: lambda::Code { s3_bucket: artifact.bucket.r#ref(), s3_key: artifact.key.r#ref() },
         tracing_config: lambda::TracingConfig { mode: env.function.tracing },
         logging_config: lambda::LoggingConfig {
             log_format: "JSON",
@@ -440,34 +514,51 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         spec.description = format!("{} (settings {settings:016x})", spec.description);
     }
     let function = t.add(FUNCTION_ID, spec)?;
-    // What API Gateway invokes: the function itself, or its `live` alias when new code reaches
-    // callers gradually.
-    let (target_sub, target_arn) = match (&env.function.canary, settings) {
+    let target = match (&env.function.canary, settings) {
         (Some(canary), Some(settings)) => {
-            let alias = canary_alias(&mut t, env, &function, &key, canary, settings)?;
-            (alias.sub_ref(), alias.r#ref())
+            let alias = canary_alias(t, env, &function, artifact.key, canary, settings)?;
+            InvokeTarget { sub: alias.sub_ref(), arn: alias.r#ref() }
         }
-        _ => (function.arn().sub(), Value::from(function.arn())),
+        _ => InvokeTarget { sub: function.arn().sub(), arn: Value::from(function.arn()) },
     };
+    Ok((function, target))
+}
 
-    let integration_uri = Value::sub(format!(
-        "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{target_sub}/invocations"
-    ));
-    let deployment_opts = api_routes(&mut t, &api, &integration_uri)?;
-    // A deployment is immutable: a new logical id (from a digest of the API's shape) makes
-    // CloudFormation create a fresh one whenever a path or method changes.
+/// The API's routes and its deployment. A deployment is immutable: a new logical id (from a
+/// digest of the API's shape) makes CloudFormation create a fresh one whenever a path or method
+/// changes.
+fn api_deployment(
+    t: &mut Template,
+    env: &Environment,
+    api: &Handle<RestApi>,
+    integration_uri: &Value<String>,
+) -> Result<Handle<apigateway::Deployment>, ModelError> {
+    let deployment_opts = api_routes(t, api, integration_uri)?;
     let shape = digest(
         t.resources()
             .iter()
             .filter(|(_, r)| r.r#type.starts_with("AWS::ApiGateway::"))
             .map(|(id, r)| (id, &r.properties)),
     );
-    let deployment = t.add_with(
+    t.add_with(
         &format!("ApiDeployment{shape:016x}"),
-        apigateway::Deployment { rest_api_id: api.r#ref(), description: format!("{q}: API shape {shape:016x}") },
+        apigateway::Deployment {
+            rest_api_id: api.r#ref(),
+            description: format!("{}: API shape {shape:016x}", env.qualified()),
+        },
         deployment_opts,
-    )?;
+    )
+}
 
+/// The live stage with its throttling and access logs (and, where the file asks, the
+/// account-wide logging role).
+fn api_stage(
+    t: &mut Template,
+    env: &Environment,
+    api: &Handle<RestApi>,
+    deployment: &Handle<apigateway::Deployment>,
+) -> Result<Handle<apigateway::Stage>, ModelError> {
+    let q = env.qualified();
     let access_logs = t.add_with(
         "ApiAccessLogGroup",
         logs::LogGroup {
@@ -475,7 +566,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             retention_in_days: env.api.access_log_retention_days.get(),
             kms_key_id: None,
         },
-        Options::new().retain(retain),
+        Options::new().retain(env.retain_data_on_delete),
     )?;
     let mut stage_opts = Options::new();
     if env.api.manage_account_logging_role {
@@ -505,7 +596,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         stage_opts = stage_opts.depends_on(&account);
     }
     let stage_name = env.api.stage_name.0.clone();
-    let stage = t.add_with(
+    t.add_with(
         "ApiStage",
         apigateway::Stage {
             rest_api_id: api.r#ref(),
@@ -527,101 +618,112 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             }),
         },
         stage_opts,
-    )?;
-    t.add(
-        "TokenFunctionApiPermission",
-        lambda::Permission {
-            action: "lambda:InvokeFunction",
-            function_name: target_arn,
-            principal: "apigateway.amazonaws.com",
-            source_arn: Value::sub(format!(
-                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{}/{stage_name}/*",
-                api.sub_ref()
-            )),
+    )
+}
+
+/// The WAF web ACL on the stage: a rate limit per IP, and AWS's common rules where asked.
+fn web_acl(
+    t: &mut Template,
+    env: &Environment,
+    waf: &crate::env::WafSettings,
+    api: &Handle<RestApi>,
+    stage: &Handle<apigateway::Stage>,
+) -> Result<(), ModelError> {
+    let q = env.qualified();
+    let stage_name = &env.api.stage_name.0;
+    let visibility = |name: &str| wafv2::VisibilityConfig {
+        cloud_watch_metrics_enabled: true,
+        metric_name: name.to_owned(),
+        sampled_requests_enabled: true,
+    };
+    let mut rules = vec![wafv2::Rule {
+        name: "rate-limit-per-ip".into(),
+        priority: 0,
+        action: Some(wafv2::Action::Block(Empty {})),
+        override_action: None,
+        statement: wafv2::Statement::RateBasedStatement(wafv2::RateBased {
+            limit: waf.rate_limit.get(),
+            aggregate_key_type: "IP",
+            evaluation_window_sec: waf.evaluation_window_seconds.get(),
+        }),
+        visibility_config: visibility(&format!("{q}-rate-limit")),
+    }];
+    if waf.managed_common_rules {
+        rules.push(wafv2::Rule {
+            name: "aws-common-rules".into(),
+            priority: 1,
+            action: None,
+            override_action: Some(wafv2::OverrideAction::None(Empty {})),
+            statement: wafv2::Statement::ManagedRuleGroupStatement(wafv2::ManagedRuleGroup {
+                vendor_name: "AWS",
+                name: "AWSManagedRulesCommonRuleSet".into(),
+            }),
+            visibility_config: visibility(&format!("{q}-common-rules")),
+        });
+    }
+    let acl = t.add(
+        "ApiWebAcl",
+        wafv2::WebAcl {
+            name: format!("{q}-api"),
+            description: format!("{q}: rate limits and common protections for the token API"),
+            scope: "REGIONAL",
+            default_action: wafv2::Action::Allow(Empty {}),
+            rules,
+            visibility_config: visibility(&format!("{q}-api")),
         },
     )?;
+    t.add_with(
+        "ApiWebAclAssociation",
+        wafv2::WebAclAssociation {
+            resource_arn: Value::sub(format!(
+                "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/{}/stages/{stage_name}",
+                api.sub_ref()
+            )),
+            web_acl_arn: acl.arn().into(),
+        },
+        Options::new().depends_on(stage),
+    )?;
+    Ok(())
+}
 
-    if let Some(waf) = &env.api.waf {
-        let visibility = |name: &str| wafv2::VisibilityConfig {
-            cloud_watch_metrics_enabled: true,
-            metric_name: name.to_owned(),
-            sampled_requests_enabled: true,
-        };
-        let mut rules = vec![wafv2::Rule {
-            name: "rate-limit-per-ip".into(),
-            priority: 0,
-            action: Some(wafv2::Action::Block(Empty {})),
-            override_action: None,
-            statement: wafv2::Statement::RateBasedStatement(wafv2::RateBased {
-                limit: waf.rate_limit.get(),
-                aggregate_key_type: "IP",
-                evaluation_window_sec: waf.evaluation_window_seconds.get(),
-            }),
-            visibility_config: visibility(&format!("{q}-rate-limit")),
-        }];
-        if waf.managed_common_rules {
-            rules.push(wafv2::Rule {
-                name: "aws-common-rules".into(),
-                priority: 1,
-                action: None,
-                override_action: Some(wafv2::OverrideAction::None(Empty {})),
-                statement: wafv2::Statement::ManagedRuleGroupStatement(wafv2::ManagedRuleGroup {
-                    vendor_name: "AWS",
-                    name: "AWSManagedRulesCommonRuleSet".into(),
-                }),
-                visibility_config: visibility(&format!("{q}-common-rules")),
-            });
-        }
-        let acl = t.add(
-            "ApiWebAcl",
-            wafv2::WebAcl {
-                name: format!("{q}-api"),
-                description: format!("{q}: rate limits and common protections for the token API"),
-                scope: "REGIONAL",
-                default_action: wafv2::Action::Allow(Empty {}),
-                rules,
-                visibility_config: visibility(&format!("{q}-api")),
-            },
-        )?;
-        t.add_with(
-            "ApiWebAclAssociation",
-            wafv2::WebAclAssociation {
-                resource_arn: Value::sub(format!(
-                    "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/{}/stages/{stage_name}",
-                    api.sub_ref()
-                )),
-                web_acl_arn: acl.arn().into(),
-            },
-            Options::new().depends_on(&stage),
-        )?;
-    }
+/// The custom domain, its base path mapping and the DNS target output.
+fn custom_domain(
+    t: &mut Template,
+    domain: &crate::env::CustomDomain,
+    api: &Handle<RestApi>,
+    stage: &Handle<apigateway::Stage>,
+) -> Result<(), ModelError> {
+    let name = t.add(
+        "ApiDomainName",
+        apigateway::DomainName {
+            domain_name: domain.domain_name.0.clone(),
+            regional_certificate_arn: domain.certificate_arn.0.clone(),
+            endpoint_configuration: EndpointConfiguration::regional(),
+            security_policy: "TLS_1_2",
+        },
+    )?;
+    t.add(
+        "ApiBasePathMapping",
+        apigateway::BasePathMapping {
+            domain_name: name.r#ref(),
+            rest_api_id: api.r#ref(),
+            stage: stage.r#ref(),
+            base_path: None,
+        },
+    )?;
+    t.output(output::DOMAIN_TARGET, "DNS target (alias or CNAME) for the custom domain", name.regional_domain_name())?;
+    Ok(())
+}
 
-    if let Some(domain) = &env.api.custom_domain {
-        let name = t.add(
-            "ApiDomainName",
-            apigateway::DomainName {
-                domain_name: domain.domain_name.0.clone(),
-                regional_certificate_arn: domain.certificate_arn.0.clone(),
-                endpoint_configuration: EndpointConfiguration::regional(),
-                security_policy: "TLS_1_2",
-            },
-        )?;
-        t.add(
-            "ApiBasePathMapping",
-            apigateway::BasePathMapping {
-                domain_name: name.r#ref(),
-                rest_api_id: api.r#ref(),
-                stage: stage.r#ref(),
-                base_path: None,
-            },
-        )?;
-        t.output(
-            output::DOMAIN_TARGET,
-            "DNS target (alias or CNAME) for the custom domain",
-            name.regional_domain_name(),
-        )?;
-    }
-    let url = |path: &str| match &base_url {
+/// The outputs of `stacks::outputs::service`.
+fn service_outputs(
+    t: &mut Template,
+    base_url: &Value<String>,
+    function: &Handle<lambda::Function>,
+    key_outputs: Vec<(&'static str, &'static str, Value<String>)>,
+    registry: &Handle<secretsmanager::Secret>,
+) -> Result<(), ModelError> {
+    let url = |path: &str| match base_url {
         Value::Lit(s) => Value::Lit(format!("{s}{path}")),
         Value::Fn(_) => Value::join("", vec![base_url.clone(), path.into()]),
     };
@@ -634,11 +736,11 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         url(Endpoint::OpenIdConfiguration.path()),
     )?;
     t.output(output::FUNCTION_NAME, "The token function", function.r#ref())?;
-    for (name, description, value) in keys.outputs {
+    for (name, description, value) in key_outputs {
         t.output(name, description, value)?;
     }
     t.output(output::REGISTRY_SECRET, "Secret holding the client registry", registry.r#ref())?;
-    Ok(t)
+    Ok(())
 }
 
 /// One API Gateway resource per path segment of every [`Endpoint`], one `ANY` method per

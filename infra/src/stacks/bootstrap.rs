@@ -8,7 +8,7 @@ use serde_json::json;
 use super::outputs::bootstrap as output;
 use crate::cfn::policy::{PolicyDocument, Principal, Statement};
 use crate::cfn::resources::{iam, s3};
-use crate::cfn::{ModelError, Options, Template, Value};
+use crate::cfn::{Handle, ModelError, Options, Template, Value};
 use crate::env::Environment;
 
 /// The bootstrap stack's version: raised whenever what `deploy` needs of it (the roles'
@@ -25,11 +25,23 @@ pub const ARTIFACT_PREFIX: &str = "token-function";
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
-    let q = env.qualified();
+    let mut t = Template::new(format!("Token service ({}): assets bucket for function artifacts", env.name));
+    let (bucket, artifacts) = assets_bucket(&mut t, env)?;
+    t.output(output::BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
+    let exec = execution_role(&mut t, env, &artifacts)?;
+    t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
+    let deploy = deploy_role(&mut t, env, &exec, &artifacts)?;
+    t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
+    t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
+    Ok(t)
+}
+
+/// The assets bucket (versioned, TLS only, kept on deletion) and the ARN pattern of the
+/// function artifacts in it.
+fn assets_bucket(t: &mut Template, env: &Environment) -> Result<(Handle<s3::Bucket>, Value<String>), ModelError> {
     // Days an overwritten or deleted artifact version is kept (the setting's name predates
     // this meaning; current artifacts are kept for good).
     let noncurrent_days = env.deploy.artifact_retention_days.get();
-    let mut t = Template::new(format!("Token service ({}): assets bucket for function artifacts", env.name));
     let bucket = t.add_with(
         "AssetsBucket",
         s3::Bucket {
@@ -72,8 +84,17 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             ]),
         },
     )?;
-    t.output(output::BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
+    Ok((bucket, artifacts))
+}
 
+/// The permissions boundary of the stacks' roles, and the role CloudFormation deploys the
+/// service and monitoring stacks with.
+fn execution_role(
+    t: &mut Template,
+    env: &Environment,
+    artifacts: &Value<String>,
+) -> Result<Handle<iam::Role>, ModelError> {
+    let q = env.qualified();
     t.add(
         "StackRoleBoundary",
         iam::ManagedPolicy {
@@ -82,7 +103,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             policy_document: PolicyDocument::new(boundary_statements(env)),
         },
     )?;
-    let exec = t.add(
+    t.add(
         "ExecutionRole",
         iam::Role {
             role_name: Some(execution_role_name(env)),
@@ -95,13 +116,21 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             managed_policy_arns: vec![],
             policies: vec![iam::InlinePolicy {
                 policy_name: "deploy-token-service".into(),
-                policy_document: PolicyDocument::new(execution_statements(env, &artifacts)),
+                policy_document: PolicyDocument::new(execution_statements(env, artifacts)),
             }],
             permissions_boundary: None,
         },
-    )?;
-    t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
+    )
+}
 
+/// The role GitHub Actions assume (OIDC, this repository's environment) to deploy.
+fn deploy_role(
+    t: &mut Template,
+    env: &Environment,
+    exec: &Handle<iam::Role>,
+    artifacts: &Value<String>,
+) -> Result<Handle<iam::Role>, ModelError> {
+    let q = env.qualified();
     let provider: Value<String> = if env.ci.create_oidc_provider {
         let p = t.add(
             "GithubOidcProvider",
@@ -114,12 +143,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     } else {
         Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC}"))
     };
-    let stack_arn = |suffix: &str| {
-        Value::sub(format!(
-            "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{q}-{suffix}/*"
-        ))
-    };
-    let deploy = t.add(
+    t.add(
         "DeployRole",
         iam::Role {
             role_name: None,
@@ -141,67 +165,79 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
             managed_policy_arns: vec![],
             policies: vec![iam::InlinePolicy {
                 policy_name: "deploy".into(),
-                policy_document: PolicyDocument::new(vec![
-                    Statement::allow(
-                        &[
-                            "cloudformation:CreateChangeSet",
-                            "cloudformation:DescribeChangeSet",
-                            "cloudformation:ExecuteChangeSet",
-                            "cloudformation:DeleteChangeSet",
-                            // A change set's empty stack that was not executed, and a failed
-                            // first create (`deploy --replace-failed`), are deleted.
-                            "cloudformation:DeleteStack",
-                            "cloudformation:DescribeStacks",
-                            "cloudformation:DescribeStackEvents",
-                            "cloudformation:UpdateTerminationProtection",
-                            "cloudformation:CancelUpdateStack",
-                            "cloudformation:ContinueUpdateRollback",
-                            "cloudformation:RollbackStack",
-                            "cloudformation:DetectStackDrift",
-                            "cloudformation:DescribeStackResourceDrifts",
-                        ],
-                        vec![stack_arn("service"), stack_arn("monitoring")],
-                    )
-                    .sid("ChangeTheEnvironmentsStacks"),
-                    // The bootstrap stack holds this role and the execution role: read it, never change it.
-                    Statement::allow(&["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"], vec![stack_arn("bootstrap")])
-                        .sid("ReadTheBootstrapStack"),
-                    Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
-                        .sid("ReadDriftDetection"),
-                    // Before a deploy: does the function's reserved concurrency fit the account
-                    // (crate::deploy::quotas)?
-                    Statement::allow(&["lambda:GetAccountSettings"], vec!["*".into()]).sid("ReadLambdaQuotas"),
-                    Statement::allow(&["lambda:GetFunctionConcurrency"], vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))])
-                        .sid("ReadTheFunctionsConcurrency"),
-                    Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
-                        .sid("DeployWithTheExecutionRole")
-                        .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
-                    Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()])
-                        .sid("UploadFunctionArtifacts"),
-                    // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
-                    // Conditioned on the encryption context the pairs are made under, not on the
-                    // key's tags, which may lag a new key's by minutes.
-                    Statement::allow(&["kms:GenerateDataKeyPairWithoutPlaintext"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
-                        .sid("GenerateSigningKeyPairs")
-                        .condition(json!({"StringEquals": {"kms:EncryptionContext:service": q.clone()}})),
-                    Statement::allow(
-                        &[
-                            "secretsmanager:GetSecretValue",
-                            "secretsmanager:PutSecretValue",
-                            "secretsmanager:UpdateSecretVersionStage",
-                            "secretsmanager:ListSecretVersionIds",
-                        ],
-                        vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/signing-key-pairs-*"))],
-                    )
-                    .sid("StoreSigningKeyPairs"),
-                ]),
+                policy_document: PolicyDocument::new(deploy_statements(env, exec, artifacts)),
             }],
             permissions_boundary: None,
         },
-    )?;
-    t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
-    t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
-    Ok(t)
+    )
+}
+
+/// What the deploy role may do: change this environment's stacks through change sets with the
+/// execution role, read the bootstrap stack and quotas, upload artifacts, and make and store
+/// envelope mode's key pairs.
+fn deploy_statements(env: &Environment, exec: &Handle<iam::Role>, artifacts: &Value<String>) -> Vec<Statement> {
+    let q = env.qualified();
+    let stack_arn = |suffix: &str| {
+        Value::sub(format!(
+            "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{q}-{suffix}/*"
+        ))
+    };
+    vec![
+        Statement::allow(
+            &[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DeleteChangeSet",
+                // A change set's empty stack that was not executed, and a failed
+                // first create (`deploy --replace-failed`), are deleted.
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:UpdateTerminationProtection",
+                "cloudformation:CancelUpdateStack",
+                "cloudformation:ContinueUpdateRollback",
+                "cloudformation:RollbackStack",
+                "cloudformation:DetectStackDrift",
+                "cloudformation:DescribeStackResourceDrifts",
+            ],
+            vec![stack_arn("service"), stack_arn("monitoring")],
+        )
+        .sid("ChangeTheEnvironmentsStacks"),
+        // The bootstrap stack holds this role and the execution role: read it, never change it.
+        Statement::allow(
+            &["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"],
+            vec![stack_arn("bootstrap")],
+        )
+        .sid("ReadTheBootstrapStack"),
+        Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
+            .sid("ReadDriftDetection"),
+        // Before a deploy: does the function's reserved concurrency fit the account
+        // (crate::deploy::quotas)?
+        Statement::allow(&["lambda:GetAccountSettings"], vec!["*".into()]).sid("ReadLambdaQuotas"),
+        Statement::allow(&["lambda:GetFunctionConcurrency"], vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))])
+            .sid("ReadTheFunctionsConcurrency"),
+        Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
+            .sid("DeployWithTheExecutionRole")
+            .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
+        Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()]).sid("UploadFunctionArtifacts"),
+        // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
+        // Conditioned on the encryption context the pairs are made under, not on the
+        // key's tags, which may lag a new key's by minutes.
+        Statement::allow(&["kms:GenerateDataKeyPairWithoutPlaintext"], vec![sub(format!("{P}:kms:{RA}:key/*"))])
+            .sid("GenerateSigningKeyPairs")
+            .condition(json!({"StringEquals": {"kms:EncryptionContext:service": q.clone()}})),
+        Statement::allow(
+            &[
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:ListSecretVersionIds",
+            ],
+            vec![sub(format!("{P}:secretsmanager:{RA}:secret:{q}/signing-key-pairs-*"))],
+        )
+        .sid("StoreSigningKeyPairs"),
+    ]
 }
 
 /// The path of every role of the service and monitoring stacks (`/<prefix>-<env>/`): the

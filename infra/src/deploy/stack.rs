@@ -140,8 +140,42 @@ pub async fn plan(
     replace_failed: bool,
     poll: Polling,
 ) -> Result<Option<Plan>, DeployError> {
+    let create = creates(cfn, spec, env, replace_failed, poll).await?;
+    let name = format!(
+        "infra-{}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    );
+    let created = request(cfn, spec, &name, create).send().await.map_err(|e| sdk("CreateChangeSet", e))?;
+    let arn = created.id().unwrap_or(&name).to_owned();
+    let plan = Plan { stack: spec.name.clone(), change_set: arn, create, changes: Vec::new() };
+    match settle(cfn, plan, poll).await {
+        Ok(Settled::Ready(plan)) => Ok(Some(plan)),
+        Ok(Settled::Empty) => Ok(None),
+        Err((plan, e)) => {
+            // Whatever went wrong after the change set was made, it must not stay behind.
+            if let Err(cleanup) = discard(cfn, &plan).await {
+                eprintln!(
+                    "warning: could not delete change set {} of {}: {cleanup}; delete it in the console",
+                    plan.change_set, plan.stack
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Whether `spec`'s change set creates the stack (none yet, or a failed first create replaced
+/// with `replace_failed`) or updates it; a stack in a state that takes neither is refused with
+/// the command that recovers it.
+async fn creates(
+    cfn: &Client,
+    spec: &StackSpec,
+    env: &str,
+    replace_failed: bool,
+    poll: Polling,
+) -> Result<bool, DeployError> {
     let existing = describe(cfn, &spec.name).await?;
-    let create = match existing.as_ref().map(status) {
+    Ok(match existing.as_ref().map(status) {
         None | Some(StackStatus::ReviewInProgress) => true,
         Some(s) if s.is_failed_create() && replace_failed => {
             eprintln!("{}: deleting the failed first create before creating it again", spec.name);
@@ -194,15 +228,21 @@ pub async fn plan(
             });
         }
         Some(_) => false,
-    };
-    let name = format!(
-        "infra-{}",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
-    );
+    })
+}
+
+/// The CreateChangeSet request for `spec`: parameters (`None`: `UsePreviousValue`),
+/// capabilities, tags and rollback triggers.
+fn request(
+    cfn: &Client,
+    spec: &StackSpec,
+    name: &str,
+    create: bool,
+) -> aws_sdk_cloudformation::operation::create_change_set::builders::CreateChangeSetFluentBuilder {
     let mut req = cfn
         .create_change_set()
         .stack_name(&spec.name)
-        .change_set_name(&name)
+        .change_set_name(name)
         .change_set_type(if create { ChangeSetType::Create } else { ChangeSetType::Update })
         .template_body(&spec.template)
         .set_role_arn(spec.role_arn.clone())
@@ -228,23 +268,7 @@ pub async fn plan(
         }
         req = req.rollback_configuration(rc.build());
     }
-    let created = req.send().await.map_err(|e| sdk("CreateChangeSet", e))?;
-    let arn = created.id().unwrap_or(&name).to_owned();
-    let plan = Plan { stack: spec.name.clone(), change_set: arn, create, changes: Vec::new() };
-    match settle(cfn, plan, poll).await {
-        Ok(Settled::Ready(plan)) => Ok(Some(plan)),
-        Ok(Settled::Empty) => Ok(None),
-        Err((plan, e)) => {
-            // Whatever went wrong after the change set was made, it must not stay behind.
-            if let Err(cleanup) = discard(cfn, &plan).await {
-                eprintln!(
-                    "warning: could not delete change set {} of {}: {cleanup}; delete it in the console",
-                    plan.change_set, plan.stack
-                );
-            }
-            Err(e)
-        }
-    }
+    req
 }
 
 /// A change set once CloudFormation has computed it.

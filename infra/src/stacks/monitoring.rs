@@ -117,13 +117,36 @@ fn metric_of(def: &AlarmDef, n: &Names, period: u32) -> AlarmMetric {
     }
 }
 
-/// Builds the monitoring stack's template for `env`.
+/// Builds the monitoring stack's template for `env`: the alert topics and their key, one
+/// alarm per applicable row of `crate::alarms::ALARMS`, the dashboard and the budget.
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let q = env.qualified();
     let names = Names::new(env);
     let mut t = Template::new(format!("Token service ({}): alert topics, alarms, dashboard and budget", env.name));
+    let key = alert_topic_key(&mut t, env)?;
+    let critical = topic(&mut t, env, "Critical", "critical", &key, &env.monitoring.notifications.critical)?;
+    let warning = topic(&mut t, env, "Warning", "warning", &key, &env.monitoring.notifications.warning)?;
+    let alarm_handles = alarms(&mut t, env, &names, (&critical, &warning))?;
+    t.add(
+        "Dashboard",
+        Dashboard { dashboard_name: q.clone(), dashboard_body: Value::sub(dashboard_body(&names, &alarm_handles)) },
+    )?;
+    monthly_budget(&mut t, env)?;
+    t.output("CriticalTopicArn", "Alarms that page", critical.r#ref())?;
+    t.output("WarningTopicArn", "Alarms that inform", warning.r#ref())?;
+    t.output(
+        "DashboardUrl",
+        "The service's CloudWatch dashboard",
+        Value::sub(format!(
+            "https://${{AWS::Region}}.console.aws.amazon.com/cloudwatch/home?region=${{AWS::Region}}#dashboards:name={q}"
+        )),
+    )?;
+    Ok(t)
+}
 
-    // A customer-managed key: CloudWatch must be able to use it to publish to the topics.
+/// A customer-managed key for the alert topics, which CloudWatch may use to publish to them.
+fn alert_topic_key(t: &mut Template, env: &Environment) -> Result<Handle<kms::Key>, ModelError> {
+    let q = env.qualified();
     let key = t.add_with(
         "AlertTopicKey",
         kms::Key {
@@ -148,9 +171,17 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     )?;
     t.add("AlertTopicKeyAlias", kms::Alias { alias_name: format!("alias/{q}-alerts"), target_key_id: key.r#ref() })?;
 
-    let critical = topic(&mut t, env, "Critical", "critical", &key, &env.monitoring.notifications.critical)?;
-    let warning = topic(&mut t, env, "Warning", "warning", &key, &env.monitoring.notifications.warning)?;
+    Ok(key)
+}
 
+/// One alarm per row of the catalogue that applies to `env`, notifying the critical or warning
+/// topic (`topics`) by its severity.
+fn alarms(
+    t: &mut Template,
+    env: &Environment,
+    names: &Names,
+    (critical, warning): (&Handle<sns::Topic>, &Handle<sns::Topic>),
+) -> Result<Vec<Handle<Alarm>>, ModelError> {
     let mut alarm_handles = Vec::new();
     for def in ALARMS.iter().filter(|d| alarms::applies(env, d)) {
         let s = alarms::settings(env, def)?;
@@ -179,17 +210,18 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
                 evaluation_periods: s.evaluation_periods,
                 datapoints_to_alarm: s.datapoints_to_alarm,
                 treat_missing_data: "notBreaching",
-                metric: metric_of(def, &names, s.period_seconds),
+                metric: metric_of(def, names, s.period_seconds),
             },
         )?;
         alarm_handles.push(handle);
     }
 
-    t.add(
-        "Dashboard",
-        Dashboard { dashboard_name: q.clone(), dashboard_body: Value::sub(dashboard_body(&names, &alarm_handles)) },
-    )?;
+    Ok(alarm_handles)
+}
 
+/// The monthly cost budget, with its actual and forecast notifications.
+fn monthly_budget(t: &mut Template, env: &Environment) -> Result<(), ModelError> {
+    let q = env.qualified();
     let b = &env.monitoring.budget;
     let subscribers: Vec<budgets::Subscriber> =
         b.emails.iter().map(|e| budgets::Subscriber { subscription_type: "EMAIL", address: e.0.clone() }).collect();
@@ -218,16 +250,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
         },
     )?;
 
-    t.output("CriticalTopicArn", "Alarms that page", critical.r#ref())?;
-    t.output("WarningTopicArn", "Alarms that inform", warning.r#ref())?;
-    t.output(
-        "DashboardUrl",
-        "The service's CloudWatch dashboard",
-        Value::sub(format!(
-            "https://${{AWS::Region}}.console.aws.amazon.com/cloudwatch/home?region=${{AWS::Region}}#dashboards:name={q}"
-        )),
-    )?;
-    Ok(t)
+    Ok(())
 }
 
 /// An encrypted topic that only accepts TLS, that CloudWatch may publish to, with its

@@ -123,6 +123,26 @@ fn key_done(stack: &mut [Frame], was_key: bool) {
     }
 }
 
+/// Where a new node sits under `stack`: the path of the value it is, or `None` for a key.
+fn next_slot(stack: &mut [Frame]) -> Option<String> {
+    match stack.last_mut() {
+        None => Some(String::new()),
+        Some(Frame::Sequence { path, next, .. }) => {
+            *next += 1;
+            Some(format!("{path}[{}]", *next - 1))
+        }
+        Some(Frame::Mapping { path, value_of, .. }) => value_of.take().map(|k| join(path, &k)),
+    }
+}
+
+/// The path a node that is itself a key (a mapping or list as a key) is named by.
+fn key_path(stack: &[Frame]) -> String {
+    match stack.last() {
+        Some(Frame::Mapping { path, .. }) => join(path, COMPLEX_KEY),
+        _ => COMPLEX_KEY.to_owned(),
+    }
+}
+
 impl KeyLines {
     /// Reads `text`. A syntax error ends the reading quietly (the typed read reports it, naming
     /// the key it was reading); the keys before it are kept.
@@ -143,20 +163,9 @@ impl KeyLines {
                 break;
             };
             let line = span.start.line();
-            // Where a new node sits: the path of the value it is, or `None` for a key.
-            let slot = match stack.last_mut() {
-                None => Some(String::new()),
-                Some(Frame::Sequence { path, next, .. }) => {
-                    *next += 1;
-                    Some(format!("{path}[{}]", *next - 1))
-                }
-                Some(Frame::Mapping { path, value_of, .. }) => value_of.take().map(|k| join(path, &k)),
-            };
+            let slot = next_slot(&mut stack);
             let is_key = slot.is_none();
-            let path = slot.clone().unwrap_or_else(|| match stack.last() {
-                Some(Frame::Mapping { path, .. }) => join(path, COMPLEX_KEY),
-                _ => COMPLEX_KEY.to_owned(),
-            });
+            let path = slot.unwrap_or_else(|| key_path(&stack));
             if let Some(tag) = tag_of(&event) {
                 let scalar = matches!(event, Event::Scalar(..));
                 return Err(ReadError::Tag { path, line, tag, scalar });

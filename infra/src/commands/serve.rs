@@ -42,6 +42,45 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         anyhow::ensure!(!given[..i].iter().any(|(other, _)| other == id), "{SECRETS_VAR}: `{id}` is given twice");
     }
+    let (doc, printed) = local_registry(&env, &given)?;
+    let registry = Registry::from_document(doc).context("building the local client registry")?;
+    let signer = LocalSigner::generate_for(env.signing_key.algorithm)?;
+
+    install_logging(&env);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = crate::local::bind(args.port).await?;
+        // The issuer is where this server answers, so a verifier that discovers the JWKS from the
+        // issuer's metadata (RFC 8414 section 3.3) finds this server's key.
+        let issuer = format!("http://{}", listener.local_addr()?);
+        let settings = Settings {
+            issuer: issuer.clone(),
+            audience: env.token.audience.0.clone(),
+            ttl_seconds: u64::from(env.token.ttl_seconds.get()),
+        };
+        let service = Service::new(settings, signer);
+        eprintln!("serving `{}` on {issuer} (the issuer of its tokens; kid {})", env.name, service.signer.jwk().kid);
+        eprintln!("  POST {issuer}{}   GET {issuer}{}", Endpoint::Token.path(), Endpoint::OpenIdConfiguration.path());
+        for (id, secret) in &printed {
+            eprintln!("  local credentials: client_id={id} client_secret={secret}");
+        }
+        for (id, _) in &given {
+            eprintln!("  local credentials: client_id={id} (its secret from {SECRETS_VAR})");
+        }
+        token_function::local::serve(listener, Arc::new(service), Arc::new(registry), env.qualified().into()).await?;
+        eprintln!("stopped");
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The local registry: each client of the file with its secret from `given`, or (with
+/// `local.print_credentials`) a random one, returned to print; a client with neither is left
+/// out, and said.
+fn local_registry(
+    env: &Environment,
+    given: &[(String, String)],
+) -> anyhow::Result<(RegistryDocument, Vec<(String, String)>)> {
     let mut doc = RegistryDocument::default();
     let mut printed = Vec::new();
     for c in &env.token.clients.0 {
@@ -74,9 +113,12 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             "no client has a secret, so no token can be issued: set {SECRETS_VAR} (id=secret pairs), or local.print_credentials"
         );
     }
-    let registry = Registry::from_document(doc).context("building the local client registry")?;
-    let signer = LocalSigner::generate_for(env.signing_key.algorithm)?;
+    Ok((doc, printed))
+}
 
+/// JSON log lines on standard error at the environment's `function.log_level`, as the
+/// function writes them on Lambda.
+fn install_logging(env: &Environment) {
     use tracing_subscriber::filter::LevelFilter;
     let level = match env.function.log_level.filter() {
         "trace" => LevelFilter::TRACE,
@@ -86,31 +128,6 @@ pub fn run(dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         _ => LevelFilter::INFO,
     };
     let _ = tracing_subscriber::fmt().json().with_max_level(level).with_writer(std::io::stderr).try_init();
-
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let listener = crate::local::bind(args.port).await?;
-        // The issuer is where this server answers, so a verifier that discovers the JWKS from the
-        // issuer's metadata (RFC 8414 section 3.3) finds this server's key.
-        let issuer = format!("http://{}", listener.local_addr()?);
-        let settings = Settings {
-            issuer: issuer.clone(),
-            audience: env.token.audience.0.clone(),
-            ttl_seconds: u64::from(env.token.ttl_seconds.get()),
-        };
-        let service = Service::new(settings, signer);
-        eprintln!("serving `{}` on {issuer} (the issuer of its tokens; kid {})", env.name, service.signer.jwk().kid);
-        eprintln!("  POST {issuer}{}   GET {issuer}{}", Endpoint::Token.path(), Endpoint::OpenIdConfiguration.path());
-        for (id, secret) in &printed {
-            eprintln!("  local credentials: client_id={id} client_secret={secret}");
-        }
-        for (id, _) in &given {
-            eprintln!("  local credentials: client_id={id} (its secret from {SECRETS_VAR})");
-        }
-        token_function::local::serve(listener, Arc::new(service), Arc::new(registry), env.qualified().into()).await?;
-        eprintln!("stopped");
-        anyhow::Ok(ExitCode::SUCCESS)
-    })
 }
 
 /// `id=secret,id=secret`: pairs separated by commas, each split at its first `=` (a secret may

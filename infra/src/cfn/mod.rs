@@ -36,6 +36,7 @@ pub mod deps;
 pub mod names;
 pub mod resources;
 mod template;
+pub mod types;
 mod value;
 
 pub(crate) use template::resource;

@@ -48,29 +48,43 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(args) => keys::run(&dir, args),
         Command::Logs(args) => logs::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
-        Command::List(args) => {
-            let names = Environment::names(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
-            if args.json {
-                let alarms: Vec<serde_json::Value> = crate::alarms::ALARMS
-                    .iter()
-                    .map(|d| {
-                        serde_json::json!({"key": d.key, "unit": d.unit, "below": d.below, "share_of_requests": d.metric.share_of_requests()})
-                    })
-                    .collect();
-                let all = serde_json::json!({
-                    "environments": names,
-                    "alarms": alarms,
-                    "log_retention_days": crate::env::RETENTION_DAYS,
-                });
-                out!("{all}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            for name in names {
-                out!("{name}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::List(args) => list(&dir, args.json),
     }
+}
+
+/// `list`: the environments of the folder; with `json`, also the facts scripts read instead
+/// of keeping copies: the alarm catalogue, the log retentions CloudWatch accepts and the
+/// resource type registry (`cfn::types`).
+fn list(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let names = Environment::names(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    if !json {
+        for name in names {
+            out!("{name}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let alarms: Vec<serde_json::Value> = crate::alarms::ALARMS
+        .iter()
+        .map(|d| {
+            serde_json::json!({"key": d.key, "unit": d.unit, "below": d.below, "share_of_requests": d.metric.share_of_requests()})
+        })
+        .collect();
+    let types: Vec<serde_json::Value> = crate::cfn::types::TYPES
+        .iter()
+        .map(|t| {
+            let mut row = serde_json::to_value(t).unwrap_or_default();
+            row["service"] = t.service().into();
+            row
+        })
+        .collect();
+    let all = serde_json::json!({
+        "environments": names,
+        "alarms": alarms,
+        "log_retention_days": crate::env::RETENTION_DAYS,
+        "resource_types": types,
+    });
+    out!("{all}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--environments`, else `./environments`, else the workspace's own folder (so the CLI also

@@ -127,46 +127,13 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     go(pattern.as_bytes(), action.as_bytes())
 }
 
-/// Where the role must allow a type's actions: the ARN of each resource of the type, in the
-/// `Fn::Sub` form the role's policy writes (`${AWS::Partition}`, ...), built from a name
-/// property (`<FunctionName>`) or the generated name CloudFormation gives (`<stack>-<id>-…`).
-/// Only the actions of the ARN's own service (the middle column) are held against it.
-const RESOURCE_ARNS: &[(&str, &str, &str)] = &[
-    (
-        "AWS::Lambda::Function",
-        "lambda",
-        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:<FunctionName>",
-    ),
-    (
-        "AWS::Logs::LogGroup",
-        "logs",
-        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<LogGroupName>",
-    ),
-    (
-        "AWS::CloudWatch::Alarm",
-        "cloudwatch",
-        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:<AlarmName>",
-    ),
-    (
-        "AWS::CloudWatch::Dashboard",
-        "cloudwatch",
-        "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/<DashboardName>",
-    ),
-    ("AWS::SNS::Topic", "sns", "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:<TopicName>"),
-    (
-        "AWS::SecretsManager::Secret",
-        "secretsmanager",
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:<Name>-AbCdEf",
-    ),
-    ("AWS::KMS::Alias", "kms", "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:<AliasName>"),
-    ("AWS::IAM::Role", "iam", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<stack>-<id>-AbCdEf123456"),
-];
-
 /// The resource ARN of `r` (logical id `id`, in `stack`) in the policy's `Fn::Sub` form, when
-/// its type has a known ARN and its name is written literally.
-fn resource_arn(stack: &str, id: &str, r: &Json) -> Option<(&'static str, String)> {
-    let (_, service, template) = RESOURCE_ARNS.iter().find(|(t, _, _)| *t == rtype(r))?;
-    let mut arn = template.replace("<stack>", stack).replace("<id>", id);
+/// its type has a known ARN (`cfn::types`: built from a name property, `<FunctionName>`, or the
+/// generated name CloudFormation gives, `<stack>-<id>-…`) and its name is written literally.
+/// Only the actions of the ARN's own service (the type's service) are held against it.
+fn resource_arn(stack: &str, id: &str, r: &Json) -> Option<(String, String)> {
+    let ty = crate::cfn::types::find(rtype(r))?;
+    let mut arn = ty.arn?.replace("<stack>", stack).replace("<id>", id);
     // A role's ARN carries its path: `role/<path>/<name>`.
     if let Some(path) = props(r, "Path").and_then(Json::as_str) {
         arn = arn.replacen(":role/", &format!(":role{path}"), 1);
@@ -177,7 +144,7 @@ fn resource_arn(stack: &str, id: &str, r: &Json) -> Option<(&'static str, String
         let value = props(r, &property)?.as_str()?;
         arn.replace_range(start..=end, value);
     }
-    Some((service, arn))
+    Some((ty.service(), arn))
 }
 
 /// `true` when `props` sets the dotted property path (`Integration.Credentials`).
@@ -322,7 +289,7 @@ fn shortfalls(
         let denied: Vec<&str> = actions
             .iter()
             .map(String::as_str)
-            .filter(|a| a.split(':').next() == Some(service) && !super::iam::NO_RESOURCE_LEVEL.contains(a))
+            .filter(|a| a.split(':').next() == Some(service.as_str()) && !super::iam::NO_RESOURCE_LEVEL.contains(a))
             .filter(|a| allowed(a, None) && !allowed(a, Some(&arn)))
             .collect();
         if !denied.is_empty() {

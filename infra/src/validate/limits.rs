@@ -36,19 +36,6 @@ pub const MAX_RESOURCES: usize = 500;
 pub const MAX_OUTPUTS: usize = 200;
 pub const MAX_PARAMETERS: usize = 200;
 
-/// Name properties whose CloudFormation schema sets no length, with the limit of the service's
-/// own API: (type, property, max length). Every other name is checked by its schema (SCHEMA001).
-const NAME_LIMITS: &[(&str, &str, usize)] = &[
-    // API Gateway `CreateRestApi`: name up to 1024 characters.
-    ("AWS::ApiGateway::RestApi", "Name", 1024),
-    // API Gateway `CreateStage`: stage names up to 128 characters.
-    ("AWS::ApiGateway::Stage", "StageName", 128),
-    // CloudWatch `PutDashboard`: dashboard names up to 255 characters.
-    ("AWS::CloudWatch::Dashboard", "DashboardName", 255),
-    // Checked here too for NAME002's prefix rule; its length is also in the schema.
-    ("AWS::KMS::Alias", "AliasName", 256),
-];
-
 pub(super) fn limits(cx: &mut Ctx<'_>, t: &Template) {
     let size = t.to_json_string().len();
     if size > MAX_TEMPLATE_BYTES {
@@ -79,19 +66,19 @@ pub(super) fn limits(cx: &mut Ctx<'_>, t: &Template) {
 pub(super) fn names(cx: &mut Ctx<'_>, json: &Json) {
     for (id, r) in resources(json) {
         let ty = rtype(r);
-        for (_, prop, max) in NAME_LIMITS.iter().filter(|(t, _, _)| *t == ty) {
-            let Some(name) = props(r, prop).and_then(Json::as_str) else { continue };
-            let path = format!("$.Resources.{id}.Properties.{prop}");
-            if name.is_empty() || name.len() > *max {
-                cx.push(
-                    &NAME001,
-                    &path,
-                    format!("`{name}` is {} characters; {ty} {prop} allows 1 to {max}", name.len()),
-                );
-            }
-            if ty == "AWS::KMS::Alias" && (!name.starts_with("alias/") || name.starts_with("alias/aws/")) {
-                cx.push(&NAME002, &path, format!("`{name}` must start with alias/ and not with alias/aws/"));
-            }
+        // Name properties whose CloudFormation schema sets no length, with the limit of the
+        // service's own API (`cfn::types`); every other name is checked by its schema (SCHEMA001).
+        let Some((prop, max)) = crate::cfn::types::find(ty).and_then(|t| Some((t.name_property?, t.name_limit?)))
+        else {
+            continue;
+        };
+        let Some(name) = props(r, prop).and_then(Json::as_str) else { continue };
+        let path = format!("$.Resources.{id}.Properties.{prop}");
+        if name.is_empty() || name.len() > max {
+            cx.push(&NAME001, &path, format!("`{name}` is {} characters; {ty} {prop} allows 1 to {max}", name.len()));
+        }
+        if ty == "AWS::KMS::Alias" && (!name.starts_with("alias/") || name.starts_with("alias/aws/")) {
+            cx.push(&NAME002, &path, format!("`{name}` must start with alias/ and not with alias/aws/"));
         }
     }
 }

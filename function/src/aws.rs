@@ -308,7 +308,9 @@ impl Signer for EnvelopeSigner {
 /// decrypted once per cold start (`envelope` mode).
 #[derive(Debug)]
 pub enum DeployedSigner {
+    /// `kms` mode: each token is one KMS `Sign` call.
     Kms(KmsSigner),
+    /// `envelope` mode: the key pair decrypted at cold start signs in process.
     Envelope(EnvelopeSigner),
 }
 
@@ -345,14 +347,28 @@ impl Signer for DeployedSigner {
     }
 }
 
+/// Why the client registry could not be read from Secrets Manager.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum RegistryFetchError {
+    /// `GetSecretValue` failed.
     #[error("GetSecretValue {secret}: {message}")]
-    Fetch { secret: String, message: String },
+    Fetch {
+        /// The secret's ARN.
+        secret: String,
+        /// The error.
+        message: String,
+    },
+    /// The secret's current version has no `SecretString` (the secret's ARN).
     #[error("secret {0} has no SecretString")]
     Empty(String),
+    /// The `SecretString` is not a registry document.
     #[error("secret {secret}: {message}")]
-    Parse { secret: String, message: String },
+    Parse {
+        /// The secret's ARN.
+        secret: String,
+        /// Why it is not.
+        message: String,
+    },
 }
 
 /// How long a registry that can no longer be refreshed is still served. Past this, token
@@ -377,6 +393,8 @@ pub struct SecretRegistry {
 pub const FAILED_FETCH_PAUSE: Duration = Duration::from_secs(5);
 
 impl SecretRegistry {
+    /// The registry in secret `secret_id` (ARN or name), read through `client` and cached for
+    /// `ttl`.
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>, ttl: Duration) -> Self {
         SecretRegistry {
             client,

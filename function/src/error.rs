@@ -14,8 +14,11 @@ pub enum OAuthError {
     /// indistinguishable.
     #[error("invalid_client")]
     InvalidClient,
+    /// The `grant_type` is not `client_credentials` (RFC 6749 §5.2).
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
+    /// The scope is malformed, names a scope the client may not have, or is omitted and the
+    /// client has no default scope (RFC 6749 §5.2); the text says which.
     #[error("invalid_scope")]
     InvalidScope(&'static str),
     /// The endpoint does not take this HTTP method.

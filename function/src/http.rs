@@ -21,10 +21,14 @@ pub const METADATA_MAX_AGE_SECONDS: u64 = 300;
 /// An HTTP request, as either runtime sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
+    /// The HTTP method, as sent (`GET`, `POST`).
     pub method: String,
+    /// The path, without query string: on Lambda the matched API resource (`/oauth/token`),
+    /// locally the URI's path.
     pub path: String,
     /// Header names lowercased; a repeated header appears once per value.
     pub headers: Vec<(String, String)>,
+    /// The body's bytes, base64-decoded when the Lambda event says it is base64.
     pub body: Vec<u8>,
 }
 
@@ -38,8 +42,11 @@ impl Request {
 /// An HTTP response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
+    /// Header names (lowercase) and values, in the order sent.
     pub headers: Vec<(&'static str, String)>,
+    /// The body: a JSON document.
     pub body: String,
 }
 
@@ -65,10 +72,18 @@ impl Response {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A token was issued.
-    Issued { client_id: String },
+    Issued {
+        /// The client the token was issued to.
+        client_id: String,
+    },
     /// A token request failed with this RFC 6749 code; `client_id` is the one the request
     /// presented, when it is a registered client.
-    Failed { reason: &'static str, client_id: Option<String> },
+    Failed {
+        /// The RFC 6749 section 5.2 error code (`invalid_client`, ...).
+        reason: &'static str,
+        /// The registered client the request presented, if any.
+        client_id: Option<String>,
+    },
     /// Any other endpoint.
     Other,
 }
@@ -112,12 +127,15 @@ impl Outcome {
 /// Lambda adapter can refresh it from its cache.
 #[derive(Debug)]
 pub struct Service<S> {
+    /// The grant's settings: issuer, audience, default token lifetime.
     pub settings: Settings,
+    /// Signs the tokens; its keys are the JWKS.
     pub signer: S,
     rng: SystemRandom,
 }
 
 impl<S: Signer> Service<S> {
+    /// A service with these settings and signer.
     pub fn new(settings: Settings, signer: S) -> Self {
         Service { settings, signer, rng: SystemRandom::new() }
     }

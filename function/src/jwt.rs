@@ -15,7 +15,9 @@ use serde::Serialize;
 /// `RS256` (RSASSA-PKCS1-v1_5 SHA-256, the one RFC 9068 §2.1 requires every verifier to take).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
 pub enum Algorithm {
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
     ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3).
     RS256,
 }
 
@@ -32,20 +34,30 @@ impl Algorithm {
 /// A public key as a JWK (RFC 7517): EC P-256 (`crv`, `x`, `y`) or RSA (`n`, `e`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Jwk {
+    /// Key type (RFC 7517 §4.1): `EC` or `RSA`.
     pub kty: &'static str,
+    /// The EC key's curve, `P-256` (RFC 7518 §6.2.1.1); absent for RSA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crv: Option<&'static str>,
+    /// The EC point's x coordinate, base64url of 32 bytes (RFC 7518 §6.2.1.2); absent for RSA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
+    /// The EC point's y coordinate, base64url of 32 bytes (RFC 7518 §6.2.1.3); absent for RSA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// The RSA modulus, base64url of its big-endian bytes without leading zeros
+    /// (RFC 7518 §6.3.1.1); absent for EC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<String>,
+    /// The RSA public exponent, base64url (RFC 7518 §6.3.1.2); absent for EC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
+    /// Public key use, serialized as `use` (RFC 7517 §4.2): always `sig`.
     #[serde(rename = "use")]
     pub use_: &'static str,
+    /// The algorithm the key signs with (RFC 7517 §4.4): `ES256` or `RS256`.
     pub alg: &'static str,
+    /// Key ID (RFC 7517 §4.5): the key's RFC 7638 thumbprint, as tokens it signs carry it.
     pub kid: String,
 }
 
@@ -107,12 +119,19 @@ impl Jwk {
     }
 }
 
+/// Why a key cannot be read or used, or a signature cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
+    /// The key is unusable: malformed, of the wrong type or size, missing from an AWS answer, or
+    /// could not be generated; the text says what.
     #[error("signing key: {0}")]
     Key(&'static str),
+    /// An ECDSA signature is not a DER `SEQUENCE { INTEGER r, INTEGER s }` of at most 32-byte
+    /// integers, or KMS `Sign` returned none.
     #[error("signature is not a DER ECDSA signature")]
     Der,
+    /// Signing or loading the key failed outside the key: a KMS or Secrets Manager call, the key
+    /// pair document, the local key, or serializing the claims.
     #[error("signing failed: {0}")]
     Backend(String),
 }

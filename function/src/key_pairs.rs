@@ -51,7 +51,9 @@ impl SigningMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Slot {
+    /// Slot `a`.
     A,
+    /// Slot `b`.
     B,
 }
 
@@ -67,6 +69,7 @@ impl Slot {
         }
     }
 
+    /// The slot named `text` (`a` or `b`), if any.
     pub fn parse(text: &str) -> Option<Slot> {
         Slot::ALL.into_iter().find(|s| s.as_str() == text)
     }
@@ -90,6 +93,7 @@ pub struct StoredKeyPair {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPairsDocument {
+    /// Each slot's key pair; a slot without an entry has none yet.
     pub key_pairs: BTreeMap<Slot, StoredKeyPair>,
 }
 
@@ -100,16 +104,36 @@ pub const EMPTY_KEY_PAIRS: &str = r#"{"key_pairs":{}}"#;
 /// Why a key pair document or one of its pairs cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyPairError {
+    /// The text is not JSON of the document's shape, or a pair has a field this version does not
+    /// know.
     #[error("not a key pair document: {0}")]
     Json(String),
+    /// The slot's `public_key` is not base64.
     #[error("slot {0}: the public key is not base64")]
     PublicKeyEncoding(&'static str),
+    /// The slot's `private_key_ciphertext` is not base64.
     #[error("slot {0}: the private key ciphertext is not base64")]
     CiphertextEncoding(&'static str),
+    /// The public key of `slot` is not a P-256 or RSA SubjectPublicKeyInfo, or its decrypted
+    /// private key is not a PKCS #8 key of the stored algorithm; `source` says why.
     #[error("slot {slot}: {source}")]
-    Key { slot: &'static str, source: SignError },
+    Key {
+        /// The key slot (`a` or `b`).
+        slot: &'static str,
+        /// Why the key is unusable.
+        source: SignError,
+    },
+    /// The public key of `slot` signs with `found`, but its `algorithm` says `said`.
     #[error("slot {slot}: the key is {found}, the document says {said}")]
-    AlgorithmMismatch { slot: &'static str, found: &'static str, said: &'static str },
+    AlgorithmMismatch {
+        /// The key slot (`a` or `b`).
+        slot: &'static str,
+        /// The algorithm the public key signs with.
+        found: &'static str,
+        /// The algorithm the document states.
+        said: &'static str,
+    },
+    /// The slot's decrypted private key is not the private half of its stored public key.
     #[error("slot {0}: the private key does not belong to the public key")]
     PairMismatch(&'static str),
 }

@@ -20,14 +20,19 @@ pub use crate::registry::CACHE_TTL as REGISTRY_TTL;
 /// A setting the function cannot start without.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A required environment variable (named) is not set.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// A variable (named) that holds seconds is not a whole number.
     #[error("environment variable {0} is not a whole number of seconds")]
     NotANumber(&'static str),
+    /// `SIGNING_SLOT` or `PUBLISHED_SLOTS` holds something other than `a` and `b`.
     #[error("SIGNING_SLOT and PUBLISHED_SLOTS take `a` and `b`")]
     NotASlot,
+    /// `SIGNING_MODE` is neither `kms` nor `envelope`.
     #[error("SIGNING_MODE is `kms` or `envelope`")]
     NotAMode,
+    /// The signing key could not be read or decrypted.
     #[error("signing key: {0}")]
     Signer(#[from] crate::jwt::SignError),
 }
@@ -36,7 +41,9 @@ pub enum ConfigError {
 /// client registry.
 #[derive(Debug)]
 pub struct App {
+    /// The token service with the deployed signer.
     pub service: Service<DeployedSigner>,
+    /// The client registry, cached.
     pub registry: SecretRegistry,
     /// The `Service` dimension of the metrics.
     pub service_name: String,

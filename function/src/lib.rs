@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The OAuth 2.0 client credentials token service. The core (`oauth`, `jwt`, `registry`,
 //! `http`) knows nothing of AWS; `local` serves it over HTTP on loopback.
 

@@ -39,8 +39,11 @@ impl AuthMethod {
 /// A well-formed token request, not yet authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRequest {
+    /// The client identifier, from the `Authorization` header or the body (RFC 6749 §2.3.1).
     pub client_id: String,
+    /// The client secret as presented, decoded.
     pub client_secret: String,
+    /// Where the credentials came from.
     pub method: AuthMethod,
     /// The requested scopes; `None` when the parameter was omitted or empty.
     pub scope: Option<BTreeSet<String>>,
@@ -147,21 +150,34 @@ pub fn form_decode(value: &str) -> Option<String> {
 /// The settings of the grant.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The `iss` of every token (RFC 7519 §4.1.1), and the base URL of the endpoints the metadata
+    /// lists (RFC 8414 §2).
     pub issuer: String,
+    /// The `aud` of every token (RFC 7519 §4.1.3).
     pub audience: String,
+    /// Token lifetime in seconds, for a client that sets none of its own.
     pub ttl_seconds: u64,
 }
 
 /// RFC 9068 access token claims.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Claims {
+    /// Issuer (RFC 7519 §4.1.1): the service's issuer.
     pub iss: String,
+    /// Subject (RFC 7519 §4.1.2): the client id, as RFC 9068 §2.2 has it without a resource owner.
     pub sub: String,
+    /// Audience (RFC 7519 §4.1.3): the configured audience.
     pub aud: String,
+    /// The client the token was issued to (RFC 9068 §2.2, RFC 8693 §4.3).
     pub client_id: String,
+    /// Issued at (RFC 7519 §4.1.6), Unix seconds.
     pub iat: u64,
+    /// Expiration time (RFC 7519 §4.1.4), Unix seconds: `iat` plus the client's or the default
+    /// lifetime.
     pub exp: u64,
+    /// JWT ID (RFC 7519 §4.1.7): 16 random bytes, lowercase hex.
     pub jti: String,
+    /// The granted scopes, space-separated (RFC 9068 §2.2.3, RFC 8693 §4.2).
     pub scope: String,
 }
 

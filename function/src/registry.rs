@@ -62,10 +62,14 @@ impl StoredSecret {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
+    /// The client identifier (RFC 6749 §2.2); unique in the registry.
     pub client_id: String,
     /// One, or two during a rotation (oldest first).
     pub secrets: Vec<StoredSecret>,
+    /// Every scope the client may be granted.
     pub allowed_scopes: BTreeSet<String>,
+    /// The scopes granted when a request names none (RFC 6749 §3.3): a subset of `allowed_scopes`;
+    /// when empty, a request must name its scope.
     #[serde(default)]
     pub default_scopes: BTreeSet<String>,
     /// Token lifetime for this client; the service default when absent.
@@ -77,19 +81,26 @@ pub struct Client {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryDocument {
+    /// Every registered client, each id once.
     pub clients: Vec<Client>,
 }
 
+/// Why a registry document cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The text is not JSON of the document's shape (an unknown field included).
     #[error("client registry is not valid JSON of the expected shape: {0}")]
     Json(#[from] serde_json::Error),
+    /// A secret of the client has a salt that is not 32 or a hash that is not 64 hex digits.
     #[error("client registry: client `{0}` has a secret whose salt is not 32 or sha256 not 64 hex digits")]
     BadHash(String),
+    /// The client id appears more than once.
     #[error("client registry: client `{0}` is listed twice")]
     Duplicate(String),
+    /// The client has a default scope that is not among its allowed scopes.
     #[error("client registry: client `{0}` has default scopes outside its allowed scopes")]
     DefaultScopes(String),
+    /// The client has no secret, or more than [`MAX_SECRETS`].
     #[error("client registry: client `{0}` has no secret, or more than {MAX_SECRETS}")]
     SecretCount(String),
 }
@@ -152,6 +163,7 @@ impl Registry {
         Self::from_document(doc)
     }
 
+    /// Checks a parsed document and loads it.
     pub fn from_document(doc: RegistryDocument) -> Result<Self, RegistryError> {
         let mut clients = HashMap::new();
         for c in doc.clients {
@@ -175,6 +187,7 @@ impl Registry {
         Ok(Registry { clients })
     }
 
+    /// How many clients are registered.
     pub fn len(&self) -> usize {
         self.clients.len()
     }
@@ -184,6 +197,7 @@ impl Registry {
         self.clients.contains_key(client_id)
     }
 
+    /// Whether no client is registered.
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }

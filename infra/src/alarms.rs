@@ -11,15 +11,28 @@ use token_function::telemetry;
 pub enum Metric {
     /// An `AWS/Lambda` metric of the function with a statistic (Lambda developer guide, "Types
     /// of metrics for Lambda functions"): `Duration` in milliseconds, counts per period.
-    Lambda { name: &'static str, statistic: &'static str },
+    Lambda {
+        /// The metric name, e.g. `Errors`, `Throttles` or `Duration`.
+        name: &'static str,
+        /// The CloudWatch statistic, e.g. `Sum` or a percentile such as `p95`.
+        statistic: &'static str,
+    },
     /// Peak `ConcurrentExecutions` as a percentage of the function's reserved concurrency: it
     /// exists only with a reservation, and CloudWatch compares the absolute count.
     LambdaConcurrency,
     /// An `AWS/ApiGateway` metric of the stage with a statistic (API Gateway developer guide,
     /// "Amazon API Gateway dimensions and metrics"): `Latency` in milliseconds.
-    Api { name: &'static str, statistic: &'static str },
+    Api {
+        /// The metric name, e.g. `Latency`.
+        name: &'static str,
+        /// The CloudWatch statistic, e.g. a percentile such as `p90`.
+        statistic: &'static str,
+    },
     /// An API Gateway error count as a percentage of the stage's `Count` (metric math).
-    ApiRate { errors: &'static str },
+    ApiRate {
+        /// The error count metric, `5XXError` or `4XXError`.
+        errors: &'static str,
+    },
     /// Tokens issued as a percentage of token requests, from the function's own metrics
     /// (`token_function::telemetry`), 100 when there were none.
     TokenSuccess,
@@ -54,6 +67,7 @@ pub struct AlarmDef {
     pub key: &'static str,
     /// Logical id of the alarm resource.
     pub id: &'static str,
+    /// Human-readable name, for the runbook heading and validation messages.
     pub title: &'static str,
     /// The threshold's unit, as the runbook prints it.
     pub unit: &'static str,
@@ -65,11 +79,15 @@ pub struct AlarmDef {
     /// AWS/ApiGateway metric has one-minute resolution (their developer guides, "Metrics"); the
     /// function's Embedded Metric Format lines set no `StorageResolution`, so standard (60 s).
     pub resolution_seconds: u32,
+    /// What it means when the alarm fires, for the alarm description and the runbook.
     pub meaning: &'static str,
+    /// What to check first, one runbook step per entry.
     pub checks: &'static [&'static str],
+    /// What to do about it, one runbook step per entry.
     pub remedies: &'static [&'static str],
 }
 
+/// The alarm catalogue, in the order of `monitoring.alarms` and of the runbook.
 pub const ALARMS: &[AlarmDef] = &[
     AlarmDef {
         key: "lambda_errors",

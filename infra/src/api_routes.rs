@@ -16,9 +16,12 @@ use serde_json::Value as Json;
 /// An answer API Gateway gives without calling the integration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GatewayAnswer {
+    /// HTTP status code of the answer.
     pub status: u16,
     /// Header names as written in the template (`Content-Type`).
     pub headers: Vec<(String, String)>,
+    /// Response body: the template's `application/json` response template with the message filled
+    /// in, else API Gateway's default `{"message":…}`.
     pub body: String,
 }
 
@@ -34,7 +37,10 @@ struct Custom {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Routed {
     /// To the Lambda proxy integration; `resource` is the event's `resource` (`/oauth/token`).
-    Integration { resource: String },
+    Integration {
+        /// The matched resource's full path, without a trailing `/`.
+        resource: String,
+    },
     /// Answered by API Gateway itself.
     Gateway(GatewayAnswer),
 }

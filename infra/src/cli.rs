@@ -6,16 +6,19 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::synth::Format;
 
+/// The `infra` command line: global options and the command to run.
 #[derive(Debug, Parser)]
 #[command(name = "infra", version, about = "Synthesize, validate and deploy the token service")]
 pub struct Cli {
     /// Folder holding the environment files (<name>.yaml).
     #[arg(long, global = true, value_name = "DIR")]
     pub environments: Option<PathBuf>,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands of `infra`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write validated templates and a manifest to out/<env>/.
@@ -46,7 +49,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// Print the function's and the API's logs readably; `--follow` keeps printing.
     Logs(LogsArgs),
-    /// Write each environment's runbook to docs/runbooks/<env>.md.
+    /// Write each environment's runbook to docs/runbooks/<env>.md, and the rule table of
+    /// docs/validation.md.
     Docs(DocsArgs),
     /// List the environments; with `--json`, also the catalogues scripts read (alarms,
     /// CloudWatch Logs retentions).
@@ -64,8 +68,10 @@ pub struct Target {
     pub all: bool,
 }
 
+/// Arguments of `infra synth`.
 #[derive(Debug, Args)]
 pub struct SynthArgs {
+    /// The environment, or every environment.
     #[command(flatten)]
     pub target: Target,
     /// Output folder; each environment gets a subfolder.
@@ -77,12 +83,15 @@ pub struct SynthArgs {
     /// Only this stack.
     #[arg(long, value_name = "ID", value_enum)]
     pub stack: Option<crate::stacks::StackId>,
+    /// Format of the templates.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
 }
 
+/// Arguments of `infra validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// The environment, or every environment.
     #[command(flatten)]
     pub target: Target,
     /// Print findings as JSON.
@@ -90,6 +99,7 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// Arguments of `infra serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The environment whose audience, clients and TTLs to use (the issuer is the local URL).
@@ -110,6 +120,7 @@ pub struct ServeArgs {
     pub max_environments: u16,
 }
 
+/// Arguments of `infra list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// One JSON object: `environments` (names), `alarms` (each alarm's `key`, `unit`, `below`,
@@ -119,26 +130,34 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// Arguments of `infra docs`.
 #[derive(Debug, Args)]
 pub struct DocsArgs {
     /// Folder the runbooks go to.
     #[arg(long, default_value = "docs/runbooks", value_name = "DIR")]
     pub out: PathBuf,
-    /// Write nothing; exit 1 if a runbook is missing or out of date.
+    /// The validation rules page, whose rule table is generated from the rules.
+    #[arg(long, default_value = "docs/validation.md", value_name = "FILE")]
+    pub rules_page: PathBuf,
+    /// Write nothing; exit 1 if a runbook or the rule table is missing or out of date.
     #[arg(long)]
     pub check: bool,
 }
 
+/// Arguments of `infra bootstrap`.
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
+    /// The environment (a file name in environments/ without .yaml).
     pub env: String,
     /// Execute without asking.
     #[arg(long)]
     pub yes: bool,
 }
 
+/// Arguments of `infra diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The environment (a file name in environments/ without .yaml).
     pub env: String,
     /// Plan with this function zip instead of building the function.
     #[arg(long, value_name = "PATH")]
@@ -148,8 +167,10 @@ pub struct DiffArgs {
     pub deployed_code: bool,
 }
 
+/// Arguments of `infra deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
+    /// The environment (a file name in environments/ without .yaml).
     pub env: String,
     /// Only show the plan (exit 0: nothing to change, 2: changes, 1: error).
     #[arg(long)]
@@ -178,16 +199,20 @@ pub struct DeployArgs {
     pub deployed_code: bool,
 }
 
+/// Arguments of `infra rollback` and `infra drift`.
 #[derive(Debug, Args)]
 pub struct StackArgs {
+    /// The deployed environment.
     pub env: String,
     /// Only this stack (`service` or `monitoring`).
     #[arg(long, value_name = "ID", value_enum)]
     pub stack: Option<crate::stacks::StackId>,
 }
 
+/// Arguments of `infra destroy`.
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    /// The deployed environment.
     pub env: String,
     /// With --force: delete without typing the stack names.
     #[arg(long)]
@@ -197,39 +222,48 @@ pub struct DestroyArgs {
     pub force: bool,
 }
 
+/// Arguments of `infra status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The deployed environment.
     pub env: String,
     /// Follow a running operation until it settles.
     #[arg(long)]
     pub watch: bool,
 }
 
+/// Arguments of `infra package`.
 #[derive(Debug, Args)]
 pub struct PackageArgs {
+    /// The environment (a file name in environments/ without .yaml).
     pub env: String,
     /// Also write the zip here.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }
 
+/// Arguments of `infra clients`.
 #[derive(Debug, Args)]
 pub struct ClientsArgs {
     /// The deployed environment.
     pub env: String,
+    /// What to do with the client registry.
     #[command(subcommand)]
     pub action: ClientAction,
 }
 
+/// The commands of `infra clients`.
 #[derive(Debug, Subcommand)]
 pub enum ClientAction {
     /// Every client of the environment file and of the registry, with how it stands.
     List {
+        /// Print the clients as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Register a client of the environment file with a new secret, printed once.
     Add {
+        /// The client id (an `id` under `token.clients` in the environment file).
         id: String,
         /// Print the credentials as JSON.
         #[arg(long)]
@@ -237,18 +271,24 @@ pub enum ClientAction {
     },
     /// Give a client a second secret, printed once; both work until `finish-rotation`.
     Rotate {
+        /// The registered client whose secret to rotate.
         id: String,
         /// The old secret also stops working this long from now (`90m`, `24h`, `7d`; 1 minute to
         /// 90 days).
         #[arg(long, value_name = "DURATION", value_parser = parse_overlap)]
         overlap: Option<u64>,
+        /// Print the credentials as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Remove the old secret of a rotation.
-    FinishRotation { id: String },
+    FinishRotation {
+        /// The client whose rotation to finish.
+        id: String,
+    },
     /// Remove a client from the registry: it gets no more tokens.
     Remove {
+        /// The client to remove.
         id: String,
         /// Without asking (else type the client id at the terminal).
         #[arg(long)]
@@ -279,14 +319,17 @@ fn parse_overlap(text: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// Arguments of `infra keys`.
 #[derive(Debug, Args)]
 pub struct KeysArgs {
     /// The deployed environment.
     pub env: String,
+    /// What to do with the signing keys.
     #[command(subcommand)]
     pub action: KeyAction,
 }
 
+/// The commands of `infra keys`.
 #[derive(Debug, Subcommand)]
 pub enum KeyAction {
     /// The signing keys' stage, and when the next step may run.
@@ -302,6 +345,7 @@ pub enum KeyAction {
     },
 }
 
+/// Arguments of `infra logs`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The deployed environment.

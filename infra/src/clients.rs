@@ -20,20 +20,38 @@ use crate::env::{ClientSettings, Environment};
 /// Why a change was refused; nothing was written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClientError {
+    /// The client id is not in the environment file's `token.clients`.
     #[error("`{id}` is not a client of `{env}` ({file} token.clients: {known})")]
-    NotInFile { id: String, env: String, file: String, known: String },
+    NotInFile {
+        /// The client id asked for.
+        id: String,
+        /// The environment's name.
+        env: String,
+        /// The environment file's path.
+        file: String,
+        /// The file's client ids, comma-separated.
+        known: String,
+    },
+    /// `add` refused: the client with this id is already in the registry.
     #[error("`{0}` is already registered; `rotate` gives it a new secret")]
     AlreadyRegistered(String),
+    /// The client with this id is not in the registry.
     #[error("`{0}` is not registered (`clients <env> list` shows who is)")]
     NotRegistered(String),
+    /// `rotate` refused: the client with this id already has two secrets.
     #[error("`{0}` is being rotated (it has {MAX_SECRETS} secrets); `finish-rotation {0}` first")]
     Rotating(String),
+    /// `finish-rotation` refused: the client with this id has only one secret.
     #[error("`{0}` is not being rotated (it has one working secret)")]
     NotRotating(String),
+    /// The registry document would be this many bytes, over Secrets Manager's limit on a secret
+    /// value (`MAX_DOCUMENT_BYTES`).
     #[error("the registry would be {0} bytes; Secrets Manager holds at most {MAX_DOCUMENT_BYTES} per secret")]
     TooLarge(usize),
+    /// The system's secure random generator failed, so no secret or salt could be made.
     #[error("no secure random source")]
     Random,
+    /// The registry document could not be serialized to JSON; holds the error message.
     #[error("cannot write the registry as JSON: {0}")]
     Serialize(String),
 }
@@ -55,7 +73,9 @@ pub enum Standing {
 /// One line of `clients list`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClientStatus {
+    /// The OAuth 2.0 client identifier (`client_id`).
     pub client_id: String,
+    /// How it stands, file against registry.
     pub standing: Standing,
     /// Secrets in the registry: 1, or 2 during a rotation.
     pub secrets: usize,

@@ -57,10 +57,15 @@ pub enum Stage {
     /// rotation.
     #[default]
     A,
+    /// `a-publish-b`: slot `b`'s key is created and published; `a` still signs.
     APublishB,
+    /// `b-signs-a-published`: `b` signs; `a` stays published until its tokens have expired.
     BSignsAPublished,
+    /// `b`: slot `b` alone holds a key, signs and is published; `a`'s key is retired.
     B,
+    /// `b-publish-a`: slot `a`'s key is created and published; `b` still signs.
     BPublishA,
+    /// `a-signs-b-published`: `a` signs; `b` stays published until its tokens have expired.
     ASignsBPublished,
 }
 
@@ -84,6 +89,7 @@ impl Stage {
         }
     }
 
+    /// The stage whose parameter value is `text`, if any.
     pub fn parse(text: &str) -> Option<Stage> {
         Stage::ALL.into_iter().find(|s| s.as_str() == text)
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `infra`: turns typed stack definitions plus one YAML file per environment into validated
 //! CloudFormation templates. Data flows one way: environment → stacks → validate → synth.
 

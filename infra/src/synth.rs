@@ -11,11 +11,14 @@ use crate::stacks::Stack;
 /// Output format of templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// JSON (`<stack>.template.json`).
     Json,
+    /// YAML (`<stack>.template.yaml`).
     Yaml,
 }
 
 impl Format {
+    /// The template file extension for this format, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -24,12 +27,27 @@ impl Format {
     }
 }
 
+/// Why writing an environment's templates, runbook or manifest failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
+    /// A file or the output folder could not be written.
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        /// The file or folder.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A template, the runbook or the manifest could not be rendered.
     #[error("cannot render {what} as {format}: {message}")]
-    Render { what: String, format: &'static str, message: String },
+    Render {
+        /// What was rendered: a stack name, `runbook` or `manifest`.
+        what: String,
+        /// The format it was rendered in: `yaml`, `markdown` or `json`.
+        format: &'static str,
+        /// The renderer's error message.
+        message: String,
+    },
 }
 
 /// Renders a template in `format`.
@@ -47,21 +65,34 @@ pub fn render(stack: &Stack, format: Format) -> Result<String, SynthError> {
 /// What `deploy` needs to know about each stack, besides its template.
 #[derive(Debug, Serialize)]
 pub struct Manifest<'a> {
+    /// The environment's name.
     pub environment: &'a str,
+    /// The AWS account the environment deploys to.
     pub account_id: &'a str,
+    /// The AWS Region the environment deploys to.
     pub region: &'a str,
+    /// Every stack written, in deploy order.
     pub stacks: Vec<ManifestStack>,
 }
 
+/// One stack of the manifest.
 #[derive(Debug, Serialize)]
 pub struct ManifestStack {
+    /// Which stack it is.
     pub id: crate::stacks::StackId,
+    /// The CloudFormation stack name.
     pub name: String,
+    /// The template's file name, in the manifest's folder (`service.template.json`).
     pub template: String,
+    /// How many resources the template declares.
     pub resources: usize,
+    /// The logical ids of the template's parameters.
     pub parameters: Vec<String>,
+    /// The capabilities CloudFormation must be given for the template (`CAPABILITY_NAMED_IAM`).
     pub capabilities: Vec<&'static str>,
+    /// Whether the stack has termination protection, from the environment file.
     pub termination_protection: bool,
+    /// The stack tags: the environment file's `tags` and the ones infra adds.
     pub tags: std::collections::BTreeMap<String, String>,
 }
 

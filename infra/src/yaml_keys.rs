@@ -34,7 +34,14 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 pub enum ReadError {
     /// A key written twice in one mapping.
     #[error("{path}: the key is given twice, at line {first} and at line {second}")]
-    DuplicateKey { path: String, first: usize, second: usize },
+    DuplicateKey {
+        /// The key's dotted path.
+        path: String,
+        /// The line it is first written at.
+        first: usize,
+        /// The line it is written at again.
+        second: usize,
+    },
     /// A tagged node; `scalar` when it tags a single value rather than a section or list.
     #[error(
         "{path}: the YAML tag `{tag}` at line {line} is not read: environment files hold plain values{}",
@@ -44,25 +51,54 @@ pub enum ReadError {
             (true, false) => "; remove the tag",
         }
     )]
-    Tag { path: String, line: usize, tag: String, scalar: bool },
+    Tag {
+        /// The dotted path of the tagged node.
+        path: String,
+        /// The tag's line.
+        line: usize,
+        /// The tag as written (`!Ref`, `!!str`).
+        tag: String,
+        /// Whether it tags a single value.
+        scalar: bool,
+    },
     /// A `<<` merge key.
     #[error("{path}: the merge key `<<` at line {line} is not applied (YAML 1.2 has no merge); write the keys out")]
-    MergeKey { path: String, line: usize },
+    MergeKey {
+        /// The dotted path of the `<<` key.
+        path: String,
+        /// Its line.
+        line: usize,
+    },
     /// A value that is empty or null; `item` when it is a list's item rather than a key's value.
     #[error(
         "{path}: the {} at line {line} has no value; write its value (a section's keys indented under it){}",
         if *item { "list item" } else { "key" },
         if *item { ", or remove the item" } else { ", or remove the key where it is optional" }
     )]
-    Empty { path: String, line: usize, item: bool },
+    Empty {
+        /// The dotted path of the empty value.
+        path: String,
+        /// Its line.
+        line: usize,
+        /// Whether it is a list item rather than a key's value.
+        item: bool,
+    },
     /// A second document in the stream.
     #[error(
         "a second YAML document starts at line {line}: an environment file is one document; remove the `---` there and what follows, or move it to a file of its own"
     )]
-    SecondDocument { line: usize },
+    SecondDocument {
+        /// The line the second document starts at.
+        line: usize,
+    },
     /// A directive (`%YAML`, `%TAG`).
     #[error("line {line}: the directive `{directive}` is not read; remove it (environment files are plain YAML 1.2)")]
-    Directive { line: usize, directive: String },
+    Directive {
+        /// The directive's line.
+        line: usize,
+        /// The directive as written.
+        directive: String,
+    },
     /// No settings at all: an empty file, only comments, or a null document.
     #[error(
         "the file holds no settings; an environment file is one mapping of keys (account_id, region, ...: docs/environments.md)"
@@ -72,26 +108,53 @@ pub enum ReadError {
     #[error(
         "line {line}: the file is a {found}; an environment file is one mapping of keys (account_id: ..., region: ...)"
     )]
-    NotAMapping { line: usize, found: &'static str },
+    NotAMapping {
+        /// The line the document's content starts at.
+        line: usize,
+        /// What the document is instead: `list` or `single value`.
+        found: &'static str,
+    },
     /// A character YAML 1.2 does not allow (section 5.1).
     #[error(
         "line {line}: the control character {code} is not allowed in YAML (YAML 1.2 section 5.1){}; delete it, or save the file as UTF-8 text",
         if code == "U+0000" { ", and a NUL is what a UTF-16 file without a byte-order mark holds" } else { "" }
     )]
-    Control { line: usize, code: String },
+    Control {
+        /// The character's line.
+        line: usize,
+        /// The character as `U+XXXX`.
+        code: String,
+    },
     /// A character YAML 1.1 readers break lines at and YAML 1.2 does not.
     #[error(
         "line {line}: {code} is a line break to YAML 1.1 readers and not to YAML 1.2, so what follows it could be read as another setting (even after a `#`); delete it or use a plain line break"
     )]
-    LineBreak { line: usize, code: String },
+    LineBreak {
+        /// The character's line.
+        line: usize,
+        /// The character as `U+XXXX` (U+0085, U+2028 or U+2029).
+        code: String,
+    },
     /// A plain value in a number form other than decimal; `advice` says what to write.
     #[error("{path}: `{text}` at line {line} is {advice}")]
-    NumberForm { path: String, line: usize, text: String, advice: String },
+    NumberForm {
+        /// The dotted path of the value.
+        path: String,
+        /// Its line.
+        line: usize,
+        /// The value as written.
+        text: String,
+        /// What form it is in and the decimal to write instead ([`number_form`]).
+        advice: String,
+    },
     /// A byte-order mark after the start.
     #[error(
         "line {line}: a byte-order mark (U+FEFF) inside the file; YAML allows one only at the very start (YAML 1.2 section 5.2): delete it"
     )]
-    ByteOrderMark { line: usize },
+    ByteOrderMark {
+        /// The mark's line.
+        line: usize,
+    },
 }
 
 /// The line (1-based) of every key of a document, by dotted path, and every scalar value with the

@@ -4,38 +4,49 @@ use serde::Serialize;
 
 use super::Value;
 
+/// An IAM policy document: the policy language version and the statements.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyDocument {
+    /// `Version`: the policy language version; [`PolicyDocument::new`] sets `2012-10-17`.
     pub version: &'static str,
+    /// `Statement`: the statements, each allowing or denying actions.
     pub statement: Vec<Statement>,
 }
 
 impl PolicyDocument {
+    /// A document in the current policy language (`2012-10-17`) with these statements.
     pub fn new(statement: Vec<Statement>) -> Self {
         PolicyDocument { version: "2012-10-17", statement }
     }
 }
 
+/// `Effect`: whether a statement allows or denies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Effect {
+    /// `Allow`: grants the actions.
     Allow,
+    /// `Deny`: refuses the actions, whatever any other statement allows.
     Deny,
 }
 
 /// `Principal`: a service, an AWS account or role, or `*`.
 #[derive(Clone, Debug, Serialize)]
 pub enum Principal {
+    /// `{"Service": [...]}`: AWS services, such as `lambda.amazonaws.com`.
     Service(Vec<String>),
+    /// `{"AWS": ...}`: an account, role or user, by ARN, or `*`.
     #[serde(rename = "AWS")]
     Aws(Value<String>),
     /// A web identity provider (an OIDC provider's ARN).
     Federated(Value<String>),
+    /// A bare `"*"`: anyone.
     #[serde(untagged)]
     Any(&'static str),
 }
 
 impl Principal {
+    /// One AWS service, such as `apigateway.amazonaws.com`.
     pub fn service(name: &str) -> Self {
         Principal::Service(vec![name.to_owned()])
     }
@@ -45,17 +56,25 @@ impl Principal {
     }
 }
 
+/// One statement of a policy document.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Statement {
+    /// `Sid`: an optional statement id, unique within the document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// `Effect`: whether the statement allows or denies.
     pub effect: Effect,
+    /// `Principal`: who the statement applies to; only in resource-based policies (trust, key,
+    /// bucket and topic policies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
+    /// `Action`: the actions, such as `kms:Decrypt`; `*` wildcards are allowed.
     pub action: Vec<String>,
+    /// `Resource`: the ARNs the actions apply to, or `*`; omitted when empty, as in trust policies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<Value<String>>,
+    /// `Condition`: operator → condition key → value(s), as IAM writes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<serde_json::Value>,
 }
@@ -125,14 +144,17 @@ impl Statement {
                 "StringEquals": {"kms:CallerAccount": {"Ref": "AWS::AccountId"}},
             }))
     }
+    /// Sets the statement id (`Sid`).
     pub fn sid(mut self, sid: &str) -> Self {
         self.sid = Some(sid.to_owned());
         self
     }
+    /// Sets the `Principal`.
     pub fn principal(mut self, p: Principal) -> Self {
         self.principal = Some(p);
         self
     }
+    /// Sets the `Condition` block.
     pub fn condition(mut self, c: serde_json::Value) -> Self {
         self.condition = Some(c);
         self

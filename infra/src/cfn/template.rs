@@ -40,14 +40,25 @@ pub(crate) use resource;
 /// Problems building a template; each is a bug in a stack definition, named precisely.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// The logical id is already taken by a resource, parameter, condition or output.
     #[error("logical id `{0}` is used twice; give each resource, parameter and output its own id")]
     Duplicate(String),
+    /// The logical id is not 1 to 255 ASCII letters and digits.
     #[error("logical id `{0}` is not valid: use 1 to 255 ASCII letters and digits")]
     InvalidId(String),
+    /// Any other mistake in a stack definition.
     #[error("stack definition: {0}")]
     Definition(String),
+    /// A resource's properties could not be serialized to JSON.
     #[error("resource `{id}` ({ty}) could not be serialized: {source}")]
-    Serialize { id: String, ty: &'static str, source: serde_json::Error },
+    Serialize {
+        /// The resource's logical id.
+        id: String,
+        /// Its CloudFormation type.
+        ty: &'static str,
+        /// The serialization error.
+        source: serde_json::Error,
+    },
 }
 
 /// `true` when `id` is a valid CloudFormation logical id.
@@ -117,12 +128,15 @@ pub struct ParamHandle {
 }
 
 impl ParamHandle {
+    /// `{"Ref": name}`: the parameter's value.
     pub fn r#ref(&self) -> Value<String> {
         Value::intrinsic(Intrinsic::Ref(self.name.clone()))
     }
+    /// `${Name}`, for use inside `Value::sub`.
     pub fn sub_ref(&self) -> String {
         format!("${{{}}}", self.name)
     }
+    /// The parameter's name (its logical id).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -135,6 +149,7 @@ pub struct ConditionHandle {
 }
 
 impl ConditionHandle {
+    /// The condition's name (its logical id).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -144,14 +159,20 @@ impl ConditionHandle {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Parameter {
+    /// `Type`: the parameter type, such as `String`.
     pub r#type: &'static str,
+    /// `Description`: shown with the parameter; up to 4,000 characters.
     pub description: String,
+    /// `Default`: the value used when none is given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// `AllowedPattern`: a regular expression a `String` value must match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_pattern: Option<String>,
+    /// `MinLength`: the fewest characters a `String` value may have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
+    /// `AllowedValues`: the only values accepted; omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_values: Vec<String>,
 }
@@ -178,9 +199,13 @@ impl Parameter {
 /// A condition expression.
 #[derive(Clone, Debug)]
 pub enum Condition {
+    /// `Fn::Equals`: the two values are equal.
     Equals(Value<String>, Value<String>),
+    /// `Fn::Not`: the condition does not hold.
     Not(Box<Condition>),
+    /// `Fn::And`: all of 2 to 10 conditions hold.
     And(Vec<Condition>),
+    /// `Fn::Or`: at least one of 2 to 10 conditions holds.
     Or(Vec<Condition>),
     /// Another declared condition.
     Is(ConditionHandle),
@@ -205,7 +230,9 @@ impl Serialize for Condition {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Output {
+    /// `Description`: what the output is; up to 1,024 characters.
     pub description: String,
+    /// `Value`: the output's value.
     pub value: Value<String>,
 }
 
@@ -215,9 +242,13 @@ pub struct Output {
 /// back, so a retry does not fail on a name that is already taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Policy {
+    /// `Delete`: delete the resource.
     Delete,
+    /// `Retain`: keep the resource, outside the stack.
     Retain,
+    /// `RetainExceptOnCreate`: keep it, unless the stack's first create rolls back.
     RetainExceptOnCreate,
+    /// `Snapshot`: snapshot the resource's data, then delete it; only types that support snapshots.
     Snapshot,
 }
 
@@ -244,6 +275,7 @@ pub struct Options {
 }
 
 impl Options {
+    /// No attributes: the same as `Options::default()`.
     pub fn new() -> Self {
         Self::default()
     }
@@ -282,18 +314,26 @@ impl Options {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ResourceEntry {
+    /// `Type`: the resource type, such as `AWS::Lambda::Function`.
     pub r#type: &'static str,
+    /// `Properties`: the typed resource, serialized.
     pub properties: serde_json::Value,
+    /// `Condition`: the condition that must hold for the resource to be created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// `DependsOn`: logical ids of resources to create before this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// `DeletionPolicy`: what happens to the resource when it leaves the stack.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<Policy>,
+    /// `UpdateReplacePolicy`: what happens to the old resource when an update replaces it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_replace_policy: Option<Policy>,
+    /// `UpdatePolicy`, such as `CodeDeployLambdaAliasUpdate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_policy: Option<serde_json::Value>,
+    /// The attributes `Fn::GetAtt` may read; not written to the template.
     #[serde(skip)]
     pub attributes: &'static [&'static str],
 }
@@ -316,6 +356,7 @@ pub struct Template {
 }
 
 impl Template {
+    /// An empty template (format version `2010-09-09`) with this `Description`.
     pub fn new(description: impl Into<String>) -> Self {
         Template {
             format_version: "2010-09-09",
@@ -418,18 +459,23 @@ impl Template {
         Ok(())
     }
 
+    /// The template's `Description`.
     pub fn description(&self) -> &str {
         &self.description
     }
+    /// The resources, by logical id.
     pub fn resources(&self) -> &BTreeMap<String, ResourceEntry> {
         &self.resources
     }
+    /// The parameters, by name.
     pub fn parameters(&self) -> &BTreeMap<String, Parameter> {
         &self.parameters
     }
+    /// The conditions, by name.
     pub fn conditions(&self) -> &BTreeMap<String, Condition> {
         &self.conditions
     }
+    /// The outputs, by name.
     pub fn outputs(&self) -> &BTreeMap<String, Output> {
         &self.outputs
     }

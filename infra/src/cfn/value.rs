@@ -89,18 +89,26 @@ impl Value<String> {
 /// CloudFormation's pseudo parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pseudo {
+    /// `AWS::AccountId`: the stack's account id.
     AccountId,
+    /// `AWS::Region`: the stack's region, such as `eu-west-1`.
     Region,
+    /// `AWS::Partition`: `aws`, or `aws-cn`, `aws-us-gov`, ... in other partitions.
     Partition,
+    /// `AWS::StackName`: the stack's name.
     StackName,
+    /// `AWS::StackId`: the stack's ARN.
     StackId,
+    /// `AWS::URLSuffix`: the partition's domain suffix, usually `amazonaws.com`.
     UrlSuffix,
 }
 
 impl Pseudo {
+    /// Every pseudo parameter, in declaration order.
     pub const ALL: [Pseudo; 6] =
         [Pseudo::AccountId, Pseudo::Region, Pseudo::Partition, Pseudo::StackName, Pseudo::StackId, Pseudo::UrlSuffix];
 
+    /// The name `Ref` takes, such as `AWS::Region`.
     pub fn name(self) -> &'static str {
         match self {
             Pseudo::AccountId => "AWS::AccountId",

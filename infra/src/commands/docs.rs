@@ -1,4 +1,5 @@
-//! `infra docs`: write (or check) every environment's runbook under docs/runbooks/.
+//! `infra docs`: write (or check) every environment's runbook under docs/runbooks/, and the rule
+//! table of docs/validation.md (generated from `crate::validate::rules`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use anyhow::Context;
 use crate::cli::DocsArgs;
 use crate::env::Environment;
 
+/// Runs `docs`: writes what is out of date, or with `--check` names it and exits 1.
 pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
     let names = Environment::names(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     let mut stale = Vec::new();
@@ -25,6 +27,24 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
+        }
+    }
+    let page = std::fs::read_to_string(&args.rules_page)
+        .with_context(|| format!("cannot read {}", args.rules_page.display()))?;
+    let (start, end) = crate::validate::RULES_TABLE_MARKERS;
+    let text = crate::validate::with_rules_table(&page).with_context(|| {
+        format!(
+            "{}: no rule table markers; put the lines `{start}` and `{end}` where the table goes",
+            args.rules_page.display()
+        )
+    })?;
+    if text != page {
+        if args.check {
+            stale.push(args.rules_page.display().to_string());
+        } else {
+            std::fs::write(&args.rules_page, text)
+                .with_context(|| format!("cannot write {}", args.rules_page.display()))?;
+            eprintln!("wrote {}", args.rules_page.display());
         }
     }
     if stale.is_empty() {

@@ -6,10 +6,15 @@ use std::fmt::Write;
 /// What happens to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
+    /// Modified with `Replacement` `True` or `Conditional`: the resource is (or may be) replaced.
     Replace,
+    /// Deleted (`Remove`).
     Remove,
+    /// Created (`Add`).
     Add,
+    /// Updated in place (`Modify` without replacement).
     Modify,
+    /// Any other action (`Import`, `Dynamic`), or none given.
     Other,
 }
 
@@ -18,6 +23,7 @@ pub enum Action {
 /// secret (every client would be lost).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Guarded {
+    /// The signing key of this logical id would be replaced.
     SigningKeyReplaced(String),
     /// KMS cannot change a key's `KeySpec` (AWS::KMS::Key reference): CloudFormation would fail
     /// the update and roll back.
@@ -50,8 +56,11 @@ pub fn guarded(changes: &[Change], keys: &[&str], kept: &[&str]) -> Option<Guard
 /// One resource change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
+    /// The resource's logical id in the template.
     pub logical_id: String,
+    /// Its CloudFormation type (`AWS::Lambda::Function`).
     pub resource_type: String,
+    /// What happens to it.
     pub action: Action,
     /// `True`, `False` or `Conditional`, for modifications.
     pub replacement: Option<String>,
@@ -70,7 +79,9 @@ pub struct Change {
 pub struct PropertyChange {
     /// `/Properties/Environment/Variables/TOKEN_ISSUER`.
     pub path: String,
+    /// The value before the change, if it had one.
     pub before: Option<String>,
+    /// The value after the change, if it has one.
     pub after: Option<String>,
     /// `Always` or `Conditionally` when the change recreates the resource.
     pub recreation: Option<String>,

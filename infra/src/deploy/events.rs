@@ -7,18 +7,24 @@ use aws_smithy_types::date_time::Format;
 /// One stack event, as printed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// The event's `EventId`: a watch prints each id once.
     pub id: String,
     /// RFC 3339.
     pub timestamp: String,
     /// The same instant as Unix seconds.
     pub epoch_seconds: i64,
+    /// The resource's logical id (the stack's name for the stack's own events).
     pub logical_id: String,
+    /// Its CloudFormation type (`AWS::CloudFormation::Stack` for the stack itself).
     pub resource_type: String,
+    /// The resource status the event reports (`CREATE_COMPLETE`, `UPDATE_FAILED`).
     pub status: String,
+    /// The status reason, when CloudFormation gave a non-empty one.
     pub reason: Option<String>,
 }
 
 impl Event {
+    /// From the SDK's view of an event (`DescribeStackEvents`); a field it lacks is empty.
     pub fn from_sdk(e: &aws_sdk_cloudformation::types::StackEvent) -> Self {
         Event {
             id: e.event_id().unwrap_or_default().to_owned(),

@@ -24,7 +24,10 @@ use crate::keys::Stage;
 /// undoes another's newer pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// Slots to generate a pair for, each with the pair it must still hold (`None`, or a stale
+    /// one).
     pub generate: Vec<(Slot, Option<StoredKeyPair>)>,
+    /// Slots whose pair goes, each with that pair.
     pub retire: Vec<(Slot, StoredKeyPair)>,
 }
 
@@ -68,23 +71,35 @@ pub fn apply(doc: &mut KeyPairsDocument, changes: &Changes, generated: &BTreeMap
     changed
 }
 
+/// Why the key pair secret could not be brought to a stage.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyPairsError {
+    /// Reading or writing the key pair secret failed.
     #[error(transparent)]
     Secret(#[from] RegistryError),
+    /// KMS `GenerateDataKeyPairWithoutPlaintext` under `key` failed or gave no usable key pair;
+    /// `message` says why.
     #[error("GenerateDataKeyPairWithoutPlaintext under {key}: {message}")]
-    Generate { key: String, message: String },
+    Generate {
+        /// The KMS key the pair is encrypted under (ARN).
+        key: String,
+        /// The KMS error.
+        message: String,
+    },
 }
 
 /// The key pairs of one deployed environment.
 #[derive(Debug)]
 pub struct KeyPairs {
+    /// The key pair secret.
     pub secret: KeyPairsSecret,
+    /// KMS, which generates the key pairs (`GenerateDataKeyPairWithoutPlaintext`).
     pub kms: aws_sdk_kms::Client,
     /// The symmetric key the private keys are encrypted under.
     pub key_encryption_key: String,
     /// The service's qualified name: the encryption context the function decrypts under.
     pub service: String,
+    /// What new pairs sign with: the environment file's `signing_key.algorithm`.
     pub algorithm: Algorithm,
 }
 

@@ -40,10 +40,13 @@ impl Source {
 /// One log event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// The event's id in CloudWatch Logs: `--follow` skips ids already printed.
     pub id: String,
     /// Unix milliseconds.
     pub timestamp_ms: i64,
+    /// The log group it came from.
     pub source: Source,
+    /// The log line as the group holds it.
     pub message: String,
 }
 

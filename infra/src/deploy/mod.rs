@@ -24,28 +24,64 @@ use aws_sdk_sts::error::SdkError;
 /// Why a deploy step failed; each message says what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
+    /// Stack `stack` is `status`, which takes no change now (an operation running, a failed create
+    /// or update); `next` says what to do.
     #[error("stack `{stack}` is {status} and cannot be changed now: {next}")]
-    Blocked { stack: String, status: String, next: String },
+    Blocked {
+        /// The stack's name.
+        stack: String,
+        /// Its CloudFormation stack status.
+        status: String,
+        /// What to do, with the command.
+        next: String,
+    },
+    /// CloudFormation could not compute the change set of `stack`; `reason` is its status reason.
     #[error("the change set for `{stack}` failed: {reason}")]
-    ChangeSet { stack: String, reason: String },
+    ChangeSet {
+        /// The stack's name.
+        stack: String,
+        /// The change set's status reason.
+        reason: String,
+    },
+    /// No AWS credentials were found, or they expired.
     #[error(
         "AWS credentials are missing or expired ({0}); sign in again, e.g. `aws sso login --profile <profile>`, and retry"
     )]
     Credentials(String),
+    /// AWS throttled a call (`Throttling`, `Rate exceeded`).
     #[error("AWS is throttling requests ({0}); wait a minute and retry")]
     Throttled(String),
+    /// Any other AWS failure: what failed and the error, on one line.
     #[error("{0}")]
     Aws(String),
+    /// Ctrl-C before the change set of this stack was executed; the change set was deleted.
     #[error("interrupted before anything changed: the change set for `{0}` was deleted")]
     Interrupted(String),
+    /// Ctrl-C while watching `stack`, whose operation goes on; `env` is the environment the resume
+    /// command names.
     #[error(
         "stopped watching `{stack}`; its operation goes on in CloudFormation. Resume watching with `cargo run -- status {env} --watch`"
     )]
-    Watching { stack: String, env: String },
+    Watching {
+        /// The stack's name.
+        stack: String,
+        /// The environment, as the resume command names it.
+        env: String,
+    },
+    /// The credentials are for account `actual`, not `expected`, the `account_id` of environment
+    /// `env`.
     #[error(
         "the credentials are for account {actual} but this environment is account {expected} (environments/{env}.yaml account_id); use that account's profile"
     )]
-    WrongAccount { env: String, expected: String, actual: String },
+    WrongAccount {
+        /// The environment's name.
+        env: String,
+        /// Its `account_id`.
+        expected: String,
+        /// The account of the credentials (STS `GetCallerIdentity`).
+        actual: String,
+    },
+    /// The function artifact could not be built or read.
     #[error(transparent)]
     Package(#[from] package::PackageError),
     /// The smoke check failed after a deploy that completed: (what failed, the environment as
@@ -104,11 +140,17 @@ pub struct Aws {
     pub emulator: bool,
     /// The configuration the clients were made from.
     pub config: aws_config::SdkConfig,
+    /// CloudFormation: stacks, change sets, events, drift.
     pub cfn: aws_sdk_cloudformation::Client,
+    /// S3, path-style: the assets bucket the artifact is uploaded to.
     pub s3: aws_sdk_s3::Client,
+    /// STS: `GetCallerIdentity` for the account check.
     pub sts: aws_sdk_sts::Client,
+    /// Secrets Manager: the client registry and key pair secrets.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// KMS: envelope mode's key pairs.
     pub kms: aws_sdk_kms::Client,
+    /// CloudWatch Logs: `infra logs`.
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Reads what the deployed function (and the version its alias serves) runs with.
     pub lambda: aws_sdk_lambda::Client,
@@ -129,6 +171,8 @@ impl Aws {
         Self::from_config(&config)
     }
 
+    /// Clients from a loaded configuration, as it is; the partition is `aws` until
+    /// [`Aws::check_account`] reads it.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         // Path-style addressing keeps custom endpoints (emulators) working.
         let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();

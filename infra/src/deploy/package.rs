@@ -10,23 +10,39 @@ use crate::env::Architecture;
 /// provided.al2023 ships glibc 2.34: a binary needing a newer symbol version cannot load.
 pub const MAX_GLIBC: (u32, u32) = (2, 34);
 
+/// Why the function artifact cannot be built or used.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    /// The function cannot be built here (no way to build for the architecture), cargo could not
+    /// run or failed, or it built no `bootstrap`.
     #[error("{0}")]
     Build(String),
     /// Ctrl-C during the build: cargo and its compilers were stopped.
     #[error("interrupted during the function build, which was stopped; nothing was uploaded or deployed")]
     Interrupted,
+    /// The binary or zip at `path` fails a check (not an ELF for the architecture, a glibc newer
+    /// than Lambda's, no executable `bootstrap`); `message` says which.
     #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// (Not a `source`: the message already says it, and error chains would say it twice.)
     #[error("{path}: {error}")]
-    Io { path: String, error: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
 }
 
 /// A zipped function, ready to upload.
 #[derive(Clone, Debug)]
 pub struct Artifact {
+    /// The zip's bytes, as uploaded.
     pub zip: Vec<u8>,
     /// Lowercase hex SHA-256 of `zip`.
     pub sha256: String,

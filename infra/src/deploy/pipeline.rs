@@ -191,6 +191,8 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The function artifact for `env`'s architecture: the prebuilt zip at `zip`, or the function
+/// built from this workspace. Prints its size, SHA-256 and the glibc it needs.
 pub async fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
     let arch = env.function.architecture;
     let a = match zip {

@@ -27,14 +27,37 @@ pub const PENDING_STAGE_PREFIX: &str = "infra-";
 /// least wins, so n writers at once all get through within n attempts.
 pub const ATTEMPTS: usize = 12;
 
+/// Why a document secret cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The change was refused or could not be prepared; nothing was written.
     #[error(transparent)]
     Change(#[from] ClientError),
+    /// The current version of `secret` is not a `what` the function accepts: `message` says why,
+    /// `recovery` how to make the previous version current again.
     #[error("the secret {secret} is not a {what} the function accepts: {message}; {recovery}")]
-    Malformed { secret: String, what: &'static str, message: String, recovery: String },
+    Malformed {
+        /// The secret's ARN or name.
+        secret: String,
+        /// What the document should be (`client registry`, `key pair document`).
+        what: &'static str,
+        /// Why it is not.
+        message: String,
+        /// How to restore a good version.
+        recovery: String,
+    },
+    /// The Secrets Manager `call` (`GetSecretValue`, `PutSecretValue`,
+    /// `UpdateSecretVersionStage`) on `secret` failed; `message` is the error.
     #[error("{call} {secret}: {message}")]
-    Aws { call: &'static str, secret: String, message: String },
+    Aws {
+        /// The Secrets Manager API action.
+        call: &'static str,
+        /// The secret's ARN or name.
+        secret: String,
+        /// The error.
+        message: String,
+    },
+    /// Other writers won each of this many attempts; nothing was written.
     #[error("other writers changed the secret {0} times in a row; nothing of this change was written; run it again")]
     Contended(usize),
 }
@@ -49,6 +72,7 @@ impl From<std::convert::Infallible> for RegistryError {
 pub trait Document: Clone + PartialEq + serde::Serialize + Sized {
     /// What the document is, for messages ("client registry").
     const WHAT: &'static str;
+    /// Parses `text` and checks it as the function reads it; `Err` says why not.
     fn parse(text: &str) -> Result<Self, String>;
 }
 
@@ -92,11 +116,14 @@ pub type KeyPairsSecret = DocumentSecret<KeyPairsDocument>;
 /// A document with the version it was read from.
 #[derive(Clone, Debug)]
 pub struct Read<D> {
+    /// The document.
     pub doc: D,
+    /// The secret version (`VersionId`) it was read from.
     pub version: String,
 }
 
 impl<D: Document> DocumentSecret<D> {
+    /// The secret `secret_id` (its name or ARN), reached through `client`.
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
         DocumentSecret { client, secret_id: secret_id.into(), document: PhantomData }
     }

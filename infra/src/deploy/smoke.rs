@@ -14,7 +14,9 @@ use hyper_util::rt::TokioExecutor;
 #[derive(Debug, thiserror::Error)]
 #[error("smoke check `{check}` failed: {message}")]
 pub struct SmokeError {
+    /// The check that failed (`health`, `jwks`, `metadata`, `token`, …).
     pub check: &'static str,
+    /// What went wrong.
     pub message: String,
 }
 

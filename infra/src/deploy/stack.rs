@@ -20,33 +20,46 @@ use super::status::{Meaning, StackStatus};
 /// Everything needed to create or update one stack.
 #[derive(Clone, Debug)]
 pub struct StackSpec {
+    /// The stack's name.
     pub name: String,
+    /// The template body, JSON.
     pub template: String,
     /// Parameter values; `None` keeps the value the stack has now.
     pub parameters: Vec<(String, Option<String>)>,
+    /// The capabilities the template needs acknowledged (`CAPABILITY_NAMED_IAM`).
     pub capabilities: Vec<&'static str>,
+    /// Stack tags, by key.
     pub tags: BTreeMap<String, String>,
+    /// Whether the stack is to have termination protection.
     pub termination_protection: bool,
     /// The role CloudFormation acts with (the bootstrap stack's execution role).
     pub role_arn: Option<String>,
     /// Alarm ARNs CloudFormation watches during and after an update (rollback triggers).
     pub rollback_alarms: Vec<String>,
+    /// How long CloudFormation keeps watching `rollback_alarms` after the operation, in minutes.
     pub rollback_monitoring_minutes: u32,
 }
 
 /// A change set waiting to be executed or discarded.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// The stack's name.
     pub stack: String,
+    /// The change set's ARN (its name if CloudFormation gave none).
     pub change_set: String,
+    /// Whether the change set creates the stack rather than updating it.
     pub create: bool,
+    /// The resource changes it makes.
     pub changes: Vec<Change>,
 }
 
 /// How often to poll: start, growth factor, ceiling.
 #[derive(Clone, Copy, Debug)]
 pub struct Polling {
+    /// The first wait; each next one is half again as long (in a watch, back to this when new
+    /// events arrive).
     pub first: Duration,
+    /// The longest wait.
     pub max: Duration,
 }
 
@@ -383,11 +396,15 @@ pub async fn execute(cfn: &Client, plan: &Plan, env: &str, poll: Polling) -> Res
 /// How an operation ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The stack's status once settled.
     pub status: StackStatus,
+    /// The events printed while watching, oldest first.
     pub events: Vec<Event>,
 }
 
 impl Outcome {
+    /// Whether the stack ended in a success status (`CREATE_COMPLETE`, `UPDATE_COMPLETE`,
+    /// `DELETE_COMPLETE`, `IMPORT_COMPLETE`).
     pub fn ok(&self) -> bool {
         self.status.is_success()
     }
@@ -572,8 +589,11 @@ pub async fn first_success_since(
 /// A resource that differs from its template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Drift {
+    /// The resource's logical id.
     pub logical_id: String,
+    /// Its CloudFormation type.
     pub resource_type: String,
+    /// Its drift status (`MODIFIED`, `DELETED`, `NOT_CHECKED`).
     pub status: String,
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 pub struct Bounded<const MIN: u32, const MAX: u32>(pub(super) u32);
 
 impl<const MIN: u32, const MAX: u32> Bounded<MIN, MAX> {
+    /// The value, in `MIN..=MAX`.
     pub fn get(self) -> u32 {
         self.0
     }
@@ -40,6 +41,7 @@ pub const RETENTION_DAYS: [u32; 22] =
 pub struct RetentionDays(pub(super) u32);
 
 impl RetentionDays {
+    /// The retention period in days, one of [`RETENTION_DAYS`].
     pub fn get(self) -> u32 {
         self.0
     }
@@ -61,6 +63,7 @@ impl TryFrom<i64> for RetentionDays {
 pub struct WafWindow(pub(super) u32);
 
 impl WafWindow {
+    /// The window in seconds: 60, 120, 300 or 600.
     pub fn get(self) -> u32 {
         self.0
     }
@@ -131,6 +134,7 @@ macro_rules! checked_string {
         }
 
         impl $name {
+            /// The checked text.
             pub fn as_str(&self) -> &str {
                 &self.0
             }

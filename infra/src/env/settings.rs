@@ -9,16 +9,43 @@ use std::fmt;
 /// Why an environment could not be loaded. Each message names the place to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
+    /// There is no environment file of that name in the environments folder.
     #[error("unknown environment `{name}`: no file {path}; known environments: {known}")]
-    Unknown { name: String, path: String, known: String },
+    Unknown {
+        /// The environment name asked for.
+        name: String,
+        /// The file looked for, `<name>.yaml` in the environments folder.
+        path: String,
+        /// The environments there are, comma-separated, or why there are none.
+        known: String,
+    },
+    /// The file or the environments folder could not be read.
     #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        /// The file or folder.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file's content is refused: not UTF-8, a YAML form environment files refuse, or a key
+    /// or value that is unknown, missing or out of range.
     #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with the key and line where there is one.
+        message: String,
+    },
+    /// The file's name is not one an environment may have (what [`NamePart`] accepts).
     #[error(
         "{path}: `{name}` cannot be an environment name: it names stacks and resources, so use 1 to 24 lowercase letters, digits or hyphens, starting with a letter (CloudFormation stack names match [a-zA-Z][-a-zA-Z0-9]*); rename the file"
     )]
-    BadName { name: String, path: String },
+    BadName {
+        /// The name: the file's stem.
+        name: String,
+        /// The file.
+        path: String,
+    },
 }
 
 /// `true` for a name an environment file may have: what [`NamePart`] accepts.
@@ -41,6 +68,7 @@ pub struct Environment {
     pub(super) keys: crate::yaml_keys::KeyLines,
     /// The AWS account the stacks belong to; deploy refuses any other.
     pub account_id: AccountId,
+    /// The AWS Region of the stacks (`region`), e.g. `eu-west-1`.
     pub region: Region,
     /// Prefix of every stack and resource name: `<prefix>-<env>-…`.
     pub stack_prefix: NamePart,
@@ -51,9 +79,13 @@ pub struct Environment {
     /// Tags applied to the stack and so to every resource in it.
     #[serde(default)]
     pub tags: BTreeMap<TagKey, TagValue>,
+    /// The token function's Lambda settings (the `function` section).
     pub function: FunctionSettings,
+    /// What tokens carry and which clients get them (the `token` section).
     pub token: TokenSettings,
+    /// The REST API in front of the function (the `api` section).
     pub api: ApiSettings,
+    /// The KMS signing keys and how tokens are signed (the `signing_key` section).
     pub signing_key: SigningKeySettings,
     /// Alert topics, alarm thresholds, dashboard and budget.
     pub monitoring: MonitoringSettings,
@@ -115,17 +147,27 @@ fn default_api_burst() -> Bounded<1, 10_000_000> {
     Bounded(5_000)
 }
 
+/// The token function (the `function` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSettings {
+    /// The instruction set the function runs on (`function.architecture`): `arm64` or `x86_64`.
     pub architecture: Architecture,
+    /// Memory in MB (`function.memory_mb`), which also sets the CPU share: 128 to 10,240 (Lambda
+    /// developer guide, "Lambda quotas").
     pub memory_mb: Bounded<128, 10240>,
+    /// Longest an invocation may run, in seconds (`function.timeout_seconds`): 1 to 900 (Lambda
+    /// developer guide, "Lambda quotas"); above 29 warns, as API Gateway stops waiting at 29 s.
     pub timeout_seconds: Bounded<1, 900>,
     /// Reserved concurrency; omit for the account's unreserved pool.
     #[serde(default)]
     pub reserved_concurrency: Option<Bounded<1, 100_000>>,
+    /// X-Ray tracing (`function.tracing`): `Active` or `PassThrough`.
     pub tracing: TracingMode,
+    /// The function's `ApplicationLogLevel` (`function.log_level`): `trace`, `debug` or `info`.
     pub log_level: LogLevel,
+    /// Days CloudWatch Logs keeps the function's logs (`function.log_retention_days`): one of
+    /// [`RETENTION_DAYS`] (CloudWatch Logs API reference, `PutRetentionPolicy`).
     pub log_retention_days: RetentionDays,
     /// Shift traffic to new code gradually through a `live` alias with CodeDeploy, rolling
     /// back on the critical alarms; omit to update the function in place.
@@ -133,6 +175,7 @@ pub struct FunctionSettings {
     pub canary: Option<CanarySettings>,
 }
 
+/// Gradual traffic shifting to new function code (`function.canary`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CanarySettings {
@@ -142,16 +185,28 @@ pub struct CanarySettings {
     pub rollback_monitoring_minutes: Bounded<0, 180>,
 }
 
+/// How CodeDeploy shifts traffic to a new function version (`function.canary.deployment`),
+/// written as the predefined configuration's name without `CodeDeployDefault.Lambda` (CodeDeploy
+/// user guide, "Deployment configurations on an AWS Lambda compute platform").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum CanaryDeployment {
+    /// 10 % of traffic first, the rest 5 minutes later.
     Canary10Percent5Minutes,
+    /// 10 % of traffic first, the rest 10 minutes later.
     Canary10Percent10Minutes,
+    /// 10 % of traffic first, the rest 15 minutes later.
     Canary10Percent15Minutes,
+    /// 10 % of traffic first, the rest 30 minutes later.
     Canary10Percent30Minutes,
+    /// 10 % more of the traffic every minute.
     Linear10PercentEvery1Minute,
+    /// 10 % more of the traffic every 2 minutes.
     Linear10PercentEvery2Minutes,
+    /// 10 % more of the traffic every 3 minutes.
     Linear10PercentEvery3Minutes,
+    /// 10 % more of the traffic every 10 minutes.
     Linear10PercentEvery10Minutes,
+    /// All traffic at once.
     AllAtOnce,
 }
 
@@ -186,13 +241,20 @@ impl CanaryDeployment {
     }
 }
 
+/// The function's log level (`function.log_level`), written in lowercase. Lambda drops lines
+/// below it (Lambda developer guide, "Log-level filtering").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
+    /// `trace`: every line, the function's own trace and debug lines included.
     Trace,
+    /// `debug`: the function's own debug lines and above.
     Debug,
+    /// `info`: INFO lines and above, the metric lines among them.
     Info,
+    /// `warn`: refused when the file is loaded, as Lambda would drop the INFO metric lines.
     Warn,
+    /// `error`: refused when the file is loaded, as for `warn`.
     Error,
 }
 
@@ -219,6 +281,7 @@ impl LogLevel {
     }
 }
 
+/// What tokens carry and which clients get them (the `token` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
@@ -239,10 +302,17 @@ pub struct TokenSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSettings {
+    /// The client's `client_id` (`token.clients[].id`): 1 to 128 letters, digits, `.`, `_` or
+    /// `-`, unique in the file.
     pub id: ClientId,
+    /// Scopes it may ask for (`allowed_scopes`): at least one RFC 6749 §3.3 scope token.
     pub allowed_scopes: BTreeSet<Scope>,
+    /// Scopes it gets when it asks for none (`default_scopes`; optional): a subset of
+    /// `allowed_scopes`.
     #[serde(default)]
     pub default_scopes: BTreeSet<Scope>,
+    /// Its own token lifetime in seconds (`ttl_seconds`; optional): 60 to 86,400; omit for
+    /// `token.ttl_seconds`.
     #[serde(default)]
     pub ttl_seconds: Option<Bounded<60, 86_400>>,
 }
@@ -286,12 +356,16 @@ impl Clients {
     }
 }
 
+/// The REST API in front of the function (the `api` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     /// The API Gateway stage, also the first path segment of the default URL.
     pub stage_name: StageName,
+    /// The stage's throttling (`api.throttling`).
     pub throttling: Throttling,
+    /// Days CloudWatch Logs keeps the API's access logs (`api.access_log_retention_days`): one
+    /// of [`RETENTION_DAYS`] (CloudWatch Logs API reference, `PutRetentionPolicy`).
     pub access_log_retention_days: RetentionDays,
     /// Create the account-wide role API Gateway needs to write access logs. Set it in exactly
     /// one stack per account and region.
@@ -304,6 +378,8 @@ pub struct ApiSettings {
     pub custom_domain: Option<CustomDomain>,
 }
 
+/// API Gateway throttling of the stage (`api.throttling`); the account's own throttle bounds
+/// the sum over environments (`account_quotas`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Throttling {
@@ -313,6 +389,7 @@ pub struct Throttling {
     pub burst_limit: Bounded<1, 5_000>,
 }
 
+/// An AWS WAF web ACL in front of the API, with a rate-based rule per client IP (`api.waf`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WafSettings {
@@ -324,14 +401,19 @@ pub struct WafSettings {
     pub managed_common_rules: bool,
 }
 
+/// A custom domain name for the API (`api.custom_domain`); the API then answers at it alone,
+/// and it is the issuer.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomDomain {
+    /// The public DNS name, in lowercase (`api.custom_domain.domain_name`), e.g.
+    /// `auth.example.com`.
     pub domain_name: DomainName,
     /// A regional ACM certificate in the environment's region covering `domain_name`.
     pub certificate_arn: CertificateArn,
 }
 
+/// The KMS signing keys and how tokens are signed (the `signing_key` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigningKeySettings {
@@ -403,6 +485,7 @@ fn default_algorithm() -> token_function::jwt::Algorithm {
     token_function::jwt::Algorithm::ES256
 }
 
+/// How deploys happen (the `deploy` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploySettings {
@@ -414,6 +497,7 @@ pub struct DeploySettings {
     pub change_window: Option<ChangeWindow>,
 }
 
+/// Deploys from GitHub Actions through OIDC (the `ci` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CiSettings {
@@ -428,6 +512,7 @@ pub struct CiSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeWindow {
+    /// Days a deploy may start on (`deploy.change_window.days`): at least one, each once.
     pub days: BTreeSet<Weekday>,
     /// First hour (UTC) a deploy may start.
     pub start_hour_utc: Bounded<0, 23>,
@@ -435,15 +520,23 @@ pub struct ChangeWindow {
     pub end_hour_utc: Bounded<1, 24>,
 }
 
+/// A day of the week, written `mon` to `sun`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Weekday {
+    /// Monday, `mon`.
     Mon,
+    /// Tuesday, `tue`.
     Tue,
+    /// Wednesday, `wed`.
     Wed,
+    /// Thursday, `thu`.
     Thu,
+    /// Friday, `fri`.
     Fri,
+    /// Saturday, `sat`.
     Sat,
+    /// Sunday, `sun`.
     Sun,
 }
 
@@ -460,6 +553,7 @@ impl ChangeWindow {
     }
 }
 
+/// Rules `validate` enforces on this environment's templates (the `policy` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySettings {
@@ -477,13 +571,17 @@ pub struct PolicySettings {
     pub require_alarm_actions: bool,
 }
 
+/// Alert topics, alarm thresholds, dashboard and budget (the `monitoring` section).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringSettings {
     /// Where this environment's runbook is published; each alarm links to its section.
     pub runbook_url: RunbookUrl,
+    /// Who hears about alarms (`monitoring.notifications`).
     pub notifications: Notifications,
+    /// Every alarm's threshold and evaluation (`monitoring.alarms`), one key per alarm.
     pub alarms: Alarms,
+    /// The account's monthly cost budget (`monitoring.budget`).
     pub budget: BudgetSettings,
 }
 
@@ -491,13 +589,17 @@ pub struct MonitoringSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notifications {
+    /// Subscribers of the `critical` topic (`monitoring.notifications.critical`).
     pub critical: Targets,
+    /// Subscribers of the `warning` topic (`monitoring.notifications.warning`).
     pub warning: Targets,
 }
 
+/// The subscribers of one SNS alert topic.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
+    /// Email addresses subscribed to the topic (`emails`; optional).
     #[serde(default)]
     pub emails: Vec<Email>,
     /// HTTPS endpoints subscribed to the topic (a paging service's integration URL).
@@ -548,10 +650,18 @@ impl Alarms {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "RawAlarm")]
 pub struct AlarmSettings {
+    /// The threshold in the alarm's unit (`monitoring.alarms.<alarm>.threshold`): finite, at
+    /// least 0.
     pub threshold: f64,
+    /// The period in seconds (`period_seconds`): 10, 20, 30 or a multiple of 60 up to 86,400
+    /// (CloudWatch API reference, `PutMetricAlarm`, `Period`).
     pub period_seconds: u32,
+    /// Periods evaluated (`evaluation_periods`): 1 to 60,480, and times the period at most one
+    /// day, or seven days for periods of an hour or more.
     pub evaluation_periods: u32,
+    /// Breaching periods that fire the alarm (`datapoints_to_alarm`): 1 to `evaluation_periods`.
     pub datapoints_to_alarm: u32,
+    /// Which topic it notifies (`severity`): `critical` or `warning`.
     pub severity: AlarmSeverity,
 }
 
@@ -612,10 +722,13 @@ impl AlarmSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlarmSeverity {
+    /// `critical`: notifies the `critical` topic (pages); with a canary, deploys roll back on it.
     Critical,
+    /// `warning`: notifies the `warning` topic (informs).
     Warning,
 }
 
+/// The account's monthly AWS Budgets cost budget (`monitoring.budget`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSettings {
@@ -627,6 +740,7 @@ pub struct BudgetSettings {
     pub emails: Vec<Email>,
 }
 
+/// Settings of `infra serve`, the token endpoint on localhost (the `local` section; optional).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalSettings {

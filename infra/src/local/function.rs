@@ -30,9 +30,11 @@ use crate::env::Architecture;
 pub struct FunctionSpec {
     /// `FunctionName`.
     pub name: String,
+    /// The function's ARN, as `Lambda-Runtime-Invoked-Function-Arn` gives it.
     pub arn: String,
     /// The `bootstrap` taken out of the artifact.
     pub binary: PathBuf,
+    /// What the binary is built for: under qemu-user when not this machine's.
     pub architecture: Architecture,
     /// `Timeout`.
     pub timeout: Duration,
@@ -48,14 +50,29 @@ pub struct FunctionSpec {
 /// Why a function's template cannot be run.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    /// The template has this many `AWS::Lambda::Function` resources, not one.
     #[error("the template has {0} AWS::Lambda::Function resources; expected one")]
     FunctionCount(usize),
+    /// Function `resource` lacks `property`, or it is not what `expected` says (`a string`).
     #[error("{resource}.{property} is missing or not {expected}")]
-    Property { resource: String, property: &'static str, expected: &'static str },
+    Property {
+        /// The function's logical id.
+        resource: String,
+        /// The property.
+        property: &'static str,
+        /// What it should be (`a string`).
+        expected: &'static str,
+    },
+    /// Environment variable `name` is the intrinsic `expression` (JSON), which no output holds.
     #[error(
         "environment variable {name} is {expression}, which no output of the deployed stack holds; add an output for it"
     )]
-    Unresolved { name: String, expression: String },
+    Unresolved {
+        /// The variable's name.
+        name: String,
+        /// Its value in the template, JSON.
+        expression: String,
+    },
 }
 
 /// The template's one function: its logical id and properties.
@@ -220,6 +237,7 @@ pub struct LocalFunction {
 pub struct Busy(pub usize);
 
 impl LocalFunction {
+    /// The function of `spec`, with no environment started yet.
     pub fn new(spec: FunctionSpec) -> Self {
         let slots = Semaphore::new(spec.max_environments.max(1));
         LocalFunction { spec, idle: Mutex::new(Vec::new()), slots, cold_starts: AtomicUsize::new(0), next_id: 0.into() }

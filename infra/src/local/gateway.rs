@@ -47,6 +47,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// What of the template's REST API the translation needs.
 #[derive(Clone, Debug)]
 pub struct ApiSpec {
+    /// The API's routes and gateway responses.
     pub routes: RouteTable,
     /// `StageName`: the first path segment.
     pub stage: String,
@@ -142,6 +143,8 @@ pub struct LocalApi {
 pub type Answer = (u16, Vec<(String, String)>, Bytes);
 
 impl LocalApi {
+    /// The API of `spec` in front of `function`, its throttle bucket full; `access_log` prints an
+    /// access line per request on standard error.
     pub fn new(spec: ApiSpec, function: Arc<LocalFunction>, access_log: bool) -> Self {
         let bucket = spec.rate.map(|(rate, burst)| {
             let burst = f64::from(burst.max(1));
@@ -150,10 +153,12 @@ impl LocalApi {
         LocalApi { spec, function, bucket, access_log }
     }
 
+    /// The function behind the API.
     pub fn function(&self) -> &LocalFunction {
         &self.function
     }
 
+    /// The stage name: the first path segment of every URL.
     pub fn stage(&self) -> &str {
         &self.spec.stage
     }

@@ -27,6 +27,7 @@ use gateway::{ApiSpec, LocalApi};
 pub struct Running {
     /// `http://127.0.0.1:<port>/<stage>`: the local `ApiUrl`.
     pub url: String,
+    /// The API being served, with its function (which counts cold starts).
     pub api: Arc<LocalApi>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -59,11 +60,14 @@ impl Running {
 /// and the AWS settings the function reaches KMS and Secrets Manager with.
 #[derive(Debug)]
 pub struct Options<'a> {
+    /// The environment: its region, account and function architecture.
     pub env: &'a Environment,
+    /// The synthesized service template: the function and its REST API.
     pub template: &'a Json,
     /// The function's environment variables and version as Lambda serves them to the API
     /// ([`crate::deploy::served`]): a stale version runs here as it would on AWS.
     pub served: crate::deploy::served::Served,
+    /// The artifact whose `bootstrap` runs.
     pub artifact: &'a Artifact,
     /// `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL` and the like, passed to the function.
     pub aws: BTreeMap<String, String>,

@@ -39,17 +39,26 @@ pub enum Outcome {
     Response(Bytes),
     /// `POST …/error`, or `…/init/error` while the invocation waited: a function error with
     /// its `errorType` and `errorMessage` when the body gave them.
-    Error { error_type: String, message: String },
+    Error {
+        /// The error type the function reported (`errorType`).
+        error_type: String,
+        /// Its message (`errorMessage`).
+        message: String,
+    },
 }
 
 /// One event on its way to the runtime.
 #[derive(Debug)]
 pub struct Invocation {
+    /// The request id: `Lambda-Runtime-Aws-Request-Id`, and `{id}` in the answer's path.
     pub request_id: String,
+    /// The event (for API Gateway, a proxy request as JSON).
     pub event: Bytes,
     /// When the function's `Timeout` runs out, as Unix milliseconds.
     pub deadline_ms: u128,
+    /// The function's ARN, sent as `Lambda-Runtime-Invoked-Function-Arn`.
     pub function_arn: String,
+    /// Where the runtime's outcome goes.
     pub answer: oneshot::Sender<Outcome>,
 }
 
@@ -64,6 +73,7 @@ struct State {
 /// The Runtime API server of one execution environment.
 #[derive(Debug)]
 pub struct RuntimeApi {
+    /// Where it listens (127.0.0.1): the runtime's `AWS_LAMBDA_RUNTIME_API`.
     pub addr: SocketAddr,
     events: mpsc::Sender<Invocation>,
     state: Arc<Mutex<State>>,

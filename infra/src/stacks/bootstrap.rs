@@ -24,6 +24,9 @@ pub const ARTIFACT_PREFIX: &str = "token-function";
 
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
+/// Builds the bootstrap stack's template for `env`: the assets bucket, the stack roles'
+/// permissions boundary and the CloudFormation execution role, the GitHub Actions deploy role
+/// (with the OIDC provider where `ci.create_oidc_provider`), and their outputs with [`VERSION`].
 pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let mut t = Template::new(format!("Token service ({}): assets bucket for function artifacts", env.name));
     let (bucket, artifacts) = assets_bucket(&mut t, env)?;

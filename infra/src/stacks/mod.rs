@@ -50,6 +50,7 @@ pub struct Stack {
     pub id: StackId,
     /// The CloudFormation stack name.
     pub name: String,
+    /// The CloudFormation template.
     pub template: Template,
 }
 

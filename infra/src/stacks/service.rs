@@ -18,6 +18,7 @@ use token_function::key_pairs::SigningMode;
 /// Names of the template's parameters: the function artifact, supplied at deploy time so the
 /// template does not change when only the code does.
 pub const PARAM_ARTIFACT_BUCKET: &str = "ArtifactBucket";
+/// The parameter holding the S3 key of the function's zip in that bucket (its SHA-256).
 pub const PARAM_ARTIFACT_KEY: &str = "ArtifactKey";
 
 /// The function's variable holding the issuer (`iss`, the base of its metadata).
@@ -33,6 +34,7 @@ pub const VARIABLES_FROM_FILE: [(&str, &str); 3] = [
 
 /// Logical ids other code (deploy, monitoring) looks up.
 pub const FUNCTION_ID: &str = "TokenFunction";
+/// The REST API's logical id.
 pub const API_ID: &str = "TokenApi";
 
 /// What API Gateway answers for a path the API does not define (its `MISSING_AUTHENTICATION_TOKEN`
@@ -80,11 +82,13 @@ pub const REGISTRY_ID: &str = "ClientRegistrySecret";
 
 /// The signing keys' parameters (see `crate::keys`; their outputs are in `stacks::outputs`).
 pub const PARAM_KEY_STAGE: &str = "SigningKeyStage";
+/// The parameter holding when the signing key stage began, Unix seconds.
 pub const PARAM_KEY_STAGE_SINCE: &str = "SigningKeyStageSince";
 /// The logical ids of the key slots; A keeps the id of the key stacks had before rotation.
 pub const KEY_SLOT_IDS: [(Slot, &str); 2] = [(Slot::A, "TokenSigningKey"), (Slot::B, "TokenSigningKeyB")];
 /// Envelope mode's symmetric key and key pair secret (logical ids).
 pub const KEY_ENCRYPTION_KEY_ID: &str = "TokenSigningKeyEncryptionKey";
+/// The logical id of envelope mode's key pair secret.
 pub const KEY_PAIRS_ID: &str = "TokenSigningKeyPairs";
 /// The kms-mode keys' spec: the parameter `deploy` keeps as deployed.
 pub const PARAM_KEY_SPEC: &str = "SigningKeySpec";

@@ -17,43 +17,50 @@ use crate::stacks::Stack;
 pub const ACCT001: Rule = Rule {
     id: "ACCT001",
     severity: Severity::Error,
-    summary: "the reserved concurrency of every environment in one account and region leaves Lambda's 100 unreserved executions of `account_quotas.lambda_concurrent_executions` (default 1,000); Lambda refuses the function otherwise (Lambda developer guide, \"Configuring reserved concurrency\")",
+    summary: "the reserved concurrency of every environment in one account and region leaves Lambda's 100 unreserved executions of `account_quotas.lambda_concurrent_executions` (default 1,000); Lambda refuses the function otherwise",
+    source: "Lambda developer guide, \"Configuring reserved concurrency\"",
 };
 /// ACCT002.
 pub const ACCT002: Rule = Rule {
     id: "ACCT002",
     severity: Severity::Error,
-    summary: "the stage rate limits of every environment in one account and region add up to at most API Gateway's account throttle (`account_quotas.api_requests_per_second`, default 10,000), and each burst fits `account_quotas.api_burst` (default 5,000): past it API Gateway answers 429 before any stage limit (API Gateway developer guide, \"Amazon API Gateway quotas\")",
+    summary: "the stage rate limits of every environment in one account and region add up to at most API Gateway's account throttle (`account_quotas.api_requests_per_second`, default 10,000), and each burst fits `account_quotas.api_burst` (default 5,000): past it API Gateway answers 429 before any stage limit",
+    source: "API Gateway developer guide, \"Amazon API Gateway quotas\"",
 };
 /// ACCT003.
 pub const ACCT003: Rule = Rule {
     id: "ACCT003",
     severity: Severity::Error,
     summary: "an account's singletons have one owner: at most one environment of an account and region sets `api.manage_account_logging_role` (`AWS::ApiGateway::Account` is the region's one setting; two stacks owning it overwrite each other), and at most one environment of an account sets `ci.create_oidc_provider` (IAM has one OIDC provider per URL in an account; a second bootstrap fails on \"already exists\")",
+    source: "API Gateway API reference, \"UpdateAccount\"; IAM API reference, \"CreateOpenIDConnectProvider\"",
 };
 /// ACCT004.
 pub const ACCT004: Rule = Rule {
     id: "ACCT004",
     severity: Severity::Error,
     summary: "resource names are unique where AWS keeps them unique (IAM and dashboards and budgets per account, most per account and region; IAM names without regard to case) across the environments of the folder: a second stack would fail on \"already exists\" or, for alarms and dashboards, silently overwrite the first's",
+    source: "each service's naming rules (IAM User Guide, \"IAM identifiers\"; CloudWatch API reference, \"PutMetricAlarm\", \"PutDashboard\")",
 };
 /// ACCT006.
 pub const ACCT006: Rule = Rule {
     id: "ACCT006",
     severity: Severity::Error,
     summary: "the environments of one account and region declare the same `account_quotas` and `signing_key.kms_quotas`: they describe one account, and each file's rules use its own",
+    source: "this project: one account and region has one set of quotas",
 };
 /// ACCT007.
 pub const ACCT007: Rule = Rule {
     id: "ACCT007",
     severity: Severity::Error,
     summary: "in kms mode every token is a KMS `Sign`, and KMS's request quota is the account's in the region: the stage rate limits of all kms-mode environments of one account and region signing with one key type add up to at most its quota (`signing_key.kms_quotas`; AWS KMS developer guide, \"Request quotas\")",
+    source: "AWS KMS developer guide, \"Request quotas\"",
 };
 /// ACCT005.
 pub const ACCT005: Rule = Rule {
     id: "ACCT005",
     severity: Severity::Warning,
     summary: "every other environment file of the folder loads, so the account rules see it",
+    source: "this project: the account rules read every environment file of the folder",
 };
 
 /// The rules of this family.
@@ -62,7 +69,9 @@ pub const RULES: &[&Rule] = &[&ACCT001, &ACCT002, &ACCT003, &ACCT004, &ACCT005, 
 /// Another environment of the folder, as the account rules need it.
 #[derive(Clone, Copy, Debug)]
 pub struct Sibling<'a> {
+    /// The environment.
     pub env: &'a Environment,
+    /// Its stacks, built.
     pub stacks: &'a [Stack],
 }
 

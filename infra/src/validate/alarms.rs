@@ -14,30 +14,35 @@ pub const ALARM001: Rule = Rule {
     id: "ALARM001",
     severity: Severity::Error,
     summary: "an alarm has exactly one of `MetricName`/`Metrics`, a `ComparisonOperator`, and exactly one of `Threshold`/`ThresholdMetricId`",
+    source: "CloudWatch API reference, \"PutMetricAlarm\"",
 };
 /// ALARM002.
 pub const ALARM002: Rule = Rule {
     id: "ALARM002",
     severity: Severity::Error,
     summary: "alarm periods are 10, 20, 30 or a multiple of 60 seconds",
+    source: "CloudWatch API reference, \"PutMetricAlarm\" (Period)",
 };
 /// ALARM003.
 pub const ALARM003: Rule = Rule {
     id: "ALARM003",
     severity: Severity::Error,
     summary: "`EvaluationPeriods` at least 1; `DatapointsToAlarm` between 1 and `EvaluationPeriods`",
+    source: "CloudWatch API reference, \"PutMetricAlarm\" (EvaluationPeriods, DatapointsToAlarm)",
 };
 /// ALARM004.
 pub const ALARM004: Rule = Rule {
     id: "ALARM004",
     severity: Severity::Error,
     summary: "`EvaluationPeriods` x `Period` at most one day, or seven days when the period is an hour or more",
+    source: "CloudWatch API reference, \"PutMetricAlarm\" (EvaluationPeriods)",
 };
 /// ALARM010.
 pub const ALARM010: Rule = Rule {
     id: "ALARM010",
     severity: Severity::Error,
-    summary: "`policy.require_alarm_actions`: every SNS topic an alarm notifies has a subscription; CloudWatch publishes to a topic without one and nobody is told (Amazon SNS developer guide, \"Subscribing to a topic\")",
+    summary: "`policy.require_alarm_actions`: every SNS topic an alarm notifies has a subscription; CloudWatch publishes to a topic without one and nobody is told",
+    source: "Amazon SNS developer guide, \"Subscribing to a topic\"",
 };
 
 /// ALARM005.
@@ -45,12 +50,14 @@ pub const ALARM005: Rule = Rule {
     id: "ALARM005",
     severity: Severity::Error,
     summary: "`policy.require_alarm_actions`: every alarm has `AlarmActions` and `OKActions`, and actions enabled",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 /// ALARM006.
 pub const ALARM006: Rule = Rule {
     id: "ALARM006",
     severity: Severity::Error,
     summary: "every alarm watches a metric a resource of the environment emits: the function's name, the API's name and stage, the token function's own metrics and `Service`",
+    source: "CloudWatch User Guide, \"AWS services that publish CloudWatch metrics\"; Lambda developer guide, \"Types of metrics for Lambda functions\"; API Gateway developer guide, \"Amazon API Gateway dimensions and metrics\"",
 };
 
 /// The rules of this family.
@@ -59,18 +66,21 @@ pub const ALARM007: Rule = Rule {
     id: "ALARM007",
     severity: Severity::Error,
     summary: "an alarm's `period_seconds` is a multiple of its metric's resolution (60 s for AWS/Lambda, AWS/ApiGateway and the function's own metrics), or it lapses into INSUFFICIENT_DATA",
+    source: "CloudWatch User Guide, \"CloudWatch concepts\" (metric resolution)",
 };
 /// ALARM008.
 pub const ALARM008: Rule = Rule {
     id: "ALARM008",
     severity: Severity::Error,
     summary: "every alarm's threshold can be crossed: below the metric's ceiling (100 % for rates, the reserved concurrency, the function timeout, API Gateway's 29 s integration timeout) and, for alarms that fire below, above 0",
+    source: "API Gateway developer guide, \"Amazon API Gateway quotas\" (29 s integration timeout); Lambda developer guide, \"Lambda quotas\"",
 };
 /// ALARM009.
 pub const ALARM009: Rule = Rule {
     id: "ALARM009",
     severity: Severity::Error,
     summary: "every alarm a canary watches can fire during the canary: `period_seconds` x `datapoints_to_alarm` at most the time traffic is held at the canary step (and at most `rollback_monitoring_minutes`, when set), and a threshold on a share of requests reachable by the canary's share of traffic (10 %) failing",
+    source: "CodeDeploy User Guide, \"Deployment configurations on an AWS Lambda compute platform\"",
 };
 
 /// The rules of this family.

@@ -14,12 +14,14 @@ pub const DEPLOY001: Rule = Rule {
     id: "DEPLOY001",
     severity: Severity::Error,
     summary: "every alarm a canary deployment group watches is defined by a stack of the environment",
+    source: "CodeDeploy User Guide, \"Monitoring deployments with CloudWatch alarms in CodeDeploy\"",
 };
 /// DEPLOY002.
 pub const DEPLOY002: Rule = Rule {
     id: "DEPLOY002",
     severity: Severity::Warning,
     summary: "a canary deployment group watches at least one alarm, or a bad version is never rolled back automatically",
+    source: "CodeDeploy User Guide, \"Monitoring deployments with CloudWatch alarms in CodeDeploy\"",
 };
 
 /// DEPLOY003.
@@ -27,6 +29,7 @@ pub const DEPLOY003: Rule = Rule {
     id: "DEPLOY003",
     severity: Severity::Error,
     summary: "what deploy sends fits the API's count limits: at most 5 rollback triggers, 10 alarms per CodeDeploy deployment group, 50 stack tags",
+    source: "CloudFormation API reference, \"RollbackConfiguration\"; CodeDeploy User Guide, \"CodeDeploy quotas\"; CloudFormation User Guide, \"CloudFormation quotas\"",
 };
 
 /// The rules of this family.

@@ -17,6 +17,7 @@ pub const IAM004: Rule = Rule {
     id: "IAM004",
     severity: Severity::Error,
     summary: "the CloudFormation execution role allows every action the resource handlers (create, read, update, delete) of every type in the stacks it deploys need, per the registry schemas in `infra/data/cfn-handler-permissions.json`; a type without data is an error",
+    source: "CloudFormation CLI User Guide, \"Resource type schema\" (handlers and their permissions)",
 };
 
 /// The rules of this family.

@@ -9,13 +9,22 @@ pub const IAM001: Rule = Rule {
     id: "IAM001",
     severity: Severity::Error,
     summary: "no `\"Resource\": \"*\"` in an identity policy for actions that can be scoped to resources",
+    source: "IAM User Guide, \"Security best practices in IAM\" (grant least privilege)",
 };
 /// IAM002.
-pub const IAM002: Rule =
-    Rule { id: "IAM002", severity: Severity::Error, summary: "no `*` or `service:*` actions in an identity policy" };
+pub const IAM002: Rule = Rule {
+    id: "IAM002",
+    severity: Severity::Error,
+    summary: "no `*` or `service:*` actions in an identity policy",
+    source: "IAM User Guide, \"Security best practices in IAM\" (grant least privilege)",
+};
 /// IAM003.
-pub const IAM003: Rule =
-    Rule { id: "IAM003", severity: Severity::Error, summary: "no `Allow` with `NotAction` / `NotResource`" };
+pub const IAM003: Rule = Rule {
+    id: "IAM003",
+    severity: Severity::Error,
+    summary: "no `Allow` with `NotAction` / `NotResource`",
+    source: "IAM User Guide, \"IAM JSON policy elements: NotAction\" and \"NotResource\"",
+};
 
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&IAM001, &IAM002, &IAM003];

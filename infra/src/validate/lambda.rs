@@ -10,6 +10,7 @@ pub const LAMBDA001: Rule = Rule {
     id: "LAMBDA001",
     severity: Severity::Warning,
     summary: "function timeout above API Gateway's 29 s integration timeout",
+    source: "API Gateway developer guide, \"Amazon API Gateway quotas\" (integration timeout)",
 };
 
 /// LAMBDA002.
@@ -17,6 +18,7 @@ pub const LAMBDA002: Rule = Rule {
     id: "LAMBDA002",
     severity: Severity::Error,
     summary: "a function's environment variables, names and values, total at most 4 KB (values CloudFormation computes counted at 256 bytes)",
+    source: "Lambda developer guide, \"Lambda quotas\" (environment variables)",
 };
 
 /// The rules of this family.

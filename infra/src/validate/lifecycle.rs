@@ -11,14 +11,16 @@ use crate::cfn::names::fixed_name;
 pub const LIFE001: Rule = Rule {
     id: "LIFE001",
     severity: Severity::Error,
-    summary: "a resource with a fixed name is not kept by `DeletionPolicy: Retain`: when the stack's first create rolls back it would stay, and the retry would fail on a name already taken; `RetainExceptOnCreate` keeps it only once the stack exists (CloudFormation User Guide, \"DeletionPolicy attribute\")",
+    summary: "a resource with a fixed name is not kept by `DeletionPolicy: Retain`: when the stack's first create rolls back it would stay, and the retry would fail on a name already taken; `RetainExceptOnCreate` keeps it only once the stack exists",
+    source: "CloudFormation User Guide, \"DeletionPolicy attribute\"",
 };
 
 /// VERSION001.
 pub const VERSION001: Rule = Rule {
     id: "VERSION001",
     severity: Severity::Error,
-    summary: "a Lambda version publishes again whenever its function's configuration can change: every parameter that reaches the function (directly, through conditions or through the resources it refers to) is in the version's create-only `Description`; a published version's configuration is frozen, so otherwise an alias keeps serving the old one (Lambda developer guide, \"Manage Lambda function versions\")",
+    summary: "a Lambda version publishes again whenever its function's configuration can change: every parameter that reaches the function (directly, through conditions or through the resources it refers to) is in the version's create-only `Description`; a published version's configuration is frozen, so otherwise an alias keeps serving the old one",
+    source: "Lambda developer guide, \"Manage Lambda function versions\"",
 };
 
 /// VERSION002.
@@ -26,6 +28,7 @@ pub const VERSION002: Rule = Rule {
     id: "VERSION002",
     severity: Severity::Error,
     summary: "a Lambda version's settings digest (`settings <hex>` in its create-only `Description`) is also in its function's `Description`: a template change that replaces the version but resolves to the same configuration would otherwise publish nothing, and CloudFormation fails the update (\"A version for this Lambda function exists\"; Lambda API reference, \"PublishVersion\")",
+    source: "Lambda API reference, \"PublishVersion\"",
 };
 
 /// The rules of this family.

@@ -11,29 +11,43 @@ pub const LIM001: Rule = Rule {
     id: "LIM001",
     severity: Severity::Error,
     summary: "template at most 51,200 bytes (`deploy` sends templates inline; CloudFormation's hard limit is 1,048,576)",
+    source: "CloudFormation User Guide, \"CloudFormation quotas\" (template body size)",
 };
 /// LIM002.
-pub const LIM002: Rule =
-    Rule { id: "LIM002", severity: Severity::Error, summary: "at most 500 resources, 200 outputs, 200 parameters" };
+pub const LIM002: Rule = Rule {
+    id: "LIM002",
+    severity: Severity::Error,
+    summary: "at most 500 resources, 200 outputs, 200 parameters",
+    source: "CloudFormation User Guide, \"CloudFormation quotas\"",
+};
 /// NAME001.
 pub const NAME001: Rule = Rule {
     id: "NAME001",
     severity: Severity::Error,
     summary: "resource names within AWS length limits (function 64, log group 512, alias 256, WAF ACL 128, alarm 255, ...)",
+    source: "each service's API reference for its name (`infra::cfn::types`): API Gateway \"CreateRestApi\", \"CreateStage\"; CloudWatch \"PutDashboard\"; KMS \"CreateAlias\"",
 };
 /// NAME002.
-pub const NAME002: Rule =
-    Rule { id: "NAME002", severity: Severity::Error, summary: "KMS alias starts with `alias/` and not `alias/aws/`" };
+pub const NAME002: Rule = Rule {
+    id: "NAME002",
+    severity: Severity::Error,
+    summary: "KMS alias starts with `alias/` and not `alias/aws/`",
+    source: "AWS KMS API reference, \"CreateAlias\"",
+};
 
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&LIM001, &LIM002, &NAME001, &NAME002];
 
-/// CloudFormation quotas (per template, uploaded through S3).
+/// The largest template, bytes, uploaded through S3 (CloudFormation User Guide, "CloudFormation
+/// quotas").
 pub const MAX_TEMPLATE_BYTES: usize = 1_048_576;
-/// The largest template `deploy` sends inline (`TemplateBody`).
+/// The largest template `deploy` sends inline (`TemplateBody`), bytes (same page).
 pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
+/// Resources per template (same page).
 pub const MAX_RESOURCES: usize = 500;
+/// Outputs per template (same page).
 pub const MAX_OUTPUTS: usize = 200;
+/// Parameters per template (same page).
 pub const MAX_PARAMETERS: usize = 200;
 
 pub(super) fn limits(cx: &mut Ctx<'_>, t: &Template) {

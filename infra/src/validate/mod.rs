@@ -38,14 +38,49 @@ pub use account::{Sibling, account};
 pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
-pub use schema::{PATTERNS, SCHEMAS, collect_patterns};
+pub use schema::{PATTERNS, SCHEMAS, collect_patterns, pattern};
 
-/// A rule: its stable id, how bad a finding is, and one line saying what it requires.
+/// A rule: its stable id, how bad a finding is, one line saying what it requires, and where
+/// the requirement comes from. `docs/validation.md`'s rule table is generated from these
+/// (`cargo run -- docs`; see [`rules_table`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
+    /// The stable id findings carry (`LAMBDA001`): the family and a number.
     pub id: &'static str,
+    /// How bad a finding of this rule is.
     pub severity: Severity,
+    /// What the rule requires, in one line of Markdown.
     pub summary: &'static str,
+    /// Where the requirement comes from: the AWS document or RFC section, or the project's own
+    /// setting.
+    pub source: &'static str,
+}
+
+/// The marker lines around the generated rule table of `docs/validation.md`.
+pub const RULES_TABLE_MARKERS: (&str, &str) =
+    ("<!-- rules: generated from infra::validate::rules() by `cargo run -- docs` -->", "<!-- end of rules -->");
+
+/// The rule table of `docs/validation.md`, one row per rule in [`rules`] order: id, severity,
+/// what it requires, source. Markdown, ending in a newline.
+pub fn rules_table() -> String {
+    let mut out = String::from("| id | severity | rule | source |\n| --- | --- | --- | --- |\n");
+    for r in rules() {
+        let sev = match r.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!("| {} | {sev} | {} | {} |\n", r.id, r.summary, r.source));
+    }
+    out
+}
+
+/// `page` (the text of `docs/validation.md`) with its rule table replaced by [`rules_table`];
+/// `None` when the page lacks the [`RULES_TABLE_MARKERS`].
+pub fn with_rules_table(page: &str) -> Option<String> {
+    let (start, end) = RULES_TABLE_MARKERS;
+    let head = &page[..page.find(start)? + start.len()];
+    let tail = &page[page.find(end)?..];
+    Some(format!("{head}\n{}{tail}", rules_table()))
 }
 
 /// Every rule, family by family, in the order `docs/validation.md` lists them.
@@ -72,7 +107,9 @@ pub fn rules() -> Vec<&'static Rule> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Printed; `validate` and `synth` still succeed.
     Warning,
+    /// Fails `validate`, and `synth` writes nothing.
     Error,
 }
 
@@ -81,11 +118,13 @@ pub enum Severity {
 pub struct Finding {
     /// Stable rule id, e.g. `IAM001`.
     pub rule: &'static str,
+    /// The rule's severity.
     pub severity: Severity,
     /// The stack the template belongs to.
     pub stack: String,
     /// JSON path into the template, e.g. `$.Resources.TokenRole.Properties`.
     pub path: String,
+    /// What is wrong and how to fix it, one line.
     pub message: String,
 }
 

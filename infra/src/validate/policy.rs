@@ -12,30 +12,35 @@ pub const POL001: Rule = Rule {
     id: "POL001",
     severity: Severity::Error,
     summary: "`policy.require_termination_protection`: the environment has termination protection",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 /// POL002.
 pub const POL002: Rule = Rule {
     id: "POL002",
     severity: Severity::Error,
     summary: "`policy.min_log_retention_days`: every log group keeps logs at least that long",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 /// POL003.
 pub const POL003: Rule = Rule {
     id: "POL003",
     severity: Severity::Error,
     summary: "`policy.require_waf`: a WAF web ACL is associated with the API",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 /// POL004.
 pub const POL004: Rule = Rule {
     id: "POL004",
     severity: Severity::Error,
     summary: "`policy.require_reserved_concurrency`: every function has reserved concurrency",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 /// POL005.
 pub const POL005: Rule = Rule {
     id: "POL005",
     severity: Severity::Error,
     summary: "`policy.require_retain_on_delete`: KMS keys, secrets and log groups are retained on delete",
+    source: "the environment file's `policy` section (docs/environments.md)",
 };
 
 /// The rules of this family.

@@ -14,34 +14,43 @@ pub const REF001: Rule = Rule {
     id: "REF001",
     severity: Severity::Error,
     summary: "every `Ref` names a resource, parameter or pseudo parameter of the template",
+    source: "CloudFormation User Guide, \"Ref\"",
 };
 /// REF002.
 pub const REF002: Rule = Rule {
     id: "REF002",
     severity: Severity::Error,
     summary: "every `Fn::GetAtt` (and `${Id.Attr}` in `Fn::Sub`) names a resource and an attribute its type has",
+    source: "CloudFormation User Guide, \"Fn::GetAtt\"; the resource type's registry schema (readOnlyProperties)",
 };
 /// REF003.
 pub const REF003: Rule = Rule {
     id: "REF003",
     severity: Severity::Error,
     summary: "every `${Var}` in `Fn::Sub` resolves (`${!Literal}` is skipped)",
+    source: "CloudFormation User Guide, \"Fn::Sub\"",
 };
 /// REF004.
 pub const REF004: Rule = Rule {
     id: "REF004",
     severity: Severity::Error,
     summary: "`DependsOn`, resource `Condition` and `Fn::If` name declared things",
+    source: "CloudFormation User Guide, \"DependsOn attribute\", \"Conditions syntax\", \"Fn::If\"",
 };
 /// ID001.
-pub const ID001: Rule =
-    Rule { id: "ID001", severity: Severity::Error, summary: "logical ids are 1 to 255 ASCII letters and digits" };
+pub const ID001: Rule = Rule {
+    id: "ID001",
+    severity: Severity::Error,
+    summary: "logical ids are 1 to 255 ASCII letters and digits",
+    source: "CloudFormation User Guide, \"Resources template section syntax\" (logical ID)",
+};
 
 /// REF005.
 pub const REF005: Rule = Rule {
     id: "REF005",
     severity: Severity::Error,
     summary: "no literal string holds `${...}` outside `Fn::Sub` (CloudFormation would not substitute it) or a dynamic reference `{{resolve:...}}` (CloudFormation would replace it at deploy)",
+    source: "CloudFormation User Guide, \"Fn::Sub\" and \"Get values stored in other services using dynamic references\"",
 };
 
 /// The rules of this family.

@@ -5,7 +5,7 @@
 //! names the version). Values computed by CloudFormation (`Ref`, `Fn::*`) are not checked here.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -17,12 +17,14 @@ pub const SCHEMA001: Rule = Rule {
     id: "SCHEMA001",
     severity: Severity::Error,
     summary: "literal property values satisfy the resource type's CloudFormation registry schema: lengths, patterns, enums, numeric ranges, item counts, required and known properties",
+    source: "the CloudFormation registry resource schemas (CloudFormation CLI User Guide, \"Resource type schema\")",
 };
 /// SCHEMA002.
 pub const SCHEMA002: Rule = Rule {
     id: "SCHEMA002",
     severity: Severity::Error,
     summary: "every resource type has a schema in `infra/data/cfn-schemas.json` (add it with `scripts/extract-cfn-schemas`)",
+    source: "the CloudFormation registry resource schemas (CloudFormation CLI User Guide, \"Resource type schema\")",
 };
 
 /// REGION001.
@@ -30,6 +32,7 @@ pub const REGION001: Rule = Rule {
     id: "REGION001",
     severity: Severity::Error,
     summary: "the environment's region is one where CloudFormation offers every resource type of its stacks",
+    source: "CloudFormation User Guide, \"Resource type support by Region\" (the registry's per-Region type lists)",
 };
 
 /// The rules of this family.
@@ -55,17 +58,23 @@ pub static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
     })
 });
 
-/// Every `pattern` and `patternProperties` key of the schemas, compiled once. The schemas' patterns
-/// are written for cfn-lint, which evaluates them with Python's `re`: `fancy-regex` reads that
-/// dialect (lookaround included) once Python's end-of-text anchor `\Z` is spelled `\z`. A
-/// pattern that does not compile is absent; a test requires that none is.
-pub static PATTERNS: LazyLock<BTreeMap<String, fancy_regex::Regex>> = LazyLock::new(|| {
+/// Every `pattern` and `patternProperties` key of the schemas, each compiled when a value first
+/// meets it (see [`pattern`]): a command pays only for the patterns its templates reach.
+pub static PATTERNS: LazyLock<BTreeMap<String, OnceLock<Option<fancy_regex::Regex>>>> = LazyLock::new(|| {
     let mut all = Vec::new();
     for schema in SCHEMAS.types.values() {
         collect_patterns(schema, &mut all);
     }
-    all.into_iter().filter_map(|p| fancy_regex::Regex::new(&p.replace("\\Z", "\\z")).ok().map(|r| (p, r))).collect()
+    all.into_iter().map(|p| (p, OnceLock::new())).collect()
 });
+
+/// The compiled schema pattern `text`, compiled on first use. The schemas' patterns are written
+/// for cfn-lint, which evaluates them with Python's `re`: `fancy-regex` reads that dialect
+/// (lookaround included) once Python's end-of-text anchor `\Z` is spelled `\z`. `None` for a
+/// text that is no schema pattern, or does not compile; a test requires that every one does.
+pub fn pattern(text: &str) -> Option<&'static fancy_regex::Regex> {
+    PATTERNS.get(text)?.get_or_init(|| fancy_regex::Regex::new(&text.replace("\\Z", "\\z")).ok()).as_ref()
+}
 
 /// Every pattern written in `node`.
 pub fn collect_patterns(node: &Json, out: &mut Vec<String>) {
@@ -239,7 +248,7 @@ fn string(cx: &mut Ctx<'_>, schema: &Json, s: &str, path: &str) {
         cx.push(&SCHEMA001, path, format!("{} is {len} characters; at least {min}", shown(&Json::from(s))));
     }
     if let Some(pattern) = schema.get("pattern").and_then(Json::as_str)
-        && let Some(re) = PATTERNS.get(pattern)
+        && let Some(re) = self::pattern(pattern)
         && !re.is_match(s).unwrap_or(true)
     {
         cx.push(&SCHEMA001, path, format!("{} does not match {pattern}", shown(&Json::from(s))));
@@ -264,7 +273,7 @@ fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<St
         let by_pattern = patterned
             .into_iter()
             .flatten()
-            .find(|(p, _)| PATTERNS.get(p.as_str()).is_some_and(|re| re.is_match(key).unwrap_or(false)));
+            .find(|(p, _)| self::pattern(p).is_some_and(|re| re.is_match(key).unwrap_or(false)));
         match by_pattern {
             Some((_, s)) => check(cx, root, s, v, &here),
             None if closed => cx.push(&SCHEMA001, here, format!("{key} is not a property of this type")),

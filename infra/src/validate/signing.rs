@@ -13,6 +13,7 @@ pub const SIGN001: Rule = Rule {
     id: "SIGN001",
     severity: Severity::Error,
     summary: "the signing mode's KMS calls fit the account's KMS request quota: in kms mode the API's rate and burst limits (one Sign per token), in envelope mode the function's concurrency (three symmetric requests per cold start)",
+    source: "AWS KMS developer guide, \"Request quotas\"",
 };
 
 /// The rules of this family.

@@ -9,12 +9,14 @@ pub const SNS001: Rule = Rule {
     id: "SNS001",
     severity: Severity::Error,
     summary: "alert topics are encrypted with a customer-managed key, never `alias/aws/sns` (CloudWatch cannot publish to those)",
+    source: "CloudWatch User Guide, \"Using Amazon CloudWatch alarms\" (encrypted SNS topics need a customer managed key)",
 };
 /// SNS002.
 pub const SNS002: Rule = Rule {
     id: "SNS002",
     severity: Severity::Error,
     summary: "the topic key's policy lets `cloudwatch.amazonaws.com` use `kms:Decrypt` and `kms:GenerateDataKey*`",
+    source: "Amazon SNS developer guide, \"Configuring AWS KMS permissions\" (AWS services publishing to encrypted topics)",
 };
 
 /// The rules of this family.

@@ -18,11 +18,15 @@ pub struct Role {
     /// characters and may lose the stack name (IAM User Guide, "IAM identifiers", paths).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// `AssumeRolePolicyDocument`: the trust policy, naming who may assume the role.
     pub assume_role_policy_document: PolicyDocument,
+    /// `Description`: up to 1,000 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `ManagedPolicyArns`: ARNs of the managed policies attached to the role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub managed_policy_arns: Vec<Value<String>>,
+    /// `Policies`: the role's inline policies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
     /// The managed policy that caps what the role may do, whatever its policies say.
@@ -35,8 +39,11 @@ resource!(Role, "AWS::IAM::Role" { arn => "Arn", role_id => "RoleId" });
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ManagedPolicy {
+    /// `ManagedPolicyName`: up to 128 characters; a change replaces the policy.
     pub managed_policy_name: String,
+    /// `Description`: up to 1,000 characters; a change replaces the policy.
     pub description: String,
+    /// `PolicyDocument`: the policy's statements.
     pub policy_document: PolicyDocument,
 }
 resource!(ManagedPolicy, "AWS::IAM::ManagedPolicy" { policy_arn => "PolicyArn" });
@@ -45,7 +52,9 @@ resource!(ManagedPolicy, "AWS::IAM::ManagedPolicy" { policy_arn => "PolicyArn" }
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InlinePolicy {
+    /// `PolicyName`: unique among the role's inline policies; up to 128 characters.
     pub policy_name: String,
+    /// `PolicyDocument`: the policy's statements.
     pub policy_document: PolicyDocument,
 }
 
@@ -53,7 +62,9 @@ pub struct InlinePolicy {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OidcProvider {
+    /// `Url`: the provider's issuer URL, starting with `https://`; up to 255 characters.
     pub url: String,
+    /// `ClientIdList`: the audiences (client ids) tokens must name, such as `sts.amazonaws.com`.
     pub client_id_list: Vec<String>,
 }
 resource!(OidcProvider, "AWS::IAM::OIDCProvider" { arn => "Arn" });

@@ -20,7 +20,9 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tag {
+    /// `Key`: 1 to 128 characters, not starting with `aws:`.
     pub key: String,
+    /// `Value`: 0 to 256 characters.
     pub value: String,
 }
 

@@ -136,9 +136,10 @@ pub struct DocsArgs {
     /// Folder the runbooks go to.
     #[arg(long, default_value = "docs/runbooks", value_name = "DIR")]
     pub out: PathBuf,
-    /// The validation rules page, whose rule table is generated from the rules.
-    #[arg(long, default_value = "docs/validation.md", value_name = "FILE")]
-    pub rules_page: PathBuf,
+    /// The validation rules page, whose rule table is generated from the rules [default:
+    /// docs/validation.md here, else the checkout's]
+    #[arg(long, value_name = "FILE")]
+    pub rules_page: Option<PathBuf>,
     /// Write nothing; exit 1 if a runbook or the rule table is missing or out of date.
     #[arg(long)]
     pub check: bool,

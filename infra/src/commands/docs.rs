@@ -29,22 +29,22 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", path.display());
         }
     }
-    let page = std::fs::read_to_string(&args.rules_page)
-        .with_context(|| format!("cannot read {}", args.rules_page.display()))?;
+    let rules_page = rules_page(args.rules_page);
+    let page = std::fs::read_to_string(&rules_page)
+        .with_context(|| format!("cannot read {} (pass --rules-page FILE)", rules_page.display()))?;
     let (start, end) = crate::validate::RULES_TABLE_MARKERS;
     let text = crate::validate::with_rules_table(&page).with_context(|| {
         format!(
             "{}: no rule table markers; put the lines `{start}` and `{end}` where the table goes",
-            args.rules_page.display()
+            rules_page.display()
         )
     })?;
     if text != page {
         if args.check {
-            stale.push(args.rules_page.display().to_string());
+            stale.push(rules_page.display().to_string());
         } else {
-            std::fs::write(&args.rules_page, text)
-                .with_context(|| format!("cannot write {}", args.rules_page.display()))?;
-            eprintln!("wrote {}", args.rules_page.display());
+            std::fs::write(&rules_page, text).with_context(|| format!("cannot write {}", rules_page.display()))?;
+            eprintln!("wrote {}", rules_page.display());
         }
     }
     if stale.is_empty() {
@@ -53,4 +53,18 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("out of date: {}; run `cargo run -- docs` and commit", stale.join(", "));
         Ok(ExitCode::from(super::EXIT_ERROR))
     }
+}
+
+/// `--rules-page`, else `docs/validation.md` under the current folder, else the checkout's own
+/// (as the environments folder is found).
+fn rules_page(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    if let Some(p) = given {
+        return p;
+    }
+    let here = Path::new("docs/validation.md");
+    if here.is_file() {
+        return here.to_owned();
+    }
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/validation.md");
+    if checkout.is_file() { checkout } else { here.to_owned() }
 }

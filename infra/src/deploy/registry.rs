@@ -255,8 +255,10 @@ impl<D: Document> DocumentSecret<D> {
         Err(RegistryError::Contended(ATTEMPTS))
     }
 }
-/// The deployed client registry of `env`: the secret its service stack names. Errors when the
-/// stack is not deployed (naming the deploy command) or lacks the output.
+/// The deployed client registry of `env`: the secret its service stack names
+/// (`stacks::outputs::service::REGISTRY_SECRET`; the stack's other outputs are not read, so a
+/// signing output this version cannot read does not keep clients from being managed). Errors
+/// when the stack is not deployed (naming the deploy command) or lacks the output.
 pub async fn deployed(aws: &super::Aws, env: &crate::env::Environment) -> anyhow::Result<RegistrySecret> {
     use anyhow::Context;
     let name = env.service_stack_name();
@@ -264,9 +266,9 @@ pub async fn deployed(aws: &super::Aws, env: &crate::env::Environment) -> anyhow
         format!("{name} is not deployed; deploy it first: `cargo run -- deploy {}`", crate::session::target(&env.name))
     })?;
     let output = crate::stacks::outputs::service::REGISTRY_SECRET;
-    let outputs = crate::stacks::outputs::ServiceOutputs::read(super::stack::outputs(&stack))
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    let arn = outputs.registry_secret.with_context(|| format!("{name} has no output {output}; deploy it again"))?;
+    let arn = super::stack::outputs(&stack)
+        .remove(output)
+        .with_context(|| format!("{name} has no output {output}; deploy it again"))?;
     Ok(RegistrySecret::new(aws.secrets.clone(), arn))
 }
 

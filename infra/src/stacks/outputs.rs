@@ -85,8 +85,6 @@ pub struct ServiceOutputs {
     pub key_spec: Option<String>,
     /// Envelope mode's key pairs; `None` for a stack from before key pairs.
     pub key_pairs: Option<KeyPairsOutputs>,
-    /// The client registry secret's ARN.
-    pub registry_secret: Option<String>,
     /// The custom domain's DNS target, when the stack has a domain.
     pub domain_target: Option<String>,
 }
@@ -124,7 +122,6 @@ impl ServiceOutputs {
             signing_mode,
             key_spec: all.get(o::KEY_SPEC).cloned(),
             key_pairs,
-            registry_secret: all.get(o::REGISTRY_SECRET).cloned(),
             domain_target: all.get(o::DOMAIN_TARGET).cloned(),
             all,
         })

@@ -392,6 +392,22 @@ fn client_registry(t: &mut Template, env: &Environment) -> Result<Handle<secrets
     )
 }
 
+/// A log group keeping events `retention_in_days` days, kept on stack deletion where the file
+/// says so.
+fn log_group(
+    t: &mut Template,
+    env: &Environment,
+    id: &str,
+    name: String,
+    retention_in_days: u32,
+) -> Result<Handle<logs::LogGroup>, ModelError> {
+    t.add_with(
+        id,
+        logs::LogGroup { log_group_name: name, retention_in_days, kms_key_id: None },
+        Options::new().retain(env.retain_data_on_delete),
+    )
+}
+
 /// The function's role: its logs, its signing keys, its secrets, and traces where active.
 fn function_role(
     t: &mut Template,
@@ -470,15 +486,8 @@ fn token_function(
     artifact: Artifact<'_>,
 ) -> Result<(Handle<lambda::Function>, InvokeTarget), ModelError> {
     let q = env.qualified();
-    let log_group = t.add_with(
-        "TokenFunctionLogGroup",
-        logs::LogGroup {
-            log_group_name: function_log_group(env),
-            retention_in_days: env.function.log_retention_days.get(),
-            kms_key_id: None,
-        },
-        Options::new().retain(env.retain_data_on_delete),
-    )?;
+    let log_group =
+        log_group(t, env, "TokenFunctionLogGroup", function_log_group(env), env.function.log_retention_days.get())?;
     let role = function_role(t, env, keys, registry, &log_group)?;
     let mut variables = BTreeMap::from([
         (ISSUER_VARIABLE.to_owned(), base_url.clone()),
@@ -563,15 +572,8 @@ fn api_stage(
     deployment: &Handle<apigateway::Deployment>,
 ) -> Result<Handle<apigateway::Stage>, ModelError> {
     let q = env.qualified();
-    let access_logs = t.add_with(
-        "ApiAccessLogGroup",
-        logs::LogGroup {
-            log_group_name: access_log_group(env),
-            retention_in_days: env.api.access_log_retention_days.get(),
-            kms_key_id: None,
-        },
-        Options::new().retain(env.retain_data_on_delete),
-    )?;
+    let access_logs =
+        log_group(t, env, "ApiAccessLogGroup", access_log_group(env), env.api.access_log_retention_days.get())?;
     let mut stage_opts = Options::new();
     if env.api.manage_account_logging_role {
         // Both are account-wide and outlive the stack: deleting the role while the account

@@ -44,6 +44,30 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// The checkout this binary was built from (the workspace root).
+pub fn checkout() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `given`, else `relative` under the current folder where `found` holds for it, else under
+/// the checkout where it holds there (so the CLI also works from a subfolder of the checkout),
+/// else `relative` (whose error names it).
+pub fn here_or_checkout(
+    given: Option<&std::path::Path>,
+    relative: &str,
+    found: fn(&std::path::Path) -> bool,
+) -> PathBuf {
+    if let Some(p) = given {
+        return p.to_owned();
+    }
+    let here = PathBuf::from(relative);
+    if found(&here) {
+        return here;
+    }
+    let there = checkout().join(relative);
+    if found(&there) { there } else { here }
+}
+
 /// The `--environments` folder the user gave, kept for the commands printed as next steps.
 static ENVIRONMENTS_FLAG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 

@@ -29,7 +29,7 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", path.display());
         }
     }
-    let rules_page = rules_page(args.rules_page);
+    let rules_page = crate::session::here_or_checkout(args.rules_page.as_deref(), "docs/validation.md", Path::is_file);
     let page = std::fs::read_to_string(&rules_page)
         .with_context(|| format!("cannot read {} (pass --rules-page FILE)", rules_page.display()))?;
     let (start, end) = crate::validate::RULES_TABLE_MARKERS;
@@ -53,18 +53,4 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("out of date: {}; run `cargo run -- docs` and commit", stale.join(", "));
         Ok(ExitCode::from(super::EXIT_ERROR))
     }
-}
-
-/// `--rules-page`, else `docs/validation.md` under the current folder, else the checkout's own
-/// (as the environments folder is found).
-fn rules_page(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
-    if let Some(p) = given {
-        return p;
-    }
-    let here = Path::new("docs/validation.md");
-    if here.is_file() {
-        return here.to_owned();
-    }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/validation.md");
-    if checkout.is_file() { checkout } else { here.to_owned() }
 }

@@ -12,7 +12,7 @@ use crate::deploy::logs::iso_seconds;
 use crate::deploy::status::Meaning;
 use crate::deploy::{Aws, stack};
 use crate::env::Environment;
-use crate::keys::{Stage, may_advance};
+use crate::keys::may_advance;
 use crate::session::{block_on, connect, out, target, unix_now};
 use crate::stacks::outputs::{ServiceOutputs, service as output};
 use token_function::key_pairs::SigningMode;
@@ -48,9 +48,8 @@ fn wait(seconds: u64) -> String {
 
 /// The deployed stage and when it was complete (`None`: not found in the events read).
 struct Deployed {
-    stage: Stage,
-    since: u64,
     complete_at: Option<u64>,
+    /// The stage and when it began are `outputs.key_stage` and `outputs.key_stage_since`.
     outputs: ServiceOutputs,
 }
 
@@ -67,8 +66,8 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
         bail!("{name} is {}; wait for it: `cargo run -- status {} --watch`", status.as_str(), target(&env.name));
     }
     // A stack from before key rotation has neither output: stage `a` since its creation.
-    let outputs = ServiceOutputs::read(stack::outputs(&s)).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    let (stage, since) = (outputs.key_stage, outputs.key_stage_since);
+    let outputs = stack::service_outputs(&s)?;
+    let since = outputs.key_stage_since;
     // When the update that set the stage was complete: the stack's first completion at or
     // after `since`; `since` itself where CloudFormation's events end before it (this machine's
     // clock runs ahead); where the pages ran out first, the caller counts from now. Never early.
@@ -78,7 +77,7 @@ async fn deployed(aws: &Aws, env: &Environment) -> anyhow::Result<Deployed> {
         stack::Completion::Before => Some(since),
         stack::Completion::NotFound => None,
     };
-    Ok(Deployed { stage, since, complete_at, outputs })
+    Ok(Deployed { complete_at, outputs })
 }
 
 pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
@@ -96,17 +95,17 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
         let ttl = registry.doc.clients.iter().filter_map(|c| c.ttl_seconds).max().unwrap_or(0);
         Ok((d, ttl, now(&aws)?))
     })?;
-    let next = d.stage.next();
+    let next = d.outputs.key_stage.next();
     let complete_at = d.complete_at.unwrap_or(now);
-    let allowed = may_advance(d.stage, &env, registry_ttl, complete_at, now);
+    let allowed = may_advance(d.outputs.key_stage, &env, registry_ttl, complete_at, now);
     match args.action {
         KeyAction::Status => {
-            let since = if d.since == 0 {
+            let since = if d.outputs.key_stage_since == 0 {
                 "since the stack was created".to_owned()
             } else {
-                format!("since {}", iso_seconds(d.since))
+                format!("since {}", iso_seconds(d.outputs.key_stage_since))
             };
-            out!("stage: {} ({}), {since}", d.stage, d.stage.describe());
+            out!("stage: {} ({}), {since}", d.outputs.key_stage, d.outputs.key_stage.describe());
             let mode = d.outputs.signing_mode;
             out!("mode: {}", mode.as_str());
             let shown: &[&str] = match mode {
@@ -137,7 +136,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                     wait(from - now)
                 );
             }
-            eprintln!("signing keys: {} -> {next} ({})", d.stage, next.describe());
+            eprintln!("signing keys: {} -> {next} ({})", d.outputs.key_stage, next.describe());
             let deploy = DeployArgs {
                 env: args.env,
                 plan: false,

@@ -24,7 +24,7 @@ use crate::stacks::{self, Stack};
 use crate::validate::Finding;
 
 pub(crate) use crate::session::out;
-pub use crate::session::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, target, write_out};
+pub use crate::session::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -87,18 +87,10 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--environments`, else `./environments`, else the workspace's own folder (so the CLI also
+/// `--environments`, else `./environments`, else the checkout's own folder (so the CLI also
 /// works from a subfolder of the checkout).
 fn environments_dir(given: Option<&Path>) -> PathBuf {
-    if let Some(d) = given {
-        return d.to_owned();
-    }
-    let here = PathBuf::from("environments");
-    if here.is_dir() {
-        return here;
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("environments");
-    if workspace.is_dir() { workspace } else { here }
+    crate::session::here_or_checkout(given, "environments", Path::is_dir)
 }
 
 /// The environments a command targets.

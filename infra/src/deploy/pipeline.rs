@@ -187,10 +187,6 @@ async fn bootstrapped(aws: &Aws, env: &Environment, plan: bool) -> anyhow::Resul
     Ok((bucket, outputs.execution_role, false))
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// The function artifact for `env`'s architecture: the prebuilt zip at `zip`, or the function
 /// built from this workspace. Prints its size, SHA-256 and the glibc it needs.
 pub async fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<Artifact> {
@@ -198,7 +194,7 @@ pub async fn artifact(env: &Environment, zip: Option<&Path>) -> anyhow::Result<A
     let a = match zip {
         Some(p) => Artifact::from_zip(p, arch)?,
         None => {
-            let bin = crate::deploy::package::build(&workspace(), arch).await?;
+            let bin = crate::deploy::package::build(&crate::session::checkout(), arch).await?;
             let bytes = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
             Artifact::from_binary(&bytes, arch, &bin.display().to_string())?
         }
@@ -480,12 +476,7 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
         let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
-        let deployed = existing
-            .as_ref()
-            .filter(|s| !failed_create(s))
-            .map(|s| ServiceOutputs::read(stack::outputs(s)))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", env.service_stack_name()))?;
+        let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::service_outputs).transpose()?;
         // A key step keeps the deployed code; a plan builds it, as the deploy would.
         let status = existing.as_ref().map(stack::status);
         let keep_code =
@@ -603,12 +594,7 @@ impl<'a> Run<'a> {
     /// (read again: a key step may have run meanwhile).
     async fn no_change(&self) -> anyhow::Result<()> {
         let now = stack::describe(&self.aws.cfn, &self.env.service_stack_name()).await?;
-        if let Some(outputs) = now
-            .as_ref()
-            .map(|s| ServiceOutputs::read(stack::outputs(s)))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", self.env.service_stack_name()))?
-        {
+        if let Some(outputs) = now.as_ref().map(stack::service_outputs).transpose()? {
             let stage = outputs.key_stage;
             sync_key_pairs(&self.aws, self.env, &outputs, (stage, stage), &self.deploy_again()).await?;
         }

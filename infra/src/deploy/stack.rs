@@ -139,6 +139,13 @@ pub fn status(stack: &Stack) -> StackStatus {
     stack.stack_status().cloned().unwrap_or_else(|| StackStatus::from("UNKNOWN"))
 }
 
+/// A service stack's outputs, read (`stacks::outputs::ServiceOutputs::read`); an output this
+/// version cannot read is an error naming the stack.
+pub fn service_outputs(stack: &Stack) -> anyhow::Result<crate::stacks::outputs::ServiceOutputs> {
+    crate::stacks::outputs::ServiceOutputs::read(outputs(stack))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", stack.stack_name().unwrap_or("the service stack")))
+}
+
 /// The stack's outputs by key.
 pub fn outputs(stack: &Stack) -> BTreeMap<String, String> {
     stack.outputs().iter().filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))).collect()

@@ -104,8 +104,20 @@ pub fn stack_tags(env: &Environment) -> std::collections::BTreeMap<String, Strin
     tags
 }
 
-/// Writes every stack of `env` into `dir` (created if missing) and returns the files written.
-pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) -> Result<Vec<PathBuf>, SynthError> {
+/// A file of the output, and whether this run changed it.
+#[derive(Debug)]
+pub struct Written {
+    /// The file.
+    pub path: PathBuf,
+    /// `false` when the file already held exactly this text and was left alone.
+    pub changed: bool,
+}
+
+/// Writes every stack of `env` into `dir` (created if missing) with its runbook and manifest,
+/// and returns the files. A file that already holds the same text is not rewritten, so its
+/// modification time says when it last changed (and ext4 does not flush a truncated file on
+/// close for nothing).
+pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) -> Result<Vec<Written>, SynthError> {
     std::fs::create_dir_all(dir).map_err(|source| SynthError::Write { path: dir.display().to_string(), source })?;
     let mut written = Vec::new();
     let mut manifest = Manifest {
@@ -117,8 +129,8 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
     for s in stacks {
         let file = format!("{}.template.{}", s.id.as_str(), format.extension());
         let path = dir.join(&file);
-        put(&path, &render(s, format)?)?;
-        written.push(path);
+        let changed = put(&path, &render(s, format)?)?;
+        written.push(Written { path, changed });
         manifest.stacks.push(ManifestStack {
             id: s.id,
             name: s.name.clone(),
@@ -136,8 +148,8 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
         format: "markdown",
         message: format!("{e:#}"),
     })?;
-    put(&path, &runbook)?;
-    written.push(path);
+    let changed = put(&path, &runbook)?;
+    written.push(Written { path, changed });
     let path = dir.join("manifest.json");
     let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| SynthError::Render {
         what: "manifest".into(),
@@ -145,11 +157,16 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) ->
         message: e.to_string(),
     })?;
     text.push('\n');
-    put(&path, &text)?;
-    written.push(path);
+    let changed = put(&path, &text)?;
+    written.push(Written { path, changed });
     Ok(written)
 }
 
-fn put(path: &Path, text: &str) -> Result<(), SynthError> {
-    std::fs::write(path, text).map_err(|source| SynthError::Write { path: path.display().to_string(), source })
+/// Writes `text` to `path` unless the file holds it already; `true` when it wrote.
+fn put(path: &Path, text: &str) -> Result<bool, SynthError> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(false);
+    }
+    std::fs::write(path, text).map_err(|source| SynthError::Write { path: path.display().to_string(), source })?;
+    Ok(true)
 }

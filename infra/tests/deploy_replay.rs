@@ -215,7 +215,7 @@ fn drift_lists_resources_out_of_sync() {
         event(drifts),
     ]);
     let (status, drifts) = rt().block_on(stack::drift(&cfn, STACK, fast())).unwrap();
-    assert_eq!(status, "DRIFTED");
+    assert_eq!(status.as_str(), "DRIFTED");
     assert_eq!(drifts.len(), 1);
     assert_eq!((drifts[0].logical_id.as_str(), drifts[0].status.as_str()), ("TokenFunction", "MODIFIED"));
     assert_eq!(actions(&replay).len(), 4);

@@ -68,8 +68,14 @@ pub fn named_type(ty: &str) -> Option<&'static NamedType> {
 /// The name a resource (`{"Type": .., "Properties": ..}` as JSON) sets for itself, when it sets
 /// one literally. A name CloudFormation computes (`Fn::Sub`...) is returned as its JSON text.
 pub fn fixed_name(resource: &serde_json::Value) -> Option<(&'static NamedType, String)> {
-    let ty = named_type(resource.get("Type")?.as_str()?)?;
-    let value = resource.get("Properties")?.pointer(ty.name_pointer)?;
+    fixed_name_in(resource.get("Type")?.as_str()?, resource.get("Properties")?)
+}
+
+/// [`fixed_name`] of a resource of type `r#type` with these `Properties`, as a template's
+/// resource entry holds them.
+pub fn fixed_name_in(r#type: &str, properties: &serde_json::Value) -> Option<(&'static NamedType, String)> {
+    let ty = named_type(r#type)?;
+    let value = properties.pointer(ty.name_pointer)?;
     Some((ty, value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
 }
 

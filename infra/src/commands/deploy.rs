@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 
 use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
 use crate::deploy::pipeline::{self, KeyStep, Summary};
-use crate::deploy::status::{Meaning, StackStatus};
+use crate::deploy::status::{Meaning, StackDriftStatus, StackStatus};
 use crate::deploy::{events, guards, stack};
 use crate::env::Environment;
 use crate::session::{EXIT_CHANGES, EXIT_ERROR, ask, block_on, connect, out, polling, target, unix_now};
@@ -67,7 +67,7 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
 /// deployed function kept (see [`pipeline::run`]).
 pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -> anyhow::Result<ExitCode> {
-    let env = Environment::load_named(dir, &args.env)?;
+    let env = super::environment(dir, &args.env)?;
     let stacks = validated(&env)?;
     if !args.plan && !args.ignore_change_window {
         guards::in_change_window(&env, unix_now())?;
@@ -122,7 +122,7 @@ pub fn rollback(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
                 Some(o) => {
                     any = true;
                     eprintln!("{name}: {}", o.status.as_str());
-                    if !o.status.is_settled() || o.status.as_str().ends_with("_FAILED") {
+                    if !o.status.is_settled() || o.status.is_failed() {
                         let next = events::next_step(&o.status, &target(&env.name));
                         bail!("{name} ended {}: {next}", o.status.as_str());
                     }
@@ -220,11 +220,11 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
         let mut drifted = false;
         for (_, name) in targets {
             let (status, drifts) = stack::drift(&aws.cfn, &name, polling()).await?;
-            out!("{name}: {status}");
+            out!("{name}: {}", status.as_str());
             for d in &drifts {
-                out!("  {:<10} {} ({})", d.status, d.logical_id, d.resource_type);
+                out!("  {:<10} {} ({})", d.status.as_str(), d.logical_id, d.resource_type);
             }
-            drifted |= status == "DRIFTED";
+            drifted |= status == StackDriftStatus::Drifted;
         }
         Ok(if drifted { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })

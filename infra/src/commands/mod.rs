@@ -104,15 +104,28 @@ fn load(dir: &Path, target: &Target) -> anyhow::Result<Vec<Environment>> {
             names
         }
     };
-    names.iter().map(|n| Environment::load_named(dir, n).map_err(anyhow::Error::from)).collect()
+    names.iter().map(|n| environment(dir, n)).collect()
+}
+
+/// The environment `name` of `dir` as the folder's one read holds it, so that its stacks and
+/// the rules across the folder come from the same read of the file; a file that did not load or
+/// build there is read again, to report why.
+pub(super) fn environment(dir: &Path, name: &str) -> anyhow::Result<Environment> {
+    match folder_at(dir).built.iter().find(|(e, _)| e.name == name) {
+        Some((env, _)) => Ok(env.clone()),
+        None => Ok(Environment::load_named(dir, name)?),
+    }
 }
 
 /// Builds and validates every stack of `env`, with the rules across the other environment
 /// files of its folder (quotas and names of a shared account and region).
 pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
-    let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
-    let mut findings = crate::validate::all(&stacks, env);
     let folder = folder(env);
+    let stacks = match folder.built.iter().find(|(other, _)| other.source == env.source) {
+        Some((_, stacks)) => stacks.clone(),
+        None => stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?,
+    };
+    let mut findings = crate::validate::all(&stacks, env);
     let siblings: Vec<crate::validate::Sibling<'_>> = folder
         .built
         .iter()
@@ -136,27 +149,50 @@ struct Folder {
 /// `env`'s folder, read once per process: `validate --all` and `synth --all` build every
 /// environment, and each reads the same siblings.
 fn folder(env: &Environment) -> std::sync::Arc<Folder> {
+    folder_at(env.source.parent().unwrap_or(Path::new(".")))
+}
+
+/// The folder `dir`, read once per process.
+fn folder_at(dir: &Path) -> std::sync::Arc<Folder> {
     static FOLDERS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, std::sync::Arc<Folder>>>> =
         std::sync::LazyLock::new(Default::default);
-    let dir = env.source.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let mut folders = FOLDERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    folders.entry(dir.clone()).or_insert_with(|| std::sync::Arc::new(read_folder(&dir))).clone()
+    folders.entry(dir.to_owned()).or_insert_with(|| std::sync::Arc::new(read_folder(dir))).clone()
 }
 
 fn read_folder(dir: &Path) -> Folder {
     let Ok(names) = Environment::names(dir) else { return Folder::default() };
     let mut folder = Folder::default();
-    for name in names {
-        match Environment::load_named(dir, &name) {
-            Ok(e) => {
-                if let Ok(stacks) = stacks::all(&e) {
-                    folder.built.push((e, stacks));
-                }
-            }
+    for (name, read) in names.iter().zip(on_threads(&names, |name| Environment::load_named(dir, name).map(built))) {
+        match read {
+            Ok(Some(built)) => folder.built.push(built),
+            Ok(None) => {}
             Err(e) => folder.unreadable.push((name.clone(), format!("{name}: {e}"))),
         }
     }
     folder
+}
+
+/// `env` with its stacks, or `None` when they do not build (its own command reports why).
+fn built(env: Environment) -> Option<(Environment, Vec<Stack>)> {
+    let stacks = stacks::all(&env).ok()?;
+    Some((env, stacks))
+}
+
+/// [`build`] of each of `envs`, in their order.
+fn build_all(envs: &[Environment]) -> Vec<anyhow::Result<(Vec<Stack>, Vec<Finding>)>> {
+    on_threads(envs, build)
+}
+
+/// `f` of each item, a thread each (environments are few, and the data they share is read-only
+/// once initialized), in the items' order; a panic in one is the caller's.
+fn on_threads<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|scope| {
+        let running: Vec<_> = items.iter().map(|item| scope.spawn(move || f(item))).collect();
+        running.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 fn print_findings(findings: &[Finding]) {

@@ -162,7 +162,7 @@ fn parse_secrets(text: &str) -> anyhow::Result<Vec<(String, String)>> {
 /// `serve <env> --lambda`: the artifact (built, or `--function-zip`) run locally against the
 /// deployed stack's key and registry, until Ctrl-C.
 pub fn serve_lambda(dir: &Path, args: crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
-    let env = Environment::load_named(dir, &args.env)?;
+    let env = super::environment(dir, &args.env)?;
     let stacks = super::deploy::validated(&env)?;
     let service = stacks.iter().find(|s| s.id == StackId::Service).context("no service stack")?;
     let template = service.template.to_json();

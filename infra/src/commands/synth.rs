@@ -13,8 +13,8 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
     let envs = super::load(dir, &args.target)?;
     let mut failed = false;
     let mut printed = Vec::new();
-    for env in &envs {
-        let (mut stacks, findings) = super::build(env)?;
+    for (env, built) in envs.iter().zip(super::build_all(&envs)) {
+        let (mut stacks, findings) = built?;
         super::print_findings(&findings);
         if has_errors(&findings) {
             eprintln!("{}: validation failed; nothing written", env.name);
@@ -29,8 +29,8 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let out = args.out.join(&env.name);
-        for path in synth::write(&out, env, &stacks, args.format)? {
-            eprintln!("wrote {}", path.display());
+        for file in synth::write(&out, env, &stacks, args.format)? {
+            eprintln!("{} {}", if file.changed { "wrote" } else { "unchanged" }, file.path.display());
         }
     }
     if args.stdout {

@@ -10,8 +10,8 @@ use crate::validate::has_errors;
 pub fn run(dir: &Path, args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let envs = super::load(dir, &args.target)?;
     let mut all = Vec::new();
-    for env in &envs {
-        let (stacks, findings) = super::build(env)?;
+    for (env, built) in envs.iter().zip(super::build_all(&envs)) {
+        let (stacks, findings) = built?;
         if !args.json {
             super::print_findings(&findings);
             let errors = findings.iter().filter(|f| f.severity == crate::validate::Severity::Error).count();

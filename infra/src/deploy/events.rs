@@ -1,7 +1,7 @@
 //! Stack events while an operation runs: each printed once, oldest first, with progress; and the
 //! root cause of a failure, which is the first resource that failed, not the cascade after it.
 
-use crate::deploy::status::{Meaning, StackStatus};
+use crate::deploy::status::{Meaning, ResourceMeaning, ResourceStatus, StackStatus};
 use aws_smithy_types::date_time::Format;
 
 /// One stack event, as printed.
@@ -18,7 +18,7 @@ pub struct Event {
     /// Its CloudFormation type (`AWS::CloudFormation::Stack` for the stack itself).
     pub resource_type: String,
     /// The resource status the event reports (`CREATE_COMPLETE`, `UPDATE_FAILED`).
-    pub status: String,
+    pub status: ResourceStatus,
     /// The status reason, when CloudFormation gave a non-empty one.
     pub reason: Option<String>,
 }
@@ -32,7 +32,7 @@ impl Event {
             epoch_seconds: e.timestamp().map(|t| t.secs()).unwrap_or_default(),
             logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
             resource_type: e.resource_type().unwrap_or_default().to_owned(),
-            status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            status: e.resource_status().cloned().unwrap_or_else(|| ResourceStatus::from("")),
             reason: e.resource_status_reason().filter(|r| !r.is_empty()).map(str::to_owned),
         }
     }
@@ -46,7 +46,8 @@ impl Event {
 /// One line: `12:04:31  [3/17] CREATE_COMPLETE  AWS::IAM::Role  TokenFunctionRole  reason`.
 pub fn render(e: &Event, done: usize, total: usize) -> String {
     let time = e.timestamp.get(11..19).unwrap_or(&e.timestamp);
-    let mut line = format!("{time}  [{done}/{total}] {:<28} {:<36} {}", e.status, e.resource_type, e.logical_id);
+    let mut line =
+        format!("{time}  [{done}/{total}] {:<28} {:<36} {}", e.status.as_str(), e.resource_type, e.logical_id);
     if let Some(r) = &e.reason {
         line.push_str("  ");
         line.push_str(r);
@@ -62,7 +63,7 @@ fn is_cascade(reason: &str) -> bool {
 
 /// The first resource failure with a reason that is not a cancellation (events oldest first).
 pub fn root_cause(events: &[Event]) -> Option<&Event> {
-    let failed = |e: &&Event| e.status.ends_with("_FAILED") && !e.is_stack();
+    let failed = |e: &&Event| e.status.is_failed() && !e.is_stack();
     events
         .iter()
         .filter(failed)
@@ -103,7 +104,7 @@ mod tests {
             epoch_seconds: 1_795_435_200 + i64::from(n),
             logical_id: id.into(),
             resource_type: ty.into(),
-            status: status.into(),
+            status: ResourceStatus::from(status),
             reason: reason.map(str::to_owned),
         }
     }

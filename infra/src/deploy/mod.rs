@@ -26,12 +26,12 @@ use aws_sdk_sts::error::SdkError;
 pub enum DeployError {
     /// Stack `stack` is `status`, which takes no change now (an operation running, a failed create
     /// or update); `next` says what to do.
-    #[error("stack `{stack}` is {status} and cannot be changed now: {next}")]
+    #[error("stack `{stack}` is {} and cannot be changed now: {next}", status.as_str())]
     Blocked {
         /// The stack's name.
         stack: String,
         /// Its CloudFormation stack status.
-        status: String,
+        status: crate::deploy::status::StackStatus,
         /// What to do, with the command.
         next: String,
     },

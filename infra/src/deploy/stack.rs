@@ -15,7 +15,10 @@ use super::DeployError;
 use super::change_set::Change;
 use super::events::{self, Event};
 pub use super::status::Recovery;
-use super::status::{Meaning, StackStatus};
+use super::status::{
+    ChangeSetStatus, Meaning, ResourceMeaning, StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus,
+    StackStatus,
+};
 
 /// Everything needed to create or update one stack.
 #[derive(Clone, Debug)]
@@ -204,7 +207,7 @@ async fn creates(
             if outcome.status != StackStatus::DeleteComplete || describe(cfn, &spec.name).await?.is_some() {
                 return Err(DeployError::Blocked {
                     stack: spec.name.clone(),
-                    status: outcome.status.as_str().to_owned(),
+                    status: outcome.status.clone(),
                     next: format!(
                         "deleting the failed stack did not finish; see `cargo run -- status {env}`, delete what is left in the console, then deploy again"
                     ),
@@ -215,7 +218,7 @@ async fn creates(
         Some(s) if s.is_failed_create() => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.as_str().to_owned(),
+                status: s.clone(),
                 next: format!(
                     "its first create failed; `cargo run -- deploy {env} --replace-failed` deletes and recreates it"
                 ),
@@ -224,14 +227,14 @@ async fn creates(
         Some(s @ (StackStatus::UpdateRollbackFailed | StackStatus::UpdateFailed)) => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.as_str().to_owned(),
+                status: s.clone(),
                 next: format!("recover it first with `cargo run -- rollback {env}`"),
             });
         }
         Some(s) if !s.is_settled() => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.as_str().to_owned(),
+                status: s.clone(),
                 next: format!(
                     "another operation is running; wait for it (`cargo run -- status {env} --watch`) or cancel it (`cargo run -- rollback {env}`)"
                 ),
@@ -243,7 +246,7 @@ async fn creates(
         Some(s @ StackStatus::DeleteFailed) => {
             return Err(DeployError::Blocked {
                 stack: spec.name.clone(),
-                status: s.as_str().to_owned(),
+                status: s.clone(),
                 next: events::next_step(&s, env),
             });
         }
@@ -308,9 +311,9 @@ async fn settle(cfn: &Client, mut plan: Plan, poll: Polling) -> Result<Settled, 
             Err(e) => return Err((plan, e)),
         };
         plan.changes = changes;
-        match status.as_str() {
-            "CREATE_COMPLETE" => return Ok(Settled::Ready(plan)),
-            "FAILED" => {
+        match status {
+            ChangeSetStatus::CreateComplete => return Ok(Settled::Ready(plan)),
+            ChangeSetStatus::Failed => {
                 let empty =
                     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed");
                 if empty {
@@ -332,7 +335,7 @@ async fn settle(cfn: &Client, mut plan: Plan, poll: Polling) -> Result<Settled, 
 }
 
 /// The change set's status, status reason and changes, every page read.
-async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(String, String, Vec<Change>), DeployError> {
+async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(ChangeSetStatus, String, Vec<Change>), DeployError> {
     let mut token = None;
     let mut first = None;
     let mut changes = Vec::new();
@@ -351,12 +354,12 @@ async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(String, String, V
         token = page.next_token().map(str::to_owned);
         if first.is_none() {
             first = Some((
-                page.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                page.status().cloned().unwrap_or_else(|| ChangeSetStatus::from("")),
                 page.status_reason().unwrap_or_default().to_owned(),
             ));
         }
         if token.is_none() {
-            let (status, reason) = first.unwrap_or_default();
+            let (status, reason) = first.unwrap_or_else(|| (ChangeSetStatus::from(""), String::new()));
             return Ok((status, reason, changes));
         }
     }
@@ -472,7 +475,7 @@ pub async fn watch(
         fresh.reverse();
         wait = if fresh.is_empty() { (wait * 3 / 2).min(poll.max) } else { poll.first };
         for ev in fresh {
-            if ev.resource_type != "AWS::CloudFormation::Stack" && ev.status.ends_with("_COMPLETE") {
+            if ev.resource_type != "AWS::CloudFormation::Stack" && ev.status.is_complete() {
                 done.insert(ev.logical_id.clone());
             }
             // Resources the change set did not list still count.
@@ -575,10 +578,9 @@ pub async fn first_success_since(
             .await
             .map_err(|e| sdk("DescribeStackEvents", e))?;
         let events: Vec<Event> = page.stack_events().iter().map(Event::from_sdk).collect();
-        for e in events
-            .iter()
-            .filter(|e| e.epoch_seconds >= since && e.is_stack() && super::status::parse(&e.status).is_success())
-        {
+        for e in events.iter().filter(|e| {
+            e.epoch_seconds >= since && e.is_stack() && super::status::parse(e.status.as_str()).is_success()
+        }) {
             found = Some(found.map_or(e.epoch_seconds, |f: i64| f.min(e.epoch_seconds)));
         }
         let older = events.iter().any(|e| e.epoch_seconds < since);
@@ -601,11 +603,11 @@ pub struct Drift {
     /// Its CloudFormation type.
     pub resource_type: String,
     /// Its drift status (`MODIFIED`, `DELETED`, `NOT_CHECKED`).
-    pub status: String,
+    pub status: StackResourceDriftStatus,
 }
 
 /// Runs drift detection: the stack's drift status and the resources not in sync.
-pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(String, Vec<Drift>), DeployError> {
+pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(StackDriftStatus, Vec<Drift>), DeployError> {
     let id = cfn
         .detect_stack_drift()
         .stack_name(stack)
@@ -623,24 +625,24 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(String, 
             .send()
             .await
             .map_err(|e| sdk("DescribeStackDriftDetectionStatus", e))?;
-        match s.detection_status().map(|d| d.as_str()) {
-            Some("DETECTION_IN_PROGRESS") => {
+        match s.detection_status() {
+            Some(StackDriftDetectionStatus::DetectionInProgress) => {
                 sleep(wait)
                     .await
                     .map_err(|()| DeployError::Aws(format!("interrupted; drift detection of {stack} goes on")))?;
                 wait = (wait * 3 / 2).min(poll.max);
             }
-            Some("DETECTION_FAILED") => {
+            Some(StackDriftDetectionStatus::DetectionFailed) => {
                 return Err(DeployError::Aws(format!(
                     "drift detection of {stack} failed: {}",
                     s.detection_status_reason().unwrap_or("no reason given")
                 )));
             }
-            _ => break s.stack_drift_status().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+            _ => break s.stack_drift_status().cloned().unwrap_or(StackDriftStatus::UnknownValue),
         }
     };
     let mut drifts = Vec::new();
-    if status == "DRIFTED" {
+    if status == StackDriftStatus::Drifted {
         let mut token = None;
         loop {
             let out = cfn
@@ -651,12 +653,12 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(String, 
                 .await
                 .map_err(|e| sdk("DescribeStackResourceDrifts", e))?;
             for d in out.stack_resource_drifts() {
-                let st = d.stack_resource_drift_status().map(|s| s.as_str()).unwrap_or_default();
-                if st != "IN_SYNC" {
+                let st = d.stack_resource_drift_status().cloned().unwrap_or(StackResourceDriftStatus::UnknownValue);
+                if st != StackResourceDriftStatus::InSync {
                     drifts.push(Drift {
                         logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
                         resource_type: d.resource_type().unwrap_or_default().to_owned(),
-                        status: st.to_owned(),
+                        status: st,
                     });
                 }
             }

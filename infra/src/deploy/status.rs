@@ -1,11 +1,12 @@
-//! Stack statuses, typed: the SDK's [`StackStatus`] with what each means for the next
-//! operation (CloudFormation User Guide, "Stack status codes"; API reference, "Stack"). Whether
-//! an operation still runs, whether it succeeded, whether the stack ever completed a create,
-//! what the stack serves, and how a blocked stack recovers are answered here and nowhere else.
-//! Resource statuses in events stay text: they are printed, and only their `_FAILED` suffix is
-//! read (`super::events::root_cause`).
+//! CloudFormation's statuses, typed: the SDK's [`StackStatus`] with what each means for the
+//! next operation (CloudFormation User Guide, "Stack status codes"; API reference, "Stack"),
+//! and the resource, change-set and drift statuses the deploy reads. Whether an operation still
+//! runs, whether it succeeded, whether the stack ever completed a create, what the stack serves,
+//! and how a blocked stack recovers are answered here and nowhere else.
 
-pub use aws_sdk_cloudformation::types::StackStatus;
+pub use aws_sdk_cloudformation::types::{
+    ChangeSetStatus, ResourceStatus, StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus, StackStatus,
+};
 
 /// How a stack that cannot take an update now gets back to one (`infra rollback`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub trait Meaning {
     /// The stack runs a template it completed: a success, or `UPDATE_ROLLBACK_COMPLETE` (the
     /// previous template, after a failed update).
     fn is_serving(&self) -> bool;
+    /// The last operation failed and nothing rolls it back any more: a `*_FAILED` status.
+    fn is_failed(&self) -> bool;
     /// How `infra rollback` recovers it.
     fn recovery(&self) -> Recovery;
 }
@@ -68,6 +71,18 @@ impl Meaning for StackStatus {
         self.is_success() || *self == StackStatus::UpdateRollbackComplete
     }
 
+    fn is_failed(&self) -> bool {
+        matches!(
+            self,
+            StackStatus::CreateFailed
+                | StackStatus::DeleteFailed
+                | StackStatus::RollbackFailed
+                | StackStatus::UpdateFailed
+                | StackStatus::UpdateRollbackFailed
+                | StackStatus::ImportRollbackFailed
+        )
+    }
+
     fn recovery(&self) -> Recovery {
         match self {
             StackStatus::UpdateInProgress => Recovery::Cancel,
@@ -77,6 +92,49 @@ impl Meaning for StackStatus {
             }
             _ => Recovery::Nothing,
         }
+    }
+}
+
+/// What a resource status in a stack event means (API reference, "StackEvent":
+/// `ResourceStatus`).
+pub trait ResourceMeaning {
+    /// The resource's operation finished: a `*_COMPLETE` status (a deploy counts it done).
+    fn is_complete(&self) -> bool;
+    /// The resource's operation failed: a `*_FAILED` status (a root cause candidate).
+    fn is_failed(&self) -> bool;
+}
+
+impl ResourceMeaning for ResourceStatus {
+    fn is_complete(&self) -> bool {
+        use ResourceStatus as R;
+        matches!(
+            self,
+            R::CreateComplete
+                | R::DeleteComplete
+                | R::ExportComplete
+                | R::ExportRollbackComplete
+                | R::ImportComplete
+                | R::ImportRollbackComplete
+                | R::RollbackComplete
+                | R::UpdateComplete
+                | R::UpdateRollbackComplete
+        )
+    }
+
+    fn is_failed(&self) -> bool {
+        use ResourceStatus as R;
+        matches!(
+            self,
+            R::CreateFailed
+                | R::DeleteFailed
+                | R::ExportFailed
+                | R::ExportRollbackFailed
+                | R::ImportFailed
+                | R::ImportRollbackFailed
+                | R::RollbackFailed
+                | R::UpdateFailed
+                | R::UpdateRollbackFailed
+        )
     }
 }
 
@@ -128,6 +186,22 @@ mod tests {
                 (settled, success, failed_create, never, serving, recovery),
                 "{text}"
             );
+            assert_eq!(s.is_failed(), text.ends_with("_FAILED"), "{text}");
         }
+        let documented = StackStatus::values();
+        assert_eq!(rows.len() - 1, documented.len(), "a status the SDK knows is missing from the table");
+    }
+
+    /// Every resource status the SDK knows: complete and failed as CloudFormation names them,
+    /// and an unknown one neither.
+    #[test]
+    fn each_resource_status_is_complete_failed_or_running() {
+        for text in ResourceStatus::values() {
+            let s = ResourceStatus::from(*text);
+            assert_eq!(s.is_complete(), text.ends_with("_COMPLETE"), "{text}");
+            assert_eq!(s.is_failed(), text.ends_with("_FAILED"), "{text}");
+        }
+        let new = ResourceStatus::from("SOMETHING_NEW_FAILED");
+        assert!(!new.is_complete() && !new.is_failed());
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::bounds::Admissible;
 use super::reservation;
 use super::{Ctx, Finding, Rule, Severity};
-use crate::cfn::names::{NameScope, fixed_name};
+use crate::cfn::names::{NameScope, fixed_name_in};
 use crate::env::Environment;
 use crate::stacks::Stack;
 
@@ -368,8 +368,8 @@ fn names(cx: &mut Ctx<'_>, env: &Environment, stacks: &[Stack], others: &[Siblin
     let mut taken: BTreeMap<String, String> = BTreeMap::new();
     for o in others {
         for s in o.stacks {
-            for r in s.template.to_json()["Resources"].as_object().into_iter().flatten().map(|(_, r)| r) {
-                if let Some((ty, name)) = fixed_name(r)
+            for r in s.template.resources().values() {
+                if let Some((ty, name)) = fixed_name_in(r.r#type, &r.properties)
                     && let Some(k) = key(o.env, ty.scope, ty.r#type, &name)
                 {
                     taken.insert(k, o.env.source.display().to_string());
@@ -380,8 +380,8 @@ fn names(cx: &mut Ctx<'_>, env: &Environment, stacks: &[Stack], others: &[Siblin
     // (other file, the colliding value is the custom domain) -> the names.
     let mut clashes: BTreeMap<(String, bool), Vec<String>> = BTreeMap::new();
     for s in stacks {
-        for r in s.template.to_json()["Resources"].as_object().into_iter().flatten().map(|(_, r)| r) {
-            let Some((ty, name)) = fixed_name(r) else { continue };
+        for r in s.template.resources().values() {
+            let Some((ty, name)) = fixed_name_in(r.r#type, &r.properties) else { continue };
             let Some(by) = key(env, ty.scope, ty.r#type, &name).and_then(|k| taken.get(&k)) else { continue };
             let domain = ty.r#type == "AWS::ApiGateway::DomainName";
             clashes.entry((by.clone(), domain)).or_default().push(format!("{} `{name}`", ty.r#type));

@@ -69,11 +69,13 @@ fn call(svc: &Service<LocalSigner>, req: &Request) -> (Response, Outcome, serde_
     (r, o, body)
 }
 
-#[test]
-fn error_paths_answer_with_the_rfc_code() {
-    let svc = service();
+/// (what, the request, the status and `error` code it must answer with)
+type Row = (&'static str, Request, u16, &'static str);
+
+/// Rows of client authentication: missing, unknown, wrong or conflicting credentials.
+fn client_authentication_rows() -> Vec<Row> {
     let ok_basic = basic("orders", "orders-secret");
-    let cases: Vec<(&str, Request, u16, &str)> = vec![
+    vec![
         ("no credentials", post(&[], "grant_type=client_credentials"), 401, "invalid_client"),
         (
             "unknown client",
@@ -132,6 +134,13 @@ fn error_paths_answer_with_the_rfc_code() {
             400,
             "invalid_request",
         ),
+    ]
+}
+
+/// Rows of the request's form: its grant type, repeated parameters and content type.
+fn request_form_rows() -> Vec<Row> {
+    let ok_basic = basic("orders", "orders-secret");
+    vec![
         ("missing grant_type", post(&[("authorization", &ok_basic)], "scope=orders:read"), 400, "invalid_request"),
         ("empty grant_type", post(&[("authorization", &ok_basic)], "grant_type="), 400, "invalid_request"),
         (
@@ -170,6 +179,13 @@ fn error_paths_answer_with_the_rfc_code() {
             400,
             "invalid_request",
         ),
+    ]
+}
+
+/// Rows of scopes not allowed, malformed or missing.
+fn scope_rows() -> Vec<Row> {
+    let ok_basic = basic("orders", "orders-secret");
+    vec![
         (
             "scope not allowed",
             post(&[("authorization", &ok_basic)], "grant_type=client_credentials&scope=orders:read+admin"),
@@ -188,11 +204,24 @@ fn error_paths_answer_with_the_rfc_code() {
             400,
             "invalid_scope",
         ),
+    ]
+}
+
+/// Rows of bodies over the size limit and of a method other than POST.
+fn size_and_method_rows() -> Vec<Row> {
+    let ok_basic = basic("orders", "orders-secret");
+    vec![
         ("oversized body", post(&[("authorization", &ok_basic)], &"a".repeat(10_000)), 400, "invalid_request"),
         ("one byte over the limit", post(&[("authorization", &ok_basic)], &"a".repeat(4097)), 400, "invalid_request"),
         ("GET", Request { method: "GET".into(), ..post(&[], "") }, 405, "invalid_request"),
-    ];
-    for (name, req, status, code) in cases {
+    ]
+}
+
+#[test]
+fn error_paths_answer_with_the_rfc_code() {
+    let svc = service();
+    let cases = [client_authentication_rows(), request_form_rows(), scope_rows(), size_and_method_rows()];
+    for (name, req, status, code) in cases.into_iter().flatten() {
         let (r, outcome, body) = call(&svc, &req);
         assert_eq!((r.status, body["error"].as_str()), (status, Some(code)), "{name}: {}", r.body);
         // A 405 is no token request; every other row is a failed one.

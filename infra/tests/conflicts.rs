@@ -46,17 +46,20 @@ const ENVELOPE: &str = "  mode: envelope";
 const SYMMETRIC_5: &str = "  mode: envelope\n  kms_quotas: {symmetric: 5}";
 const QUOTA_102: &str = "\naccount_quotas:\n  lambda_concurrent_executions: 102\n";
 
-#[test]
-fn one_finding_where_no_value_satisfies_two_rules() {
-    type Row<'a> = (
-        &'a str,
-        &'a str,
-        Vec<(&'a str, &'a str)>,
-        Option<Vec<(&'a str, &'a str)>>,
-        Option<(&'a str, &'a str, Vec<&'a str>)>,
-    );
+/// (what, the environment, its edits, the sibling's edits, the one finding expected: rule, path
+/// part, message parts; `None` for none).
+type Row = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Option<Vec<(&'static str, &'static str)>>,
+    Option<(&'static str, &'static str, Vec<&'static str>)>,
+);
+
+/// Rows of the concurrency alarm's threshold against the reservation.
+fn concurrency_alarm_rows() -> Vec<Row> {
     let dev_reserved = ("  timeout_seconds: 10", "  timeout_seconds: 10\n  reserved_concurrency: 1");
-    let rows: Vec<Row<'_>> = vec![
+    vec![
         // The concurrency alarm's threshold: at least one of r executions, below r.
         (
             "reservation 1",
@@ -80,6 +83,12 @@ fn one_finding_where_no_value_satisfies_two_rules() {
             Some(("ALARM008", "lambda_concurrency.threshold", vec!["or remove it (the alarm goes with it)"])),
         ),
         ("reservation 2", "prod", vec![(RESERVED, "  reserved_concurrency: 2")], None, None),
+    ]
+}
+
+/// Rows of the reservation against the account's concurrency quota.
+fn reservation_rows() -> Vec<Row> {
+    vec![
         // The reservation: required (POL004) or alarmed (ALARM008), within the account (ACCT001).
         (
             "reservation 1 where the account has none",
@@ -126,6 +135,12 @@ fn one_finding_where_no_value_satisfies_two_rules() {
                 vec!["less 1 reserved by qa 1", "lower the other reservations (qa 1)"],
             )),
         ),
+    ]
+}
+
+/// Rows of envelope mode's KMS symmetric quota against the reservation.
+fn envelope_rows() -> Vec<Row> {
+    vec![
         // Envelope mode: three KMS symmetric requests per cold start within the account's quota
         // (SIGN001), against the alarm's two executions; without a reservation the account's
         // 1,000 would start at once, so one is needed.
@@ -165,6 +180,12 @@ fn one_finding_where_no_value_satisfies_two_rules() {
             None,
             None,
         ),
+    ]
+}
+
+/// Rows of kms mode's signing rate against the account's KMS quota.
+fn kms_rows() -> Vec<Row> {
+    vec![
         // kms mode: one Sign per token within the account's KMS quota, which the other stages took.
         (
             "kms: no rate left",
@@ -203,6 +224,12 @@ fn one_finding_where_no_value_satisfies_two_rules() {
             ]),
             None,
         ),
+    ]
+}
+
+/// Rows of a stage's rate against the account's throttle.
+fn throttle_rows() -> Vec<Row> {
+    vec![
         // A stage's rate within the account's throttle, which the other stages took.
         (
             "no rate left",
@@ -226,8 +253,13 @@ fn one_finding_where_no_value_satisfies_two_rules() {
             Some(vec![("    rate_limit: 500", "    rate_limit: 9999")]),
             None,
         ),
-    ];
-    for (what, name, edits, sibling, want) in rows {
+    ]
+}
+
+#[test]
+fn one_finding_where_no_value_satisfies_two_rules() {
+    let rows = [concurrency_alarm_rows(), reservation_rows(), envelope_rows(), kms_rows(), throttle_rows()];
+    for (what, name, edits, sibling, want) in rows.into_iter().flatten() {
         let got = findings(name, &edits, sibling.as_deref());
         match want {
             None => assert!(got.is_empty(), "{what}: {got:#?}"),

@@ -339,9 +339,6 @@ fn missing_credentials_are_one_line() {
 /// hand-edited registry the function would refuse is refused in one line and left as it was.
 #[test]
 fn clients_stale_writers_lose_nothing() {
-    use infra::clients::Change;
-    use infra::deploy::registry::RegistrySecret;
-
     let prefix = unique("r");
     let env = Env::new(&prefix);
     let extra: String = (0..8).map(|i| format!("    - id: team-{i}\n      allowed_scopes: [orders:read]\n")).collect();
@@ -349,6 +346,16 @@ fn clients_stale_writers_lose_nothing() {
     assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
     let (code, _, err) = env.deploy(&["--yes"]);
     assert_eq!(code, 0, "{err}");
+    eight_writers_at_once_lose_nothing(&env);
+    unregistered_clients_are_reported(&env);
+    let secret = format!("{prefix}-dev/client-registry");
+    the_stale_writer_is_refused(&env, &secret);
+    a_refused_registry_is_left_as_it_was(&env, &secret);
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
+/// One client added with its secret printed, then eight added at once: all nine are registered.
+fn eight_writers_at_once_lose_nothing(env: &Env) {
     let (code, out, err) = env.run(&["clients", "dev", "add", "dev-test-client", "--json"]);
     assert_eq!(code, 0, "{err}");
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -370,7 +377,10 @@ fn clients_stale_writers_lose_nothing() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
     let registered = rows.iter().filter(|r| r["standing"] == "registered").count();
     assert_eq!(registered, 9, "dev-test-client and the eight teams: {out}");
+}
 
+/// `status` and `diff` name a client of the file that the deployed registry lacks.
+fn unregistered_clients_are_reported(env: &Env) {
     for (args, (_, out, err)) in [("status", env.run(&["status", "dev"])), ("diff", env.diff())] {
         assert!(
             format!("{out}{err}")
@@ -378,8 +388,13 @@ fn clients_stale_writers_lose_nothing() {
             "{args:?}: {out}{err}"
         );
     }
+}
 
-    let secret = format!("{prefix}-dev/client-registry");
+/// Of two writers of one read the first wins and the stale one changes nothing; `update` reads again.
+fn the_stale_writer_is_refused(env: &Env, secret: &str) {
+    use infra::clients::Change;
+    use infra::deploy::registry::RegistrySecret;
+
     let file = infra::env::Environment::load_named(env.dir.path(), "dev").unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -389,7 +404,7 @@ fn clients_stale_writers_lose_nothing() {
             .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
             .load()
             .await;
-        let store = RegistrySecret::new(aws_sdk_secretsmanager::Client::new(&config), &secret);
+        let store = RegistrySecret::new(aws_sdk_secretsmanager::Client::new(&config), secret);
         let (a, b) = (store.read().await.unwrap(), store.read().await.unwrap());
         let (mut doc_a, mut doc_b) = (a.doc.clone(), b.doc.clone());
         Change::Add("inventory-service").apply(&file, &mut doc_b, 1).unwrap();
@@ -407,7 +422,10 @@ fn clients_stale_writers_lose_nothing() {
         );
         assert_eq!(ids.len(), 9, "{ids:?}");
     });
+}
 
+/// A hand-edited registry the function would refuse is refused in one line and left as it was.
+fn a_refused_registry_is_left_as_it_was(env: &Env, secret: &str) {
     let edited = r#"{"clients":[{"client_id":"x","secrets":[],"allowed_scopes":["a"],"default_scopes":["b"]}]}"#;
     boto(&format!("client('secretsmanager').put_secret_value(SecretId='{secret}', SecretString='{edited}')"));
     for args in [&["clients", "dev", "add", "dev-test-client"][..], &["clients", "dev", "list"]] {
@@ -424,7 +442,6 @@ fn clients_stale_writers_lose_nothing() {
     boto(&format!(
         "assert client('secretsmanager').get_secret_value(SecretId='{secret}')['SecretString'] == '{edited}', 'rewritten'"
     ));
-    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
 
 /// `infra logs` against the deployed log groups: both groups merged by time and rendered, the

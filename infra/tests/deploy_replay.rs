@@ -196,6 +196,38 @@ fn change_sets_are_read_across_pages() {
     assert!(second_page.contains("NextToken=t2"), "{second_page}");
 }
 
+/// A change set that someone deletes while it is computed ends the plan with its status, instead
+/// of polling for ever; statuses that mean "still computing" keep it waiting.
+#[test]
+fn a_change_set_deleted_while_computed_ends_the_plan() {
+    let status = |s: &str| {
+        ok("DescribeChangeSet", &format!("<Status>{s}</Status><ExecutionStatus>UNAVAILABLE</ExecutionStatus>"))
+    };
+    let (cfn, replay) = client(vec![
+        event(stack_xml("UPDATE_COMPLETE", true)),
+        event(ok("CreateChangeSet", "<Id>arn:aws:cloudformation:eu-west-1:333333333333:changeSet/infra-1/abc</Id>")),
+        event(status("CREATE_PENDING")),
+        event(status("CREATE_IN_PROGRESS")),
+        event(status("DELETE_IN_PROGRESS")),
+        event(ok("DeleteChangeSet", "")),
+    ]);
+    let spec = StackSpec {
+        name: STACK.into(),
+        template: "{}".into(),
+        parameters: Vec::new(),
+        capabilities: Vec::new(),
+        tags: Default::default(),
+        termination_protection: false,
+        role_arn: None,
+        rollback_alarms: Vec::new(),
+        rollback_monitoring_minutes: 0,
+    };
+    let err = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast())).unwrap_err();
+    assert!(matches!(err, DeployError::ChangeSet { .. }), "{err}");
+    assert!(err.to_string().contains("it is DELETE_IN_PROGRESS, and will not become executable"), "{err}");
+    assert_eq!(actions(&replay).len(), 6);
+}
+
 #[test]
 fn drift_lists_resources_out_of_sync() {
     let drifts = ok(

@@ -323,84 +323,110 @@ fn duplicate_keys_are_refused_everywhere() {
     assert_edits(&cases);
 }
 
-/// URL-typed values are parsed as URLs and checked against the rules of where they are used.
-#[test]
-fn urls_are_parsed_and_checked_where_they_are_used() {
-    let issuer = "# No `issuer:` here: without api.custom_domain the issuer is the API's own URL.";
-    let runbook = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/dev.md";
-    let webhook = |url: &str| format!("emails: [identity-dev@example.com]\n      webhooks: [\"{url}\"]");
-    let warning_emails = "emails: [identity-dev@example.com]";
-    let cases: Vec<(&str, String, Option<&str>)> = vec![
+/// dev.yaml's lines that the URL rows edit.
+const ISSUER: &str = "# No `issuer:` here: without api.custom_domain the issuer is the API's own URL.";
+const RUNBOOK: &str = "runbook_url: https://github.com/example/token-service/blob/main/docs/runbooks/dev.md";
+const WARNING_EMAILS: &str = "emails: [identity-dev@example.com]";
+
+/// The warning notifications with one webhook at `url`.
+fn webhook(url: &str) -> String {
+    format!("emails: [identity-dev@example.com]\n      webhooks: [\"{url}\"]")
+}
+
+/// (what the edit replaces, what it puts there, `None` when it loads, else a part of the error)
+type Row = (&'static str, String, Option<&'static str>);
+
+/// Rows of issuer URLs.
+fn issuer_rows() -> Vec<Row> {
+    vec![
         // Issuer (RFC 8414 section 2).
         // Well formed, but dev has no custom domain: it answers only at its API's URL.
-        (issuer, "issuer: https://auth.example.com".into(), Some("without api.custom_domain")),
-        (issuer, "issuer: http://localhost:8080".into(), Some("an issuer must use https")),
-        (issuer, "issuer: https://localhost".into(), Some("`localhost` is this machine")),
-        (issuer, "issuer: https://auth..example.com".into(), Some("is not a DNS name")),
-        (issuer, "issuer: https://-auth.example.com".into(), Some("is not a DNS name")),
-        (issuer, "issuer: https://auth.example.com.".into(), Some("is not a DNS name")),
-        (issuer, "issuer: https://10.0.0.1".into(), Some("10.0.0.1 is not a public address")),
-        (issuer, "issuer: https://auth.example.com/tenant".into(), Some("without api.custom_domain")),
-        (issuer, "issuer: http://localhost.evil.example".into(), Some("an issuer must use https")),
-        (issuer, "issuer: http://localhostevil.example".into(), Some("an issuer must use https")),
-        (issuer, "issuer: http://auth.example.com".into(), Some("an issuer must use https")),
+        (ISSUER, "issuer: https://auth.example.com".into(), Some("without api.custom_domain")),
+        (ISSUER, "issuer: http://localhost:8080".into(), Some("an issuer must use https")),
+        (ISSUER, "issuer: https://localhost".into(), Some("`localhost` is this machine")),
+        (ISSUER, "issuer: https://auth..example.com".into(), Some("is not a DNS name")),
+        (ISSUER, "issuer: https://-auth.example.com".into(), Some("is not a DNS name")),
+        (ISSUER, "issuer: https://auth.example.com.".into(), Some("is not a DNS name")),
+        (ISSUER, "issuer: https://10.0.0.1".into(), Some("10.0.0.1 is not a public address")),
+        (ISSUER, "issuer: https://auth.example.com/tenant".into(), Some("without api.custom_domain")),
+        (ISSUER, "issuer: http://localhost.evil.example".into(), Some("an issuer must use https")),
+        (ISSUER, "issuer: http://localhostevil.example".into(), Some("an issuer must use https")),
+        (ISSUER, "issuer: http://auth.example.com".into(), Some("an issuer must use https")),
         (
-            issuer,
+            ISSUER,
             "issuer: ftp://auth.example.com".into(),
             Some("an issuer must use https (RFC 8414 section 2), not ftp"),
         ),
-        (issuer, "issuer: https://auth.example.com/".into(), Some("no trailing `/`")),
-        (issuer, "issuer: https://auth.example.com?tenant=a".into(), Some("no query or fragment")),
-        (issuer, "issuer: https://auth.example.com#x".into(), Some("no query or fragment")),
-        (issuer, "issuer: https://user:pw@auth.example.com".into(), Some("credentials do not belong")),
+        (ISSUER, "issuer: https://auth.example.com/".into(), Some("no trailing `/`")),
+        (ISSUER, "issuer: https://auth.example.com?tenant=a".into(), Some("no query or fragment")),
+        (ISSUER, "issuer: https://auth.example.com#x".into(), Some("no query or fragment")),
+        (ISSUER, "issuer: https://user:pw@auth.example.com".into(), Some("credentials do not belong")),
         (
-            issuer,
+            ISSUER,
             "issuer: HTTPS://Auth.Example.com".into(),
             Some("not written in normal form; write `https://auth.example.com`"),
         ),
-        (issuer, "issuer: https://auth.example.com:443".into(), Some("not written in normal form")),
-        (issuer, "issuer: \"https://auth example.com\"".into(), Some("is not a URL")),
-        (issuer, "issuer: auth.example.com".into(), Some("is not a URL")),
+        (ISSUER, "issuer: https://auth.example.com:443".into(), Some("not written in normal form")),
+        (ISSUER, "issuer: \"https://auth example.com\"".into(), Some("is not a URL")),
+        (ISSUER, "issuer: auth.example.com".into(), Some("is not a URL")),
+    ]
+}
+
+/// Rows of SNS https subscription URLs.
+fn subscription_rows() -> Vec<Row> {
+    vec![
         // SNS https subscriptions.
-        (warning_emails, webhook("https://events.pagerduty.com/integration/x/enqueue"), None),
-        (warning_emails, webhook("http://localhost.evil.example/hook"), Some("must be an https:// URL")),
-        (warning_emails, webhook("http://events.pagerduty.com/x"), Some("must be an https:// URL")),
-        (warning_emails, webhook("https://localhost/hook"), Some("SNS delivers only to public hosts")),
-        (warning_emails, webhook("https://localhost./hook"), Some("is not a DNS name")),
-        (warning_emails, webhook("https://sub.localhost/hook"), Some("is this machine")),
-        (warning_emails, webhook("https://127.0.0.1/hook"), Some("127.0.0.1 is not a public address")),
-        (warning_emails, webhook("https://0.0.0.0/hook"), Some("is not a public address")),
-        (warning_emails, webhook("https://10.0.0.1/hook"), Some("is not a public address")),
-        (warning_emails, webhook("https://169.254.169.254/latest"), Some("is not a public address")),
-        (warning_emails, webhook("https://[::ffff:7f00:1]/x"), Some("is not a public address")),
-        (warning_emails, webhook("https://[::1]/x"), Some("is not a public address")),
-        (warning_emails, webhook("https://203.0.113.9/x"), Some("documentation (RFC 5737)")),
-        (warning_emails, webhook("https://100.64.0.1/x"), Some("shared address space")),
-        (warning_emails, webhook("https://224.0.0.1/x"), Some("multicast")),
-        (warning_emails, webhook("https://255.255.255.255/x"), Some("reserved")),
-        (warning_emails, webhook("https://[ff02::1]/x"), Some("multicast")),
-        (warning_emails, webhook("https://[64:ff9b::7f00:1]/x"), Some("NAT64 form of 127.0.0.1")),
-        (warning_emails, webhook("https://[2002:7f00:1::]/x"), Some("6to4 form of 127.0.0.1")),
-        (warning_emails, webhook("https://8.8.8.8/x"), None),
+        (WARNING_EMAILS, webhook("https://events.pagerduty.com/integration/x/enqueue"), None),
+        (WARNING_EMAILS, webhook("http://localhost.evil.example/hook"), Some("must be an https:// URL")),
+        (WARNING_EMAILS, webhook("http://events.pagerduty.com/x"), Some("must be an https:// URL")),
+        (WARNING_EMAILS, webhook("https://localhost/hook"), Some("SNS delivers only to public hosts")),
+        (WARNING_EMAILS, webhook("https://localhost./hook"), Some("is not a DNS name")),
+        (WARNING_EMAILS, webhook("https://sub.localhost/hook"), Some("is this machine")),
+        (WARNING_EMAILS, webhook("https://127.0.0.1/hook"), Some("127.0.0.1 is not a public address")),
+        (WARNING_EMAILS, webhook("https://0.0.0.0/hook"), Some("is not a public address")),
+        (WARNING_EMAILS, webhook("https://10.0.0.1/hook"), Some("is not a public address")),
+        (WARNING_EMAILS, webhook("https://169.254.169.254/latest"), Some("is not a public address")),
+        (WARNING_EMAILS, webhook("https://[::ffff:7f00:1]/x"), Some("is not a public address")),
+        (WARNING_EMAILS, webhook("https://[::1]/x"), Some("is not a public address")),
+        (WARNING_EMAILS, webhook("https://203.0.113.9/x"), Some("documentation (RFC 5737)")),
+        (WARNING_EMAILS, webhook("https://100.64.0.1/x"), Some("shared address space")),
+        (WARNING_EMAILS, webhook("https://224.0.0.1/x"), Some("multicast")),
+        (WARNING_EMAILS, webhook("https://255.255.255.255/x"), Some("reserved")),
+        (WARNING_EMAILS, webhook("https://[ff02::1]/x"), Some("multicast")),
+        (WARNING_EMAILS, webhook("https://[64:ff9b::7f00:1]/x"), Some("NAT64 form of 127.0.0.1")),
+        (WARNING_EMAILS, webhook("https://[2002:7f00:1::]/x"), Some("6to4 form of 127.0.0.1")),
+        (WARNING_EMAILS, webhook("https://8.8.8.8/x"), None),
+    ]
+}
+
+/// Rows of special-use and single-label host names, and their public look-alikes.
+fn special_use_rows() -> Vec<Row> {
+    vec![
         // Special-use and single-label names; their public look-alikes pass.
-        (warning_emails, webhook("https://foo.internal/x"), Some("under `internal`, a special-use name")),
-        (warning_emails, webhook("https://metadata.google.internal/x"), Some("under `internal`")),
-        (warning_emails, webhook("https://foo.local/x"), Some("under `local`")),
-        (warning_emails, webhook("https://foo.home.arpa/x"), Some("under `home.arpa`")),
-        (warning_emails, webhook("https://foo.test/x"), Some("under `test`")),
-        (warning_emails, webhook("https://foo.invalid/x"), Some("under `invalid`")),
-        (warning_emails, webhook("https://example/x"), Some("single-label name")),
-        (warning_emails, webhook("https://internal.example.com/x"), None),
-        (warning_emails, webhook("https://local.hooks.example.com/x"), None),
-        (warning_emails, webhook("https://hooks.example.com:0/x"), Some("port 0")),
-        (warning_emails, webhook("https://hooks.example.com:8443/x"), None),
-        (issuer, "issuer: https://auth.internal".into(), Some("special-use name")),
-        (warning_emails, webhook("https://[2606:4700:4700::1111]/x"), None),
-        (issuer, "issuer: https://100.64.0.1".into(), Some("shared address space")),
-        (warning_emails, webhook("https://user:secret@hooks.example.com/x"), Some("credentials do not belong")),
-        (warning_emails, webhook("mailto:oncall@example.com"), Some("must be an https:// URL")),
+        (WARNING_EMAILS, webhook("https://foo.internal/x"), Some("under `internal`, a special-use name")),
+        (WARNING_EMAILS, webhook("https://metadata.google.internal/x"), Some("under `internal`")),
+        (WARNING_EMAILS, webhook("https://foo.local/x"), Some("under `local`")),
+        (WARNING_EMAILS, webhook("https://foo.home.arpa/x"), Some("under `home.arpa`")),
+        (WARNING_EMAILS, webhook("https://foo.test/x"), Some("under `test`")),
+        (WARNING_EMAILS, webhook("https://foo.invalid/x"), Some("under `invalid`")),
+        (WARNING_EMAILS, webhook("https://example/x"), Some("single-label name")),
+        (WARNING_EMAILS, webhook("https://internal.example.com/x"), None),
+        (WARNING_EMAILS, webhook("https://local.hooks.example.com/x"), None),
+        (WARNING_EMAILS, webhook("https://hooks.example.com:0/x"), Some("port 0")),
+        (WARNING_EMAILS, webhook("https://hooks.example.com:8443/x"), None),
+        (ISSUER, "issuer: https://auth.internal".into(), Some("special-use name")),
+        (WARNING_EMAILS, webhook("https://[2606:4700:4700::1111]/x"), None),
+        (ISSUER, "issuer: https://100.64.0.1".into(), Some("shared address space")),
+        (WARNING_EMAILS, webhook("https://user:secret@hooks.example.com/x"), Some("credentials do not belong")),
+        (WARNING_EMAILS, webhook("mailto:oncall@example.com"), Some("must be an https:// URL")),
+    ]
+}
+
+/// Rows of runbook links and of endpoints listed twice.
+fn runbook_and_duplicate_rows() -> Vec<Row> {
+    vec![
         // Runbook links (alarms append #section).
-        (runbook, "runbook_url: https://wiki.example.com/runbooks/dev".into(), None),
+        (RUNBOOK, "runbook_url: https://wiki.example.com/runbooks/dev".into(), None),
         // One subscription per endpoint.
         (
             "emails: [identity-dev@example.com]\n  alarms",
@@ -408,23 +434,29 @@ fn urls_are_parsed_and_checked_where_they_are_used() {
             Some("monitoring.notifications.warning.emails: `identity-dev@example.com` is listed twice"),
         ),
         (
-            warning_emails,
-            format!("{warning_emails}\n      webhooks: [\"https://a.example.com/x\", \"https://a.example.com/x\"]"),
+            WARNING_EMAILS,
+            format!("{WARNING_EMAILS}\n      webhooks: [\"https://a.example.com/x\", \"https://a.example.com/x\"]"),
             Some("monitoring.notifications.warning.webhooks: `https://a.example.com/x` is listed twice"),
         ),
         (
-            warning_emails,
-            format!("{warning_emails}\n      webhooks: [\"https://a.example.com/x\", \"https://a.example.com/y\"]"),
+            WARNING_EMAILS,
+            format!("{WARNING_EMAILS}\n      webhooks: [\"https://a.example.com/x\", \"https://a.example.com/y\"]"),
             None,
         ),
         (
-            runbook,
+            RUNBOOK,
             "runbook_url: http://wiki.example.com/runbooks/dev".into(),
             Some("the runbook must be an https:// URL"),
         ),
-        (runbook, "runbook_url: https://wiki.example.com/runbooks/dev#top".into(), Some("no query or fragment")),
-    ];
-    assert_edits(&cases);
+        (RUNBOOK, "runbook_url: https://wiki.example.com/runbooks/dev#top".into(), Some("no query or fragment")),
+    ]
+}
+
+/// URL-typed values are parsed as URLs and checked against the rules of where they are used.
+#[test]
+fn urls_are_parsed_and_checked_where_they_are_used() {
+    let cases = [issuer_rows(), subscription_rows(), special_use_rows(), runbook_and_duplicate_rows()];
+    assert_edits(&cases.concat());
 }
 
 /// File names that cannot be environment names are refused by `names` (so `list` and `--all`)

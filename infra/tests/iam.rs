@@ -6,7 +6,7 @@ use std::path::Path;
 
 use infra::env::Environment;
 use infra::stacks::{self, bootstrap};
-use infra::validate::{self, action_matches};
+use infra::validate::{self, resource_matches};
 use serde_json::{Value as Json, json};
 use token_function::key_pairs::SigningMode;
 
@@ -105,100 +105,117 @@ fn function_role_in_mode(env: &Environment) {
 #[test]
 fn execution_role_cannot_grant_itself_more() {
     for env in envs() {
-        let q = env.qualified();
         let t = bootstrap::build(&env).unwrap().to_json();
         let sts = statements(&t, "ExecutionRole");
-        let own_roles = [
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-ExecutionRole-AbC123"),
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-DeployRole-AbC123"),
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-other-AbC123"),
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/other-{q}-service-AbC123"),
-        ];
-        // A generated name cut to 64 characters may lose the stack name: the path holds.
-        let stack_role =
-            format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}/{q}-servi-TokenFunctionRole-AbC123");
-        let mut reaches_stack_roles = false;
-        for st in &sts {
-            let actions = list(&st["Action"]);
-            let resources = list(&st["Resource"]);
-            let iam_writes: Vec<&String> = actions
-                .iter()
-                .filter(|a| a.starts_with("iam:") && !a.starts_with("iam:Get") && !a.starts_with("iam:List"))
-                .collect();
-            if iam_writes.is_empty() {
-                continue;
-            }
-            for role in &own_roles {
-                assert!(
-                    !resources.iter().any(|r| r == "*" || action_matches(r, role)),
-                    "{}: {st} reaches {role}",
-                    env.name
-                );
-            }
-            reaches_stack_roles |= resources.iter().any(|r| action_matches(r, &stack_role));
-            if actions.iter().any(|a| a == "iam:PassRole") {
-                let to = &st["Condition"]["StringEquals"]["iam:PassedToService"];
-                assert_eq!(to, &json!(bootstrap::ROLE_USERS), "{}: PassRole without iam:PassedToService", env.name);
-            }
-            if actions.iter().any(|a| a == "iam:AttachRolePolicy") {
-                assert_eq!(actions, ["iam:AttachRolePolicy"], "{}: AttachRolePolicy shares a statement", env.name);
-                let arns: Vec<String> = st["Condition"]["ArnEquals"]["iam:PolicyARN"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v["Fn::Sub"].as_str().unwrap().to_owned())
-                    .collect();
-                assert_eq!(arns, bootstrap::ATTACHABLE_POLICIES, "{}", env.name);
-            }
-        }
-        assert!(reaches_stack_roles, "{}: the role cannot manage the service stack's roles", env.name);
-        // Whatever changes a role's permissions requires the boundary on that role, and the
-        // boundary can never be removed.
-        let boundary = json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{q}-stack-role-boundary")});
-        for st in &sts {
-            let actions = list(&st["Action"]);
-            assert!(!actions.iter().any(|a| a == "iam:DeleteRolePermissionsBoundary"), "{}: {st}", env.name);
-            let grants_more = [
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-            ];
-            if actions.iter().any(|a| grants_more.contains(&a.as_str())) {
-                assert_eq!(st["Condition"]["StringEquals"]["iam:PermissionsBoundary"], boundary, "{}: {st}", env.name);
-            }
-        }
-        // Every role the service and monitoring stacks create carries that boundary.
-        for s in stacks::all(&env).unwrap().iter().filter(|s| s.id != stacks::StackId::Bootstrap) {
-            for (id, r) in s.template.to_json()["Resources"].as_object().unwrap() {
-                if r["Type"] == "AWS::IAM::Role" {
-                    assert_eq!(r["Properties"]["PermissionsBoundary"], boundary, "{}: {id}", env.name);
-                }
-            }
-        }
-        // Keys are created and tagged at create only with this environment's request tags; no
-        // IAM statement administers keys (each key's own policy does).
-        let request_tags =
-            json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name});
-        for sid in ["CreateKeysTaggedForTheEnvironment", "TagKeysAsTheyAreCreated"] {
-            assert_eq!(by_sid(&sts, sid)["Condition"]["StringEquals"], request_tags, "{}: {sid}", env.name);
-        }
-        // Keys of bootstrap version 2 are adopted through the tags they have long carried.
-        let resource_tags =
-            json!({"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name});
-        assert_eq!(by_sid(&sts, "AdoptTheEnvironmentsEarlierKeys")["Condition"]["StringEquals"], resource_tags);
-        for st in sts.iter().filter(|st| st["Sid"] != "AdoptTheEnvironmentsEarlierKeys") {
-            let kms: Vec<String> = list(&st["Action"]).into_iter().filter(|a| a.starts_with("kms:")).collect();
-            let on_keys = list(&st["Resource"]).iter().any(|r| r.contains(":key/") || r == "*");
-            let allowed = ["kms:CreateKey", "kms:TagResource", "kms:ListAliases"];
-            assert!(!on_keys || kms.iter().all(|a| allowed.contains(&a.as_str())), "{}: {st}", env.name);
-        }
-        // The tags the condition relies on are the ones deploy puts on every stack.
-        let tags = infra::synth::stack_tags(&env);
-        assert_eq!(tags.get("service").map(String::as_str), Some(env.stack_prefix.as_str()));
-        assert_eq!(tags.get("environment"), Some(&env.name));
+        iam_writes_spare_the_own_roles(&env, &sts);
+        role_changes_require_the_boundary(&env, &sts);
+        keys_are_reached_only_through_their_tags(&env, &sts);
     }
+}
+
+/// The execution role's IAM writes reach the service stack's roles and none of its own or others'.
+fn iam_writes_spare_the_own_roles(env: &Environment, sts: &[Json]) {
+    let q = env.qualified();
+    let own_roles = [
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-ExecutionRole-AbC123"),
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-bootstrap-DeployRole-AbC123"),
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}-other-AbC123"),
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/other-{q}-service-AbC123"),
+    ];
+    // A generated name cut to 64 characters may lose the stack name: the path holds.
+    let stack_role =
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{q}/{q}-servi-TokenFunctionRole-AbC123");
+    let mut reaches_stack_roles = false;
+    for st in sts {
+        let actions = list(&st["Action"]);
+        let resources = list(&st["Resource"]);
+        let iam_writes: Vec<&String> = actions
+            .iter()
+            .filter(|a| a.starts_with("iam:") && !a.starts_with("iam:Get") && !a.starts_with("iam:List"))
+            .collect();
+        if iam_writes.is_empty() {
+            continue;
+        }
+        for role in &own_roles {
+            assert!(
+                !resources.iter().any(|r| r == "*" || resource_matches(r, role)),
+                "{}: {st} reaches {role}",
+                env.name
+            );
+        }
+        reaches_stack_roles |= resources.iter().any(|r| resource_matches(r, &stack_role));
+        if actions.iter().any(|a| a == "iam:PassRole") {
+            let to = &st["Condition"]["StringEquals"]["iam:PassedToService"];
+            assert_eq!(to, &json!(bootstrap::ROLE_USERS), "{}: PassRole without iam:PassedToService", env.name);
+        }
+        if actions.iter().any(|a| a == "iam:AttachRolePolicy") {
+            assert_eq!(actions, ["iam:AttachRolePolicy"], "{}: AttachRolePolicy shares a statement", env.name);
+            let arns: Vec<String> = st["Condition"]["ArnEquals"]["iam:PolicyARN"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["Fn::Sub"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(arns, bootstrap::ATTACHABLE_POLICIES, "{}", env.name);
+        }
+    }
+    assert!(reaches_stack_roles, "{}: the role cannot manage the service stack's roles", env.name);
+}
+
+/// Role changes require the permissions boundary, which nothing removes and every stack role carries.
+fn role_changes_require_the_boundary(env: &Environment, sts: &[Json]) {
+    let q = env.qualified();
+    // Whatever changes a role's permissions requires the boundary on that role, and the
+    // boundary can never be removed.
+    let boundary =
+        json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{q}-stack-role-boundary")});
+    for st in sts {
+        let actions = list(&st["Action"]);
+        assert!(!actions.iter().any(|a| a == "iam:DeleteRolePermissionsBoundary"), "{}: {st}", env.name);
+        let grants_more = [
+            "iam:CreateRole",
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+        ];
+        if actions.iter().any(|a| grants_more.contains(&a.as_str())) {
+            assert_eq!(st["Condition"]["StringEquals"]["iam:PermissionsBoundary"], boundary, "{}: {st}", env.name);
+        }
+    }
+    // Every role the service and monitoring stacks create carries that boundary.
+    for s in stacks::all(env).unwrap().iter().filter(|s| s.id != stacks::StackId::Bootstrap) {
+        for (id, r) in s.template.to_json()["Resources"].as_object().unwrap() {
+            if r["Type"] == "AWS::IAM::Role" {
+                assert_eq!(r["Properties"]["PermissionsBoundary"], boundary, "{}: {id}", env.name);
+            }
+        }
+    }
+}
+
+/// The execution role reaches keys only through the environment's tags, which deploy puts on stacks.
+fn keys_are_reached_only_through_their_tags(env: &Environment, sts: &[Json]) {
+    // Keys are created and tagged at create only with this environment's request tags; no
+    // IAM statement administers keys (each key's own policy does).
+    let request_tags =
+        json!({"aws:RequestTag/service": env.stack_prefix.as_str(), "aws:RequestTag/environment": env.name});
+    for sid in ["CreateKeysTaggedForTheEnvironment", "TagKeysAsTheyAreCreated"] {
+        assert_eq!(by_sid(sts, sid)["Condition"]["StringEquals"], request_tags, "{}: {sid}", env.name);
+    }
+    // Keys of bootstrap version 2 are adopted through the tags they have long carried.
+    let resource_tags =
+        json!({"aws:ResourceTag/service": env.stack_prefix.as_str(), "aws:ResourceTag/environment": env.name});
+    assert_eq!(by_sid(sts, "AdoptTheEnvironmentsEarlierKeys")["Condition"]["StringEquals"], resource_tags);
+    for st in sts.iter().filter(|st| st["Sid"] != "AdoptTheEnvironmentsEarlierKeys") {
+        let kms: Vec<String> = list(&st["Action"]).into_iter().filter(|a| a.starts_with("kms:")).collect();
+        let on_keys = list(&st["Resource"]).iter().any(|r| r.contains(":key/") || r == "*");
+        let allowed = ["kms:CreateKey", "kms:TagResource", "kms:ListAliases"];
+        assert!(!on_keys || kms.iter().all(|a| allowed.contains(&a.as_str())), "{}: {st}", env.name);
+    }
+    // The tags the condition relies on are the ones deploy puts on every stack.
+    let tags = infra::synth::stack_tags(env);
+    assert_eq!(tags.get("service").map(String::as_str), Some(env.stack_prefix.as_str()));
+    assert_eq!(tags.get("environment"), Some(&env.name));
 }
 
 /// Lambda reads the function's code with CloudFormation's credentials: the execution role reads
@@ -219,7 +236,7 @@ fn execution_role_reads_the_artifacts_deploy_uploads() {
         assert_eq!(read["Resource"], upload["Resource"], "{}", env.name);
         assert_eq!(list(&read["Action"]), ["s3:GetObject", "s3:GetObjectVersion"]);
         let key = format!("${{AssetsBucket.Arn}}/{}", artifact.key());
-        assert!(list(&read["Resource"]).iter().any(|r| action_matches(r, &key)), "{}: {key}", env.name);
+        assert!(list(&read["Resource"]).iter().any(|r| resource_matches(r, &key)), "{}: {key}", env.name);
     }
 }
 

@@ -95,32 +95,63 @@ fn output(value: Value<String>) -> Template {
 }
 
 /// (rule, its findings for a bad input, the path its finding must have)
-fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
+type Row = (&'static str, Vec<Finding>, &'static str);
+
+/// Every rule over `e`'s service stack, its JSON edited.
+fn service(e: &Environment, edit: &dyn Fn(&mut Json)) -> Vec<Finding> {
+    json_rules(&edited(e, "service", edit), e)
+}
+
+/// Every rule over `e`'s stacks.
+fn prod_alarms(e: &Environment) -> Vec<Finding> {
+    validate::all(&stacks::all(e).unwrap(), e)
+}
+
+/// Every rule's bad case, the rules' rows kind by kind.
+fn cases() -> Vec<Row> {
     let (dev, prod) = (env("dev"), env("prod"));
-    let service = |e: &Environment, edit: &dyn Fn(&mut Json)| json_rules(&edited(e, "service", edit), e);
+    [
+        reference_rows(&dev),
+        limit_rows(&dev),
+        iam_rows(&dev, &prod),
+        alarm_rows(&dev, &prod),
+        topic_rows(&dev),
+        deploy_rows(&dev, &prod),
+        policy_rows(&prod),
+        account_rows(),
+        version_rows(&prod),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Rows of the reference and id rules: dangling `Ref`, `Sub` and `DependsOn`, and ids.
+fn reference_rows(dev: &Environment) -> Vec<Row> {
     let mut foreign = Template::new("other");
     let foreign = foreign.add("Logs", log_group("/x", 14)).unwrap();
     let mut dangling = Template::new("t");
     dangling.add_with("Mine", log_group("/y", 14), Options::new().depends_on(&foreign)).unwrap();
-    let topic =
-        |key: Value<String>| sns::Topic { topic_name: "a".into(), display_name: "a".into(), kms_master_key_id: key };
-    let mut sns001 = Template::new("t");
-    sns001.add("Managed", topic("alias/aws/sns".into())).unwrap();
-    let mut sns002 = Template::new("t");
-    let key = sns002
-        .add(
-            "Key",
-            kms::Key {
-                description: "k".into(),
-                key_spec: kms::KeySpec::SymmetricDefault.into(),
-                key_usage: kms::KeyUsage::EncryptDecrypt,
-                enable_key_rotation: Some(true),
-                pending_window_in_days: 7,
-                key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
-            },
-        )
-        .unwrap();
-    sns002.add("Own", topic(key.r#ref())).unwrap();
+    vec![
+        (
+            "REF001",
+            typed(output(Value::Fn(Box::new(infra::cfn::Intrinsic::Ref("Nothing".into())))), dev),
+            "$.Outputs.Out.Value.Ref",
+        ),
+        ("REF002", typed(output(Value::sub("${Logs.Nope}")), dev), "$.Outputs.Out.Value.Fn::Sub"),
+        ("REF003", typed(output(Value::sub("${Nothing}-${!Literal}")), dev), "$.Outputs.Out.Value.Fn::Sub"),
+        ("REF004", typed(dangling, dev), "$.Resources.Mine.DependsOn[0]"),
+        ("REF005", typed(output(Value::Lit("${AWS::Region}".into())), dev), "$.Outputs.Out.Value"),
+        (
+            "ID001",
+            json_rules(&json!({"Resources": {"Bad-Id": {"Type": "AWS::SNS::Topic", "Properties": {}}}}), dev),
+            "$.Resources.Bad-Id",
+        ),
+    ]
+}
+
+/// Rows of the limit, name, schema and region rules.
+fn limit_rows(dev: &Environment) -> Vec<Row> {
     let mut names = Template::new("t");
     names
         .add(
@@ -129,32 +160,33 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
         )
         .unwrap();
     names.add("Alias", kms::Alias { alias_name: "alias/aws/mine".into(), target_key_id: "k".into() }).unwrap();
-    let with_service = |monitoring: &Environment| {
-        let stacks = vec![
-            Stack {
-                id: stacks::StackId::Service,
-                name: "svc".into(),
-                template: stacks::service::build(&prod).unwrap(),
-            },
-            Stack {
-                id: stacks::StackId::Monitoring,
-                name: "mon".into(),
-                template: stacks::monitoring::build(monitoring).unwrap(),
-            },
-        ];
-        validate::all(&stacks, &prod)
-    };
-    let mut other_stage = env("prod");
-    other_stage.api.stage_name = serde_norway::from_str("v2").unwrap();
-    let prod_alarms = |e: &Environment| validate::all(&stacks::all(e).unwrap(), e);
-    let mut unprotected = env("prod");
-    unprotected.termination_protection = false;
-    let mut no_waf = env("prod");
-    no_waf.api.waf = None;
-    let mut slow = env("dev");
-    slow.function.timeout_seconds = serde_norway::from_str("60").unwrap();
+    vec![
+        ("LIM001", typed(many_log_groups(300), dev), "$"),
+        ("LIM002", typed(many_log_groups(501), dev), "$.Resources"),
+        ("NAME001", typed(names.clone(), dev), "$.Resources.Dashboard.Properties.DashboardName"),
+        ("NAME002", typed(names, dev), "$.Resources.Alias.Properties.AliasName"),
+        (
+            "SCHEMA001",
+            service(dev, &|j| j["Resources"]["TokenFunction"]["Properties"]["FunctionName"] = "f".repeat(65).into()),
+            "$.Resources.TokenFunction.Properties.FunctionName",
+        ),
+        (
+            "SCHEMA002",
+            service(dev, &|j| j["Resources"]["TokenFunction"]["Type"] = "AWS::Lambda::Nope".into()),
+            "$.Resources.TokenFunction.Type",
+        ),
+        (
+            "REGION001",
+            file_edited("dev", "region: eu-west-1", "region: eu-nowhere-9"),
+            "environments/dev.yaml:region (line 3)",
+        ),
+    ]
+}
+
+/// Rows of the IAM rules: wildcards, `NotAction`, and the execution role's handler permissions.
+fn iam_rows(dev: &Environment, prod: &Environment) -> Vec<Row> {
     let bootstrap_and_service = |drop: &str| {
-        let all = stacks::all(&prod).unwrap();
+        let all = stacks::all(prod).unwrap();
         let mut jsons: Vec<(&str, Json)> = all.iter().map(|s| (s.name.as_str(), s.template.to_json())).collect();
         for (_, j) in &mut jsons {
             if let Some(policies) =
@@ -171,41 +203,8 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
     };
     vec![
         (
-            "REF001",
-            typed(output(Value::Fn(Box::new(infra::cfn::Intrinsic::Ref("Nothing".into())))), &dev),
-            "$.Outputs.Out.Value.Ref",
-        ),
-        ("REF002", typed(output(Value::sub("${Logs.Nope}")), &dev), "$.Outputs.Out.Value.Fn::Sub"),
-        ("REF003", typed(output(Value::sub("${Nothing}-${!Literal}")), &dev), "$.Outputs.Out.Value.Fn::Sub"),
-        ("REF004", typed(dangling, &dev), "$.Resources.Mine.DependsOn[0]"),
-        ("REF005", typed(output(Value::Lit("${AWS::Region}".into())), &dev), "$.Outputs.Out.Value"),
-        (
-            "ID001",
-            json_rules(&json!({"Resources": {"Bad-Id": {"Type": "AWS::SNS::Topic", "Properties": {}}}}), &dev),
-            "$.Resources.Bad-Id",
-        ),
-        ("LIM001", typed(many_log_groups(300), &dev), "$"),
-        ("LIM002", typed(many_log_groups(501), &dev), "$.Resources"),
-        ("NAME001", typed(names.clone(), &dev), "$.Resources.Dashboard.Properties.DashboardName"),
-        ("NAME002", typed(names, &dev), "$.Resources.Alias.Properties.AliasName"),
-        (
-            "SCHEMA001",
-            service(&dev, &|j| j["Resources"]["TokenFunction"]["Properties"]["FunctionName"] = "f".repeat(65).into()),
-            "$.Resources.TokenFunction.Properties.FunctionName",
-        ),
-        (
-            "SCHEMA002",
-            service(&dev, &|j| j["Resources"]["TokenFunction"]["Type"] = "AWS::Lambda::Nope".into()),
-            "$.Resources.TokenFunction.Type",
-        ),
-        (
-            "REGION001",
-            file_edited("dev", "region: eu-west-1", "region: eu-nowhere-9"),
-            "environments/dev.yaml:region (line 3)",
-        ),
-        (
             "IAM001",
-            typed(role_template(vec![Statement::allow(&["s3:GetObject"], vec!["*".into()])]), &dev),
+            typed(role_template(vec![Statement::allow(&["s3:GetObject"], vec!["*".into()])]), dev),
             "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Resource",
         ),
         (
@@ -215,7 +214,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
                     &["dynamodb:*"],
                     vec![Value::sub("arn:${AWS::Partition}:dynamodb:::table/x")],
                 )]),
-                &dev,
+                dev,
             ),
             "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0].Action",
         ),
@@ -226,24 +225,43 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
             "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::b"}]}}]}}}}),
-                &dev,
+                dev,
             ),
             "$.Resources.Role.Properties.Policies[0].PolicyDocument.Statement[0]",
         ),
         ("IAM004", bootstrap_and_service("lambda:CreateFunction"), "$.Resources.ExecutionRole.Properties.Policies"),
-        ("ALARM001", typed(alarm(json!({"Threshold": null})), &dev), "$.Resources.Alarm.Properties"),
-        ("ALARM002", typed(alarm(json!({"Period": 45})), &dev), "$.Resources.Alarm.Properties.Period"),
+    ]
+}
+
+/// Rows of the alarm rules ALARM001 to ALARM009: settings, stage and canary.
+fn alarm_rows(dev: &Environment, prod: &Environment) -> Vec<Row> {
+    let with_service = |monitoring: &Environment| {
+        let stacks = vec![
+            Stack { id: stacks::StackId::Service, name: "svc".into(), template: stacks::service::build(prod).unwrap() },
+            Stack {
+                id: stacks::StackId::Monitoring,
+                name: "mon".into(),
+                template: stacks::monitoring::build(monitoring).unwrap(),
+            },
+        ];
+        validate::all(&stacks, prod)
+    };
+    let mut other_stage = env("prod");
+    other_stage.api.stage_name = serde_norway::from_str("v2").unwrap();
+    vec![
+        ("ALARM001", typed(alarm(json!({"Threshold": null})), dev), "$.Resources.Alarm.Properties"),
+        ("ALARM002", typed(alarm(json!({"Period": 45})), dev), "$.Resources.Alarm.Properties.Period"),
         (
             "ALARM003",
-            typed(alarm(json!({"DatapointsToAlarm": 6})), &dev),
+            typed(alarm(json!({"DatapointsToAlarm": 6})), dev),
             "$.Resources.Alarm.Properties.DatapointsToAlarm",
         ),
         (
             "ALARM004",
-            typed(alarm(json!({"Period": 300, "EvaluationPeriods": 289, "DatapointsToAlarm": 1})), &dev),
+            typed(alarm(json!({"Period": 300, "EvaluationPeriods": 289, "DatapointsToAlarm": 1})), dev),
             "$.Resources.Alarm.Properties.EvaluationPeriods",
         ),
-        ("ALARM005", typed(alarm(json!({"AlarmActions": []})), &prod), "$.Resources.Alarm.Properties.AlarmActions"),
+        ("ALARM005", typed(alarm(json!({"AlarmActions": []})), prod), "$.Resources.Alarm.Properties.AlarmActions"),
         ("ALARM006", with_service(&other_stage), "$.Resources.Api5xxRateAlarm.Properties.Metrics[0].MetricStat.Metric"),
         (
             "ALARM007",
@@ -263,17 +281,50 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             prod_edited("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 2"),
             "environments/prod.yaml:function.canary.rollback_monitoring_minutes (line 21)",
         ),
-        ("SNS001", typed(sns001, &dev), "$.Resources.Managed.Properties.KmsMasterKeyId"),
-        ("SNS002", typed(sns002, &dev), "$.Resources.Own.Properties.KmsMasterKeyId"),
+    ]
+}
+
+/// Rows of the SNS rules: topics encrypted with the managed key and with their own.
+fn topic_rows(dev: &Environment) -> Vec<Row> {
+    let topic =
+        |key: Value<String>| sns::Topic { topic_name: "a".into(), display_name: "a".into(), kms_master_key_id: key };
+    let mut sns001 = Template::new("t");
+    sns001.add("Managed", topic("alias/aws/sns".into())).unwrap();
+    let mut sns002 = Template::new("t");
+    let key = sns002
+        .add(
+            "Key",
+            kms::Key {
+                description: "k".into(),
+                key_spec: kms::KeySpec::SymmetricDefault.into(),
+                key_usage: kms::KeyUsage::EncryptDecrypt,
+                enable_key_rotation: Some(true),
+                pending_window_in_days: 7,
+                key_policy: PolicyDocument::new(vec![Statement::account_administers_key()]),
+            },
+        )
+        .unwrap();
+    sns002.add("Own", topic(key.r#ref())).unwrap();
+    vec![
+        ("SNS001", typed(sns001, dev), "$.Resources.Managed.Properties.KmsMasterKeyId"),
+        ("SNS002", typed(sns002, dev), "$.Resources.Own.Properties.KmsMasterKeyId"),
+    ]
+}
+
+/// Rows of the deploy, function and signing rules.
+fn deploy_rows(dev: &Environment, prod: &Environment) -> Vec<Row> {
+    let mut slow = env("dev");
+    slow.function.timeout_seconds = serde_norway::from_str("60").unwrap();
+    vec![
         (
             "DEPLOY001",
             validate::all(
                 &[Stack {
                     id: stacks::StackId::Service,
                     name: "svc".into(),
-                    template: stacks::service::build(&prod).unwrap(),
+                    template: stacks::service::build(prod).unwrap(),
                 }],
-                &prod,
+                prod,
             ),
             "$.Resources.TokenDeployGroup.Properties.AlarmConfiguration.Alarms[0]",
         ),
@@ -281,7 +332,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "DEPLOY002",
             validate::cross_stack(&[(
                 "s",
-                edited(&prod, "service", |j| {
+                edited(prod, "service", |j| {
                     j["Resources"]["TokenDeployGroup"]["Properties"]["AlarmConfiguration"]["Alarms"] = json!([])
                 }),
             )]),
@@ -295,7 +346,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
         ("LAMBDA001", prod_alarms(&slow), "environments/dev.yaml:function.timeout_seconds (line 13)"),
         (
             "LAMBDA002",
-            service(&dev, &|j| {
+            service(dev, &|j| {
                 j["Resources"]["TokenFunction"]["Properties"]["Environment"]["Variables"]["TOKEN_AUDIENCE"] =
                     "a".repeat(5000).into()
             }),
@@ -306,6 +357,16 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             prod_edited("  mode: envelope #", "  mode: kms #"),
             "environments/prod.yaml:api.throttling.rate_limit (line 41)",
         ),
+    ]
+}
+
+/// Rows of prod's policy rules, the lifecycle rule and the warning alarms' actions (ALARM010).
+fn policy_rows(prod: &Environment) -> Vec<Row> {
+    let mut unprotected = env("prod");
+    unprotected.termination_protection = false;
+    let mut no_waf = env("prod");
+    no_waf.api.waf = None;
+    vec![
         ("POL001", prod_alarms(&unprotected), "environments/prod.yaml:termination_protection (line 5)"),
         (
             "POL002",
@@ -315,7 +376,7 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
                     t.add("Logs", log_group("/short", 30)).unwrap();
                     t
                 },
-                &prod,
+                prod,
             ),
             "$.Resources.Logs.Properties.RetentionInDays",
         ),
@@ -338,14 +399,14 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
                     t.add_with("Logs", log_group("/kept", 365), Options::new().retain_always()).unwrap();
                     t
                 },
-                &prod,
+                prod,
             ),
             "$.Resources.Logs.DeletionPolicy",
         ),
         (
             "ALARM010",
             json_rules(
-                &edited(&prod, "monitoring", |j| {
+                &edited(prod, "monitoring", |j| {
                     let subs: Vec<String> = j["Resources"]
                         .as_object()
                         .unwrap()
@@ -357,10 +418,16 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
                         j["Resources"].as_object_mut().unwrap().remove(&k);
                     }
                 }),
-                &prod,
+                prod,
             ),
             "$.Resources.LambdaDurationP95Alarm.Properties.AlarmActions",
         ),
+    ]
+}
+
+/// Rows of the account rules, over prod against a sibling in the same account.
+fn account_rows() -> Vec<Row> {
+    vec![
         (
             "ACCT001",
             account_edited("  reserved_concurrency: 200", "  reserved_concurrency: 500"),
@@ -399,27 +466,33 @@ fn cases() -> Vec<(&'static str, Vec<Finding>, &'static str)> {
             "environments/prod.yaml:api.throttling.rate_limit (line 41)",
         ),
         ("ACCT005", account_edited("", ""), "environments/prod.yaml"),
+    ]
+}
+
+/// Rows of the version rules: descriptions that do not change with the code and settings.
+fn version_rows(prod: &Environment) -> Vec<Row> {
+    vec![
         (
             "VERSION001",
             json_rules(
-                &edited(&prod, "service", |j| {
+                &edited(prod, "service", |j| {
                     // The description as it was before parameters reached it.
                     j["Resources"]["TokenFunctionVersion"]["Properties"]["Description"] =
                         json!({"Fn::Sub": "code ${ArtifactKey}, settings 252c9468eebe8263"});
                 }),
-                &prod,
+                prod,
             ),
             "$.Resources.TokenFunctionVersion.Properties.Description",
         ),
         (
             "VERSION002",
             json_rules(
-                &edited(&prod, "service", |j| {
+                &edited(prod, "service", |j| {
                     // The function's description as it was before it carried the digest.
                     j["Resources"]["TokenFunction"]["Properties"]["Description"] =
                         json!("token-service-prod: OAuth 2.0 token endpoint");
                 }),
-                &prod,
+                prod,
             ),
             "$.Resources.TokenFunction.Properties.Description",
         ),

@@ -374,42 +374,39 @@ fn assert_findings_after(cases: Vec<Case>) {
     }
 }
 
-/// Alarm settings that cannot work on their metric are refused with the file, key and line;
-/// their valid neighbours pass.
-#[test]
-fn alarms_that_cannot_work_are_refused() {
-    let errors = "lambda_errors: {threshold: 5, period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3, severity: critical}";
-    let conc = "lambda_concurrency: {threshold: 80,";
-    let p95 = "lambda_duration_p95: {threshold: 120,";
-    let lat = "api_latency_p90: {threshold: 150,";
-    let rate = "api_5xx_rate: {threshold: 1,";
-    let success = "token_success_rate: {threshold: 95,";
-    let w = "severity: warning}";
-    let conc_warning = format!("{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, {w}");
-    // Edits of prod.yaml, and the finding expected: (rule, where in the file, message part).
-    let cases: Vec<Case> = vec![
+/// prod.yaml's alarm settings that the alarm rows edit.
+const ERRORS: &str = "lambda_errors: {threshold: 5, period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3, severity: critical}";
+const CONC: &str = "lambda_concurrency: {threshold: 80,";
+const P95: &str = "lambda_duration_p95: {threshold: 120,";
+const LAT: &str = "api_latency_p90: {threshold: 150,";
+const RATE: &str = "api_5xx_rate: {threshold: 1,";
+const SUCCESS: &str = "token_success_rate: {threshold: 95,";
+
+/// Rows of the alarms' period against their metric's resolution (ALARM007).
+fn resolution_rows() -> Vec<Case<'static>> {
+    vec![
         // Resolution (ALARM007): every metric here is stored every 60 s.
         (
-            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 10"))],
+            vec![(ERRORS, ERRORS.replace("period_seconds: 60", "period_seconds: 10"))],
             Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 66)", "use a multiple of 60")),
         ),
         (
-            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 20"))],
+            vec![(ERRORS, ERRORS.replace("period_seconds: 60", "period_seconds: 20"))],
             Some(("ALARM007", "monitoring.alarms.lambda_errors.period_seconds (line 66)", "stored every 60 s")),
         ),
         (
-            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 30"))],
+            vec![(ERRORS, ERRORS.replace("period_seconds: 60", "period_seconds: 30"))],
             Some(("ALARM007", "lambda_errors.period_seconds", "INSUFFICIENT_DATA")),
         ),
         (
-            vec![(errors, errors.replace("period_seconds: 60", "period_seconds: 120").replace("critical", "warning"))],
+            vec![(ERRORS, ERRORS.replace("period_seconds: 60", "period_seconds: 120").replace("critical", "warning"))],
             None,
         ),
         // A valid long evaluation: 48 hours of one-hour periods (CloudWatch allows 7 days).
         (
             vec![(
-                errors,
-                errors
+                ERRORS,
+                ERRORS
                     .replace(
                         "period_seconds: 60, evaluation_periods: 5",
                         "period_seconds: 3600, evaluation_periods: 48",
@@ -418,48 +415,60 @@ fn alarms_that_cannot_work_are_refused() {
             )],
             None,
         ),
+    ]
+}
+
+/// Rows of thresholds their metric can reach (ALARM008), and a canary's failures can (ALARM009).
+fn threshold_rows() -> Vec<Case<'static>> {
+    vec![
         // Reachable thresholds (ALARM008).
         (
-            vec![(conc, "lambda_concurrency: {threshold: 100,".into())],
+            vec![(CONC, "lambda_concurrency: {threshold: 100,".into())],
             Some(("ALARM008", "monitoring.alarms.lambda_concurrency.threshold (line 70)", "can never exceed")),
         ),
         (
-            vec![(conc, "lambda_concurrency: {threshold: 150,".into())],
+            vec![(CONC, "lambda_concurrency: {threshold: 150,".into())],
             Some(("ALARM008", "lambda_concurrency.threshold", "300 concurrent executions")),
         ),
-        (vec![(conc, "lambda_concurrency: {threshold: 99.5,".into())], None),
+        (vec![(CONC, "lambda_concurrency: {threshold: 99.5,".into())], None),
         (
-            vec![(rate, "api_5xx_rate: {threshold: 100,".into())],
+            vec![(RATE, "api_5xx_rate: {threshold: 100,".into())],
             Some(("ALARM008", "api_5xx_rate.threshold", "can never exceed 100")),
         ),
         // Reachable (ALARM008), but not by a canary's 10 % (ALARM009).
         (
-            vec![(rate, "api_5xx_rate: {threshold: 99,".into())],
+            vec![(RATE, "api_5xx_rate: {threshold: 99,".into())],
             Some(("ALARM009", "api_5xx_rate.threshold", "reaches 10 % at worst")),
         ),
         (vec![("api_4xx_rate: {threshold: 25,", "api_4xx_rate: {threshold: 99,".into())], None),
         (
-            vec![(success, "token_success_rate: {threshold: 0,".into())],
+            vec![(SUCCESS, "token_success_rate: {threshold: 0,".into())],
             Some(("ALARM008", "token_success_rate.threshold", "never be below 0")),
         ),
         (
-            vec![(success, "token_success_rate: {threshold: 0.5,".into())],
+            vec![(SUCCESS, "token_success_rate: {threshold: 0.5,".into())],
             Some(("ALARM009", "token_success_rate.threshold", "reaches 90 % at worst")),
         ),
         (
-            vec![(p95, "lambda_duration_p95: {threshold: 10000,".into())],
+            vec![(P95, "lambda_duration_p95: {threshold: 10000,".into())],
             Some(("ALARM008", "lambda_duration_p95.threshold", "can never exceed 10000")),
         ),
-        (vec![(p95, "lambda_duration_p95: {threshold: 9999,".into())], None),
+        (vec![(P95, "lambda_duration_p95: {threshold: 9999,".into())], None),
         (
-            vec![(lat, "api_latency_p90: {threshold: 29000,".into())],
+            vec![(LAT, "api_latency_p90: {threshold: 29000,".into())],
             Some(("ALARM008", "api_latency_p90.threshold", "can never exceed 29000")),
         ),
+    ]
+}
+
+/// Rows of alarms against the canary's window and share of traffic, and rollback monitoring (ALARM009).
+fn canary_rows() -> Vec<Case<'static>> {
+    vec![
         // The canary's alarms fire within its 5-minute window (ALARM009).
         (
             vec![(
-                errors,
-                errors
+                ERRORS,
+                ERRORS
                     .replace("period_seconds: 60, evaluation_periods: 5", "period_seconds: 300, evaluation_periods: 3")
                     .replace("datapoints_to_alarm: 3", "datapoints_to_alarm: 2"),
             )],
@@ -467,8 +476,8 @@ fn alarms_that_cannot_work_are_refused() {
         ),
         (
             vec![(
-                errors,
-                errors.replace(
+                ERRORS,
+                ERRORS.replace(
                     "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3",
                     "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 5",
                 ),
@@ -477,8 +486,8 @@ fn alarms_that_cannot_work_are_refused() {
         ),
         (
             vec![(
-                errors,
-                errors.replace(
+                ERRORS,
+                ERRORS.replace(
                     "period_seconds: 60, evaluation_periods: 5, datapoints_to_alarm: 3",
                     "period_seconds: 60, evaluation_periods: 6, datapoints_to_alarm: 6",
                 ),
@@ -493,8 +502,8 @@ fn alarms_that_cannot_work_are_refused() {
             vec![
                 ("deployment: Canary10Percent5Minutes", "deployment: Canary10Percent10Minutes".into()),
                 (
-                    errors,
-                    errors
+                    ERRORS,
+                    ERRORS
                         .replace("datapoints_to_alarm: 3", "datapoints_to_alarm: 5")
                         .replace("evaluation_periods: 5", "evaluation_periods: 10")
                         .replace("period_seconds: 60", "period_seconds: 120"),
@@ -503,14 +512,14 @@ fn alarms_that_cannot_work_are_refused() {
             None,
         ),
         // The canary's share of traffic (10 %): a rate alarm must fire when all of it fails.
-        (vec![(rate, rate.replace(" 1,", " 9,"))], None),
+        (vec![(RATE, RATE.replace(" 1,", " 9,"))], None),
         (
-            vec![(rate, rate.replace(" 1,", " 10,"))],
+            vec![(RATE, RATE.replace(" 1,", " 10,"))],
             Some(("ALARM009", "api_5xx_rate.threshold", "reaches 10 % at worst")),
         ),
-        (vec![(success, success.replace("95", "91"))], None),
+        (vec![(SUCCESS, SUCCESS.replace("95", "91"))], None),
         (
-            vec![(success, success.replace("95", "90"))],
+            vec![(SUCCESS, SUCCESS.replace("95", "90"))],
             Some(("ALARM009", "token_success_rate.threshold", "use a threshold above 90")),
         ),
         // CloudFormation's rollback monitoring must outlast the critical alarms' time to fire.
@@ -520,22 +529,34 @@ fn alarms_that_cannot_work_are_refused() {
             Some(("ALARM009", "function.canary.rollback_monitoring_minutes", "needs 180 s of bad data")),
         ),
         (vec![("rollback_monitoring_minutes: 10", "rollback_monitoring_minutes: 0".into())], None),
+    ]
+}
+
+/// Rows of concurrency thresholds that round down to no execution (ALARM008).
+fn rounding_rows() -> Vec<Case<'static>> {
+    vec![
         // A concurrency threshold that rounds down to 0 executions fires on any traffic.
-        (vec![(conc, conc.replace("80", "0.5"))], None),
+        (vec![(CONC, CONC.replace("80", "0.5"))], None),
         (
-            vec![(conc, conc.replace("80", "0.4"))],
+            vec![(CONC, CONC.replace("80", "0.4"))],
             Some((
                 "ALARM008",
                 "lambda_concurrency.threshold",
                 "rounds down to 0 concurrent executions, so the alarm fires whenever the function runs; use at least 0.5",
             )),
         ),
+    ]
+}
+
+/// Rows of the count limits of what deploy sends (DEPLOY003).
+fn count_limit_rows(conc_warning: &str) -> Vec<Case<'_>> {
+    vec![
         // Count limits of what deploy sends (DEPLOY003): five critical alarms pass, six do not.
         (
             vec![(
-                &conc_warning,
+                conc_warning,
                 format!(
-                    "{conc} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, severity: critical}}"
+                    "{CONC} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, severity: critical}}"
                 ),
             )],
             Some(("DEPLOY003", "monitoring.alarms (line 65)", "6 critical alarms")),
@@ -545,7 +566,21 @@ fn alarms_that_cannot_work_are_refused() {
             Some(("DEPLOY003", "tags (line 7)", "51 stack tags")),
         ),
         (vec![("  cost-center: \"4711\"\n", (0..47).map(|i| format!("  t{i}: x\n")).collect())], None),
-    ];
+    ]
+}
+
+/// Alarm settings that cannot work on their metric are refused with the file, key and line;
+/// their valid neighbours pass.
+#[test]
+fn alarms_that_cannot_work_are_refused() {
+    let w = "severity: warning}";
+    let conc_warning = format!("{CONC} period_seconds: 60, evaluation_periods: 3, datapoints_to_alarm: 3, {w}");
+    // Edits of prod.yaml, and the finding expected: (rule, where in the file, message part).
+    let cases: Vec<Case> =
+        [resolution_rows(), threshold_rows(), canary_rows(), rounding_rows(), count_limit_rows(&conc_warning)]
+            .into_iter()
+            .flatten()
+            .collect();
     assert_findings_after(cases);
 }
 
@@ -657,25 +692,23 @@ fn every_schema_pattern_compiles() {
     assert!(validate::SCHEMAS.source.contains("cfn-lint"), "{}", validate::SCHEMAS.source);
 }
 
-/// Literal values against the registry schemas (SCHEMA001), unknown types (SCHEMA002), and the
-/// function's environment size (LAMBDA002): the bad value, its neighbour at the limit, the path.
-#[test]
-fn schema_limits_are_checked() {
-    let base = env("dev");
-    let service = |edit: &dyn Fn(&mut serde_json::Value)| {
-        let mut json = stacks::service::build(&base).unwrap().to_json();
-        edit(&mut json);
-        json
-    };
-    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
-    let set = |pointer: &str, value: serde_json::Value| -> Edit {
-        let pointer = pointer.to_owned();
-        Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(&pointer).unwrap() = value.clone())
-    };
+/// An edit of the service stack's JSON.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+/// (rule, path, message part) of the finding a case expects.
+type Want<'a> = Option<(&'a str, &'a str, &'a str)>;
+/// A schema row: the edit, and the finding it must give.
+type SchemaRow = (Edit, Want<'static>);
+
+/// The edit that sets the value at `pointer`.
+fn set(pointer: &str, value: serde_json::Value) -> Edit {
+    let pointer = pointer.to_owned();
+    Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(&pointer).unwrap() = value.clone())
+}
+
+/// Rows of literal values against the registry schemas (SCHEMA001) and of unknown types (SCHEMA002).
+fn schema_value_rows() -> Vec<SchemaRow> {
     let fp = "/Resources/TokenFunction/Properties";
-    /// (rule, path, message part) of the finding a case expects.
-    type Want<'a> = Option<(&'a str, &'a str, &'a str)>;
-    let cases: Vec<(Edit, Want)> = vec![
+    vec![
         (set("/Resources/TokenFunction/Properties/FunctionName", "f".repeat(64).into()), None),
         (
             set("/Resources/TokenFunction/Properties/FunctionName", "f".repeat(65).into()),
@@ -718,6 +751,13 @@ fn schema_limits_are_checked() {
             set("/Resources/TokenFunction/Type", "AWS::Lambda::Nope".into()),
             Some(("SCHEMA002", "$.Resources.TokenFunction.Type", "no schema for AWS::Lambda::Nope")),
         ),
+    ]
+}
+
+/// Rows of values CloudFormation computes, whose literal text is a lower bound (SCHEMA001).
+fn computed_value_rows() -> Vec<SchemaRow> {
+    let fp = "/Resources/TokenFunction/Properties";
+    vec![
         // Values CloudFormation computes: their literal text is a lower bound.
         (
             set(
@@ -766,6 +806,12 @@ fn schema_limits_are_checked() {
                 "resolves to at least 65 characters",
             )),
         ),
+    ]
+}
+
+/// Rows of the function's environment size (LAMBDA002).
+fn environment_size_rows() -> Vec<SchemaRow> {
+    vec![
         // Lambda's 4 KB of environment variables: the audience is the big one here (dev's issuer
         // is computed, counted as COMPUTED_VALUE_BYTES).
         (
@@ -788,8 +834,21 @@ fn schema_limits_are_checked() {
                 "environments/dev.yaml:token.audience (line 20))",
             )),
         ),
-    ];
-    for (i, (edit, want)) in cases.into_iter().enumerate() {
+    ]
+}
+
+/// Literal values against the registry schemas (SCHEMA001), unknown types (SCHEMA002), and the
+/// function's environment size (LAMBDA002): the bad value, its neighbour at the limit, the path.
+#[test]
+fn schema_limits_are_checked() {
+    let base = env("dev");
+    let service = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut json = stacks::service::build(&base).unwrap().to_json();
+        edit(&mut json);
+        json
+    };
+    let cases = [schema_value_rows(), computed_value_rows(), environment_size_rows()];
+    for (i, (edit, want)) in cases.into_iter().flatten().enumerate() {
         let json = service(&*edit);
         let t = serde_json::from_value::<serde_json::Value>(json).unwrap();
         let findings = validate::template_json("test-stack", &t, &base);

@@ -59,15 +59,14 @@ fn load(edit: &Edit) -> Result<Environment, String> {
     Environment::load(&path).map_err(|e| e.to_string().replace(&path.display().to_string(), "dev.yaml"))
 }
 
-#[test]
-fn every_form_is_read_or_refused_deliberately() {
+/// (what, the edit, `None` when read as written, else the parts of the one-line message).
+type Row = (&'static str, Edit, Option<Vec<String>>);
+
+/// Rows of YAML tags.
+fn tag_rows() -> Vec<Row> {
     let audience = line_of("audience:");
-    let api = line_of("api:\n");
     let errors = line_of("lambda_errors:");
-    let throttles = line_of("lambda_throttles:");
-    let end = dev_text().lines().count();
-    // (what, the edit, `None` when read as written, else the parts of the one-line message).
-    let rows: Vec<(&str, Edit, Option<Vec<String>>)> = vec![
+    vec![
         // Tags: a CloudFormation function pasted in, and the core schema's own.
         (
             "!Ref",
@@ -109,6 +108,13 @@ fn every_form_is_read_or_refused_deliberately() {
             Edit::Replace("allowed_scopes: [orders:read,", "allowed_scopes: !Split [orders:read,"),
             Some(vec!["token.clients[0].allowed_scopes: the YAML tag `!Split`".into()]),
         ),
+    ]
+}
+
+/// Rows of documents, directives and files that hold no settings.
+fn document_rows() -> Vec<Row> {
+    let end = dev_text().lines().count();
+    vec![
         // Documents and directives.
         ("a leading ---", Edit::Prepend(b"---\n"), None),
         ("a closing ...", Edit::Append("...\n"), None),
@@ -126,6 +132,12 @@ fn every_form_is_read_or_refused_deliberately() {
         ("a null document", Edit::Whole("~\n"), Some(vec!["the file holds no settings".into()])),
         ("a list", Edit::Whole("- account_id: 1\n"), Some(vec!["line 1: the file is a list".into()])),
         ("a single value", Edit::Whole("dev\n"), Some(vec!["line 1: the file is a single value".into()])),
+    ]
+}
+
+/// Rows of encodings and byte-order marks.
+fn encoding_rows() -> Vec<Row> {
+    vec![
         // Encodings and byte-order marks.
         ("a UTF-8 byte-order mark at the start", Edit::Prepend("\u{feff}".as_bytes()), None),
         (
@@ -139,6 +151,12 @@ fn every_form_is_read_or_refused_deliberately() {
             Edit::Latin1("team: identity"),
             Some(vec![format!("line {}: the file is not UTF-8 text", line_of("team: identity"))]),
         ),
+    ]
+}
+
+/// Rows of characters that YAML 1.2 does not allow or that YAML 1.1 reads as line breaks.
+fn character_rows() -> Vec<Row> {
+    vec![
         // Characters YAML 1.2 does not allow, or YAML 1.1 readers break lines at: a setting hidden
         // behind a comment.
         (
@@ -172,6 +190,13 @@ fn every_form_is_read_or_refused_deliberately() {
             Edit::Replace("team: identity", "team: identity\t# the owners"),
             None,
         ),
+    ]
+}
+
+/// Rows of empty values and nulls.
+fn empty_value_rows() -> Vec<Row> {
+    let api = line_of("api:\n");
+    vec![
         // Empty values: a section whose lines lost their indentation, nulls written out.
         (
             "an unindented section",
@@ -191,6 +216,13 @@ fn every_form_is_read_or_refused_deliberately() {
         ),
         ("an empty list is a value", Edit::Replace("emails: []", "emails: []"), None),
         ("quoted null is text", Edit::Replace("team: identity", "team: \"null\""), None),
+    ]
+}
+
+/// Rows of number forms other than decimal.
+fn number_rows() -> Vec<Row> {
+    let errors = line_of("lambda_errors:");
+    vec![
         // Number forms other than decimal, in number fields and in text.
         (
             "hexadecimal in a decimal field",
@@ -230,6 +262,13 @@ fn every_form_is_read_or_refused_deliberately() {
             Edit::Replace("lambda_errors: {threshold: 20,", "lambda_errors: {threshold: 2e1,"),
             None,
         ),
+    ]
+}
+
+/// Rows of merge keys and anchors.
+fn merge_rows() -> Vec<Row> {
+    let throttles = line_of("lambda_throttles:");
+    vec![
         // Merge keys and anchors.
         (
             "a merge key",
@@ -244,8 +283,21 @@ fn every_form_is_read_or_refused_deliberately() {
             ),
             Some(vec!["unknown field `lambda_throttles_copy`".into()]),
         ),
+    ]
+}
+
+#[test]
+fn every_form_is_read_or_refused_deliberately() {
+    let rows = [
+        tag_rows(),
+        document_rows(),
+        encoding_rows(),
+        character_rows(),
+        empty_value_rows(),
+        number_rows(),
+        merge_rows(),
     ];
-    for (what, edit, want) in rows {
+    for (what, edit, want) in rows.into_iter().flatten() {
         match (load(&edit), want) {
             (Ok(_), None) => {}
             (Err(e), Some(parts)) => {

@@ -323,12 +323,20 @@ async fn settle(cfn: &Client, mut plan: Plan, poll: Polling) -> Result<Settled, 
                 let e = DeployError::ChangeSet { stack: plan.stack.clone(), reason };
                 return Err((plan, e));
             }
-            _ => {
+            ChangeSetStatus::CreatePending | ChangeSetStatus::CreateInProgress => {
                 if sleep(wait).await.is_err() {
                     let e = DeployError::Interrupted(plan.stack.clone());
                     return Err((plan, e));
                 }
                 wait = (wait * 3 / 2).min(poll.max);
+            }
+            // Deleted or being deleted by someone else, or a status newer than this SDK: it will
+            // not become executable by waiting (API reference, "ChangeSetSummary": Status).
+            other => {
+                let said = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                let reason = format!("it is {}{said}, and will not become executable", other.as_str());
+                let e = DeployError::ChangeSet { stack: plan.stack.clone(), reason };
+                return Err((plan, e));
             }
         }
     }
@@ -638,7 +646,7 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(StackDri
                     s.detection_status_reason().unwrap_or("no reason given")
                 )));
             }
-            _ => break s.stack_drift_status().cloned().unwrap_or(StackDriftStatus::UnknownValue),
+            _ => break s.stack_drift_status().cloned().unwrap_or_else(|| StackDriftStatus::from("")),
         }
     };
     let mut drifts = Vec::new();
@@ -653,7 +661,7 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(StackDri
                 .await
                 .map_err(|e| sdk("DescribeStackResourceDrifts", e))?;
             for d in out.stack_resource_drifts() {
-                let st = d.stack_resource_drift_status().cloned().unwrap_or(StackResourceDriftStatus::UnknownValue);
+                let st = d.stack_resource_drift_status().cloned().unwrap_or_else(|| StackResourceDriftStatus::from(""));
                 if st != StackResourceDriftStatus::InSync {
                     drifts.push(Drift {
                         logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),

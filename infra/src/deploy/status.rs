@@ -72,24 +72,25 @@ impl Meaning for StackStatus {
     }
 
     fn is_failed(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StackStatus::CreateFailed
-                | StackStatus::DeleteFailed
-                | StackStatus::RollbackFailed
-                | StackStatus::UpdateFailed
-                | StackStatus::UpdateRollbackFailed
-                | StackStatus::ImportRollbackFailed
-        )
+            | StackStatus::DeleteFailed
+            | StackStatus::RollbackFailed
+            | StackStatus::UpdateFailed
+            | StackStatus::UpdateRollbackFailed
+            | StackStatus::ImportRollbackFailed => true,
+            // A status newer than this SDK: CloudFormation's naming says it.
+            other if !known(StackStatus::values(), other.as_str()) => other.as_str().ends_with("_FAILED"),
+            _ => false,
+        }
     }
 
     fn recovery(&self) -> Recovery {
         match self {
             StackStatus::UpdateInProgress => Recovery::Cancel,
             StackStatus::UpdateRollbackFailed => Recovery::Continue,
-            StackStatus::UpdateFailed | StackStatus::CreateFailed | StackStatus::ImportRollbackFailed => {
-                Recovery::Rollback
-            }
+            // RollbackStack takes only these two (API reference, "RollbackStack").
+            StackStatus::UpdateFailed | StackStatus::CreateFailed => Recovery::Rollback,
             _ => Recovery::Nothing,
         }
     }
@@ -107,35 +108,43 @@ pub trait ResourceMeaning {
 impl ResourceMeaning for ResourceStatus {
     fn is_complete(&self) -> bool {
         use ResourceStatus as R;
-        matches!(
-            self,
+        match self {
             R::CreateComplete
-                | R::DeleteComplete
-                | R::ExportComplete
-                | R::ExportRollbackComplete
-                | R::ImportComplete
-                | R::ImportRollbackComplete
-                | R::RollbackComplete
-                | R::UpdateComplete
-                | R::UpdateRollbackComplete
-        )
+            | R::DeleteComplete
+            | R::ExportComplete
+            | R::ExportRollbackComplete
+            | R::ImportComplete
+            | R::ImportRollbackComplete
+            | R::RollbackComplete
+            | R::UpdateComplete
+            | R::UpdateRollbackComplete => true,
+            // A status newer than this SDK: CloudFormation's naming says it.
+            other if !known(ResourceStatus::values(), other.as_str()) => other.as_str().ends_with("_COMPLETE"),
+            _ => false,
+        }
     }
 
     fn is_failed(&self) -> bool {
         use ResourceStatus as R;
-        matches!(
-            self,
+        match self {
             R::CreateFailed
-                | R::DeleteFailed
-                | R::ExportFailed
-                | R::ExportRollbackFailed
-                | R::ImportFailed
-                | R::ImportRollbackFailed
-                | R::RollbackFailed
-                | R::UpdateFailed
-                | R::UpdateRollbackFailed
-        )
+            | R::DeleteFailed
+            | R::ExportFailed
+            | R::ExportRollbackFailed
+            | R::ImportFailed
+            | R::ImportRollbackFailed
+            | R::RollbackFailed
+            | R::UpdateFailed
+            | R::UpdateRollbackFailed => true,
+            other if !known(ResourceStatus::values(), other.as_str()) => other.as_str().ends_with("_FAILED"),
+            _ => false,
+        }
     }
+}
+
+/// `true` when `text` is one of the SDK's documented `values`.
+fn known(values: &[&str], text: &str) -> bool {
+    values.contains(&text)
 }
 
 /// A status as CloudFormation writes it (`UPDATE_COMPLETE`); an unknown one is kept as
@@ -174,7 +183,7 @@ mod tests {
             ("IMPORT_IN_PROGRESS", false, false, false, false, false, Recovery::Nothing),
             ("IMPORT_COMPLETE", true, true, false, false, true, Recovery::Nothing),
             ("IMPORT_ROLLBACK_IN_PROGRESS", false, false, false, false, false, Recovery::Nothing),
-            ("IMPORT_ROLLBACK_FAILED", true, false, false, false, false, Recovery::Rollback),
+            ("IMPORT_ROLLBACK_FAILED", true, false, false, false, false, Recovery::Nothing),
             ("IMPORT_ROLLBACK_COMPLETE", true, false, false, false, false, Recovery::Nothing),
             ("SOMETHING_NEW", true, false, false, false, false, Recovery::Nothing),
         ];
@@ -192,8 +201,7 @@ mod tests {
         assert_eq!(rows.len() - 1, documented.len(), "a status the SDK knows is missing from the table");
     }
 
-    /// Every resource status the SDK knows: complete and failed as CloudFormation names them,
-    /// and an unknown one neither.
+    /// Every resource status the SDK knows: complete and failed as CloudFormation names them.
     #[test]
     fn each_resource_status_is_complete_failed_or_running() {
         for text in ResourceStatus::values() {
@@ -201,7 +209,10 @@ mod tests {
             assert_eq!(s.is_complete(), text.ends_with("_COMPLETE"), "{text}");
             assert_eq!(s.is_failed(), text.ends_with("_FAILED"), "{text}");
         }
-        let new = ResourceStatus::from("SOMETHING_NEW_FAILED");
-        assert!(!new.is_complete() && !new.is_failed());
+        // Statuses newer than the SDK are read by CloudFormation's naming.
+        assert!(ResourceStatus::from("SOMETHING_NEW_FAILED").is_failed());
+        assert!(ResourceStatus::from("SOMETHING_NEW_COMPLETE").is_complete());
+        assert!(!ResourceStatus::from("SOMETHING_NEW_IN_PROGRESS").is_complete());
+        assert!(parse("SOMETHING_NEW_FAILED").is_failed());
     }
 }

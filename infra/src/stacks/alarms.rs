@@ -63,12 +63,6 @@ pub fn ceiling(env: &Environment, def: &AlarmDef) -> Option<f64> {
     }
 }
 
-/// Whether the alarm's metric is a share of all requests (a percentage of the API's or the
-/// function's traffic), which a canary moves by at most its own share of traffic.
-pub fn share_of_requests(def: &AlarmDef) -> bool {
-    def.metric.share_of_requests()
-}
-
 /// Why the alarm can never fire in `env`, if it cannot: an alarm above its threshold needs a
 /// threshold under the metric's [`ceiling`] (the comparison is strict), one below it a
 /// threshold above 0.

@@ -388,7 +388,7 @@ fn concurrency_conflict(env: &Environment, def: &catalogue::AlarmDef) -> Option<
 fn canary_share(cx: &mut Ctx<'_>, env: &Environment, watched: &BTreeSet<&str>) {
     let Some(canary) = &env.function.canary else { return };
     let share = canary.deployment.traffic_percent();
-    for def in catalogue::ALARMS.iter().filter(|d| watched.contains(d.key) && catalogue::share_of_requests(d)) {
+    for def in catalogue::ALARMS.iter().filter(|d| watched.contains(d.key) && d.metric.share_of_requests()) {
         let Ok(s) = catalogue::settings(env, def) else { continue };
         let (reachable, worst) =
             if def.below { (s.threshold > 100.0 - share, 100.0 - share) } else { (s.threshold < share, share) };

@@ -115,7 +115,7 @@ pub const ONLY_WITH_PROPERTY: &[(&str, &str, &str)] = &[
 
 /// `true` when IAM's action pattern `pattern` (`*` any run of characters, `?` one character)
 /// matches `action`; IAM compares actions without regard to case (IAM User Guide, "IAM JSON
-/// policy elements: Action"). The same matching holds a `Resource` pattern against an ARN here.
+/// policy elements: Action"). Resource ARNs follow other rules: [`resource_matches`].
 /// Linear in practice: on a mismatch it resumes after the last `*` instead of trying every split.
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     let (p, a) = (pattern.as_bytes(), action.as_bytes());
@@ -140,6 +140,36 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
         }
     }
     p[i..].iter().all(|&c| c == b'*')
+}
+
+/// `true` when the `Resource` pattern `pattern` matches `arn` as IAM matches them (IAM User
+/// Guide, "IAM JSON policy elements: Resource", "Using wildcards in resource ARNs"): case
+/// sensitive; `*` and `?` stand for characters within one colon-separated segment, except a
+/// `*` that ends a segment (followed by `:` or the end of the pattern), which may match past
+/// colons. `O(pattern × arn)`.
+pub fn resource_matches(pattern: &str, arn: &str) -> bool {
+    let a = arn.as_bytes();
+    // reach[j]: the pattern read so far matches `arn[..j]`.
+    let mut reach = vec![false; a.len() + 1];
+    reach[0] = true;
+    for (i, &c) in pattern.as_bytes().iter().enumerate() {
+        let mut next = vec![false; a.len() + 1];
+        if c == b'*' {
+            let crosses = matches!(pattern.as_bytes().get(i + 1), None | Some(b':'));
+            let mut on = false;
+            for j in 0..=a.len() {
+                on |= reach[j];
+                next[j] = on;
+                on &= crosses || a.get(j) != Some(&b':');
+            }
+        } else {
+            for j in 0..a.len() {
+                next[j + 1] = reach[j] && if c == b'?' { a[j] != b':' } else { a[j] == c };
+            }
+        }
+        reach = next;
+    }
+    reach[a.len()]
 }
 
 /// The resource ARN of `r` (logical id `id`, in `stack`) in the policy's `Fn::Sub` form, when
@@ -219,7 +249,7 @@ struct Grant {
 impl Grant {
     fn allows(&self, action: &str, arn: Option<&str>) -> bool {
         self.actions.iter().any(|p| action_matches(p, action))
-            && arn.is_none_or(|arn| self.resources.iter().any(|r| r == "*" || action_matches(r, arn)))
+            && arn.is_none_or(|arn| self.resources.iter().any(|r| r == "*" || resource_matches(r, arn)))
     }
 }
 
@@ -316,7 +346,7 @@ fn shortfalls(
 
 #[cfg(test)]
 mod tests {
-    use super::action_matches;
+    use super::{action_matches, resource_matches};
 
     /// The matcher as IAM's rule reads, trying every split at each `*`: the oracle.
     fn by_definition(p: &[u8], a: &[u8]) -> bool {
@@ -364,6 +394,39 @@ mod tests {
                 want,
                 "oracle: {pattern} against {action}"
             );
+        }
+    }
+
+    /// (pattern, ARN, matches): IAM's examples, and the neighbours on each side of each rule.
+    const RESOURCE_CASES: &[(&str, &str, bool)] = &[
+        ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b", true),
+        ("arn:aws:s3:::bucket/*", "arn:aws:s3:::Bucket/a", false),
+        ("arn:aws:iam::1:user/Bob", "arn:aws:iam::1:user/bob", false),
+        ("arn:aws:iam::1:user/accounting/*", "arn:aws:iam::1:user/accounting/x", true),
+        ("arn:aws:iam::*:role/app-*", "arn:aws:iam::123:role/app-exec", true),
+        ("arn:aws:iam::1*:role/x", "arn:aws:iam::12:role/x", true),
+        ("arn:aws:iam::1*2:role/x", "arn:aws:iam::1:a:2:role/x", false),
+        ("arn:aws:iam::1?2:role/x", "arn:aws:iam::1:2:role/x", false),
+        ("arn:aws:iam::1?2:role/x", "arn:aws:iam::102:role/x", true),
+        ("arn:aws:logs:*", "arn:aws:logs:eu-west-1:1:log-group:/a:*", true),
+        ("arn:aws:logs:eu-west-1:1:log-group:/a*", "arn:aws:logs:eu-west-1:1:log-group:/a:log-stream:x", true),
+        ("arn:aws:logs:eu-west-1:1:log-group:/a*b", "arn:aws:logs:eu-west-1:1:log-group:/a:b", false),
+        ("arn:aws:logs:eu-west-1:1:log-group:/a*b", "arn:aws:logs:eu-west-1:1:log-group:/a/x/b", true),
+        (
+            "arn:${AWS::Partition}:kms:*:*:key/*",
+            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/k",
+            true,
+        ),
+        ("arn:${AWS::Partition}:s3:::b-*/*", "arn:${AWS::Partition}:s3:::b-1/x", true),
+        ("*", "arn:aws:s3:::b", true),
+        ("", "", true),
+        ("?", "", false),
+    ];
+
+    #[test]
+    fn resource_patterns_match_as_iam_reads_them() {
+        for &(pattern, arn, want) in RESOURCE_CASES {
+            assert_eq!(resource_matches(pattern, arn), want, "{pattern} against {arn}");
         }
     }
 

@@ -35,7 +35,7 @@ use crate::env::Environment;
 use crate::stacks::Stack;
 
 pub use account::{Sibling, account};
-pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches};
+pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches, resource_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
 pub use schema::{PATTERNS, SCHEMAS, collect_patterns, pattern};

@@ -692,6 +692,60 @@ fn every_schema_pattern_compiles() {
     assert!(validate::SCHEMAS.source.contains("cfn-lint"), "{}", validate::SCHEMAS.source);
 }
 
+/// Texts that tell regex dialects apart: ASCII and not, digits of other scripts, white space,
+/// line ends, ARNs and names as the templates hold them.
+const DIALECT_SAMPLES: &[&str] = &[
+    "",
+    "a",
+    "A",
+    "abc",
+    "0",
+    "\u{0663}",
+    "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}\u{668}\u{669}\u{660}\u{661}\u{662}",
+    "123456789012",
+    "a\u{a0}b",
+    "\u{e9}t\u{e9}",
+    "a-b_c.d/e#f",
+    "arn:aws:lambda:eu-west-1:123456789012:function:f",
+    "arn:aws:iam::123456789012:role/x",
+    "arn:aws:kms:eu-west-1:123456789012:key/k",
+    "/mnt/x",
+    "/a/b/",
+    "alias/token-service",
+    "\u{e9}",
+    "\u{65e5}\u{672c}",
+    "a\n",
+    "\n",
+    " ",
+    "x y",
+    ":",
+    "$LATEST",
+    "token-service-prod",
+    "o-abcdefghij",
+    "2026-12-07T10:00:00Z",
+    "CLOUDFRONT",
+];
+
+/// The patterns `regex-lite` compiles answer as `fancy-regex` (Python's reading) does, on texts
+/// that tell the dialects apart: the faster engine changes no verdict.
+#[test]
+fn the_fast_pattern_engine_agrees_with_the_full_one() {
+    let mut all = Vec::new();
+    for s in validate::SCHEMAS.types.values() {
+        validate::collect_patterns(s, &mut all);
+    }
+    let mut lite = 0;
+    for p in &all {
+        let Some(validate::SchemaPattern::Lite(fast)) = validate::pattern(p) else { continue };
+        lite += 1;
+        let full = fancy_regex::Regex::new(&p.replace("\\Z", "\\z")).unwrap();
+        for text in DIALECT_SAMPLES.iter().copied().chain([p.as_str()]) {
+            assert_eq!(fast.is_match(text), full.is_match(text).unwrap(), "{p} on {text:?}");
+        }
+    }
+    assert!(lite > 10, "{lite} patterns go to the fast engine");
+}
+
 /// An edit of the service stack's JSON.
 type Edit = Box<dyn Fn(&mut serde_json::Value)>;
 /// (rule, path, message part) of the finding a case expects.

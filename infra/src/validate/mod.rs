@@ -38,7 +38,7 @@ pub use account::{Sibling, account};
 pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches, resource_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
-pub use schema::{PATTERNS, SCHEMAS, collect_patterns, pattern};
+pub use schema::{PATTERNS, SCHEMAS, SchemaPattern, collect_patterns, pattern};
 
 /// A rule: its stable id, how bad a finding is, one line saying what it requires, and where
 /// the requirement comes from. `docs/validation.md`'s rule table is generated from these

@@ -148,14 +148,18 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// `*` that ends a segment (followed by `:` or the end of the pattern), which may match past
 /// colons. `O(pattern × arn)`.
 pub fn resource_matches(pattern: &str, arn: &str) -> bool {
-    let a = arn.as_bytes();
-    // reach[j]: the pattern read so far matches `arn[..j]`.
+    // The text before the first wildcard is compared as it is.
+    let Some(first) = pattern.find(['*', '?']) else { return pattern == arn };
+    let Some(rest) = arn.strip_prefix(&pattern[..first]) else { return false };
+    let (p, a) = (&pattern.as_bytes()[first..], rest.as_bytes());
+    // reach[j]: the pattern read so far matches `a[..j]`.
     let mut reach = vec![false; a.len() + 1];
+    let mut next = vec![false; a.len() + 1];
     reach[0] = true;
-    for (i, &c) in pattern.as_bytes().iter().enumerate() {
-        let mut next = vec![false; a.len() + 1];
+    for (i, &c) in p.iter().enumerate() {
+        next.fill(false);
         if c == b'*' {
-            let crosses = matches!(pattern.as_bytes().get(i + 1), None | Some(b':'));
+            let crosses = matches!(p.get(i + 1), None | Some(b':'));
             let mut on = false;
             for j in 0..=a.len() {
                 on |= reach[j];
@@ -167,7 +171,7 @@ pub fn resource_matches(pattern: &str, arn: &str) -> bool {
                 next[j + 1] = reach[j] && if c == b'?' { a[j] != b':' } else { a[j] == c };
             }
         }
-        reach = next;
+        std::mem::swap(&mut reach, &mut next);
     }
     reach[a.len()]
 }

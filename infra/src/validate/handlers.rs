@@ -329,17 +329,18 @@ fn shortfalls(
 ) -> Vec<String> {
     let allowed = |a: &str, arn: Option<&str>| grants.iter().any(|g| g.allows(a, arn));
     let mut out = Vec::new();
-    let missing: Vec<&str> = actions.iter().map(String::as_str).filter(|a| !allowed(a, None)).collect();
+    let (somewhere, missing): (Vec<&str>, Vec<&str>) =
+        actions.iter().map(String::as_str).partition(|a| allowed(a, None));
     if !missing.is_empty() {
         out.push(format!("CloudFormation's {ty} handlers need {}", missing.join(", ")));
     }
     for (id, r) in instances {
         let Some((service, arn)) = resource_arn(stack, id, r) else { continue };
-        let denied: Vec<&str> = actions
+        let denied: Vec<&str> = somewhere
             .iter()
-            .map(String::as_str)
+            .copied()
             .filter(|a| a.split(':').next() == Some(service.as_str()) && !super::iam::NO_RESOURCE_LEVEL.contains(a))
-            .filter(|a| allowed(a, None) && !allowed(a, Some(&arn)))
+            .filter(|a| !allowed(a, Some(&arn)))
             .collect();
         if !denied.is_empty() {
             out.push(format!("{} allowed, but not on {id} ({arn})", denied.join(", ")));

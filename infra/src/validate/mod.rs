@@ -200,7 +200,7 @@ fn template(cx: &mut Ctx<'_>, t: &Template, json: &Json, env: &Environment) {
 /// The per-template rules that read only the template's JSON.
 fn json_rules(cx: &mut Ctx<'_>, json: &Json, env: &Environment) {
     refs::ids(cx, json);
-    refs::literals(cx, json, "$");
+    refs::literals(cx, json, &mut JsonPath::new("$"));
     limits::names(cx, json);
     schema::schema(cx, json);
     iam::iam(cx, json);
@@ -218,6 +218,40 @@ pub fn template_json(stack: &str, json: &Json, env: &Environment) -> Vec<Finding
     let mut cx = Ctx { stack, out: Vec::new() };
     json_rules(&mut cx, json, env);
     cx.out
+}
+
+/// A JSON path (`$.Resources.Fn.Properties.Tags[0]`) grown and shrunk in place while a rule
+/// walks a template, so the walk allocates only for the findings that keep a copy.
+struct JsonPath(String);
+
+impl JsonPath {
+    /// The path `root` (`$`, or a resource's `$.Resources.Id.Properties`).
+    fn new(root: impl Into<String>) -> Self {
+        JsonPath(root.into())
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `f` on this path with `.key` appended.
+    fn key<R>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.0.len();
+        self.0.push('.');
+        self.0.push_str(key);
+        let out = f(self);
+        self.0.truncate(len);
+        out
+    }
+
+    /// `f` on this path with `[i]` appended.
+    fn index<R>(&mut self, i: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.0.len();
+        let _ = fmt::Write::write_fmt(&mut self.0, format_args!("[{i}]"));
+        let out = f(self);
+        self.0.truncate(len);
+        out
+    }
 }
 
 /// Where findings go while the rules run.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use super::{Ctx, Rule, Severity};
+use super::{Ctx, JsonPath, Rule, Severity};
 use crate::cfn::deps::sub_variables;
 use crate::cfn::{Template, is_pseudo, valid_logical_id};
 
@@ -59,44 +59,43 @@ pub const RULES: &[&Rule] = &[&REF001, &REF002, &REF003, &REF004, &REF005, &ID00
 /// REF005: literal strings that CloudFormation would treat specially. Values from the
 /// environment file reach the template as literals; a `${AWS::Region}` in one stays as written,
 /// a `{{resolve:ssm:...}}` is replaced by a parameter's value at deploy.
-pub(super) fn literals(cx: &mut Ctx<'_>, v: &Json, path: &str) {
+pub(super) fn literals(cx: &mut Ctx<'_>, v: &Json, path: &mut JsonPath) {
     match v {
         Json::String(s) => {
             if s.contains("{{resolve:") {
                 cx.push(
                     &REF005,
-                    path,
+                    path.as_str(),
                     format!("`{s}` holds a dynamic reference, which CloudFormation resolves at deploy"),
                 );
             } else if s.contains("${") {
                 cx.push(
                     &REF005,
-                    path,
+                    path.as_str(),
                     format!("`{s}` holds `${{...}}` outside Fn::Sub; CloudFormation keeps it as written"),
                 );
             }
         }
         Json::Object(map) => {
             for (k, child) in map {
-                let here = format!("{path}.{k}");
-                match (k.as_str(), child) {
+                path.key(k, |here| match (k.as_str(), child) {
                     // The template text of Fn::Sub is meant to hold ${...}; its variables are values.
-                    ("Fn::Sub", Json::String(text)) => literals(cx, &Json::String(text.replace("${", "")), &here),
+                    ("Fn::Sub", Json::String(text)) => literals(cx, &Json::String(text.replace("${", "")), here),
                     ("Fn::Sub", Json::Array(parts)) => {
                         if let Some(Json::String(text)) = parts.first() {
-                            literals(cx, &Json::String(text.replace("${", "")), &format!("{here}[0]"));
+                            here.index(0, |at| literals(cx, &Json::String(text.replace("${", "")), at));
                         }
                         for (i, p) in parts.iter().enumerate().skip(1) {
-                            literals(cx, p, &format!("{here}[{i}]"));
+                            here.index(i, |at| literals(cx, p, at));
                         }
                     }
-                    _ => literals(cx, child, &here),
-                }
+                    _ => literals(cx, child, here),
+                });
             }
         }
         Json::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                literals(cx, child, &format!("{path}[{i}]"));
+                path.index(i, |at| literals(cx, child, at));
             }
         }
         _ => {}
@@ -132,24 +131,24 @@ pub(super) fn references(cx: &mut Ctx<'_>, t: &Template, json: &Json) {
             cx.push(&REF004, format!("{base}.Condition"), format!("condition `{c}` is not declared"));
         }
     }
-    walk(cx, &names, json, "$");
+    walk(cx, &names, json, &mut JsonPath::new("$"));
 }
 
-fn walk(cx: &mut Ctx<'_>, n: &Names<'_>, v: &Json, path: &str) {
+fn walk(cx: &mut Ctx<'_>, n: &Names<'_>, v: &Json, path: &mut JsonPath) {
     match v {
         Json::Object(map) => {
             if map.len() == 1
                 && let Some((k, arg)) = map.iter().next()
             {
-                intrinsic(cx, n, k, arg, &format!("{path}.{k}"));
+                path.key(k, |at| intrinsic(cx, n, k, arg, at.as_str()));
             }
             for (k, child) in map {
-                walk(cx, n, child, &format!("{path}.{k}"));
+                path.key(k, |at| walk(cx, n, child, at));
             }
         }
         Json::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                walk(cx, n, child, &format!("{path}[{i}]"));
+                path.index(i, |at| walk(cx, n, child, at));
             }
         }
         _ => {}

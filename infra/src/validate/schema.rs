@@ -10,7 +10,7 @@ use std::sync::{LazyLock, OnceLock};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Ctx, Rule, Severity, resources, rtype};
+use super::{Ctx, JsonPath, Rule, Severity, resources, rtype};
 
 /// SCHEMA001.
 pub const SCHEMA001: Rule = Rule {
@@ -141,12 +141,12 @@ pub fn collect_patterns(node: &Json, out: &mut Vec<String>) {
 pub(super) fn schema(cx: &mut Ctx<'_>, json: &Json) {
     let empty = Json::Object(serde_json::Map::new());
     for (id, r) in resources(json) {
-        let path = format!("$.Resources.{id}.Properties");
         let Some(schema) = SCHEMAS.types.get(rtype(r)) else {
             cx.push(&SCHEMA002, format!("$.Resources.{id}.Type"), format!("no schema for {}", rtype(r)));
             continue;
         };
-        check(cx, schema, schema, r.get("Properties").unwrap_or(&empty), &path);
+        let mut path = JsonPath::new(format!("$.Resources.{id}.Properties"));
+        check(cx, schema, schema, r.get("Properties").unwrap_or(&empty), &mut path);
     }
 }
 
@@ -230,7 +230,8 @@ pub(super) fn literal_text(v: &Json) -> Option<String> {
     }
 }
 
-fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, path: &str) {
+fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, at: &mut JsonPath) {
+    let path = at.as_str();
     if is_intrinsic(value) {
         // What CloudFormation resolves is unknown here, but its literal text is at least there.
         let least = literal_text(value).map_or(0, |t| t.chars().count()) as f64;
@@ -270,11 +271,11 @@ fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, path: &str)
             }
             if let Some(item) = schema.get("items") {
                 for (i, v) in items.iter().enumerate() {
-                    check(cx, root, item, v, &format!("{path}[{i}]"));
+                    at.index(i, |here| check(cx, root, item, v, here));
                 }
             }
         }
-        Json::Object(map) => object(cx, root, schema, map, path),
+        Json::Object(map) => object(cx, root, schema, map, at),
         Json::Bool(_) | Json::Null => {}
     }
 }
@@ -296,19 +297,18 @@ fn string(cx: &mut Ctx<'_>, schema: &Json, s: &str, path: &str) {
     }
 }
 
-fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<String, Json>, path: &str) {
+fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<String, Json>, path: &mut JsonPath) {
     for key in schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
         if !map.contains_key(key) {
-            cx.push(&SCHEMA001, path, format!("required property {key} is missing"));
+            cx.push(&SCHEMA001, path.as_str(), format!("required property {key} is missing"));
         }
     }
     let props = schema.get("properties").and_then(Json::as_object);
     let patterned = schema.get("patternProperties").and_then(Json::as_object);
     let closed = schema.get("additionalProperties") == Some(&Json::Bool(false));
     for (key, v) in map {
-        let here = format!("{path}.{key}");
         if let Some(s) = props.and_then(|p| p.get(key)) {
-            check(cx, root, s, v, &here);
+            path.key(key, |here| check(cx, root, s, v, here));
             continue;
         }
         let by_pattern = patterned
@@ -316,8 +316,9 @@ fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<St
             .flatten()
             .find(|(p, _)| self::pattern(p).is_some_and(|re| re.is_match(key).unwrap_or(false)));
         match by_pattern {
-            Some((_, s)) => check(cx, root, s, v, &here),
-            None if closed => cx.push(&SCHEMA001, here, format!("{key} is not a property of this type")),
+            Some((_, s)) => path.key(key, |here| check(cx, root, s, v, here)),
+            None if closed => path
+                .key(key, |here| cx.push(&SCHEMA001, here.as_str(), format!("{key} is not a property of this type"))),
             None => {}
         }
     }

@@ -164,7 +164,12 @@ fn folder_at(dir: &Path) -> std::sync::Arc<Folder> {
 fn read_folder(dir: &Path) -> Folder {
     let Ok(names) = Environment::names(dir) else { return Folder::default() };
     let mut folder = Folder::default();
-    for (name, read) in names.iter().zip(on_threads(&names, |name| Environment::load_named(dir, name).map(built))) {
+    // The rules' data is parsed while the files load: every validation after waits for it.
+    let reads = std::thread::scope(|scope| {
+        scope.spawn(crate::validate::prepare);
+        on_threads(&names, |name| Environment::load_named(dir, name).map(built))
+    });
+    for (name, read) in names.iter().zip(reads) {
         match read {
             Ok(Some(built)) => folder.built.push(built),
             Ok(None) => {}

@@ -166,6 +166,11 @@ pub struct DiffArgs {
     /// Plan with the deployed function code: no build, and a code change does not show.
     #[arg(long, conflicts_with = "function_zip")]
     pub deployed_code: bool,
+    /// Keep the change sets and write the plan here (JSON), for `deploy --from-plan`. The
+    /// function is uploaded, as the deploy would. Nothing is written for a plan `deploy`
+    /// would refuse.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `infra deploy`.
@@ -198,6 +203,10 @@ pub struct DeployArgs {
     /// With --plan: plan with the deployed function code (no build).
     #[arg(long, requires = "plan", conflicts_with = "function_zip")]
     pub deployed_code: bool,
+    /// Execute exactly the change sets of this plan (`diff --out`), after checking that
+    /// nothing moved since; any mismatch executes nothing.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["plan", "function_zip", "replace_failed", "deployed_code"])]
+    pub from_plan: Option<PathBuf>,
 }
 
 /// Arguments of `infra rollback` and `infra drift`.

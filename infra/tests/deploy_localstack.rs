@@ -191,6 +191,80 @@ fn deploy_cycle() {
     assert!(status.contains(&format!("{prefix}-dev-monitoring: not deployed")), "{status}");
 }
 
+/// `diff --out` keeps the change sets it shows; `deploy --from-plan` executes exactly those, and
+/// refuses the whole plan, executing nothing, once anything moved.
+#[test]
+fn saved_plans_run_exactly_what_was_reviewed() {
+    let prefix = unique("p");
+    let env = Env::new(&prefix);
+    let plan = env.dir.path().join("plan.json");
+    let plan_arg = plan.to_str().unwrap().to_owned();
+    let zip = env.zip.to_str().unwrap().to_owned();
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    assert_eq!(env.deploy(&["--yes"]).0, 0);
+
+    // The plan shows and keeps the change; applying it executes that change set.
+    env.edit("memory_mb: 256", "memory_mb: 512");
+    let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", &plan_arg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("~   TokenFunction (AWS::Lambda::Function)"), "{err}");
+    assert!(err.contains("wrote the plan") && err.contains("(1 change set(s))"), "{err}");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(saved["environment"], "dev");
+    let key = saved["artifact_key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("{}/", infra::stacks::bootstrap::ARTIFACT_PREFIX)), "{saved}");
+    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--yes", "--no-smoke-check"];
+    let (code, _, err) = env.run(&apply);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("-dev-service: UPDATE_COMPLETE"), "{err}");
+    assert!(!err.contains("building bootstrap"), "{err}");
+
+    // The same plan again: its change set was executed. (LocalStack keeps the stack's
+    // LastUpdatedTime on an executed change set; `PlannedStack::moved` and
+    // `stack::last_updated` are tested apart.)
+    let (code, _, err) = env.run(&apply);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("was not deployed, nothing executed"), "{err}");
+    assert!(
+        err.contains("its change set is CREATE_COMPLETE and EXECUTE_COMPLETE, not CREATE_COMPLETE and AVAILABLE")
+            || err.contains("its change set no longer exists"),
+        "{err}"
+    );
+    assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{err}");
+
+    // A plan whose environment file changed afterwards executes nothing.
+    env.edit("memory_mb: 512", "memory_mb: 1024");
+    assert_eq!(env.run(&["diff", "dev", "--function-zip", &zip, "--out", &plan_arg]).0, 2);
+    env.edit("log_level: debug", "log_level: info");
+    let (code, _, err) = env.run(&apply);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("environment_file_sha256:") && err.contains("template_sha256:"), "{err}");
+    env.edit("log_level: info", "log_level: debug");
+
+    // One made too long ago executes nothing either.
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let old = serde_json::from_str::<serde_json::Value>(&text).unwrap()["made_at"].as_u64().unwrap();
+    std::fs::write(&plan, text.replace(&format!("\"made_at\": {old}"), &format!("\"made_at\": {}", old - 25 * 3600)))
+        .unwrap();
+    let (code, _, err) = env.run(&apply);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("made_at: the plan is 25 hours old; dev allows 24 (deploy.plan_max_age_hours)"), "{err}");
+
+    // Nothing of the refused plans ran: the function still has the first plan's memory.
+    let (_, out, _) = env.run(&["status", "dev"]);
+    assert!(out.contains("-dev-service: UPDATE_COMPLETE"), "{out}");
+    boto(&format!(
+        "assert client('lambda').get_function_configuration(FunctionName='{prefix}-dev-token')['MemorySize'] == 512"
+    ));
+
+    // A file that is not a plan is one line naming it.
+    std::fs::write(&plan, "{}").unwrap();
+    let (code, _, err) = env.run(&apply);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a plan `infra diff --out` wrote"), "{err}");
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
 #[test]
 fn failed_first_create_is_replaced_on_request() {
     let prefix = unique("f");

@@ -414,3 +414,19 @@ fn a_stage_completes_where_the_events_say_across_pages() {
         assert_eq!(actions(&replay).len(), n, "one request a page");
     }
 }
+
+/// A saved plan records the stack's last update, or its creation when it was never updated.
+#[test]
+fn a_stack_was_last_updated_when_updated_else_when_created() {
+    use aws_sdk_cloudformation::types::{Stack, StackStatus};
+    use aws_smithy_types::DateTime;
+    let base = || {
+        Stack::builder()
+            .stack_name(STACK)
+            .stack_status(StackStatus::CreateComplete)
+            .creation_time(DateTime::from_secs(1_796_600_000))
+    };
+    assert_eq!(stack::last_updated(&base().build()).as_deref(), Some("2026-12-06T23:33:20Z"));
+    let updated = base().last_updated_time(DateTime::from_secs(1_796_660_000)).build();
+    assert_eq!(stack::last_updated(&updated).as_deref(), Some("2026-12-07T16:13:20Z"));
+}

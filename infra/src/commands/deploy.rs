@@ -44,24 +44,69 @@ pub fn bootstrap(dir: &Path, args: BootstrapArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    deploy(
-        dir,
-        DeployArgs {
-            env: args.env,
-            plan: true,
-            yes: false,
-            function_zip: args.function_zip,
-            replace_failed: false,
-            ignore_change_window: true,
-            no_smoke_check: true,
-            replace_signing_keys: false,
-            deployed_code: args.deployed_code,
-        },
-    )
+    let Some(out) = args.out else {
+        return deploy(
+            dir,
+            DeployArgs {
+                env: args.env,
+                plan: true,
+                yes: false,
+                function_zip: args.function_zip,
+                replace_failed: false,
+                ignore_change_window: true,
+                no_smoke_check: true,
+                replace_signing_keys: false,
+                deployed_code: args.deployed_code,
+                from_plan: None,
+            },
+        );
+    };
+    let env = super::environment(dir, &args.env)?;
+    let stacks = validated(&env)?;
+    let opts =
+        pipeline::Options { function_zip: args.function_zip, deployed_code: args.deployed_code, ..Default::default() };
+    let (summary, saved) = block_on(pipeline::save(&env, &stacks, &opts))?;
+    let Some(saved) = saved else {
+        eprintln!("no plan written: deploy would refuse this plan, and its change sets were deleted");
+        return Ok(ExitCode::from(EXIT_ERROR));
+    };
+    saved.write(&out)?;
+    eprintln!(
+        "wrote the plan {} ({} change set(s)); `cargo run -- deploy {} --from-plan {}` executes exactly these",
+        out.display(),
+        saved.change_sets().count(),
+        target(&env.name),
+        out.display()
+    );
+    Ok(if summary == Summary::Changed { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
 }
 
 pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
-    deploy_step(dir, args, None)
+    match args.from_plan.clone() {
+        Some(path) => deploy_saved(dir, args, &path),
+        None => deploy_step(dir, args, None),
+    }
+}
+
+/// `deploy --from-plan`: the saved plan's change sets, exactly, or nothing.
+fn deploy_saved(dir: &Path, args: DeployArgs, path: &Path) -> anyhow::Result<ExitCode> {
+    let saved = crate::deploy::saved_plan::SavedPlan::read(path)?;
+    let env = super::environment(dir, &args.env)?;
+    let stacks = validated(&env)?;
+    if !args.ignore_change_window {
+        guards::in_change_window(&env, unix_now())?;
+    }
+    let opts = pipeline::Options {
+        yes: args.yes,
+        no_smoke_check: args.no_smoke_check,
+        replace_signing_keys: args.replace_signing_keys,
+        ..Default::default()
+    };
+    let shown = path.display().to_string();
+    Ok(match block_on(pipeline::apply_saved(&env, &stacks, &saved, &opts, &shown))? {
+        Summary::Declined | Summary::Refused => ExitCode::from(EXIT_ERROR),
+        Summary::Changed | Summary::Unchanged => ExitCode::SUCCESS,
+    })
 }
 
 /// `deploy`, or with `step` a signing-key step: the same update of the service stack with the
@@ -80,6 +125,7 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
         no_smoke_check: args.no_smoke_check,
         replace_signing_keys: args.replace_signing_keys,
         deployed_code: args.deployed_code,
+        save: false,
     };
     Ok(match block_on(pipeline::run(&env, &stacks, &opts, step))? {
         Summary::Declined | Summary::Refused => ExitCode::from(EXIT_ERROR),

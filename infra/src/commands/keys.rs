@@ -147,6 +147,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 no_smoke_check: false,
                 replace_signing_keys: false,
                 deployed_code: false,
+                from_plan: None,
             };
             deploy_step(dir, deploy, Some((next, now)))
         }

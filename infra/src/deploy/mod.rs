@@ -12,6 +12,7 @@ pub mod package;
 pub mod pipeline;
 pub mod quotas;
 pub mod registry;
+pub mod saved_plan;
 pub mod served;
 pub mod smoke;
 pub mod stack;

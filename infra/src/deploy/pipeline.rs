@@ -14,6 +14,7 @@ use super::guards::{guard, signing_change};
 use super::key_pairs::KeyPairs;
 use super::package::Artifact;
 use super::registry::KeyPairsSecret;
+use super::saved_plan::{self, PlannedStack, SavedPlan};
 use super::stack::{self, Plan, Polling, StackSpec};
 use super::status::{Meaning, StackStatus};
 use super::{Aws, DeployError, change_set, events, interrupt};
@@ -41,6 +42,9 @@ pub struct Options {
     pub replace_signing_keys: bool,
     /// Keep the deployed function code (no build) where a create completed.
     pub deployed_code: bool,
+    /// With `plan`: keep the change sets (and upload the function) for a saved plan
+    /// ([`save`]) instead of deleting them.
+    pub save: bool,
 }
 
 /// How a run ended, for the command's exit code.
@@ -457,6 +461,8 @@ struct Run<'a> {
     uploaded: Option<Artifact>,
     /// A plan showed something `deploy` would refuse.
     refused: std::cell::Cell<bool>,
+    /// With `opts.save`: each stack as planned, its change set kept.
+    kept: std::cell::RefCell<Vec<PlannedStack>>,
 }
 
 /// How one stack's step ended.
@@ -469,24 +475,18 @@ enum Done {
 
 impl<'a> Run<'a> {
     async fn start(env: &'a Environment, opts: &'a Options, step: Option<KeyStep>) -> anyhow::Result<Self> {
-        let aws = connect(env).await?;
-        let (bucket, role, outdated) = bootstrapped(&aws, env, opts.plan).await?;
-        let wanted = env.function.reserved_concurrency.map(|c| c.get());
-        crate::deploy::quotas::check_concurrency(&aws.lambda, &service::function_name(env), wanted)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
-        let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
-        let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::service_outputs).transpose()?;
+        let mut run = Self::connect(env, opts, step).await?;
         // A key step keeps the deployed code; a plan builds it, as the deploy would.
-        let status = existing.as_ref().map(stack::status);
+        let status = run.existing.as_ref().map(stack::status);
         let keep_code =
             keeps_deployed_code(status.as_ref(), step.is_some() || opts.deployed_code, opts.function_zip.is_some());
-        let uploaded = if keep_code {
+        run.uploaded = if keep_code {
             eprintln!("function: as deployed");
             None
         } else {
-            let a = function_code(&aws, env, &bucket, opts.function_zip.as_deref(), opts.plan).await?;
-            if let Some(deployed) = existing.as_ref().and_then(|s| deployed_artifact(s)) {
+            let upload = !opts.plan || opts.save;
+            let a = function_code(&run.aws, env, &run.bucket, opts.function_zip.as_deref(), !upload).await?;
+            if let Some(deployed) = run.existing.as_ref().and_then(|s| deployed_artifact(s)) {
                 if deployed == a.key() {
                     eprintln!("function: the code here is the deployed code ({deployed})");
                 } else {
@@ -495,8 +495,34 @@ impl<'a> Run<'a> {
             }
             Some(a)
         };
-        let refused = std::cell::Cell::new(outdated);
-        Ok(Run { aws, env, opts, step, poll: polling(), bucket, role, existing, deployed, uploaded, refused })
+        Ok(run)
+    }
+
+    /// The run without its artifact: the connection, the bootstrap stack's bucket and role, the
+    /// concurrency quota check, and the service stack as deployed.
+    async fn connect(env: &'a Environment, opts: &'a Options, step: Option<KeyStep>) -> anyhow::Result<Self> {
+        let aws = connect(env).await?;
+        let (bucket, role, outdated) = bootstrapped(&aws, env, opts.plan).await?;
+        let wanted = env.function.reserved_concurrency.map(|c| c.get());
+        crate::deploy::quotas::check_concurrency(&aws.lambda, &service::function_name(env), wanted)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", env.locate("function.reserved_concurrency")))?;
+        let existing = stack::describe(&aws.cfn, &env.service_stack_name()).await?;
+        let deployed = existing.as_ref().filter(|s| !failed_create(s)).map(stack::service_outputs).transpose()?;
+        Ok(Run {
+            aws,
+            env,
+            opts,
+            step,
+            poll: polling(),
+            bucket,
+            role,
+            existing,
+            deployed,
+            uploaded: None,
+            refused: std::cell::Cell::new(outdated),
+            kept: Default::default(),
+        })
     }
 
     /// The command that runs this step again: a key step, or the deploy.
@@ -552,6 +578,7 @@ impl<'a> Run<'a> {
             if service && !self.opts.plan {
                 self.no_change().await?;
             }
+            self.keep(s, &spec, None).await?;
             return Ok(Done::Unchanged);
         };
         eprint!("{}", change_set::render(&spec.name, &plan.changes));
@@ -565,7 +592,11 @@ impl<'a> Run<'a> {
             }
         }
         if self.opts.plan {
-            stack::discard(&self.aws.cfn, &plan).await?;
+            if self.opts.save {
+                self.keep(s, &spec, Some(&plan)).await?;
+            } else {
+                stack::discard(&self.aws.cfn, &plan).await?;
+            }
             return Ok(Done::Changed);
         }
         let before = service.then(|| self.before_service());
@@ -577,6 +608,26 @@ impl<'a> Run<'a> {
             self.after_service(s, &outputs).await?;
         }
         Ok(Done::Changed)
+    }
+
+    /// With `opts.save`: records the stack as planned, its change set (if any) kept.
+    async fn keep(&self, s: &Stack, spec: &StackSpec, plan: Option<&Plan>) -> anyhow::Result<()> {
+        if !self.opts.save {
+            return Ok(());
+        }
+        let last_updated = stack::describe(&self.aws.cfn, &spec.name).await?.as_ref().and_then(stack::last_updated);
+        self.kept.borrow_mut().push(PlannedStack {
+            id: s.id,
+            name: spec.name.clone(),
+            change_set: plan.map(|p| p.change_set.clone()),
+            create: plan.is_some_and(|p| p.create),
+            template_sha256: saved_plan::template_sha256(&spec.template),
+            parameters_sha256: saved_plan::parameters_sha256(&spec.parameters),
+            // A create change set leaves a stack in REVIEW_IN_PROGRESS, created by the plan.
+            last_updated: if plan.is_some_and(|p| p.create) { None } else { last_updated },
+            summary: change_set::render(&spec.name, plan.map_or(&[], |p| &p.changes)),
+        });
+        Ok(())
     }
 
     /// Before the service stack's change set runs (after it was confirmed): a slot the new
@@ -656,6 +707,132 @@ pub async fn run(
     step: Option<KeyStep>,
 ) -> anyhow::Result<Summary> {
     let run = Run::start(env, opts, step).await?;
+    run_stacks(&run, stacks).await
+}
+
+/// `diff --out`: plans as [`run`] does with `opts.plan`, keeping the change sets, and returns
+/// the plan to write. A plan `deploy` would refuse, an error or Ctrl-C deletes the change sets
+/// kept so far and returns no plan.
+pub async fn save(env: &Environment, stacks: &[Stack], opts: &Options) -> anyhow::Result<(Summary, Option<SavedPlan>)> {
+    let opts = Options { plan: true, save: true, ..opts.clone() };
+    let file_sha256 = saved_plan::environment_file_sha256(env)?;
+    let run = Run::start(env, &opts, None).await?;
+    let summary = run_stacks(&run, stacks).await;
+    let kept = run.kept.take();
+    if !matches!(summary, Ok(Summary::Changed | Summary::Unchanged)) {
+        for p in &kept {
+            let Some(change_set) = p.change_set.clone() else { continue };
+            let plan = Plan { stack: p.name.clone(), change_set, create: p.create, changes: vec![] };
+            if let Err(e) = stack::discard(&run.aws.cfn, &plan).await {
+                eprintln!(
+                    "warning: could not delete change set {} of {}: {e}; delete it in the console",
+                    plan.change_set, plan.stack
+                );
+            }
+        }
+        return summary.map(|s| (s, None));
+    }
+    let saved = SavedPlan {
+        format: saved_plan::FORMAT,
+        environment: env.name.clone(),
+        account_id: env.account_id.as_str().to_owned(),
+        region: env.region.as_str().to_owned(),
+        made_at: unix_now(),
+        environment_file_sha256: file_sha256,
+        artifact_key: run.uploaded.as_ref().map(Artifact::key),
+        stacks: kept,
+    };
+    summary.map(|s| (s, Some(saved)))
+}
+
+/// `deploy --from-plan`: executes the change sets of `saved` (made by [`save`]) in order, after
+/// checking, before anything runs, that nothing moved since: `env` and its synthesized `stacks`
+/// as planned ([`SavedPlan::mismatches`]), each stack last updated when it was planned, each
+/// change set still executable, the artifact still in the bucket, and the guards `deploy`
+/// applies (signing keys, replacements). Any mismatch executes nothing. `shown` names the plan
+/// file in messages.
+pub async fn apply_saved(
+    env: &Environment,
+    stacks: &[Stack],
+    saved: &SavedPlan,
+    opts: &Options,
+    shown: &str,
+) -> anyhow::Result<Summary> {
+    let opts = Options { plan: false, save: false, ..opts.clone() };
+    let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
+    let run = Run::connect(env, &opts, None).await?;
+    let mut plans = Vec::new();
+    for planned in &saved.stacks {
+        let now = stack::describe(&run.aws.cfn, &planned.name).await?;
+        let updated =
+            now.as_ref().filter(|s| stack::status(s) != StackStatus::ReviewInProgress).and_then(stack::last_updated);
+        why.extend(planned.moved(updated.as_deref()));
+        if let Some(change_set) = &planned.change_set {
+            match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
+                Ok(plan) => plans.push((planned, plan)),
+                Err(e) => why.push(e),
+            }
+        }
+    }
+    if let Some(key) = &saved.artifact_key
+        && !run.aws.uploaded(&run.bucket, key).await
+    {
+        why.push(format!("artifact_key: s3://{}/{key} is no longer there", run.bucket));
+    }
+    why.extend(saved_guards(&run, &plans));
+    if !why.is_empty() {
+        bail!(
+            "{shown} was not deployed, nothing executed: {}; make a new plan with `cargo run -- diff {} --out {shown}`",
+            why.join("; "),
+            target(&env.name)
+        );
+    }
+    let mut changed = false;
+    if !plans.iter().any(|(p, _)| p.id == StackId::Service) {
+        // As `deploy` does for an unchanged service stack: its key pairs follow its stage.
+        run.no_change().await?;
+    }
+    for (planned, plan) in plans {
+        if interrupt::interrupted() {
+            bail!("interrupted before {}: it and the stacks after it were not changed", planned.name);
+        }
+        let s = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+        let spec = StackSpec { role_arn: run.role.clone(), ..spec(env, s, vec![]) };
+        eprint!("{}", change_set::render(&spec.name, &plan.changes));
+        let service = s.id == StackId::Service;
+        let before = service.then(|| run.before_service());
+        let Some(outputs) = apply(&run.aws, env, &spec, &plan, opts.yes, run.poll, before).await? else {
+            return Ok(Summary::Declined);
+        };
+        changed = true;
+        if service {
+            let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
+            run.after_service(s, &outputs).await?;
+        }
+    }
+    Ok(if changed { Summary::Changed } else { Summary::Unchanged })
+}
+
+/// What `deploy` would refuse of a saved plan's change sets: a signing change without
+/// `--replace-signing-keys`, a replaced key or kept resource in the service stack's changes.
+fn saved_guards(run: &Run<'_>, plans: &[(&PlannedStack, Plan)]) -> Vec<String> {
+    let mut why = Vec::new();
+    let replace = run.opts.replace_signing_keys;
+    for (planned, plan) in plans.iter().filter(|(p, _)| p.id == StackId::Service) {
+        if let Some(w) = run.deployed.as_ref().and_then(|o| signing_change(run.env, o, replace)) {
+            why.push(format!("{}: {w}", planned.name));
+        }
+        if let Some(w) = guard(plan, replace) {
+            why.push(format!("{}: {w}", planned.name));
+        }
+    }
+    why
+}
+
+/// The stacks of one run, in order (the bootstrap stack apart; a key step only the service
+/// stack).
+async fn run_stacks(run: &Run<'_>, stacks: &[Stack]) -> anyhow::Result<Summary> {
+    let (env, opts, step) = (run.env, run.opts, run.step);
     let mut changed = false;
     // A key step changes the service stack only.
     for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap && (step.is_none() || s.id == StackId::Service)) {

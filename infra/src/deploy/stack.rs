@@ -16,8 +16,8 @@ use super::change_set::Change;
 use super::events::{self, Event};
 pub use super::status::Recovery;
 use super::status::{
-    ChangeSetStatus, Meaning, ResourceMeaning, StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus,
-    StackStatus,
+    ChangeSetStatus, ExecutionStatus, Meaning, ResourceMeaning, StackDriftDetectionStatus, StackDriftStatus,
+    StackResourceDriftStatus, StackStatus,
 };
 
 /// Everything needed to create or update one stack.
@@ -371,6 +371,48 @@ async fn read_change_set(cfn: &Client, plan: &Plan) -> Result<(ChangeSetStatus, 
             return Ok((status, reason, changes));
         }
     }
+}
+
+/// The stack's last update, or its creation if it was never updated, RFC 3339: what a saved
+/// plan records and `deploy --from-plan` compares (API reference, "Stack": LastUpdatedTime,
+/// CreationTime).
+pub fn last_updated(stack: &Stack) -> Option<String> {
+    stack
+        .last_updated_time()
+        .or(stack.creation_time())
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+}
+
+/// A saved change set read again: `Ok(Ok(plan))` with its changes when CloudFormation can still
+/// execute it (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot (deleted,
+/// executed, failed, obsolete), `Err` when CloudFormation could not be asked (API reference,
+/// "DescribeChangeSet": Status, ExecutionStatus).
+pub async fn saved(
+    cfn: &Client,
+    stack: &str,
+    change_set: &str,
+    create: bool,
+) -> Result<Result<Plan, String>, DeployError> {
+    let first = match cfn.describe_change_set().change_set_name(change_set).stack_name(stack).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_change_set_not_found_exception()) => {
+            return Ok(Err(format!("{stack}: its change set no longer exists (executed or deleted since)")));
+        }
+        Err(e) => return Err(sdk("DescribeChangeSet", e)),
+    };
+    let status = first.status().cloned().unwrap_or_else(|| ChangeSetStatus::from(""));
+    let execution = first.execution_status().cloned().unwrap_or_else(|| ExecutionStatus::from(""));
+    if status != ChangeSetStatus::CreateComplete || execution != ExecutionStatus::Available {
+        return Ok(Err(format!(
+            "{stack}: its change set is {} and {}, not CREATE_COMPLETE and AVAILABLE{}",
+            status.as_str(),
+            execution.as_str(),
+            first.status_reason().map(|r| format!(" ({r})")).unwrap_or_default()
+        )));
+    }
+    let plan = Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() };
+    let (_, _, changes) = read_change_set(cfn, &plan).await?;
+    Ok(Ok(Plan { changes, ..plan }))
 }
 
 /// Deletes a change set that will not run (and the empty stack a create change set made).

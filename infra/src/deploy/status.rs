@@ -5,7 +5,8 @@
 //! and how a blocked stack recovers are answered here and nowhere else.
 
 pub use aws_sdk_cloudformation::types::{
-    ChangeSetStatus, ResourceStatus, StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus, StackStatus,
+    ChangeSetStatus, ExecutionStatus, ResourceStatus, StackDriftDetectionStatus, StackDriftStatus,
+    StackResourceDriftStatus, StackStatus,
 };
 
 /// How a stack that cannot take an update now gets back to one (`infra rollback`).

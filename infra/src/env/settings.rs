@@ -495,6 +495,14 @@ pub struct DeploySettings {
     /// When deploys may run; omit for any time.
     #[serde(default)]
     pub change_window: Option<ChangeWindow>,
+    /// Hours a saved plan (`diff --out`) stays deployable with `deploy --from-plan`; an older
+    /// one is refused and must be made again. 24 when omitted.
+    #[serde(default = "default_plan_max_age_hours")]
+    pub plan_max_age_hours: Bounded<1, 720>,
+}
+
+fn default_plan_max_age_hours() -> Bounded<1, 720> {
+    Bounded(24)
 }
 
 /// Deploys from GitHub Actions through OIDC (the `ci` section).

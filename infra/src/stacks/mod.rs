@@ -14,7 +14,7 @@ use crate::env::Environment;
 
 /// Which stack of an environment: its short name in file names, snapshots, the manifest and
 /// `--stack`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StackId {
     /// The assets bucket, the deploy and execution roles, the permissions boundary

@@ -70,7 +70,10 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
         eprintln!("no plan written: deploy would refuse this plan, and its change sets were deleted");
         return Ok(ExitCode::from(EXIT_ERROR));
     };
-    saved.write(&out)?;
+    if let Err(e) = saved.write(&out) {
+        block_on(pipeline::discard_saved(&env, &saved))?;
+        return Err(e.context("no plan written, and its change sets were deleted"));
+    }
     eprintln!(
         "wrote the plan {} ({} change set(s)); `cargo run -- deploy {} --from-plan {}` executes exactly these",
         out.display(),

@@ -261,6 +261,16 @@ impl Aws {
         self.s3.head_object().bucket(bucket).key(key).send().await.is_ok()
     }
 
+    /// Whether the object is in the bucket: `Ok(false)` only when S3 says it is not there
+    /// (404), an error for anything else (access denied, throttling, a dead endpoint).
+    pub async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool, DeployError> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(false),
+            Err(e) => Err(DeployError::Aws(format!("HeadObject s3://{bucket}/{key}: {}", stack::sdk_text(&e)))),
+        }
+    }
+
     /// Uploads the artifact unless an object of that key (its hash) is already there.
     /// Returns whether it uploaded.
     pub async fn upload(&self, bucket: &str, artifact: &package::Artifact) -> Result<bool, DeployError> {

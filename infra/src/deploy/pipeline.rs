@@ -610,23 +610,41 @@ impl<'a> Run<'a> {
         Ok(Done::Changed)
     }
 
-    /// With `opts.save`: records the stack as planned, its change set (if any) kept.
+    /// With `opts.save`: records the stack as planned, its change set (if any) kept. The record
+    /// is kept even when reading the stack fails, so that the change set is deleted with the
+    /// others.
     async fn keep(&self, s: &Stack, spec: &StackSpec, plan: Option<&Plan>) -> anyhow::Result<()> {
         if !self.opts.save {
             return Ok(());
         }
-        let last_updated = stack::describe(&self.aws.cfn, &spec.name).await?.as_ref().and_then(stack::last_updated);
-        self.kept.borrow_mut().push(PlannedStack {
+        let mut planned = PlannedStack {
             id: s.id,
             name: spec.name.clone(),
             change_set: plan.map(|p| p.change_set.clone()),
             create: plan.is_some_and(|p| p.create),
             template_sha256: saved_plan::template_sha256(&spec.template),
             parameters_sha256: saved_plan::parameters_sha256(&spec.parameters),
-            // A create change set leaves a stack in REVIEW_IN_PROGRESS, created by the plan.
-            last_updated: if plan.is_some_and(|p| p.create) { None } else { last_updated },
+            last_updated: None,
             summary: change_set::render(&spec.name, plan.map_or(&[], |p| &p.changes)),
-        });
+        };
+        let read = self.read_planned(&mut planned).await;
+        self.kept.borrow_mut().push(planned);
+        read
+    }
+
+    /// The stack's last update (none for the stack a create change set made), and the change
+    /// set's parameters as CloudFormation resolved them.
+    async fn read_planned(&self, planned: &mut PlannedStack) -> anyhow::Result<()> {
+        if !planned.create {
+            let now = stack::describe(&self.aws.cfn, &planned.name).await?;
+            planned.last_updated = now.as_ref().and_then(stack::last_updated);
+        }
+        if let Some(change_set) = &planned.change_set {
+            match stack::saved(&self.aws.cfn, &planned.name, change_set, planned.create).await? {
+                Ok((_, parameters)) => planned.parameters_sha256 = saved_plan::parameters_sha256(&parameters),
+                Err(why) => bail!("{why}"),
+            }
+        }
         Ok(())
     }
 
@@ -720,16 +738,7 @@ pub async fn save(env: &Environment, stacks: &[Stack], opts: &Options) -> anyhow
     let summary = run_stacks(&run, stacks).await;
     let kept = run.kept.take();
     if !matches!(summary, Ok(Summary::Changed | Summary::Unchanged)) {
-        for p in &kept {
-            let Some(change_set) = p.change_set.clone() else { continue };
-            let plan = Plan { stack: p.name.clone(), change_set, create: p.create, changes: vec![] };
-            if let Err(e) = stack::discard(&run.aws.cfn, &plan).await {
-                eprintln!(
-                    "warning: could not delete change set {} of {}: {e}; delete it in the console",
-                    plan.change_set, plan.stack
-                );
-            }
-        }
+        discard_kept(&run.aws, &kept).await;
         return summary.map(|s| (s, None));
     }
     let saved = SavedPlan {
@@ -759,23 +768,18 @@ pub async fn apply_saved(
     shown: &str,
 ) -> anyhow::Result<Summary> {
     let opts = Options { plan: false, save: false, ..opts.clone() };
-    let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
     let run = Run::connect(env, &opts, None).await?;
+    let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
     let mut plans = Vec::new();
     for planned in &saved.stacks {
-        let now = stack::describe(&run.aws.cfn, &planned.name).await?;
-        let updated =
-            now.as_ref().filter(|s| stack::status(s) != StackStatus::ReviewInProgress).and_then(stack::last_updated);
-        why.extend(planned.moved(updated.as_deref()));
-        if let Some(change_set) = &planned.change_set {
-            match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
-                Ok(plan) => plans.push((planned, plan)),
-                Err(e) => why.push(e),
-            }
+        match still_planned(&run, planned).await? {
+            Ok(Some(plan)) => plans.push((planned, plan)),
+            Ok(None) => {}
+            Err(e) => why.push(e),
         }
     }
     if let Some(key) = &saved.artifact_key
-        && !run.aws.uploaded(&run.bucket, key).await
+        && !run.aws.object_exists(&run.bucket, key).await?
     {
         why.push(format!("artifact_key: s3://{}/{key} is no longer there", run.bucket));
     }
@@ -787,30 +791,106 @@ pub async fn apply_saved(
             target(&env.name)
         );
     }
-    let mut changed = false;
     if !plans.iter().any(|(p, _)| p.id == StackId::Service) {
         // As `deploy` does for an unchanged service stack: its key pairs follow its stage.
         run.no_change().await?;
     }
-    for (planned, plan) in plans {
-        if interrupt::interrupted() {
-            bail!("interrupted before {}: it and the stacks after it were not changed", planned.name);
+    execute_saved(&run, stacks, &plans).await
+}
+
+/// `planned` as CloudFormation has it now: its change set (`None` for a stack with nothing to
+/// change) when the stack was not updated since and the change set is still executable with
+/// the parameters it was planned with, else why not.
+async fn still_planned(run: &Run<'_>, planned: &PlannedStack) -> anyhow::Result<Result<Option<Plan>, String>> {
+    let now = stack::describe(&run.aws.cfn, &planned.name).await?;
+    let updated =
+        now.as_ref().filter(|s| stack::status(s) != StackStatus::ReviewInProgress).and_then(stack::last_updated);
+    if let Some(why) = planned.moved(updated.as_deref()) {
+        return Ok(Err(why));
+    }
+    let Some(change_set) = &planned.change_set else { return Ok(Ok(None)) };
+    Ok(match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
+        Ok((plan, parameters)) if saved_plan::parameters_sha256(&parameters) == planned.parameters_sha256 => {
+            Ok(Some(plan))
         }
-        let s = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
-        let spec = StackSpec { role_arn: run.role.clone(), ..spec(env, s, vec![]) };
-        eprint!("{}", change_set::render(&spec.name, &plan.changes));
-        let service = s.id == StackId::Service;
-        let before = service.then(|| run.before_service());
-        let Some(outputs) = apply(&run.aws, env, &spec, &plan, opts.yes, run.poll, before).await? else {
-            return Ok(Summary::Declined);
+        Ok(_) => {
+            Err(format!("{}: parameters_sha256: its change set's parameters are not the planned ones", planned.name))
+        }
+        Err(why) => Err(why),
+    })
+}
+
+/// Executes the checked change sets in order. Each stack after the first is checked again just
+/// before it runs (the service stack's update, its rollback monitoring and the smoke check take
+/// minutes). When the run stops (an error, a refusal, a no, Ctrl-C), the change sets that did
+/// not run are deleted: the plan can no longer run as a whole.
+async fn execute_saved(run: &Run<'_>, stacks: &[Stack], plans: &[(&PlannedStack, Plan)]) -> anyhow::Result<Summary> {
+    for (i, (planned, plan)) in plans.iter().enumerate() {
+        let step = async {
+            if interrupt::interrupted() {
+                bail!("interrupted before {}", planned.name);
+            }
+            if i > 0 {
+                match still_planned(run, planned).await? {
+                    Ok(_) => {}
+                    Err(why) => bail!("{why}"),
+                }
+            }
+            let s = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+            let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, vec![]) };
+            eprint!("{}", change_set::render(&spec.name, &plan.changes));
+            let service = s.id == StackId::Service;
+            let before = service.then(|| run.before_service());
+            let Some(outputs) = apply(&run.aws, run.env, &spec, plan, run.opts.yes, run.poll, before).await? else {
+                return Ok(false);
+            };
+            if service {
+                let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
+                run.after_service(s, &outputs).await?;
+            }
+            Ok(true)
         };
-        changed = true;
-        if service {
-            let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
-            run.after_service(s, &outputs).await?;
+        let went = step.await;
+        if !matches!(went, Ok(true)) {
+            let rest: Vec<PlannedStack> = plans[i + 1..].iter().map(|(p, _)| (*p).clone()).collect();
+            discard_kept(&run.aws, &rest).await;
+            let stopped = |e: anyhow::Error| {
+                let ran: Vec<&str> = plans[..i].iter().map(|(p, _)| p.name.as_str()).collect();
+                e.context(format!(
+                    "the plan stopped at {}; {} ran before it; the change sets after it were deleted; make a new plan",
+                    planned.name,
+                    if ran.is_empty() { "nothing".to_owned() } else { ran.join(", ") }
+                ))
+            };
+            return match went {
+                Ok(_) => Ok(Summary::Declined),
+                Err(e) => Err(stopped(e)),
+            };
         }
     }
-    Ok(if changed { Summary::Changed } else { Summary::Unchanged })
+    Ok(if plans.is_empty() { Summary::Unchanged } else { Summary::Changed })
+}
+
+/// Deletes the change sets of `kept` (and the empty stack a create change set made), saying
+/// which could not be.
+async fn discard_kept(aws: &Aws, kept: &[PlannedStack]) {
+    for p in kept {
+        let Some(change_set) = p.change_set.clone() else { continue };
+        let plan = Plan { stack: p.name.clone(), change_set, create: p.create, changes: vec![] };
+        if let Err(e) = stack::discard(&aws.cfn, &plan).await {
+            eprintln!(
+                "warning: could not delete change set {} of {}: {e}; delete it in the console",
+                plan.change_set, plan.stack
+            );
+        }
+    }
+}
+
+/// Deletes the change sets of a plan that will not be written or run.
+pub async fn discard_saved(env: &Environment, saved: &SavedPlan) -> anyhow::Result<()> {
+    let aws = connect(env).await?;
+    discard_kept(&aws, &saved.stacks).await;
+    Ok(())
 }
 
 /// What `deploy` would refuse of a saved plan's change sets: a signing change without

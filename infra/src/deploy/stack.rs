@@ -383,20 +383,24 @@ pub fn last_updated(stack: &Stack) -> Option<String> {
         .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
 }
 
-/// A saved change set read again: `Ok(Ok(plan))` with its changes when CloudFormation can still
-/// execute it (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot (deleted,
-/// executed, failed, obsolete), `Err` when CloudFormation could not be asked (API reference,
-/// "DescribeChangeSet": Status, ExecutionStatus).
+/// A saved change set read again: `Ok(Ok((plan, parameters)))` with its changes and its
+/// parameters as CloudFormation resolved them when CloudFormation can still execute it
+/// (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot (deleted, executed,
+/// failed, obsolete, its stack gone), `Err` when CloudFormation could not be asked (API
+/// reference, "DescribeChangeSet": Status, ExecutionStatus, Parameters).
 pub async fn saved(
     cfn: &Client,
     stack: &str,
     change_set: &str,
     create: bool,
-) -> Result<Result<Plan, String>, DeployError> {
+) -> Result<Result<(Plan, Vec<(String, Option<String>)>), String>, DeployError> {
     let first = match cfn.describe_change_set().change_set_name(change_set).stack_name(stack).send().await {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|se| se.is_change_set_not_found_exception()) => {
             return Ok(Err(format!("{stack}: its change set no longer exists (executed or deleted since)")));
+        }
+        Err(e) if e.as_service_error().and_then(|se| se.message()).is_some_and(|m| m.contains("does not exist")) => {
+            return Ok(Err(format!("{stack}: the stack no longer exists")));
         }
         Err(e) => return Err(sdk("DescribeChangeSet", e)),
     };
@@ -410,9 +414,14 @@ pub async fn saved(
             first.status_reason().map(|r| format!(" ({r})")).unwrap_or_default()
         )));
     }
+    let parameters = first
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_key().unwrap_or_default().to_owned(), p.parameter_value().map(str::to_owned)))
+        .collect();
     let plan = Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() };
     let (_, _, changes) = read_change_set(cfn, &plan).await?;
-    Ok(Ok(Plan { changes, ..plan }))
+    Ok(Ok((Plan { changes, ..plan }, parameters)))
 }
 
 /// Deletes a change set that will not run (and the empty stack a create change set made).

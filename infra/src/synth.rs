@@ -31,12 +31,12 @@ impl Format {
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     /// A file or the output folder could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         /// The file or folder.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not repeated as a source).
+        cause: std::io::Error,
     },
     /// A template, the runbook or the manifest could not be rendered.
     #[error("cannot render {what} as {format}: {message}")]
@@ -118,7 +118,7 @@ pub struct Written {
 /// modification time says when it last changed (and ext4 does not flush a truncated file on
 /// close for nothing).
 pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) -> Result<Vec<Written>, SynthError> {
-    std::fs::create_dir_all(dir).map_err(|source| SynthError::Write { path: dir.display().to_string(), source })?;
+    std::fs::create_dir_all(dir).map_err(|cause| SynthError::Write { path: dir.display().to_string(), cause })?;
     let mut written = Vec::new();
     let mut manifest = Manifest {
         environment: &env.name,
@@ -167,6 +167,6 @@ fn put(path: &Path, text: &str) -> Result<bool, SynthError> {
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(false);
     }
-    std::fs::write(path, text).map_err(|source| SynthError::Write { path: path.display().to_string(), source })?;
+    std::fs::write(path, text).map_err(|cause| SynthError::Write { path: path.display().to_string(), cause })?;
     Ok(true)
 }

@@ -50,14 +50,14 @@ pub enum ModelError {
     #[error("stack definition: {0}")]
     Definition(String),
     /// A resource's properties could not be serialized to JSON.
-    #[error("resource `{id}` ({ty}) could not be serialized: {source}")]
+    #[error("resource `{id}` ({ty}) could not be serialized: {cause}")]
     Serialize {
         /// The resource's logical id.
         id: String,
         /// Its CloudFormation type.
         ty: &'static str,
         /// The serialization error.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -407,10 +407,10 @@ impl Template {
     /// Adds a resource with `DependsOn`, `Condition` or retention attributes.
     pub fn add_with<R: Resource>(&mut self, id: &str, resource: R, opts: Options) -> Result<Handle<R>, ModelError> {
         self.claim(id)?;
-        let properties = serde_json::to_value(&resource).map_err(|source| ModelError::Serialize {
+        let properties = serde_json::to_value(&resource).map_err(|cause| ModelError::Serialize {
             id: id.to_owned(),
             ty: R::TYPE,
-            source,
+            cause,
         })?;
         let (deletion_policy, update_replace_policy) = match opts.retain {
             Retention::No => (None, None),

@@ -61,6 +61,7 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
             },
         );
     };
+    crate::deploy::saved_plan::SavedPlan::writable(&out)?;
     let env = super::environment(dir, &args.env)?;
     let stacks = validated(&env)?;
     let opts =
@@ -94,6 +95,18 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
 /// `deploy --from-plan`: the saved plan's change sets, exactly, or nothing.
 fn deploy_saved(dir: &Path, args: DeployArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let saved = crate::deploy::saved_plan::SavedPlan::read(path)?;
+    anyhow::ensure!(
+        saved.environment == args.env,
+        "{}: environment: the plan is for `{}`, not `{}`",
+        path.display(),
+        saved.environment,
+        args.env
+    );
+    // A prompt that cannot be answered would stop the plan half way: say so before anything.
+    anyhow::ensure!(
+        args.yes || std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        "refusing to prompt without a terminal; pass --yes (nothing was checked or executed)"
+    );
     let env = super::environment(dir, &args.env)?;
     let stacks = validated(&env)?;
     if !args.ignore_change_window {

@@ -103,25 +103,44 @@ impl SavedPlan {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", path.display()))?;
-        let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("{}: not a plan `infra diff --out` wrote (line {}: {e})", path.display(), e.line())
-        })?;
+        let not_a_plan =
+            |e: serde_json::Error| anyhow::anyhow!("{}: not a plan `infra diff --out` wrote: {e}", path.display());
+        /// The one field every format has.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let format = serde_json::from_str::<Format>(&text).map_err(not_a_plan)?.format;
         anyhow::ensure!(
-            plan.format == FORMAT,
-            "{}: format: plan format {} is not this infra's ({FORMAT}); make the plan again with `infra diff --out`",
-            path.display(),
-            plan.format
+            format == FORMAT,
+            "{}: format: plan format {format} is not this infra's ({FORMAT}); make the plan again with `infra diff --out`",
+            path.display()
         );
-        Ok(plan)
+        serde_json::from_str(&text).map_err(not_a_plan)
     }
 
-    /// Writes the plan as pretty JSON, to a temporary file first so a reader never sees half.
+    /// Checks, before any plan is made, that `path` can take a plan file: not a folder, in a
+    /// folder that exists.
+    pub fn writable(path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(!path.is_dir(), "--out {}: is a folder; give a file name", path.display());
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        anyhow::ensure!(parent.is_dir(), "--out {}: the folder {} does not exist", path.display(), parent.display());
+        Ok(())
+    }
+
+    /// Writes the plan as pretty JSON, to `<path>.partial` first so a reader never sees half.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = std::path::PathBuf::from(tmp);
+        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::bail!("cannot write the plan {}: {e}", path.display());
+        }
+        Ok(())
     }
 
     /// The change sets of the plan, in deploy order.

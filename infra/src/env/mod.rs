@@ -38,7 +38,7 @@ impl Environment {
     /// Loads one environment file; its name is the file's stem.
     pub fn load(path: &Path) -> Result<Self, EnvError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| EnvError::Read { path: shown.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|cause| EnvError::Read { path: shown.clone(), cause })?;
         let text = utf8(bytes).map_err(|message| EnvError::Invalid { path: shown.clone(), message })?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
         Self::parse(&text, &name, path)
@@ -264,7 +264,7 @@ impl Environment {
     /// ([`EnvError::BadName`]): such a file is refused, never skipped.
     pub fn names(dir: &Path) -> Result<Vec<String>, EnvError> {
         let (names, misnamed) =
-            Self::files(dir).map_err(|source| EnvError::Read { path: dir.display().to_string(), source })?;
+            Self::files(dir).map_err(|cause| EnvError::Read { path: dir.display().to_string(), cause })?;
         // A file meant as an environment under another extension is refused, not skipped.
         if let Some(p) = misnamed.first() {
             return Err(EnvError::Invalid {

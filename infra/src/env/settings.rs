@@ -20,12 +20,12 @@ pub enum EnvError {
         known: String,
     },
     /// The file or the environments folder could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Read {
         /// The file or folder.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not repeated as a source).
+        cause: std::io::Error,
     },
     /// The file's content is refused: not UTF-8, a YAML form environment files refuse, or a key
     /// or value that is unknown, missing or out of range.

@@ -826,49 +826,66 @@ async fn still_planned(run: &Run<'_>, planned: &PlannedStack) -> anyhow::Result<
 /// not run are deleted: the plan can no longer run as a whole.
 async fn execute_saved(run: &Run<'_>, stacks: &[Stack], plans: &[(&PlannedStack, Plan)]) -> anyhow::Result<Summary> {
     for (i, (planned, plan)) in plans.iter().enumerate() {
-        let step = async {
-            if interrupt::interrupted() {
-                bail!("interrupted before {}", planned.name);
-            }
-            if i > 0 {
-                match still_planned(run, planned).await? {
-                    Ok(_) => {}
-                    Err(why) => bail!("{why}"),
-                }
-            }
-            let s = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
-            let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, vec![]) };
-            eprint!("{}", change_set::render(&spec.name, &plan.changes));
-            let service = s.id == StackId::Service;
-            let before = service.then(|| run.before_service());
-            let Some(outputs) = apply(&run.aws, run.env, &spec, plan, run.opts.yes, run.poll, before).await? else {
-                return Ok(false);
-            };
-            if service {
-                let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
-                run.after_service(s, &outputs).await?;
-            }
-            Ok(true)
+        let stop = |from: usize| {
+            let rest: Vec<PlannedStack> = plans[from..].iter().map(|(p, _)| (*p).clone()).collect();
+            let ran: Vec<&str> = plans[..i].iter().map(|(p, _)| p.name.as_str()).collect();
+            let said = format!(
+                "the plan stopped at {}; {} ran before it; the change sets that did not run were deleted; make a new plan",
+                planned.name,
+                if ran.is_empty() { "nothing".to_owned() } else { ran.join(", ") }
+            );
+            (rest, said)
         };
-        let went = step.await;
-        if !matches!(went, Ok(true)) {
-            let rest: Vec<PlannedStack> = plans[i + 1..].iter().map(|(p, _)| (*p).clone()).collect();
+        if let Err(e) = ready_to_run(run, i > 0, planned).await {
+            let (rest, said) = stop(i);
             discard_kept(&run.aws, &rest).await;
-            let stopped = |e: anyhow::Error| {
-                let ran: Vec<&str> = plans[..i].iter().map(|(p, _)| p.name.as_str()).collect();
-                e.context(format!(
-                    "the plan stopped at {}; {} ran before it; the change sets after it were deleted; make a new plan",
-                    planned.name,
-                    if ran.is_empty() { "nothing".to_owned() } else { ran.join(", ") }
-                ))
-            };
+            return Err(e.context(said));
+        }
+        let went = run_saved(run, stacks, planned, plan).await;
+        if !matches!(went, Ok(true)) {
+            // This stack's change set ran, or `apply` deleted it: the ones after it are left.
+            let (rest, said) = stop(i + 1);
+            discard_kept(&run.aws, &rest).await;
             return match went {
-                Ok(_) => Ok(Summary::Declined),
-                Err(e) => Err(stopped(e)),
+                Ok(_) => {
+                    eprintln!("{said}");
+                    Ok(Summary::Declined)
+                }
+                Err(e) => Err(e.context(said)),
             };
         }
     }
     Ok(if plans.is_empty() { Summary::Unchanged } else { Summary::Changed })
+}
+
+/// Before one saved change set runs: no Ctrl-C, and (`again`, for every stack after the first)
+/// the stack and its change set still as planned.
+async fn ready_to_run(run: &Run<'_>, again: bool, planned: &PlannedStack) -> anyhow::Result<()> {
+    if interrupt::interrupted() {
+        bail!("interrupted before {}", planned.name);
+    }
+    if again && let Err(why) = still_planned(run, planned).await? {
+        bail!("{why}");
+    }
+    Ok(())
+}
+
+/// Shows, confirms and executes one saved change set, with the service stack's steps around it;
+/// `Ok(false)` when the user said no.
+async fn run_saved(run: &Run<'_>, stacks: &[Stack], planned: &PlannedStack, plan: &Plan) -> anyhow::Result<bool> {
+    let s = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+    let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, vec![]) };
+    eprint!("{}", change_set::render(&spec.name, &plan.changes));
+    let service = s.id == StackId::Service;
+    let before = service.then(|| run.before_service());
+    let Some(outputs) = apply(&run.aws, run.env, &spec, plan, run.opts.yes, run.poll, before).await? else {
+        return Ok(false);
+    };
+    if service {
+        let outputs = ServiceOutputs::read(outputs).map_err(|e| anyhow::anyhow!("{}: {e}", spec.name))?;
+        run.after_service(s, &outputs).await?;
+    }
+    Ok(true)
 }
 
 /// Deletes the change sets of `kept` (and the empty stack a create change set made), saying

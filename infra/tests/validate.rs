@@ -677,7 +677,8 @@ fn template_findings_name_the_file_key_they_come_from() {
     }
 }
 
-/// Every pattern of the CloudFormation schemas compiles, so no pattern check passes by default.
+/// Every pattern of the CloudFormation schemas compiles, in both engines, so no pattern check
+/// passes by default.
 #[test]
 fn every_schema_pattern_compiles() {
     let mut all = Vec::new();
@@ -686,7 +687,8 @@ fn every_schema_pattern_compiles() {
     }
     all.sort();
     all.dedup();
-    let missing: Vec<&String> = all.iter().filter(|p| validate::pattern(p).is_none()).collect();
+    let compiles = |p: &String| validate::pattern(p).is_some_and(|re| re.is_match_unicode("\u{e9}").is_some());
+    let missing: Vec<&String> = all.iter().filter(|p| !compiles(p)).collect();
     assert!(missing.is_empty(), "patterns that do not compile: {missing:?}");
     assert!(all.len() > 40, "{} patterns", all.len());
     assert!(validate::SCHEMAS.source.contains("cfn-lint"), "{}", validate::SCHEMAS.source);
@@ -724,26 +726,93 @@ const DIALECT_SAMPLES: &[&str] = &[
     "o-abcdefghij",
     "2026-12-07T10:00:00Z",
     "CLOUDFRONT",
+    "\u{1c}",
+    "a\u{1f}b",
+    "\t",
+    "a\n\n",
+    "a&b",
+    "[",
+    "<a>",
 ];
 
-/// The patterns `regex-lite` compiles answer as `fancy-regex` (Python's reading) does, on texts
-/// that tell the dialects apart: the faster engine changes no verdict.
+/// Python's `re.search` verdicts (cfn-lint's reading of the schemas): for each pattern, `None`
+/// when Python does not compile it, else whether it matches each text.
+fn python_verdicts(patterns: &[String], texts: &[String]) -> Vec<Option<Vec<bool>>> {
+    const SCRIPT: &str = "import json, re, sys\n\
+        d = json.load(sys.stdin)\n\
+        def verdicts(p):\n\
+        \x20   try:\n\
+        \x20       r = re.compile(p)\n\
+        \x20   except re.error:\n\
+        \x20       return None\n\
+        \x20   return [r.search(t) is not None for t in d['texts']]\n\
+        print(json.dumps([verdicts(p) for p in d['patterns']]))\n";
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (the reference reading of the schemas' patterns)");
+    let input = serde_json::json!({ "patterns": patterns, "texts": texts });
+    std::io::Write::write_all(&mut python.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every schema pattern answers as Python's `re.search` does, through both engines of
+/// `SchemaPattern` (`regex-lite` for ASCII texts, `fancy-regex` for the others), on texts that
+/// tell the dialects apart and on each pattern's own text.
 #[test]
-fn the_fast_pattern_engine_agrees_with_the_full_one() {
-    let mut all = Vec::new();
+fn schema_patterns_answer_as_python_does() {
+    let mut patterns = Vec::new();
     for s in validate::SCHEMAS.types.values() {
-        validate::collect_patterns(s, &mut all);
+        validate::collect_patterns(s, &mut patterns);
     }
-    let mut lite = 0;
-    for p in &all {
-        let Some(validate::SchemaPattern::Lite(fast)) = validate::pattern(p) else { continue };
-        lite += 1;
-        let full = fancy_regex::Regex::new(&p.replace("\\Z", "\\z")).unwrap();
-        for text in DIALECT_SAMPLES.iter().copied().chain([p.as_str()]) {
-            assert_eq!(fast.is_match(text), full.is_match(text).unwrap(), "{p} on {text:?}");
+    patterns.sort();
+    patterns.dedup();
+    let texts: Vec<String> = DIALECT_SAMPLES.iter().map(|t| t.to_string()).chain(patterns.iter().cloned()).collect();
+    let mut compared = 0;
+    for (p, verdicts) in patterns.iter().zip(python_verdicts(&patterns, &texts)) {
+        let Some(verdicts) = verdicts else {
+            // Unicode properties: Python's `re` has none; the registry's Java validator has.
+            assert!(p.contains("\\p{"), "Python does not compile {p}");
+            continue;
+        };
+        let ours = validate::pattern(p).unwrap();
+        for (text, python) in texts.iter().zip(verdicts) {
+            assert_eq!(ours.is_match(text), Some(python), "{p} on {text:?}");
+            assert_eq!(ours.is_match_unicode(text), Some(python), "{p} on {text:?} (fancy-regex)");
         }
+        compared += 1;
     }
-    assert!(lite > 10, "{lite} patterns go to the fast engine");
+    assert!(compared > 40, "{compared} patterns compared");
+}
+
+/// Python's syntax in Rust's: each rule of `rust_syntax`, with its neighbours.
+#[test]
+fn python_patterns_are_written_in_rust_syntax() {
+    let rows = [
+        ("^a\\Z", "^a\\z"),
+        ("^a$", "^a(?:\\n?\\z)"),
+        ("[$]", "[$]"),
+        ("\\$", "\\$"),
+        ("\\s", "[\\s\\x1C-\\x1F]"),
+        ("\\S", "[^\\s\\x1C-\\x1F]"),
+        ("[\\s,]", "[\\s\\x1C-\\x1F,]"),
+        ("[\\S]", "[\\S]"),
+        ("[[]", "[\\[]"),
+        ("[]a]", "[]a]"),
+        ("[^]a]", "[^]a]"),
+        ("[a&&b~~c]", "[a\\&\\&b\\~\\~c]"),
+        ("a&&b", "a&&b"),
+        ("\\<a\\>", "<a>"),
+        ("\\d\\w\\b", "\\d\\w\\b"),
+        ("[\\]]$", "[\\]](?:\\n?\\z)"),
+    ];
+    for (python, rust) in rows {
+        assert_eq!(validate::rust_syntax(python), rust, "{python}");
+    }
 }
 
 /// An edit of the service stack's JSON.

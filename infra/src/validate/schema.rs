@@ -68,47 +68,117 @@ pub static PATTERNS: LazyLock<BTreeMap<String, OnceLock<Option<SchemaPattern>>>>
     all.into_iter().map(|p| (p, OnceLock::new())).collect()
 });
 
-/// A compiled schema pattern. The schemas' patterns are written for cfn-lint, which evaluates
-/// them with Python's `re`, once Python's end-of-text anchor `\Z` is spelled `\z`:
-/// - `Lite`: a pattern of literals, ASCII classes and plain operators, which `regex-lite` reads
-///   as Python does and compiles about 15 times faster (0.13 ms against 2.1 ms for the 18
-///   patterns a `synth --all` meets);
-/// - `Full`: lookaround, back-references, case folding, or the classes Python reads as Unicode
-///   (`\d`, `\w`, `\s`, `\b` and their negations, `\p{..}`, `\uXXXX`), for `fancy-regex`,
-///   whose classes are Unicode as Python's are.
+/// A compiled schema pattern, answering as Python's `re.search` does: cfn-lint evaluates the
+/// schemas' patterns with it (`cfnlint.jsonschema._keywords.pattern`). The pattern is first
+/// written in Rust's regex syntax ([`rust_syntax`]), then compiled by two engines:
+/// - for texts of ASCII characters (every value the templates hold so far), `regex-lite`, about
+///   15 times faster to compile. Its `\d`, `\w` and `\b` are ASCII, which on ASCII texts is
+///   exactly Python's Unicode reading;
+/// - for other texts, `fancy-regex`, whose classes are Unicode as Python's are, compiled when
+///   such a text first meets the pattern. Patterns with lookaround, back-references, atomic
+///   groups or Unicode properties (`\p{..}`, which Python's `re` does not know; the registry's
+///   Java validator does) use it for every text.
 #[derive(Debug)]
-pub enum SchemaPattern {
-    /// Compiled by `regex-lite`.
-    Lite(regex_lite::Regex),
-    /// Compiled by `fancy-regex`.
-    Full(fancy_regex::Regex),
+pub struct SchemaPattern {
+    /// The pattern in Rust's regex syntax.
+    rust: String,
+    /// `regex-lite`, for ASCII texts; `None` where the pattern needs `fancy-regex`.
+    ascii: Option<regex_lite::Regex>,
+    /// `fancy-regex`, compiled on first use; `None` inside when it does not compile.
+    unicode: OnceLock<Option<fancy_regex::Regex>>,
 }
 
 impl SchemaPattern {
-    /// `text` compiled by the engine that reads it as Python does; `None` when it does not
-    /// compile.
+    /// `text` (Python syntax) compiled; `None` when it does not compile.
     pub fn compile(text: &str) -> Option<Self> {
-        let text = text.replace("\\Z", "\\z");
-        const FULL: [&str; 16] = [
-            "(?=", "(?!", "(?<", "(?i", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b", "\\B", "\\p", "\\P", "\\u",
-            "(?>",
-        ];
-        let back_reference = text.as_bytes().windows(2).any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
-        if FULL.iter().any(|f| text.contains(f)) || back_reference || !text.is_ascii() {
-            fancy_regex::Regex::new(&text).ok().map(SchemaPattern::Full)
-        } else {
-            regex_lite::Regex::new(&text).ok().map(SchemaPattern::Lite)
+        let rust = rust_syntax(text);
+        const FULL_ONLY: [&str; 6] = ["(?=", "(?!", "(?<", "(?>", "\\p", "\\P"];
+        let back_reference = rust.as_bytes().windows(2).any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
+        let folds_unicode = rust.contains("(?i") && !rust.is_ascii();
+        let pattern = SchemaPattern { ascii: None, unicode: OnceLock::new(), rust };
+        if FULL_ONLY.iter().any(|f| pattern.rust.contains(f)) || back_reference || folds_unicode {
+            pattern.full()?;
+            return Some(pattern);
+        }
+        let ascii = Some(regex_lite::Regex::new(&pattern.rust).ok()?);
+        Some(SchemaPattern { ascii, ..pattern })
+    }
+
+    /// Whether the pattern matches somewhere in `text`; `None` when `fancy-regex` gave up (its
+    /// backtracking limit) or does not compile the pattern.
+    pub fn is_match(&self, text: &str) -> Option<bool> {
+        match &self.ascii {
+            Some(re) if text.is_ascii() => Some(re.is_match(text)),
+            _ => self.full()?.is_match(text).ok(),
         }
     }
 
-    /// Whether the pattern matches somewhere in `text`; `None` when `fancy-regex` gave up
-    /// (its backtracking limit).
-    pub fn is_match(&self, text: &str) -> Option<bool> {
-        match self {
-            SchemaPattern::Lite(re) => Some(re.is_match(text)),
-            SchemaPattern::Full(re) => re.is_match(text).ok(),
+    /// Whether `fancy-regex`, the engine of non-ASCII texts, matches `text`, whatever the text
+    /// (for tests that hold both engines to Python's answers); `None` as for [`Self::is_match`].
+    pub fn is_match_unicode(&self, text: &str) -> Option<bool> {
+        self.full()?.is_match(text).ok()
+    }
+
+    /// The `fancy-regex` form, compiled on first use.
+    fn full(&self) -> Option<&fancy_regex::Regex> {
+        self.unicode.get_or_init(|| fancy_regex::Regex::new(&self.rust).ok()).as_ref()
+    }
+}
+
+/// A Python `re` pattern in Rust's regex syntax, for both engines of [`SchemaPattern`]:
+/// - `\Z` (end of text) is `\z`;
+/// - `$` outside a class also matches before a newline that ends the text, as in Python
+///   (`(?:\n?\z)`; no schema pattern sets the multi-line flag);
+/// - `\s` also matches U+001C to U+001F, which Python's `str.isspace` counts as white space and
+///   the Unicode `White_Space` property does not (`\S` in a class is left as it is);
+/// - in a class, `[`, `&` and `~` are literal, as in Python (Rust reads nested classes and set
+///   operations there).
+///
+/// Source: Python Library Reference, "re — Regular expression operations", "Regular Expression
+/// Syntax"; the `regex` crate's syntax documentation.
+pub fn rust_syntax(python: &str) -> String {
+    let mut out = String::with_capacity(python.len() + 8);
+    let mut chars = python.chars().peekable();
+    // Inside a class, and whether the next character is the class's first (a literal `]`).
+    let (mut in_class, mut first) = (false, false);
+    while let Some(c) = chars.next() {
+        let was_first = std::mem::take(&mut first);
+        match (c, in_class) {
+            ('\\', _) => match (chars.next(), in_class) {
+                (Some('Z'), false) => out.push_str("\\z"),
+                (Some('s'), false) => out.push_str("[\\s\\x1C-\\x1F]"),
+                (Some('S'), false) => out.push_str("[^\\s\\x1C-\\x1F]"),
+                (Some('s'), true) => out.push_str("\\s\\x1C-\\x1F"),
+                // Python's `\<` and `\>` are the characters; Rust's are word boundaries.
+                (Some(e @ ('<' | '>')), _) => out.push(e),
+                (Some(e), _) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                (None, _) => out.push('\\'),
+            },
+            ('[', false) => {
+                out.push('[');
+                in_class = true;
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                first = true;
+            }
+            (']', true) if !was_first => {
+                out.push(']');
+                in_class = false;
+            }
+            ('[' | '&' | '~', true) => {
+                out.push('\\');
+                out.push(c);
+            }
+            ('$', false) => out.push_str("(?:\\n?\\z)"),
+            _ => out.push(c),
         }
     }
+    out
 }
 
 /// The compiled schema pattern `text` ([`SchemaPattern`]), compiled on first use. `None` for a

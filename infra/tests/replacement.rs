@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use infra::cfn::names::fixed_name;
 use infra::env::Environment;
 use infra::stacks;
-use infra::validate::SCHEMAS;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 
@@ -90,8 +89,9 @@ fn edits(doc: &Yaml, key: &str, out: &mut Vec<(String, Vec<Yaml>)>, rebuild: &dy
 
 /// The create-only property pointers of `ty` other than its name (`/NotificationsWithSubscribers`).
 fn create_only(ty: &str, name_pointer: &str) -> Vec<String> {
-    SCHEMAS
-        .types
+    static SCHEMAS: std::sync::LazyLock<Json> =
+        std::sync::LazyLock::new(|| serde_json::from_str(include_str!("../data/cfn-schemas.json")).unwrap());
+    SCHEMAS["types"]
         .get(ty)
         .and_then(|s| s.get("createOnlyProperties"))
         .and_then(Json::as_array)

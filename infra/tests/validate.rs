@@ -677,21 +677,119 @@ fn template_findings_name_the_file_key_they_come_from() {
     }
 }
 
-/// Every pattern of the CloudFormation schemas compiles, in both engines, so no pattern check
-/// passes by default.
-#[test]
-fn every_schema_pattern_compiles() {
-    let mut all = Vec::new();
-    for s in validate::SCHEMAS.types.values() {
-        validate::collect_patterns(s, &mut all);
+/// The schemas file as JSON: `build.rs` compiles it, these tests read it to check that.
+fn schemas_json() -> serde_json::Value {
+    serde_json::from_str(include_str!("../data/cfn-schemas.json")).unwrap()
+}
+
+/// Every pattern written in `node` of the schemas file.
+fn collect_patterns(node: &serde_json::Value, out: &mut Vec<String>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("pattern", serde_json::Value::String(p)) => out.push(p.clone()),
+                    ("patternProperties", serde_json::Value::Object(props)) => {
+                        out.extend(props.keys().cloned());
+                        props.values().for_each(|v| collect_patterns(v, out));
+                    }
+                    ("enum", _) => {}
+                    _ => collect_patterns(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_patterns(v, out)),
+        _ => {}
     }
+}
+
+/// Every pattern of the schemas file, once each, sorted.
+fn schema_patterns() -> Vec<String> {
+    let mut all = Vec::new();
+    collect_patterns(&schemas_json()["types"], &mut all);
     all.sort();
     all.dedup();
-    let compiles = |p: &String| validate::pattern(p).is_some_and(|re| re.is_match_unicode("\u{e9}").is_some());
-    let missing: Vec<&String> = all.iter().filter(|p| !compiles(p)).collect();
+    all
+}
+
+/// Every pattern of the CloudFormation schemas is compiled in and compiles, in both engines, so
+/// no pattern check passes by default.
+#[test]
+fn every_schema_pattern_compiles() {
+    let all = schema_patterns();
+    let mut compiled: Vec<String> = validate::PATTERN_TEXTS.iter().map(|p| p.to_string()).collect();
+    compiled.sort();
+    assert_eq!(compiled, all, "the compiled patterns are the file's");
+    let compiles = |i: usize| validate::pattern(i).is_some_and(|re| re.is_match_unicode("\u{e9}").is_some());
+    let missing: Vec<&str> =
+        (0..validate::PATTERN_TEXTS.len()).filter(|i| !compiles(*i)).map(|i| validate::PATTERN_TEXTS[i]).collect();
     assert!(missing.is_empty(), "patterns that do not compile: {missing:?}");
     assert!(all.len() > 40, "{} patterns", all.len());
-    assert!(validate::SCHEMAS.source.contains("cfn-lint"), "{}", validate::SCHEMAS.source);
+    assert!(validate::SCHEMAS_SOURCE.contains("cfn-lint"), "{}", validate::SCHEMAS_SOURCE);
+}
+
+/// `schema` (JSON, of the type whose schema is `root`) with its `$ref`s followed.
+fn resolved<'a>(root: &'a serde_json::Value, mut schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    for _ in 0..16 {
+        let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/definitions/")) else { break };
+        schema = &root["definitions"][name];
+    }
+    schema
+}
+
+/// Whether the compiled `node` says what the JSON `schema` says, its children too (each node
+/// once: recursive definitions close).
+fn same_node(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    node: &validate::Node,
+    seen: &mut std::collections::BTreeSet<*const validate::Node>,
+) {
+    if !seen.insert(node) {
+        return;
+    }
+    let schema = resolved(root, schema);
+    let texts =
+        |key: &str| -> Vec<&str> { schema[key].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect() };
+    assert_eq!(node.enumeration.map(<[validate::Literal]>::len), schema["enum"].as_array().map(Vec::len));
+    assert_eq!(node.pattern.map(|p| validate::PATTERN_TEXTS[usize::from(p)]), schema["pattern"].as_str());
+    assert_eq!(node.max_length, schema["maxLength"].as_f64());
+    assert_eq!(node.min_length, schema["minLength"].as_f64());
+    assert_eq!((node.minimum, node.maximum), (schema["minimum"].as_f64(), schema["maximum"].as_f64()));
+    assert_eq!((node.min_items, node.max_items), (schema["minItems"].as_f64(), schema["maxItems"].as_f64()));
+    assert_eq!(node.required, texts("required").as_slice());
+    assert_eq!(node.closed, schema["additionalProperties"] == serde_json::Value::Bool(false));
+    let props = schema["properties"].as_object().cloned().unwrap_or_default();
+    assert_eq!(node.properties.len(), props.len());
+    for (name, child) in node.properties {
+        same_node(root, &props[*name], &validate::NODES[usize::from(*child)], seen);
+    }
+    let patterned = schema["patternProperties"].as_object().cloned().unwrap_or_default();
+    assert_eq!(node.pattern_properties.len(), patterned.len());
+    for (p, child) in node.pattern_properties {
+        same_node(
+            root,
+            &patterned[validate::PATTERN_TEXTS[usize::from(*p)]],
+            &validate::NODES[usize::from(*child)],
+            seen,
+        );
+    }
+    if let Some(item) = node.items {
+        same_node(root, &schema["items"], &validate::NODES[usize::from(item)], seen);
+    }
+}
+
+/// The compiled schemas say what `infra/data/cfn-schemas.json` says, for every type.
+#[test]
+fn compiled_schemas_hold_the_schemas_file() {
+    let json = schemas_json();
+    let types = json["types"].as_object().unwrap();
+    assert_eq!(validate::TYPES.len(), types.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for (ty, root) in types {
+        same_node(root, root, validate::type_schema(ty).unwrap(), &mut seen);
+    }
+    assert!(seen.len() > 500, "{} nodes compared", seen.len());
 }
 
 /// Texts that tell regex dialects apart: ASCII and not, digits of other scripts, white space,
@@ -765,12 +863,7 @@ fn python_verdicts(patterns: &[String], texts: &[String]) -> Vec<Option<Vec<bool
 /// tell the dialects apart and on each pattern's own text.
 #[test]
 fn schema_patterns_answer_as_python_does() {
-    let mut patterns = Vec::new();
-    for s in validate::SCHEMAS.types.values() {
-        validate::collect_patterns(s, &mut patterns);
-    }
-    patterns.sort();
-    patterns.dedup();
+    let patterns = schema_patterns();
     let texts: Vec<String> = DIALECT_SAMPLES.iter().map(|t| t.to_string()).chain(patterns.iter().cloned()).collect();
     let mut compared = 0;
     for (p, verdicts) in patterns.iter().zip(python_verdicts(&patterns, &texts)) {
@@ -779,7 +872,8 @@ fn schema_patterns_answer_as_python_does() {
             assert!(p.contains("\\p{"), "Python does not compile {p}");
             continue;
         };
-        let ours = validate::pattern(p).unwrap();
+        let index = validate::PATTERN_TEXTS.iter().position(|t| t == p).unwrap();
+        let ours = validate::pattern(index).unwrap();
         for (text, python) in texts.iter().zip(verdicts) {
             assert_eq!(ours.is_match(text), Some(python), "{p} on {text:?}");
             assert_eq!(ours.is_match_unicode(text), Some(python), "{p} on {text:?} (fancy-regex)");

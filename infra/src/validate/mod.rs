@@ -38,7 +38,10 @@ pub use account::{Sibling, account};
 pub use handlers::{HANDLERS, ONLY_WITH_PROPERTY, action_matches, resource_matches};
 pub use lambda::API_INTEGRATION_TIMEOUT_SECONDS;
 pub use limits::{MAX_INLINE_TEMPLATE_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
-pub use schema::{PATTERNS, SCHEMAS, SchemaPattern, collect_patterns, pattern};
+pub use schema::{
+    Literal, NODES, Node, PATTERN_TEXTS, SOURCE as SCHEMAS_SOURCE, SchemaPattern, TYPES, pattern, rust_syntax,
+    type_schema,
+};
 
 /// A rule: its stable id, how bad a finding is, one line saying what it requires, and where
 /// the requirement comes from. `docs/validation.md`'s rule table is generated from these
@@ -167,11 +170,10 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     cx.out
 }
 
-/// Parses the data the rules read (the resource schemas and their pattern table, the handler
-/// permissions) now instead of at the first rule that needs it, so a caller can do it on a
-/// thread of its own while it loads the environments.
+/// Parses the data the rules read (the handler permissions; the resource schemas are compiled
+/// in) now instead of at the first rule that needs it, so a caller can do it on a thread of its
+/// own while it loads the environments.
 pub fn prepare() {
-    std::sync::LazyLock::force(&PATTERNS);
     std::sync::LazyLock::force(&HANDLERS);
 }
 

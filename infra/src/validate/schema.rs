@@ -4,10 +4,8 @@
 //! `scripts/extract-cfn-schemas` from the registry schemas cfn-lint ships (its `source` field
 //! names the version). Values computed by CloudFormation (`Ref`, `Fn::*`) are not checked here.
 
-use std::collections::BTreeMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
-use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::{Ctx, JsonPath, Rule, Severity, resources, rtype};
@@ -38,35 +36,89 @@ pub const REGION001: Rule = Rule {
 /// The rules of this family.
 pub const RULES: &[&Rule] = &[&SCHEMA001, &SCHEMA002, &REGION001];
 
-/// The schemas file: where it came from, and one trimmed schema per resource type.
-#[derive(Debug, Deserialize)]
-pub struct Schemas {
-    /// The schemas' origin and version.
-    pub source: String,
-    /// Resource type → its schema (`properties`, `definitions`, `required`, ...).
-    pub types: BTreeMap<String, Json>,
-    /// Region → the resource types above that CloudFormation does not offer there.
-    pub regions: BTreeMap<String, Vec<String>>,
+/// One object of a resource type's schema, as `build.rs` compiles it from
+/// `infra/data/cfn-schemas.json`: the JSON Schema keywords SCHEMA001 checks, its `$ref`s
+/// resolved to indexes into [`NODES`].
+#[derive(Debug)]
+pub struct Node {
+    /// `enum`: the values allowed.
+    pub enumeration: Option<&'static [Literal]>,
+    /// `pattern`: an index into [`PATTERN_TEXTS`].
+    pub pattern: Option<u16>,
+    /// `minLength`, in characters (code points).
+    pub min_length: Option<f64>,
+    /// `maxLength`, in characters (code points).
+    pub max_length: Option<f64>,
+    /// `minimum`.
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    pub maximum: Option<f64>,
+    /// `minItems`.
+    pub min_items: Option<f64>,
+    /// `maxItems`.
+    pub max_items: Option<f64>,
+    /// `items`: the node every item satisfies.
+    pub items: Option<u16>,
+    /// `required`: property names.
+    pub required: &'static [&'static str],
+    /// `properties`: (name, node), sorted by name.
+    pub properties: &'static [(&'static str, u16)],
+    /// `patternProperties`: (pattern, node).
+    pub pattern_properties: &'static [(u16, u16)],
+    /// `additionalProperties: false`.
+    pub closed: bool,
 }
 
-/// The schemas, read once.
-pub static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../data/cfn-schemas.json")).unwrap_or_else(|_| Schemas {
-        source: "unreadable".into(),
-        types: BTreeMap::new(),
-        regions: BTreeMap::new(),
-    })
-});
+/// A value of an `enum`.
+#[derive(Debug, PartialEq)]
+pub enum Literal {
+    /// A string.
+    Text(&'static str),
+    /// A number.
+    Number(f64),
+    /// `true` or `false`.
+    Bool(bool),
+}
 
-/// Every `pattern` and `patternProperties` key of the schemas, each compiled when a value first
-/// meets it (see [`pattern`]): a command pays only for the patterns its templates reach.
-pub static PATTERNS: LazyLock<BTreeMap<String, OnceLock<Option<SchemaPattern>>>> = LazyLock::new(|| {
-    let mut all = Vec::new();
-    for schema in SCHEMAS.types.values() {
-        collect_patterns(schema, &mut all);
+impl Literal {
+    /// Whether `v` is this value.
+    fn is(&self, v: &Json) -> bool {
+        match (self, v) {
+            (Literal::Text(t), Json::String(s)) => t == s,
+            (Literal::Number(n), Json::Number(m)) => m.as_f64() == Some(*n),
+            (Literal::Bool(b), Json::Bool(c)) => b == c,
+            _ => false,
+        }
     }
-    all.into_iter().map(|p| (p, OnceLock::new())).collect()
-});
+
+    /// The value as JSON.
+    fn json(&self) -> Json {
+        match self {
+            Literal::Text(t) => Json::from(*t),
+            Literal::Number(n) => Json::from(*n),
+            Literal::Bool(b) => Json::from(*b),
+        }
+    }
+}
+
+/// The compiled schemas (`build.rs`): [`SOURCE`], [`TYPES`], [`NODES`], [`PATTERN_TEXTS`],
+/// [`REGIONS`].
+mod compiled {
+    use super::{Literal, Node};
+    include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
+}
+pub use compiled::{NODES, PATTERN_TEXTS, REGIONS, SOURCE, TYPES};
+
+/// The root node of resource type `ty`'s schema.
+pub fn type_schema(ty: &str) -> Option<&'static Node> {
+    let at = TYPES.binary_search_by(|(t, _)| (*t).cmp(ty)).ok()?;
+    Some(&NODES[TYPES[at].1 as usize])
+}
+
+/// Every pattern of [`PATTERN_TEXTS`], each compiled when a value first meets it (see
+/// [`pattern`]): a command pays only for the patterns its templates reach.
+static PATTERNS: [OnceLock<Option<SchemaPattern>>; PATTERN_TEXTS.len()] =
+    [const { OnceLock::new() }; PATTERN_TEXTS.len()];
 
 /// A compiled schema pattern, answering as Python's `re.search` does: cfn-lint evaluates the
 /// schemas' patterns with it (`cfnlint.jsonschema._keywords.pattern`). The pattern is first
@@ -181,50 +233,30 @@ pub fn rust_syntax(python: &str) -> String {
     out
 }
 
-/// The compiled schema pattern `text` ([`SchemaPattern`]), compiled on first use. `None` for a
-/// text that is no schema pattern, or does not compile; a test requires that every one does.
-pub fn pattern(text: &str) -> Option<&'static SchemaPattern> {
-    PATTERNS.get(text)?.get_or_init(|| SchemaPattern::compile(text)).as_ref()
-}
-
-/// Every pattern written in `node`.
-pub fn collect_patterns(node: &Json, out: &mut Vec<String>) {
-    match node {
-        Json::Object(map) => {
-            for (k, v) in map {
-                match (k.as_str(), v) {
-                    ("pattern", Json::String(p)) => out.push(p.clone()),
-                    ("patternProperties", Json::Object(props)) => {
-                        out.extend(props.keys().cloned());
-                        props.values().for_each(|v| collect_patterns(v, out));
-                    }
-                    ("enum", _) => {}
-                    _ => collect_patterns(v, out),
-                }
-            }
-        }
-        Json::Array(items) => items.iter().for_each(|v| collect_patterns(v, out)),
-        _ => {}
-    }
+/// The compiled schema pattern number `index` of [`PATTERN_TEXTS`] ([`SchemaPattern`]),
+/// compiled on first use. `None` for an index out of range, or a pattern that does not
+/// compile; a test requires that every one does.
+pub fn pattern(index: usize) -> Option<&'static SchemaPattern> {
+    PATTERNS.get(index)?.get_or_init(|| SchemaPattern::compile(PATTERN_TEXTS[index])).as_ref()
 }
 
 pub(super) fn schema(cx: &mut Ctx<'_>, json: &Json) {
     let empty = Json::Object(serde_json::Map::new());
     for (id, r) in resources(json) {
-        let Some(schema) = SCHEMAS.types.get(rtype(r)) else {
+        let Some(schema) = type_schema(rtype(r)) else {
             cx.push(&SCHEMA002, format!("$.Resources.{id}.Type"), format!("no schema for {}", rtype(r)));
             continue;
         };
         let mut path = JsonPath::new(format!("$.Resources.{id}.Properties"));
-        check(cx, schema, schema, r.get("Properties").unwrap_or(&empty), &mut path);
+        check(cx, schema, r.get("Properties").unwrap_or(&empty), &mut path);
     }
 }
 
 /// REGION001 over an environment's templates.
 pub(super) fn region(cx: &mut Ctx<'_>, jsons: &[(&str, Json)], env: &crate::env::Environment) {
     let region = env.region.as_str();
-    let Some(missing) = SCHEMAS.regions.get(region) else {
-        let known: Vec<&str> = SCHEMAS.regions.keys().map(String::as_str).collect();
+    let Some((_, missing)) = REGIONS.iter().find(|(r, _)| *r == region) else {
+        let known: Vec<&str> = REGIONS.iter().map(|(r, _)| *r).collect();
         cx.push(
             &REGION001,
             env.locate("region"),
@@ -234,7 +266,7 @@ pub(super) fn region(cx: &mut Ctx<'_>, jsons: &[(&str, Json)], env: &crate::env:
     };
     let used: std::collections::BTreeSet<&str> =
         jsons.iter().flat_map(|(_, j)| resources(j).map(|(_, r)| rtype(r))).collect();
-    let absent: Vec<&str> = missing.iter().map(String::as_str).filter(|t| used.contains(t)).collect();
+    let absent: Vec<&str> = missing.iter().copied().filter(|t| used.contains(t)).collect();
     if !absent.is_empty() {
         cx.push(
             &REGION001,
@@ -250,21 +282,6 @@ pub(super) fn region(cx: &mut Ctx<'_>, jsons: &[(&str, Json)], env: &crate::env:
 /// `{"Ref": ..}` or `{"Fn::..": ..}`: resolved by CloudFormation, not checkable here.
 fn is_intrinsic(v: &Json) -> bool {
     v.as_object().is_some_and(|m| m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")))
-}
-
-/// `schema` with `$ref`s into the type's `definitions` followed.
-fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> &'a Json {
-    for _ in 0..16 {
-        let Some(name) = schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
-        else {
-            break;
-        };
-        match root.pointer(&format!("/definitions/{name}")) {
-            Some(next) => schema = next,
-            None => break,
-        }
-    }
-    schema
 }
 
 /// The text CloudFormation will at least produce for a value: a string itself; the literal text
@@ -300,12 +317,17 @@ pub(super) fn literal_text(v: &Json) -> Option<String> {
     }
 }
 
-fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, at: &mut JsonPath) {
+/// The node `index` of [`NODES`].
+fn node(index: u16) -> &'static Node {
+    &NODES[usize::from(index)]
+}
+
+fn check(cx: &mut Ctx<'_>, schema: &Node, value: &Json, at: &mut JsonPath) {
     let path = at.as_str();
     if is_intrinsic(value) {
         // What CloudFormation resolves is unknown here, but its literal text is at least there.
         let least = literal_text(value).map_or(0, |t| t.chars().count()) as f64;
-        if let Some(max) = resolve(root, schema).get("maxLength").and_then(Json::as_f64).filter(|max| least > *max) {
+        if let Some(max) = schema.max_length.filter(|max| least > *max) {
             cx.push(
                 &SCHEMA001,
                 path,
@@ -314,82 +336,81 @@ fn check(cx: &mut Ctx<'_>, root: &Json, schema: &Json, value: &Json, at: &mut Js
         }
         return;
     }
-    let schema = resolve(root, schema);
-    let num = |k: &str| schema.get(k).and_then(Json::as_f64);
-    if let Some(allowed) = schema.get("enum").and_then(Json::as_array)
-        && !allowed.contains(value)
+    if let Some(allowed) = schema.enumeration
+        && !allowed.iter().any(|a| a.is(value))
     {
-        cx.push(&SCHEMA001, path, format!("{} is not one of {}", shown(value), Json::Array(allowed.clone())));
+        let allowed = Json::Array(allowed.iter().map(Literal::json).collect());
+        cx.push(&SCHEMA001, path, format!("{} is not one of {allowed}", shown(value)));
     }
     match value {
         Json::String(s) => string(cx, schema, s, path),
         Json::Number(n) => {
             let n = n.as_f64().unwrap_or(0.0);
-            if let Some(min) = num("minimum").filter(|min| n < *min) {
+            if let Some(min) = schema.minimum.filter(|min| n < *min) {
                 cx.push(&SCHEMA001, path, format!("{n} is below the minimum {min}"));
             }
-            if let Some(max) = num("maximum").filter(|max| n > *max) {
+            if let Some(max) = schema.maximum.filter(|max| n > *max) {
                 cx.push(&SCHEMA001, path, format!("{n} is above the maximum {max}"));
             }
         }
         Json::Array(items) => {
-            if let Some(max) = num("maxItems").filter(|max| items.len() as f64 > *max) {
+            if let Some(max) = schema.max_items.filter(|max| items.len() as f64 > *max) {
                 cx.push(&SCHEMA001, path, format!("{} items; at most {max}", items.len()));
             }
-            if let Some(min) = num("minItems").filter(|min| (items.len() as f64) < *min) {
+            if let Some(min) = schema.min_items.filter(|min| (items.len() as f64) < *min) {
                 cx.push(&SCHEMA001, path, format!("{} items; at least {min}", items.len()));
             }
-            if let Some(item) = schema.get("items") {
+            if let Some(item) = schema.items.map(node) {
                 for (i, v) in items.iter().enumerate() {
-                    at.index(i, |here| check(cx, root, item, v, here));
+                    at.index(i, |here| check(cx, item, v, here));
                 }
             }
         }
-        Json::Object(map) => object(cx, root, schema, map, at),
+        Json::Object(map) => object(cx, schema, map, at),
         Json::Bool(_) | Json::Null => {}
     }
 }
 
-fn string(cx: &mut Ctx<'_>, schema: &Json, s: &str, path: &str) {
+fn string(cx: &mut Ctx<'_>, schema: &Node, s: &str, path: &str) {
     // JSON Schema counts characters (code points), not bytes.
     let len = s.chars().count() as f64;
-    if let Some(max) = schema.get("maxLength").and_then(Json::as_f64).filter(|max| len > *max) {
+    if let Some(max) = schema.max_length.filter(|max| len > *max) {
         cx.push(&SCHEMA001, path, format!("{} is {len} characters; at most {max}", shown(&Json::from(s))));
     }
-    if let Some(min) = schema.get("minLength").and_then(Json::as_f64).filter(|min| len < *min) {
+    if let Some(min) = schema.min_length.filter(|min| len < *min) {
         cx.push(&SCHEMA001, path, format!("{} is {len} characters; at least {min}", shown(&Json::from(s))));
     }
-    if let Some(pattern) = schema.get("pattern").and_then(Json::as_str)
-        && let Some(re) = self::pattern(pattern)
+    if let Some(index) = schema.pattern.map(usize::from)
+        && let Some(re) = self::pattern(index)
         && !re.is_match(s).unwrap_or(true)
     {
-        cx.push(&SCHEMA001, path, format!("{} does not match {pattern}", shown(&Json::from(s))));
+        cx.push(&SCHEMA001, path, format!("{} does not match {}", shown(&Json::from(s)), PATTERN_TEXTS[index]));
     }
 }
 
-fn object(cx: &mut Ctx<'_>, root: &Json, schema: &Json, map: &serde_json::Map<String, Json>, path: &mut JsonPath) {
-    for key in schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
-        if !map.contains_key(key) {
+/// An object's properties: required ones present, each against its own node, and, as JSON
+/// Schema reads `patternProperties`, against the node of every pattern its name matches;
+/// a name neither knows is refused where `additionalProperties` is `false`.
+fn object(cx: &mut Ctx<'_>, schema: &Node, map: &serde_json::Map<String, Json>, path: &mut JsonPath) {
+    for key in schema.required {
+        if !map.contains_key(*key) {
             cx.push(&SCHEMA001, path.as_str(), format!("required property {key} is missing"));
         }
     }
-    let props = schema.get("properties").and_then(Json::as_object);
-    let patterned = schema.get("patternProperties").and_then(Json::as_object);
-    let closed = schema.get("additionalProperties") == Some(&Json::Bool(false));
     for (key, v) in map {
-        if let Some(s) = props.and_then(|p| p.get(key)) {
-            path.key(key, |here| check(cx, root, s, v, here));
+        if let Ok(at) = schema.properties.binary_search_by(|(name, _)| (*name).cmp(key.as_str())) {
+            path.key(key, |here| check(cx, node(schema.properties[at].1), v, here));
             continue;
         }
-        let by_pattern = patterned
-            .into_iter()
-            .flatten()
-            .find(|(p, _)| self::pattern(p).is_some_and(|re| re.is_match(key).unwrap_or(false)));
-        match by_pattern {
-            Some((_, s)) => path.key(key, |here| check(cx, root, s, v, here)),
-            None if closed => path
-                .key(key, |here| cx.push(&SCHEMA001, here.as_str(), format!("{key} is not a property of this type"))),
-            None => {}
+        let mut matched = false;
+        for &(p, s) in schema.pattern_properties {
+            if self::pattern(usize::from(p)).is_some_and(|re| re.is_match(key).unwrap_or(false)) {
+                matched = true;
+                path.key(key, |here| check(cx, node(s), v, here));
+            }
+        }
+        if !matched && schema.closed {
+            path.key(key, |here| cx.push(&SCHEMA001, here.as_str(), format!("{key} is not a property of this type")));
         }
     }
 }

@@ -104,15 +104,21 @@ fn load(dir: &Path, target: &Target) -> anyhow::Result<Vec<Environment>> {
             names
         }
     };
-    names.iter().map(|n| environment(dir, n)).collect()
+    let folder = folder_at(dir, &names);
+    names.iter().map(|n| environment_in(&folder, dir, n)).collect()
 }
 
 /// The environment `name` of `dir` as the folder's one read holds it, so that its stacks and
 /// the rules across the folder come from the same read of the file; a file that did not load or
 /// build there is read again, to report why.
 pub(super) fn environment(dir: &Path, name: &str) -> anyhow::Result<Environment> {
-    match folder_at(dir).built.iter().find(|(e, _)| e.name == name) {
-        Some((env, _)) => Ok(env.clone()),
+    environment_in(&folder_at(dir, &[name.to_owned()]), dir, name)
+}
+
+/// The environment `name` of `folder`, the read of `dir`.
+fn environment_in(folder: &Folder, dir: &Path, name: &str) -> anyhow::Result<Environment> {
+    match folder.built.iter().find(|b| b.env.name == name) {
+        Some(built) => Ok(built.env.clone()),
         None => Ok(Environment::load_named(dir, name)?),
     }
 }
@@ -121,16 +127,20 @@ pub(super) fn environment(dir: &Path, name: &str) -> anyhow::Result<Environment>
 /// files of its folder (quotas and names of a shared account and region).
 pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
     let folder = folder(env);
-    let stacks = match folder.built.iter().find(|(other, _)| other.source == env.source) {
-        Some((_, stacks)) => stacks.clone(),
-        None => stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?,
+    let (stacks, mut findings) = match folder.built.iter().find(|b| b.env.source == env.source) {
+        Some(Built { stacks, findings: Some(findings), .. }) => (stacks.clone(), findings.clone()),
+        Some(Built { stacks, findings: None, .. }) => (stacks.clone(), crate::validate::all(stacks, env)),
+        None => {
+            let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
+            let findings = crate::validate::all(&stacks, env);
+            (stacks, findings)
+        }
     };
-    let mut findings = crate::validate::all(&stacks, env);
     let siblings: Vec<crate::validate::Sibling<'_>> = folder
         .built
         .iter()
-        .filter(|(other, _)| other.name != env.name)
-        .map(|(env, stacks)| crate::validate::Sibling { env, stacks })
+        .filter(|other| other.env.name != env.name)
+        .map(|b| crate::validate::Sibling { env: &b.env, stacks: &b.stacks })
         .collect();
     let unreadable: Vec<String> =
         folder.unreadable.iter().filter(|(name, _)| *name != env.name).map(|(_, why)| why.clone()).collect();
@@ -142,32 +152,43 @@ pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
 /// why).
 #[derive(Debug, Default)]
 struct Folder {
-    built: Vec<(Environment, Vec<Stack>)>,
+    built: Vec<Built>,
     unreadable: Vec<(String, String)>,
+}
+
+/// An environment of a folder with its stacks, and their per-environment findings where the
+/// read validated them ([`crate::validate::all`]; not the rules across the folder).
+#[derive(Debug)]
+struct Built {
+    env: Environment,
+    stacks: Vec<Stack>,
+    findings: Option<Vec<Finding>>,
 }
 
 /// `env`'s folder, read once per process: `validate --all` and `synth --all` build every
 /// environment, and each reads the same siblings.
 fn folder(env: &Environment) -> std::sync::Arc<Folder> {
-    folder_at(env.source.parent().unwrap_or(Path::new(".")))
+    folder_at(env.source.parent().unwrap_or(Path::new(".")), &[])
 }
 
-/// The folder `dir`, read once per process.
-fn folder_at(dir: &Path) -> std::sync::Arc<Folder> {
+/// The folder `dir`, read once per process; the first read also validates the environments
+/// named in `validate`, each on the thread that loads it (the command's targets: a barrier
+/// less between loading and validating).
+fn folder_at(dir: &Path, validate: &[String]) -> std::sync::Arc<Folder> {
     static FOLDERS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, std::sync::Arc<Folder>>>> =
         std::sync::LazyLock::new(Default::default);
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let mut folders = FOLDERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    folders.entry(dir.to_owned()).or_insert_with(|| std::sync::Arc::new(read_folder(dir))).clone()
+    folders.entry(dir.to_owned()).or_insert_with(|| std::sync::Arc::new(read_folder(dir, validate))).clone()
 }
 
-fn read_folder(dir: &Path) -> Folder {
+fn read_folder(dir: &Path, validate: &[String]) -> Folder {
     let Ok(names) = Environment::names(dir) else { return Folder::default() };
     let mut folder = Folder::default();
     // The rules' data is parsed while the files load: every validation after waits for it.
     let reads = std::thread::scope(|scope| {
         scope.spawn(crate::validate::prepare);
-        on_threads(&names, |name| Environment::load_named(dir, name).map(built))
+        on_threads(&names, |name| Environment::load_named(dir, name).map(|env| built(env, validate.contains(name))))
     });
     for (name, read) in names.iter().zip(reads) {
         match read {
@@ -179,10 +200,12 @@ fn read_folder(dir: &Path) -> Folder {
     folder
 }
 
-/// `env` with its stacks, or `None` when they do not build (its own command reports why).
-fn built(env: Environment) -> Option<(Environment, Vec<Stack>)> {
+/// `env` with its stacks, validated when `validate`, or `None` when they do not build (its own
+/// command reports why).
+fn built(env: Environment, validate: bool) -> Option<Built> {
     let stacks = stacks::all(&env).ok()?;
-    Some((env, stacks))
+    let findings = validate.then(|| crate::validate::all(&stacks, &env));
+    Some(Built { env, stacks, findings })
 }
 
 /// [`build`] of each of `envs`, in their order.

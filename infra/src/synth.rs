@@ -117,7 +117,7 @@ pub struct Written {
 /// and returns the files. A file that already holds the same text is not rewritten, so its
 /// modification time says when it last changed (and ext4 does not flush a truncated file on
 /// close for nothing).
-pub fn write(dir: &Path, env: &Environment, stacks: &[Stack], format: Format) -> Result<Vec<Written>, SynthError> {
+pub fn write(dir: &Path, env: &Environment, stacks: &[&Stack], format: Format) -> Result<Vec<Written>, SynthError> {
     std::fs::create_dir_all(dir).map_err(|cause| SynthError::Write { path: dir.display().to_string(), cause })?;
     let mut written = Vec::new();
     let mut manifest = Manifest {

@@ -17,6 +17,10 @@ fn templates_per_environment() {
             settings.bind(|| {
                 insta::assert_json_snapshot!(stack.id.as_str(), stack.template.to_json());
             });
+            // The value the rules read and the size LIM001 counts are what deploy sends.
+            let sent = stack.template.to_json_string();
+            assert_eq!(stack.template.to_json(), serde_json::from_str::<serde_json::Value>(&sent).unwrap());
+            assert_eq!(stack.template.json_len(), sent.len());
         }
     });
 }

@@ -480,10 +480,30 @@ impl Template {
         &self.outputs
     }
 
-    /// The template as a JSON value.
+    /// The template as a JSON value: what serializing it gives (a test holds the two equal),
+    /// built by cloning the resources' properties, which are JSON already, instead of
+    /// serializing them again.
     pub fn to_json(&self) -> serde_json::Value {
-        // Every part is already JSON or a plain serde struct of strings and numbers.
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        use serde_json::Value as Json;
+        // The other parts are plain serde structs of strings and numbers.
+        fn json(v: &impl Serialize) -> Json {
+            serde_json::to_value(v).unwrap_or(Json::Null)
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("AWSTemplateFormatVersion".into(), self.format_version.into());
+        out.insert("Description".into(), self.description.clone().into());
+        if !self.parameters.is_empty() {
+            out.insert("Parameters".into(), json(&self.parameters));
+        }
+        if !self.conditions.is_empty() {
+            out.insert("Conditions".into(), json(&self.conditions));
+        }
+        let resources = self.resources.iter().map(|(id, r)| (id.clone(), r.to_json())).collect();
+        out.insert("Resources".into(), Json::Object(resources));
+        if !self.outputs.is_empty() {
+            out.insert("Outputs".into(), json(&self.outputs));
+        }
+        Json::Object(out)
     }
 
     /// Pretty JSON with a trailing newline, byte-stable for the same model.
@@ -491,6 +511,51 @@ impl Template {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
+    }
+
+    /// The length in bytes of [`Self::to_json_string`], counted without keeping the text.
+    pub fn json_len(&self) -> usize {
+        /// A sink that counts what is written to it.
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        let _ = serde_json::to_writer_pretty(&mut count, self);
+        count.0 + 1
+    }
+}
+
+impl ResourceEntry {
+    /// The entry as a JSON value, as serializing it gives (see [`Template::to_json`]).
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        let mut out = serde_json::Map::new();
+        out.insert("Type".into(), self.r#type.into());
+        out.insert("Properties".into(), self.properties.clone());
+        if let Some(condition) = &self.condition {
+            out.insert("Condition".into(), condition.clone().into());
+        }
+        if !self.depends_on.is_empty() {
+            out.insert("DependsOn".into(), self.depends_on.clone().into());
+        }
+        let policy = |p: Policy| serde_json::to_value(p).unwrap_or(Json::Null);
+        if let Some(p) = self.deletion_policy {
+            out.insert("DeletionPolicy".into(), policy(p));
+        }
+        if let Some(p) = self.update_replace_policy {
+            out.insert("UpdateReplacePolicy".into(), policy(p));
+        }
+        if let Some(p) = &self.update_policy {
+            out.insert("UpdatePolicy".into(), p.clone());
+        }
+        Json::Object(out)
     }
 }
 
@@ -501,6 +566,32 @@ mod tests {
 
     fn log_group(name: &str) -> LogGroup {
         LogGroup { log_group_name: name.into(), retention_in_days: 7, kms_key_id: None }
+    }
+
+    /// `to_json` builds what serializing gives, and `json_len` counts what `to_json_string`
+    /// writes, for a template with every part and attribute (the shipped stacks are compared in
+    /// the snapshot tests).
+    #[test]
+    fn the_json_value_and_length_are_the_serialized_ones() {
+        let mut t = Template::new("t");
+        let plain = t.add("Plain", log_group("a")).unwrap();
+        let c = t.condition("Always", Condition::Equals("a".into(), "a".into())).unwrap();
+        t.parameter("Stage", Parameter::string("the stage")).unwrap();
+        let rows = [
+            Options::new().depends_on(&plain),
+            Options::new().condition(&c),
+            Options::new().retain(true),
+            Options::new().retain_always(),
+            Options::new().update_policy(serde_json::json!({"CodeDeployLambdaAliasUpdate": {}})),
+        ];
+        for (i, opts) in rows.into_iter().enumerate() {
+            t.add_with(&format!("With{i}"), log_group("b"), opts).unwrap();
+        }
+        t.output("Name", "the name", plain.r#ref()).unwrap();
+        assert_eq!(t.to_json(), serde_json::to_value(&t).unwrap());
+        assert_eq!(t.json_len(), t.to_json_string().len());
+        let empty = Template::new("empty");
+        assert_eq!(empty.to_json(), serde_json::to_value(&empty).unwrap());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(super) fn validated(env: &Environment) -> anyhow::Result<Vec<Stack>> {
     if crate::validate::has_errors(&findings) {
         bail!("{}: validation failed; nothing deployed", env.name);
     }
-    Ok(stacks)
+    Ok(stacks.to_vec())
 }
 
 pub fn package(dir: &Path, args: crate::cli::PackageArgs) -> anyhow::Result<ExitCode> {

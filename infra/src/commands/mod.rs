@@ -123,9 +123,12 @@ fn environment_in(folder: &Folder, dir: &Path, name: &str) -> anyhow::Result<Env
     }
 }
 
+/// An environment's stacks, shared with the folder's read of them (not copied per command).
+pub type Stacks = std::sync::Arc<[Stack]>;
+
 /// Builds and validates every stack of `env`, with the rules across the other environment
 /// files of its folder (quotas and names of a shared account and region).
-pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
+pub fn build(env: &Environment) -> anyhow::Result<(Stacks, Vec<Finding>)> {
     let folder = folder(env);
     let (stacks, mut findings) = match folder.built.iter().find(|b| b.env.source == env.source) {
         Some(Built { stacks, findings: Some(findings), .. }) => (stacks.clone(), findings.clone()),
@@ -133,7 +136,7 @@ pub fn build(env: &Environment) -> anyhow::Result<(Vec<Stack>, Vec<Finding>)> {
         None => {
             let stacks = stacks::all(env).with_context(|| format!("building the stacks of `{}`", env.name))?;
             let findings = crate::validate::all(&stacks, env);
-            (stacks, findings)
+            (Stacks::from(stacks), findings)
         }
     };
     let siblings: Vec<crate::validate::Sibling<'_>> = folder
@@ -161,7 +164,7 @@ struct Folder {
 #[derive(Debug)]
 struct Built {
     env: Environment,
-    stacks: Vec<Stack>,
+    stacks: Stacks,
     findings: Option<Vec<Finding>>,
 }
 
@@ -205,11 +208,11 @@ fn read_folder(dir: &Path, validate: &[String]) -> Folder {
 fn built(env: Environment, validate: bool) -> Option<Built> {
     let stacks = stacks::all(&env).ok()?;
     let findings = validate.then(|| crate::validate::all(&stacks, &env));
-    Some(Built { env, stacks, findings })
+    Some(Built { env, stacks: stacks.into(), findings })
 }
 
 /// [`build`] of each of `envs`, in their order.
-fn build_all(envs: &[Environment]) -> Vec<anyhow::Result<(Vec<Stack>, Vec<Finding>)>> {
+fn build_all(envs: &[Environment]) -> Vec<anyhow::Result<(Stacks, Vec<Finding>)>> {
     on_threads(envs, build)
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::SynthArgs;
+use crate::stacks::Stack;
 use crate::synth;
 use crate::validate::has_errors;
 
@@ -14,18 +15,16 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     let mut printed = Vec::new();
     for (env, built) in envs.iter().zip(super::build_all(&envs)) {
-        let (mut stacks, findings) = built?;
+        let (stacks, findings) = built?;
         super::print_findings(&findings);
         if has_errors(&findings) {
             eprintln!("{}: validation failed; nothing written", env.name);
             failed = true;
             continue;
         }
-        if let Some(id) = args.stack {
-            stacks.retain(|s| s.id == id);
-        }
+        let stacks: Vec<&Stack> = stacks.iter().filter(|s| args.stack.is_none_or(|id| s.id == id)).collect();
         if args.stdout {
-            printed.extend(stacks);
+            printed.extend(stacks.into_iter().cloned());
             continue;
         }
         let out = args.out.join(&env.name);

@@ -51,7 +51,7 @@ pub const MAX_OUTPUTS: usize = 200;
 pub const MAX_PARAMETERS: usize = 200;
 
 pub(super) fn limits(cx: &mut Ctx<'_>, t: &Template) {
-    let size = t.to_json_string().len();
+    let size = t.json_len();
     if size > MAX_TEMPLATE_BYTES {
         cx.push(&LIM001, "$", format!("template is {size} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BYTES}"));
     } else if size > MAX_INLINE_TEMPLATE_BYTES {

@@ -188,11 +188,8 @@ fn folder_at(dir: &Path, validate: &[String]) -> std::sync::Arc<Folder> {
 fn read_folder(dir: &Path, validate: &[String]) -> Folder {
     let Ok(names) = Environment::names(dir) else { return Folder::default() };
     let mut folder = Folder::default();
-    // The rules' data is parsed while the files load: every validation after waits for it.
-    let reads = std::thread::scope(|scope| {
-        scope.spawn(crate::validate::prepare);
-        on_threads(&names, |name| Environment::load_named(dir, name).map(|env| built(env, validate.contains(name))))
-    });
+    let reads =
+        on_threads(&names, |name| Environment::load_named(dir, name).map(|env| built(env, validate.contains(name))));
     for (name, read) in names.iter().zip(reads) {
         match read {
             Ok(Some(built)) => folder.built.push(built),

@@ -170,13 +170,6 @@ pub fn all(stacks: &[Stack], env: &Environment) -> Vec<Finding> {
     cx.out
 }
 
-/// Parses the data the rules read (the handler permissions; the resource schemas are compiled
-/// in) now instead of at the first rule that needs it, so a caller can do it on a thread of its
-/// own while it loads the environments.
-pub fn prepare() {
-    std::sync::LazyLock::force(&HANDLERS);
-}
-
 /// The value at a finding's path (`$.Resources.Id.Properties.Key[0].Sub`).
 fn value_at<'a>(json: &'a Json, path: &str) -> Option<&'a Json> {
     let mut at = json;

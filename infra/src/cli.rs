@@ -49,6 +49,9 @@ pub enum Command {
     Keys(KeysArgs),
     /// Print the function's and the API's logs readably; `--follow` keeps printing.
     Logs(LogsArgs),
+    /// List a deployed environment's alarms, or drill them: prove each one's notification
+    /// reaches its topic.
+    Alarms(AlarmsArgs),
     /// Write each environment's runbook to docs/runbooks/<env>.md, and the rule table of
     /// docs/validation.md.
     Docs(DocsArgs),
@@ -353,6 +356,45 @@ pub enum KeyAction {
         #[arg(long)]
         ignore_change_window: bool,
     },
+}
+
+/// Arguments of `infra alarms`.
+#[derive(Debug, Args)]
+pub struct AlarmsArgs {
+    /// The deployed environment.
+    pub env: String,
+    /// What to do with its alarms.
+    #[command(subcommand)]
+    pub action: AlarmAction,
+}
+
+/// The commands of `infra alarms`.
+#[derive(Debug, Subcommand)]
+pub enum AlarmAction {
+    /// Each alarm's state, threshold and topic as CloudWatch holds them.
+    List,
+    /// Force each alarm (or one) into ALARM, prove its notification reaches its topic through
+    /// a temporary queue, and set it back. Pages the topics' subscribers.
+    Test {
+        /// Only this alarm: its key (`lambda_errors`) or its name.
+        #[arg(long, value_name = "NAME")]
+        alarm: Option<String>,
+        /// Do not ask before paging the topics' subscribers.
+        #[arg(long)]
+        yes: bool,
+        /// How long to wait for the notifications (`30s`, `2m`; 5 seconds to 15 minutes).
+        #[arg(long, value_name = "DURATION", default_value = "90s", value_parser = parse_wait)]
+        wait: std::time::Duration,
+    },
+}
+
+/// `alarms test --wait`: a duration (`humantime` syntax) of 5 seconds to 15 minutes.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 2m)"))?;
+    if !(5..=900).contains(&d.as_secs()) {
+        return Err(format!("`{text}` is outside 5 seconds to 15 minutes"));
+    }
+    Ok(d)
 }
 
 /// Arguments of `infra logs`.

@@ -3,6 +3,7 @@
 //! 1 any error (bad input, validation findings, an AWS failure, an interruption), 2 changes
 //! pending (`diff`, `deploy --plan`) or drift found (`drift`). 2 never means an error.
 
+mod alarms;
 mod clients;
 mod deploy;
 mod docs;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clients(args) => clients::run(&dir, args),
         Command::Keys(args) => keys::run(&dir, args),
         Command::Logs(args) => logs::run(&dir, args),
+        Command::Alarms(args) => alarms::run(&dir, args),
         Command::Docs(args) => docs::run(&dir, args),
         Command::List(args) => list(&dir, args.json),
     }

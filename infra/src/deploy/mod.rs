@@ -2,6 +2,7 @@
 //! profile and `AWS_ENDPOINT_URL` come from the standard AWS environment, so the same binary
 //! targets AWS or a local emulator; the region is the environment file's.
 
+pub mod alarms;
 pub mod change_set;
 pub mod events;
 pub mod guards;
@@ -153,6 +154,12 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     /// CloudWatch Logs: `infra logs`.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch: the alarms `infra alarms` lists and drills.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// SNS: the alert topics' subscriptions, and the drill's own.
+    pub sns: aws_sdk_sns::Client,
+    /// SQS: the drill's temporary queue.
+    pub sqs: aws_sdk_sqs::Client,
     /// Reads what the deployed function (and the version its alias serves) runs with.
     pub lambda: aws_sdk_lambda::Client,
     /// The ARN partition of the caller (`aws`, `aws-cn`, `aws-us-gov`), as
@@ -192,6 +199,9 @@ impl Aws {
             secrets: aws_sdk_secretsmanager::Client::new(config),
             kms: aws_sdk_kms::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             partition: "aws".to_owned(),
         }

@@ -106,7 +106,7 @@ pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> DeployError
+pub(crate) fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> DeployError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,

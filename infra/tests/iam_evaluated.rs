@@ -79,6 +79,16 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("put_object", "s3:PutObject", Target::Artifact),
     ("head_object", "s3:GetObject", Target::Artifact),
     ("get_object", "s3:GetObject", Target::Artifact),
+    // Rollback triggers name only alarms that exist; `alarms list|test` (crate::deploy::alarms).
+    ("describe_alarms", "cloudwatch:DescribeAlarms", Target::Alarm),
+    ("set_alarm_state", "cloudwatch:SetAlarmState", Target::Alarm),
+    ("list_subscriptions_by_topic", "sns:ListSubscriptionsByTopic", Target::Topic),
+    ("get_topic_attributes", "sns:GetTopicAttributes", Target::Topic),
+    ("subscribe", "sns:Subscribe", Target::DrillSubscription),
+    ("unsubscribe", "sns:Unsubscribe", Target::Topic),
+    ("create_queue", "sqs:CreateQueue", Target::DrillQueue),
+    ("delete_queue", "sqs:DeleteQueue", Target::DrillQueue),
+    ("receive_message", "sqs:ReceiveMessage", Target::DrillQueue),
 ];
 
 /// What a deploy call is on.
@@ -92,6 +102,14 @@ pub enum Target {
     KeyPairs,
     Artifact,
     Any,
+    /// One of the environment's alarms.
+    Alarm,
+    /// One of the environment's alert topics.
+    Topic,
+    /// An alert topic, subscribed by the drill's queue (`sns:Protocol`, `sns:Endpoint`).
+    DrillSubscription,
+    /// The `alarms test` drill's temporary queue.
+    DrillQueue,
 }
 
 /// SDK operations of these clients that `infra` calls from outside CI only (each with why).
@@ -102,6 +120,7 @@ const NOT_IN_CI: &[(&str, &str)] = &[
     ("list_objects_v2", "not called in CI"),
     ("get_alias", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
     ("get_function_configuration", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
+    ("filter_log_events", "infra logs runs with an operator's credentials"),
 ];
 
 fn environments() -> PathBuf {
@@ -551,6 +570,15 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
             Target::Function => {
                 vec![format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env))]
             }
+            Target::Alarm => vec![format!("arn:aws:cloudwatch:{r}:{a}:alarm:{q}-api-5xx-rate")],
+            Target::Topic => {
+                vec![format!("arn:aws:sns:{r}:{a}:{q}-critical"), format!("arn:aws:sns:{r}:{a}:{q}-warning")]
+            }
+            Target::DrillSubscription => {
+                drill_requests(out, env);
+                continue;
+            }
+            Target::DrillQueue => vec![drill_queue(env)],
         };
         for resource in resources {
             out.push(
@@ -571,6 +599,45 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
         json!({"iam:PassedToService": "cloudformation.amazonaws.com"}),
         "Allow",
         format!("{} change sets run as the execution role", env.name),
+    );
+}
+
+/// The `alarms test` drill's queue, as `deploy::alarms::drill_queue_name` names it.
+fn drill_queue(env: &Environment) -> String {
+    let name = infra::deploy::alarms::drill_queue_name(env, 1_765_000_000);
+    format!("arn:aws:sqs:{}:{}:{name}", env.region.as_str(), env.account_id.as_str())
+}
+
+/// The drill may subscribe its own queue to the alert topics, and nothing else to anything.
+fn drill_requests(out: &mut Requests, env: &Environment) {
+    let (a, r, q) = (env.account_id.as_str(), env.region.as_str(), env.qualified());
+    let topic = format!("arn:aws:sns:{r}:{a}:{q}-critical");
+    let queue = json!({"sns:Protocol": "sqs", "sns:Endpoint": drill_queue(env)});
+    out.push(
+        "DeployRole",
+        "sns:Subscribe",
+        &topic,
+        queue,
+        "Allow",
+        format!("{} alarms test subscribes its queue", env.name),
+    );
+    let refused = [
+        json!({"sns:Protocol": "email", "sns:Endpoint": "someone@example.com"}),
+        json!({"sns:Protocol": "sqs", "sns:Endpoint": format!("arn:aws:sqs:{r}:{a}:{q}-other-queue")}),
+        json!({"sns:Protocol": "https", "sns:Endpoint": "https://hooks.example.com/x"}),
+    ];
+    for context in refused {
+        let why = format!("{} no other subscription: {context}", env.name);
+        out.push("DeployRole", "sns:Subscribe", &topic, context, "Deny", why);
+    }
+    let other = format!("arn:aws:cloudwatch:{r}:{a}:alarm:other-service-prod-api-5xx-rate");
+    out.push(
+        "DeployRole",
+        "cloudwatch:SetAlarmState",
+        &other,
+        json!({}),
+        "Deny",
+        format!("{} another service's alarm", env.name),
     );
 }
 
@@ -718,7 +785,7 @@ fn deploy_calls_cover_the_sdk_calls_in_the_source() {
     for index in std::fs::read_dir(&registry).unwrap().flatten() {
         for krate in std::fs::read_dir(index.path()).unwrap().flatten() {
             let n = krate.file_name().to_string_lossy().into_owned();
-            let clients = ["cloudformation", "s3", "lambda", "kms", "secretsmanager"];
+            let clients = ["cloudformation", "s3", "lambda", "kms", "secretsmanager", "cloudwatch", "sns", "sqs"];
             if clients.iter().any(|c| n.starts_with(&format!("aws-sdk-{c}-"))) {
                 for f in std::fs::read_dir(krate.path().join("src/client")).into_iter().flatten().flatten() {
                     let name = f.file_name().to_string_lossy().trim_end_matches(".rs").to_owned();

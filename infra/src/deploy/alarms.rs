@@ -107,6 +107,32 @@ pub async fn list(aws: &Aws, env: &Environment) -> Result<Listing, DeployError> 
     Ok(listing)
 }
 
+/// Which of the alarms `names` exist (`DescribeAlarms` by name, 100 names a call: CloudWatch
+/// API reference, "DescribeAlarms", `AlarmNames`).
+pub async fn existing(aws: &Aws, names: &[&str]) -> Result<BTreeSet<String>, DeployError> {
+    let mut found = BTreeSet::new();
+    for chunk in names.chunks(100) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| sdk("DescribeAlarms", e))?;
+            found.extend(page.metric_alarms().iter().filter_map(|a| a.alarm_name()).map(str::to_owned));
+            found.extend(page.composite_alarms().iter().filter_map(|a| a.alarm_name()).map(str::to_owned));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// An alarm as CloudWatch described it.
 fn alarm(a: &MetricAlarm, key: &'static str) -> Alarm {
     let period = a.period().or_else(|| a.metrics().iter().find_map(|q| q.metric_stat()?.period()));
@@ -174,8 +200,7 @@ pub fn is_confirmed(subscription_arn: Option<&str>) -> bool {
     subscription_arn.is_some_and(|arn| arn.starts_with("arn:"))
 }
 
-/// The part of a drill queue's name after the environment's qualified name.
-const DRILL_QUEUE_MARK: &str = "-alarm-drill-";
+use crate::stacks::alarms::DRILL_QUEUE_MARK;
 
 /// Whether `endpoint` is a drill's queue (an SQS ARN whose name carries [`DRILL_QUEUE_MARK`]).
 fn is_drill_queue(endpoint: &str) -> bool {

@@ -434,16 +434,33 @@ async fn function_code(
     Ok(a)
 }
 
-/// With a canary, the critical alarms as CloudFormation rollback triggers, once the monitoring
-/// stack (which holds them) exists.
+/// With a canary, the critical alarms that exist as CloudFormation rollback triggers. An alarm
+/// the monitoring stack has not created yet (it deploys after the service stack) is left out
+/// and named: "If a specified trigger is missing, the entire stack operation fails and is
+/// rolled back" (CloudFormation API reference, "RollbackTrigger").
 async fn rollback_triggers(aws: &Aws, env: &Environment, spec: &mut StackSpec) -> anyhow::Result<()> {
     let Some(canary) = &env.function.canary else { return Ok(()) };
     let monitoring = stack::describe(&aws.cfn, &env.monitoring_stack_name()).await?;
-    if monitoring.is_some_and(|m| stack::status(&m).is_serving()) {
-        spec.rollback_alarms = critical_alarm_arns(env, &aws.partition);
-        spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
+    if !monitoring.is_some_and(|m| stack::status(&m).is_serving()) {
+        return Ok(());
     }
+    let wanted = critical_alarm_arns(env, &aws.partition);
+    let names: Vec<&str> = wanted.iter().filter_map(|arn| arn.rsplit(':').next()).collect();
+    let existing = super::alarms::existing(aws, &names).await?;
+    let (kept, missing) = present(&wanted, &existing);
+    for arn in &missing {
+        eprintln!(
+            "rollback trigger left out: {arn} does not exist yet (the monitoring stack, deployed after this one, creates it)"
+        );
+    }
+    spec.rollback_alarms = kept;
+    spec.rollback_monitoring_minutes = canary.rollback_monitoring_minutes.get();
     Ok(())
+}
+
+/// `arns` split into those whose alarm name is in `existing`, and the others.
+fn present(arns: &[String], existing: &std::collections::BTreeSet<String>) -> (Vec<String>, Vec<String>) {
+    arns.iter().cloned().partition(|arn| arn.rsplit(':').next().is_some_and(|name| existing.contains(name)))
 }
 
 /// One deploy (or key step) under way: what each stack's step needs.
@@ -986,6 +1003,29 @@ pub async fn bootstrap(env: &Environment, yes: bool) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Rollback triggers name only alarms that exist: a new critical alarm is created by the
+    /// monitoring stack after the service stack's update, and a missing trigger fails it.
+    #[test]
+    fn rollback_triggers_name_only_alarms_that_exist() {
+        let arn = |name: &str| format!("arn:aws:cloudwatch:eu-west-1:1:alarm:{name}");
+        let wanted = vec![arn("p-prod-api-5xx-rate"), arn("p-prod-token-success-rate"), arn("p-prod-new")];
+        let rows: [(&[&str], usize, usize); 4] = [
+            (&["p-prod-api-5xx-rate", "p-prod-token-success-rate", "p-prod-new"], 3, 0),
+            (&["p-prod-api-5xx-rate", "p-prod-token-success-rate"], 2, 1),
+            (&["p-prod-api-5xx-rate-old", "p-prod"], 0, 3),
+            (&[], 0, 3),
+        ];
+        for (existing, kept, missing) in rows {
+            let existing = existing.iter().map(|n| n.to_string()).collect();
+            let (k, m) = super::present(&wanted, &existing);
+            assert_eq!((k.len(), m.len()), (kept, missing), "{existing:?}");
+            assert!(m.iter().all(|a| !k.contains(a)));
+        }
+        let (_, missing) =
+            super::present(&wanted, &["p-prod-api-5xx-rate".into(), "p-prod-token-success-rate".into()].into());
+        assert_eq!(missing, vec![arn("p-prod-new")]);
+    }
+
     /// The deployed code is kept only where a create completed and nobody gave a zip.
     #[test]
     fn deployed_code_is_kept_only_where_a_create_completed() {

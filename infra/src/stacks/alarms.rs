@@ -12,6 +12,11 @@ pub fn alarm_name(env: &Environment, def: &AlarmDef) -> String {
     format!("{}-{}", env.qualified(), def.key.replace('_', "-"))
 }
 
+/// The part of an `alarms test` drill queue's name after the environment's qualified name
+/// (`<prefix>-<env>-alarm-drill-<unix seconds>`): the deploy role may make and remove only
+/// queues so named (`stacks::bootstrap`).
+pub const DRILL_QUEUE_MARK: &str = "-alarm-drill-";
+
 /// The settings of `def` in `env`.
 pub fn settings<'e>(env: &'e Environment, def: &AlarmDef) -> Result<&'e AlarmSettings, ModelError> {
     env.monitoring

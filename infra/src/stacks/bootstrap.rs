@@ -241,6 +241,31 @@ fn deploy_statements(env: &Environment, exec: &Handle<iam::Role>, artifacts: &Va
         )
         .sid("StoreSigningKeyPairs"),
     ]
+    .into_iter()
+    .chain(alarm_statements(env))
+    .collect()
+}
+
+/// What the deploy role needs of the environment's alarms: rollback triggers name only alarms
+/// that exist (`deploy::alarms::existing`), and `alarms list|test` reads and drills them
+/// through a temporary queue (`deploy::alarms`).
+fn alarm_statements(env: &Environment) -> Vec<Statement> {
+    let q = env.qualified();
+    let alarms = || vec![sub(format!("{P}:cloudwatch:{RA}:alarm:{q}-*"))];
+    let topics = || vec![sub(format!("{P}:sns:{RA}:{q}-*"))];
+    let drill_queue = format!("{P}:sqs:{RA}:{q}{}*", super::alarms::DRILL_QUEUE_MARK);
+    vec![
+        Statement::allow(&["cloudwatch:DescribeAlarms"], alarms()).sid("ReadTheAlarms"),
+        Statement::allow(&["cloudwatch:SetAlarmState"], alarms()).sid("DrillTheAlarms"),
+        Statement::allow(&["sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes", "sns:Unsubscribe"], topics())
+            .sid("ReadTheAlertTopics"),
+        Statement::allow(&["sns:Subscribe"], topics()).sid("SubscribeOnlyTheDrillQueue").condition(json!({
+            "StringEquals": {"sns:Protocol": "sqs"},
+            "StringLike": {"sns:Endpoint": {"Fn::Sub": drill_queue.clone()}}
+        })),
+        Statement::allow(&["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage"], vec![sub(drill_queue)])
+            .sid("TheDrillQueue"),
+    ]
 }
 
 /// The path of every role of the service and monitoring stacks (`/<prefix>-<env>/`): the

@@ -720,7 +720,7 @@ fn every_schema_pattern_compiles() {
     let mut compiled: Vec<String> = validate::PATTERN_TEXTS.iter().map(|p| p.to_string()).collect();
     compiled.sort();
     assert_eq!(compiled, all, "the compiled patterns are the file's");
-    let compiles = |i: usize| validate::pattern(i).is_some_and(|re| re.is_match_unicode("\u{e9}").is_some());
+    let compiles = |i: usize| validate::pattern(i).is_some_and(|re| re.is_match_fancy("\u{e9}").is_some());
     let missing: Vec<&str> =
         (0..validate::PATTERN_TEXTS.len()).filter(|i| !compiles(*i)).map(|i| validate::PATTERN_TEXTS[i]).collect();
     assert!(missing.is_empty(), "patterns that do not compile: {missing:?}");
@@ -831,81 +831,97 @@ const DIALECT_SAMPLES: &[&str] = &[
     "a&b",
     "[",
     "<a>",
+    "a\r",
+    "a\r\n",
+    "/a\rb",
+    "a\u{85}",
+    "a\u{2028}",
+    "a\u{2029}b",
+    "r\u{f4}le",
+    "\u{661}\u{662}",
+    "a\u{b}b",
+    "\u{3000}",
+    "x~y",
 ];
 
-/// Python's `re.search` verdicts (cfn-lint's reading of the schemas): for each pattern, `None`
-/// when Python does not compile it, else whether it matches each text.
-fn python_verdicts(patterns: &[String], texts: &[String]) -> Vec<Option<Vec<bool>>> {
-    const SCRIPT: &str = "import json, re, sys\n\
-        d = json.load(sys.stdin)\n\
-        def verdicts(p):\n\
-        \x20   try:\n\
-        \x20       r = re.compile(p)\n\
-        \x20   except re.error:\n\
-        \x20       return None\n\
-        \x20   return [r.search(t) is not None for t in d['texts']]\n\
-        print(json.dumps([verdicts(p) for p in d['patterns']]))\n";
-    let mut python = std::process::Command::new("python3")
-        .args(["-c", SCRIPT])
+/// `java.util.regex` verdicts (CloudFormation's reading of the schemas, see
+/// `validate::SchemaPattern`), from `infra/tests/java/PatternVerdicts.java`: for each pattern,
+/// `None` when Java does not compile it, else whether it finds a match in each text.
+fn java_verdicts(patterns: &[String], texts: &[String]) -> Vec<Option<Vec<bool>>> {
+    let hex = |s: &String| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut input = String::new();
+    for list in [patterns, texts] {
+        input.push_str(&format!("{}\n", list.len()));
+        list.iter().for_each(|s| input.push_str(&format!("{}\n", hex(s))));
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/PatternVerdicts.java");
+    let mut java = std::process::Command::new("java")
+        .arg(&source)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 runs (the reference reading of the schemas' patterns)");
-    let input = serde_json::json!({ "patterns": patterns, "texts": texts });
-    std::io::Write::write_all(&mut python.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
-    let out = python.wait_with_output().unwrap();
-    assert!(out.status.success(), "python3 failed");
-    serde_json::from_slice(&out.stdout).unwrap()
+        .expect("java runs (a JDK: the reference reading of the schemas' patterns)");
+    std::io::Write::write_all(&mut java.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = java.wait_with_output().unwrap();
+    assert!(out.status.success(), "java failed");
+    let lines: Vec<Option<Vec<bool>>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| (l != "E").then(|| l.chars().map(|c| c == '1').collect()))
+        .collect();
+    assert_eq!(lines.len(), patterns.len());
+    lines
 }
 
-/// Every schema pattern answers as Python's `re.search` does, through both engines of
-/// `SchemaPattern` (`regex-lite` for ASCII texts, `fancy-regex` for the others), on texts that
-/// tell the dialects apart and on each pattern's own text.
+/// Every schema pattern answers as `java.util.regex` does, through both engines of
+/// `SchemaPattern` where each compiles it, on texts that tell the dialects apart and on each
+/// pattern's own text.
 #[test]
-fn schema_patterns_answer_as_python_does() {
+fn schema_patterns_answer_as_java_does() {
     let patterns = schema_patterns();
     let texts: Vec<String> = DIALECT_SAMPLES.iter().map(|t| t.to_string()).chain(patterns.iter().cloned()).collect();
     let mut compared = 0;
-    for (p, verdicts) in patterns.iter().zip(python_verdicts(&patterns, &texts)) {
-        let Some(verdicts) = verdicts else {
-            // Unicode properties: Python's `re` has none; the registry's Java validator has.
-            assert!(p.contains("\\p{"), "Python does not compile {p}");
-            continue;
-        };
+    for (p, verdicts) in patterns.iter().zip(java_verdicts(&patterns, &texts)) {
+        let verdicts = verdicts.unwrap_or_else(|| panic!("Java does not compile {p}"));
         let index = validate::PATTERN_TEXTS.iter().position(|t| t == p).unwrap();
         let ours = validate::pattern(index).unwrap();
-        for (text, python) in texts.iter().zip(verdicts) {
-            assert_eq!(ours.is_match(text), Some(python), "{p} on {text:?}");
-            assert_eq!(ours.is_match_unicode(text), Some(python), "{p} on {text:?} (fancy-regex)");
+        for (text, java) in texts.iter().zip(verdicts) {
+            assert_eq!(ours.is_match(text), Some(java), "{p} on {text:?}");
+            assert_eq!(ours.is_match_fancy(text), Some(java), "{p} on {text:?} (fancy-regex)");
         }
         compared += 1;
     }
     assert!(compared > 40, "{compared} patterns compared");
 }
 
-/// Python's syntax in Rust's: each rule of `rust_syntax`, with its neighbours.
+/// Java's syntax in Rust's: each rule of `rust_syntax`, with its neighbours.
 #[test]
-fn python_patterns_are_written_in_rust_syntax() {
+fn java_patterns_are_written_in_rust_syntax() {
+    let end = "(?:(?:\\r\\n|[\\n\\r\\x{85}\\x{2028}\\x{2029}])?\\z)";
     let rows = [
-        ("^a\\Z", "^a\\z"),
-        ("^a$", "^a(?:\\n?\\z)"),
-        ("[$]", "[$]"),
-        ("\\$", "\\$"),
-        ("\\s", "[\\s\\x1C-\\x1F]"),
-        ("\\S", "[^\\s\\x1C-\\x1F]"),
-        ("[\\s,]", "[\\s\\x1C-\\x1F,]"),
-        ("[\\S]", "[\\S]"),
-        ("[[]", "[\\[]"),
-        ("[]a]", "[]a]"),
-        ("[^]a]", "[^]a]"),
-        ("[a&&b~~c]", "[a\\&\\&b\\~\\~c]"),
-        ("a&&b", "a&&b"),
-        ("\\<a\\>", "<a>"),
-        ("\\d\\w\\b", "\\d\\w\\b"),
-        ("[\\]]$", "[\\]](?:\\n?\\z)"),
+        ("^a\\Z".to_owned(), format!("^a{end}")),
+        ("^a$".to_owned(), format!("^a{end}")),
+        ("^a\\z".to_owned(), "^a\\z".to_owned()),
+        ("[$]".to_owned(), "[$]".to_owned()),
+        ("\\$".to_owned(), "\\$".to_owned()),
+        ("a.b".to_owned(), "a[^\\n\\r\\x{85}\\x{2028}\\x{2029}]b".to_owned()),
+        ("[.]".to_owned(), "[.]".to_owned()),
+        ("\\.".to_owned(), "\\.".to_owned()),
+        ("\\s".to_owned(), "[\\t\\n\\x0B\\x0C\\r ]".to_owned()),
+        ("\\S".to_owned(), "[^\\t\\n\\x0B\\x0C\\r ]".to_owned()),
+        ("[\\s,]".to_owned(), "[\\t\\n\\x0B\\x0C\\r ,]".to_owned()),
+        ("[^\\S]".to_owned(), "[^[^\\t\\n\\x0B\\x0C\\r ]]".to_owned()),
+        ("\\w\\d".to_owned(), "[0-9A-Za-z_][0-9]".to_owned()),
+        ("[\\w-]\\W\\D".to_owned(), "[0-9A-Za-z_-][^0-9A-Za-z_][^0-9]".to_owned()),
+        ("[]a]".to_owned(), "[]a]".to_owned()),
+        ("[a~~b]".to_owned(), "[a\\~\\~b]".to_owned()),
+        ("a~~b".to_owned(), "a~~b".to_owned()),
+        ("[a-z&&[^q]]".to_owned(), "[a-z&&[^q]]".to_owned()),
+        ("\\<a\\>".to_owned(), "<a>".to_owned()),
+        ("[\\]]$".to_owned(), format!("[\\]]{end}")),
     ];
-    for (python, rust) in rows {
-        assert_eq!(validate::rust_syntax(python), rust, "{python}");
+    for (java, rust) in rows {
+        assert_eq!(validate::rust_syntax(&java), rust, "{java}");
     }
 }
 

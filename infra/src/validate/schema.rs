@@ -120,98 +120,93 @@ pub fn type_schema(ty: &str) -> Option<&'static Node> {
 static PATTERNS: [OnceLock<Option<SchemaPattern>>; PATTERN_TEXTS.len()] =
     [const { OnceLock::new() }; PATTERN_TEXTS.len()];
 
-/// A compiled schema pattern, answering as Python's `re.search` does: cfn-lint evaluates the
-/// schemas' patterns with it (`cfnlint.jsonschema._keywords.pattern`). The pattern is first
-/// written in Rust's regex syntax ([`rust_syntax`]), then compiled by two engines:
-/// - for texts of ASCII characters (every value the templates hold so far), `regex-lite`, about
-///   15 times faster to compile. Its `\d`, `\w` and `\b` are ASCII, which on ASCII texts is
-///   exactly Python's Unicode reading;
-/// - for other texts, `fancy-regex`, whose classes are Unicode as Python's are, compiled when
-///   such a text first meets the pattern. Patterns with lookaround, back-references, atomic
-///   groups or Unicode properties (`\p{..}`, which Python's `re` does not know; the registry's
-///   Java validator does) use it for every text.
+/// A compiled schema pattern, answering as CloudFormation does: the registry's resource
+/// handlers validate their input against the schema with everit-json-schema, whose `pattern`
+/// is `java.util.regex.Pattern.compile(p).matcher(v).find()` (cloudformation-resource-schema
+/// `BaseValidator`; CloudFormation's pre-deployment validation checks the same schemas when a
+/// change set is created: User Guide, "Validate stack deployments"). The pattern is first
+/// written in Rust's regex syntax with Java's meaning ([`rust_syntax`]), then compiled by:
+/// - `regex-lite`, for every pattern it reads (about 15 times faster to compile than
+///   `fancy-regex`). Its `\d`, `\w`, `\s` and `\b` are ASCII, as Java's are by default;
+/// - `fancy-regex`, for lookaround, back-references, atomic groups and Unicode properties
+///   (`\p{L}`), compiled when a value first meets the pattern.
 #[derive(Debug)]
 pub struct SchemaPattern {
     /// The pattern in Rust's regex syntax.
     rust: String,
-    /// `regex-lite`, for ASCII texts; `None` where the pattern needs `fancy-regex`.
-    ascii: Option<regex_lite::Regex>,
+    /// `regex-lite`; `None` where the pattern needs `fancy-regex`.
+    lite: Option<regex_lite::Regex>,
     /// `fancy-regex`, compiled on first use; `None` inside when it does not compile.
-    unicode: OnceLock<Option<fancy_regex::Regex>>,
+    fancy: OnceLock<Option<fancy_regex::Regex>>,
 }
 
 impl SchemaPattern {
-    /// `text` (Python syntax) compiled; `None` when it does not compile.
+    /// `text` (Java syntax) compiled; `None` when it does not compile.
     pub fn compile(text: &str) -> Option<Self> {
         let rust = rust_syntax(text);
-        const FULL_ONLY: [&str; 6] = ["(?=", "(?!", "(?<", "(?>", "\\p", "\\P"];
+        const FANCY_ONLY: [&str; 6] = ["(?=", "(?!", "(?<", "(?>", "\\p", "\\P"];
         let back_reference = rust.as_bytes().windows(2).any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
-        let folds_unicode = rust.contains("(?i") && !rust.is_ascii();
-        let pattern = SchemaPattern { ascii: None, unicode: OnceLock::new(), rust };
-        if FULL_ONLY.iter().any(|f| pattern.rust.contains(f)) || back_reference || folds_unicode {
+        let pattern = SchemaPattern { lite: None, fancy: OnceLock::new(), rust };
+        if FANCY_ONLY.iter().any(|f| pattern.rust.contains(f)) || back_reference {
             pattern.full()?;
             return Some(pattern);
         }
-        let ascii = Some(regex_lite::Regex::new(&pattern.rust).ok()?);
-        Some(SchemaPattern { ascii, ..pattern })
+        let lite = Some(regex_lite::Regex::new(&pattern.rust).ok()?);
+        Some(SchemaPattern { lite, ..pattern })
     }
 
     /// Whether the pattern matches somewhere in `text`; `None` when `fancy-regex` gave up (its
     /// backtracking limit) or does not compile the pattern.
     pub fn is_match(&self, text: &str) -> Option<bool> {
-        match &self.ascii {
-            Some(re) if text.is_ascii() => Some(re.is_match(text)),
-            _ => self.full()?.is_match(text).ok(),
+        match &self.lite {
+            Some(re) => Some(re.is_match(text)),
+            None => self.full()?.is_match(text).ok(),
         }
     }
 
-    /// Whether `fancy-regex`, the engine of non-ASCII texts, matches `text`, whatever the text
-    /// (for tests that hold both engines to Python's answers); `None` as for [`Self::is_match`].
-    pub fn is_match_unicode(&self, text: &str) -> Option<bool> {
+    /// Whether `fancy-regex` matches `text`, whatever engine [`Self::is_match`] uses (for tests
+    /// that hold both engines to Java's answers); `None` as for [`Self::is_match`].
+    pub fn is_match_fancy(&self, text: &str) -> Option<bool> {
         self.full()?.is_match(text).ok()
     }
 
     /// The `fancy-regex` form, compiled on first use.
     fn full(&self) -> Option<&fancy_regex::Regex> {
-        self.unicode.get_or_init(|| fancy_regex::Regex::new(&self.rust).ok()).as_ref()
+        self.fancy.get_or_init(|| fancy_regex::Regex::new(&self.rust).ok()).as_ref()
     }
 }
 
-/// A Python `re` pattern in Rust's regex syntax, for both engines of [`SchemaPattern`]:
-/// - `\Z` (end of text) is `\z`;
-/// - `$` outside a class also matches before a newline that ends the text, as in Python
-///   (`(?:\n?\z)`; no schema pattern sets the multi-line flag);
-/// - `\s` also matches U+001C to U+001F, which Python's `str.isspace` counts as white space and
-///   the Unicode `White_Space` property does not (`\S` in a class is left as it is);
-/// - in a class, `[`, `&` and `~` are literal, as in Python (Rust reads nested classes and set
-///   operations there).
-///
-/// Source: Python Library Reference, "re — Regular expression operations", "Regular Expression
-/// Syntax"; the `regex` crate's syntax documentation.
-pub fn rust_syntax(python: &str) -> String {
-    let mut out = String::with_capacity(python.len() + 8);
-    let mut chars = python.chars().peekable();
-    // Inside a class, and whether the next character is the class's first (a literal `]`).
-    let (mut in_class, mut first) = (false, false);
+/// Java's line terminators (`java.util.regex.Pattern`, "Line terminators"), as a class body.
+const LINE_TERMINATORS: &str = "\\n\\r\\x{85}\\x{2028}\\x{2029}";
+/// Java's `\s` without `UNICODE_CHARACTER_CLASS`: `[ \t\n\x0B\f\r]`, as a class body.
+const JAVA_SPACE: &str = "\\t\\n\\x0B\\x0C\\r ";
+
+/// A `java.util.regex` pattern (no flags) in Rust's regex syntax, with Java's meaning, for both
+/// engines of [`SchemaPattern`] (source: the Java SE API documentation of
+/// `java.util.regex.Pattern`, "Line terminators", "Predefined character classes", "Boundary
+/// matchers"; the `regex` crate's syntax documentation):
+/// - `$` outside a class, and `\Z`, match at the end or before a line terminator that ends the
+///   text (`\r\n`, `\n`, `\r`, U+0085, U+2028, U+2029);
+/// - `.` outside a class matches anything but a line terminator;
+/// - `\d`, `\w`, `\s` and their negations are ASCII classes (Java's default; `\s` is
+///   `[ \t\n\x0B\f\r]`), written out so that `fancy-regex`, whose classes are Unicode, reads
+///   them as Java does; `\b` stays (no schema pattern uses it with lookaround);
+/// - `~` in a class is literal, as in Java (Rust reads `~~` as a set operation); nested
+///   classes and `&&` mean the same in both;
+/// - Java's `\<` and `\>` are the characters; Rust's are word boundaries.
+pub fn rust_syntax(java: &str) -> String {
+    let end = format!("(?:(?:\\r\\n|[{LINE_TERMINATORS}])?\\z)");
+    let mut out = String::with_capacity(java.len() + 16);
+    let mut chars = java.chars().peekable();
+    // Class nesting depth, and whether the next character is a class's first (a literal `]`).
+    let (mut depth, mut first) = (0usize, false);
     while let Some(c) = chars.next() {
         let was_first = std::mem::take(&mut first);
-        match (c, in_class) {
-            ('\\', _) => match (chars.next(), in_class) {
-                (Some('Z'), false) => out.push_str("\\z"),
-                (Some('s'), false) => out.push_str("[\\s\\x1C-\\x1F]"),
-                (Some('S'), false) => out.push_str("[^\\s\\x1C-\\x1F]"),
-                (Some('s'), true) => out.push_str("\\s\\x1C-\\x1F"),
-                // Python's `\<` and `\>` are the characters; Rust's are word boundaries.
-                (Some(e @ ('<' | '>')), _) => out.push(e),
-                (Some(e), _) => {
-                    out.push('\\');
-                    out.push(e);
-                }
-                (None, _) => out.push('\\'),
-            },
-            ('[', false) => {
+        match (c, depth > 0) {
+            ('\\', in_class) => escape(chars.next(), in_class, &end, &mut out),
+            ('[', _) => {
                 out.push('[');
-                in_class = true;
+                depth += 1;
                 if chars.peek() == Some(&'^') {
                     out.push('^');
                     chars.next();
@@ -220,17 +215,39 @@ pub fn rust_syntax(python: &str) -> String {
             }
             (']', true) if !was_first => {
                 out.push(']');
-                in_class = false;
+                depth -= 1;
             }
-            ('[' | '&' | '~', true) => {
-                out.push('\\');
-                out.push(c);
-            }
-            ('$', false) => out.push_str("(?:\\n?\\z)"),
+            ('~', true) => out.push_str("\\~"),
+            ('$', false) => out.push_str(&end),
+            ('.', false) => out.push_str(&format!("[^{LINE_TERMINATORS}]")),
             _ => out.push(c),
         }
     }
     out
+}
+
+/// The Rust form of Java's escape `\e` ([`rust_syntax`]).
+fn escape(e: Option<char>, in_class: bool, end: &str, out: &mut String) {
+    let class = |body: &str, negated: bool| match (in_class, negated) {
+        (true, false) => body.to_owned(),
+        (_, true) => format!("[^{body}]"),
+        (false, false) => format!("[{body}]"),
+    };
+    match e {
+        Some('Z') if !in_class => out.push_str(end),
+        Some('d') => out.push_str(&class("0-9", false)),
+        Some('D') => out.push_str(&class("0-9", true)),
+        Some('w') => out.push_str(&class("0-9A-Za-z_", false)),
+        Some('W') => out.push_str(&class("0-9A-Za-z_", true)),
+        Some('s') => out.push_str(&class(JAVA_SPACE, false)),
+        Some('S') => out.push_str(&class(JAVA_SPACE, true)),
+        Some(c @ ('<' | '>')) => out.push(c),
+        Some(c) => {
+            out.push('\\');
+            out.push(c);
+        }
+        None => out.push('\\'),
+    }
 }
 
 /// The compiled schema pattern number `index` of [`PATTERN_TEXTS`] ([`SchemaPattern`]),

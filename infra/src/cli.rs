@@ -77,14 +77,16 @@ pub struct SynthArgs {
     /// The environment, or every environment.
     #[command(flatten)]
     pub target: Target,
-    /// Output folder; each environment gets a subfolder.
-    #[arg(long, default_value = "out", value_name = "DIR")]
-    pub out: PathBuf,
+    /// Output folder; each environment gets a subfolder [default: out, beside the environments
+    /// folder when that is the checkout's].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Print the template to standard output instead of writing files.
     #[arg(long)]
     pub stdout: bool,
-    /// Only this stack.
-    #[arg(long, value_name = "ID", value_enum)]
+    /// With `--stdout`: print only this stack's template (files are written for every stack, so
+    /// the manifest lists what the folder holds).
+    #[arg(long, value_name = "ID", value_enum, requires = "stdout")]
     pub stack: Option<crate::stacks::StackId>,
     /// Format of the templates.
     #[arg(long, value_enum, default_value = "json")]
@@ -136,9 +138,10 @@ pub struct ListArgs {
 /// Arguments of `infra docs`.
 #[derive(Debug, Args)]
 pub struct DocsArgs {
-    /// Folder the runbooks go to.
-    #[arg(long, default_value = "docs/runbooks", value_name = "DIR")]
-    pub out: PathBuf,
+    /// Folder the runbooks go to [default: docs/runbooks, in the checkout when the environments
+    /// folder is the checkout's].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// The validation rules page, whose rule table is generated from the rules [default:
     /// docs/validation.md here, else the checkout's]
     #[arg(long, value_name = "FILE")]

@@ -46,7 +46,8 @@ pub fn unix_now() -> u64 {
 
 /// The checkout this binary was built from (the workspace root).
 pub fn checkout() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    infra.parent().unwrap_or(infra).to_owned()
 }
 
 /// `given`, else `relative` under the current folder where `found` holds for it, else under
@@ -66,6 +67,18 @@ pub fn here_or_checkout(
     }
     let there = checkout().join(relative);
     if found(&there) { there } else { here }
+}
+
+/// Where an output folder the user did not give goes (`relative`: `out`, `docs/runbooks`): in
+/// the current folder, unless the environments folder is the checkout's, found from a subfolder
+/// of it ([`here_or_checkout`]); then beside it in the checkout, so a run from `infra/` writes
+/// where a run from the top does.
+pub fn output_path(environments: &std::path::Path, given: Option<&std::path::Path>, relative: &str) -> PathBuf {
+    match given {
+        Some(p) => p.to_owned(),
+        None if environments == checkout().join("environments") => checkout().join(relative),
+        None => PathBuf::from(relative),
+    }
 }
 
 /// The `--environments` folder the user gave, kept for the commands printed as next steps.

@@ -104,13 +104,35 @@ pub fn stack_tags(env: &Environment) -> std::collections::BTreeMap<String, Strin
     tags
 }
 
-/// A file of the output, and whether this run changed it.
+/// A file of the output, and what this run did to it.
 #[derive(Debug)]
 pub struct Written {
     /// The file.
     pub path: PathBuf,
-    /// `false` when the file already held exactly this text and was left alone.
-    pub changed: bool,
+    /// What happened to it.
+    pub change: FileChange,
+}
+
+/// What a run did to one output file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    /// Written: it was missing or held other text.
+    Wrote,
+    /// Left alone: it already held exactly this text.
+    Unchanged,
+    /// Removed: a stack's template in the other format, from an earlier run.
+    Removed,
+}
+
+impl FileChange {
+    /// The word a run prints before the file's path.
+    pub fn verb(self) -> &'static str {
+        match self {
+            FileChange::Wrote => "wrote",
+            FileChange::Unchanged => "unchanged",
+            FileChange::Removed => "removed",
+        }
+    }
 }
 
 /// Writes every stack of `env` into `dir` (created if missing) with its runbook and manifest,
@@ -129,8 +151,18 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[&Stack], format: Format) -
     for s in stacks {
         let file = format!("{}.template.{}", s.id.as_str(), format.extension());
         let path = dir.join(&file);
-        let changed = put(&path, &render(s, format)?)?;
-        written.push(Written { path, changed });
+        let change = put(&path, &render(s, format)?)?;
+        written.push(Written { path, change });
+        // The stack's template in the other format, from an earlier run, would contradict the
+        // manifest: it goes.
+        for other in [Format::Json, Format::Yaml].into_iter().filter(|f| *f != format) {
+            let stale = dir.join(format!("{}.template.{}", s.id.as_str(), other.extension()));
+            match std::fs::remove_file(&stale) {
+                Ok(()) => written.push(Written { path: stale, change: FileChange::Removed }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(cause) => return Err(SynthError::Write { path: stale.display().to_string(), cause }),
+            }
+        }
         manifest.stacks.push(ManifestStack {
             id: s.id,
             name: s.name.clone(),
@@ -148,8 +180,8 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[&Stack], format: Format) -
         format: "markdown",
         message: format!("{e:#}"),
     })?;
-    let changed = put(&path, &runbook)?;
-    written.push(Written { path, changed });
+    let change = put(&path, &runbook)?;
+    written.push(Written { path, change });
     let path = dir.join("manifest.json");
     let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| SynthError::Render {
         what: "manifest".into(),
@@ -157,16 +189,58 @@ pub fn write(dir: &Path, env: &Environment, stacks: &[&Stack], format: Format) -
         message: e.to_string(),
     })?;
     text.push('\n');
-    let changed = put(&path, &text)?;
-    written.push(Written { path, changed });
+    let change = put(&path, &text)?;
+    written.push(Written { path, change });
     Ok(written)
 }
 
-/// Writes `text` to `path` unless the file holds it already; `true` when it wrote.
-fn put(path: &Path, text: &str) -> Result<bool, SynthError> {
+/// Writes `text` to `path` unless the file holds it already. The text goes
+/// to `<path>.partial` first and is renamed over `path`, so an interrupted run (Ctrl-C, a full
+/// disk) leaves the old file or the new one, never a part of either.
+fn put(path: &Path, text: &str) -> Result<FileChange, SynthError> {
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
-        return Ok(false);
+        return Ok(FileChange::Unchanged);
     }
-    std::fs::write(path, text).map_err(|cause| SynthError::Write { path: path.display().to_string(), cause })?;
-    Ok(true)
+    write_whole(path, text.as_bytes())
+        .map_err(|cause| SynthError::Write { path: path.display().to_string(), cause })?;
+    Ok(FileChange::Wrote)
+}
+
+/// Writes `bytes` to `<path>.partial`, then renames it over `path` (a rename within a folder
+/// replaces the file at once, POSIX `rename`): a reader, or a run stopped half-way, sees the
+/// old file or the new one. On an error the partial file is removed.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A whole write replaces the file and leaves no partial file; a failed one leaves the old
+    /// file as it was and no partial file either.
+    #[test]
+    fn files_are_replaced_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        std::fs::write(&path, "old").unwrap();
+        write_whole(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert!(!dir.path().join("t.json.partial").exists());
+        // The rename cannot replace a non-empty folder: the write fails and nothing is left.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir_all(blocked.join("inside")).unwrap();
+        assert!(write_whole(&blocked, b"new").is_err());
+        assert!(blocked.join("inside").is_dir());
+        assert!(!dir.path().join("blocked.partial").exists());
+        assert_eq!(put(&path, "new").unwrap(), FileChange::Unchanged);
+        assert_eq!(put(&path, "newer").unwrap(), FileChange::Wrote);
+    }
 }

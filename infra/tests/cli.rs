@@ -66,6 +66,76 @@ fn works_from_a_subfolder() {
     let o = infra(&["validate", "--all"], &workspace().join("infra"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("prod: 3 stack(s)"), "{}", stderr(&o));
+    // Outputs go beside the checkout's environments, as from the top; `docs --check` reads the
+    // checkout's runbooks.
+    let o = infra(&["synth", "dev"], &workspace().join("infra"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let at = workspace().canonicalize().unwrap().join("out/dev/service.template.json");
+    assert!(stderr(&o).contains(&at.display().to_string()), "{}", stderr(&o));
+    assert!(!workspace().join("infra/out").exists());
+    let o = infra(&["docs", "--check"], &workspace().join("infra"));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// `--stack` picks what `--stdout` prints; files are written for every stack. A template of the
+/// other format from an earlier run is removed, so the folder holds what the manifest lists.
+#[test]
+fn written_folders_hold_what_the_manifest_lists() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let o = infra(&["synth", "dev", "--stack", "service", "--out", dir], &workspace());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--stdout"), "{}", stderr(&o));
+    assert!(infra(&["synth", "dev", "--out", dir], &workspace()).status.success());
+    let o = infra(&["synth", "dev", "--out", dir, "--format", "yaml"], &workspace());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("removed ") && stderr(&o).contains("service.template.json"), "{}", stderr(&o));
+    let files: Vec<String> = std::fs::read_dir(out.path().join("dev"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".template."))
+        .collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.iter().all(|f| f.ends_with(".yaml")), "{files:?}");
+}
+
+/// Ctrl-C at any moment of `synth --all` leaves each file whole: the old text or the new, never
+/// a part (each is written beside and renamed over).
+#[test]
+fn an_interrupted_synth_leaves_no_file_cut_short() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    // The writes come last; the kills sweep the run's second half, where they are.
+    let full = {
+        let start = std::time::Instant::now();
+        assert!(infra(&["synth", "--all", "--out", dir], &workspace()).status.success());
+        start.elapsed().as_micros() as u64
+    };
+    for i in 0..40u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+            .args(["synth", "--all", "--out", dir, "--format", if i % 2 == 0 { "json" } else { "yaml" }])
+            .current_dir(workspace())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(full / 3 + (i * full / 30) % (full * 5 / 6)));
+        let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        let _ = child.wait();
+        for env in ["dev", "staging", "prod"] {
+            for f in std::fs::read_dir(out.path().join(env)).into_iter().flatten().flatten() {
+                let (path, name) = (f.path(), f.file_name().to_string_lossy().into_owned());
+                let text = std::fs::read_to_string(&path).unwrap();
+                if name.ends_with(".json") {
+                    assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "{name} cut short at run {i}");
+                } else if name.ends_with(".yaml") {
+                    assert!(
+                        serde_norway::from_str::<serde_norway::Value>(&text).is_ok(),
+                        "{name} cut short at run {i}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -147,6 +147,10 @@ fn unknown_and_missing_keys_are_refused() {
     assert!(got.contains("unknown field `extra`"), "{got}");
     let got = error_after("  memory_mb: 256\n", "");
     assert!(got.contains("missing field `memory_mb`"), "{got}");
+    // The first key of the file: the typed reader gives no position at the document's start.
+    let first = dev_text().lines().next().unwrap().to_owned();
+    let got = error_after(&first, &format!("acount_id: x\n{first}"));
+    assert!(got.contains("unknown field `acount_id`") && got.ends_with(" at line 1"), "{got}");
 }
 
 #[test]

@@ -12,11 +12,12 @@ use crate::env::Environment;
 /// Runs `docs`: writes what is out of date, or with `--check` names it and exits 1.
 pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
     let names = Environment::names(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let out = crate::session::output_path(dir, args.out.as_deref(), "docs/runbooks");
     let mut stale = Vec::new();
     for name in &names {
         let env = Environment::load_named(dir, name)?;
         let text = crate::runbook::render(&env)?;
-        let path = args.out.join(format!("{name}.md"));
+        let path = out.join(format!("{name}.md"));
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == text {
             continue;
@@ -24,8 +25,9 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
         if args.check {
             stale.push(path.display().to_string());
         } else {
-            std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            crate::synth::write_whole(&path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
     }
@@ -43,7 +45,8 @@ pub fn run(dir: &Path, args: DocsArgs) -> anyhow::Result<ExitCode> {
         if args.check {
             stale.push(rules_page.display().to_string());
         } else {
-            std::fs::write(&rules_page, text).with_context(|| format!("cannot write {}", rules_page.display()))?;
+            crate::synth::write_whole(&rules_page, text.as_bytes())
+                .with_context(|| format!("cannot write {}", rules_page.display()))?;
             eprintln!("wrote {}", rules_page.display());
         }
     }

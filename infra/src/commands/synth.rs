@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::cli::SynthArgs;
 use crate::stacks::Stack;
 use crate::synth;
@@ -27,9 +25,9 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
             printed.extend(stacks.into_iter().cloned());
             continue;
         }
-        let out = args.out.join(&env.name);
+        let out = crate::session::output_path(dir, args.out.as_deref(), "out").join(&env.name);
         for file in synth::write(&out, env, &stacks, args.format)? {
-            eprintln!("{} {}", if file.changed { "wrote" } else { "unchanged" }, file.path.display());
+            eprintln!("{} {}", file.change.verb(), file.path.display());
         }
     }
     if args.stdout {
@@ -40,8 +38,8 @@ pub fn run(dir: &Path, args: SynthArgs) -> anyhow::Result<ExitCode> {
         );
         for s in &printed {
             let text = synth::render(s, args.format)?;
-            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
-                .context("cannot write to standard output")?;
+            // A reader that went away (`| head`) ends the command quietly, as `out!` does.
+            crate::session::write_out(format_args!("{}", text.strip_suffix('\n').unwrap_or(&text)));
         }
     }
     Ok(if failed { ExitCode::from(super::EXIT_ERROR) } else { ExitCode::SUCCESS })

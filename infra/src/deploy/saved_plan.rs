@@ -132,15 +132,8 @@ impl SavedPlan {
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".partial");
-        let tmp = std::path::PathBuf::from(tmp);
-        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            anyhow::bail!("cannot write the plan {}: {e}", path.display());
-        }
-        Ok(())
+        crate::synth::write_whole(path, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the plan {}: {e}", path.display()))
     }
 
     /// The change sets of the plan, in deploy order.

@@ -55,7 +55,7 @@ impl Environment {
         // YAML 1.2 section 5.2 allows a byte-order mark at the start; the typed reader does not.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut env: Environment = serde_norway::from_str(text)
-            .map_err(|e| EnvError::Invalid { path: shown.clone(), message: e.to_string() })?;
+            .map_err(|e| EnvError::Invalid { path: shown.clone(), message: located(e.to_string(), &keys) })?;
         env.name = name.to_owned();
         env.source = path.to_owned();
         env.keys = keys;
@@ -399,6 +399,19 @@ pub const RESERVED_TAGS: [&str; 2] = ["service", "environment"];
 fn first_duplicate(values: impl Iterator<Item = String>) -> Option<String> {
     let mut seen = BTreeSet::new();
     values.into_iter().find(|v| !seen.insert(v.clone()))
+}
+
+/// A typed-reading error with its line: serde_norway gives none for an error at the very start
+/// of the document (an unknown first key on line 1), so the key's line is added from `keys`.
+fn located(message: String, keys: &crate::yaml_keys::KeyLines) -> String {
+    if message.contains(" at line ") {
+        return message;
+    }
+    let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')).map(|(key, _)| key);
+    match unknown.and_then(|key| keys.line(key)) {
+        Some(line) => format!("{message} at line {line}"),
+        None => message,
+    }
 }
 
 #[cfg(test)]

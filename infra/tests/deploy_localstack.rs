@@ -191,6 +191,78 @@ fn deploy_cycle() {
     assert!(status.contains(&format!("{prefix}-dev-monitoring: not deployed")), "{status}");
 }
 
+/// `alarms list` shows the deployed alarms; `alarms test` drills them through a temporary queue
+/// and leaves nothing behind; an alarm in ALARM is not drilled, one whose actions are off is
+/// reported not delivered. (LocalStack does not enforce topic or queue policies, nor KMS key
+/// policies: the causes named for those are tested by `deploy::alarms`'s tables.) A change of
+/// `termination_protection` alone reaches the stacks.
+#[test]
+fn alarms_are_listed_and_drilled_and_protection_follows_the_file() {
+    let prefix = unique("a");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    let (code, out, err) = env.run(&["alarms", "dev", "list"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty() && err.contains("not in CloudWatch"), "{err}");
+    assert_eq!(env.deploy(&["--yes"]).0, 0);
+
+    let (code, out, err) = env.run(&["alarms", "dev", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 9, "{out}");
+    assert!(
+        out.contains(&format!("{prefix}-dev-lambda-errors  OK  GreaterThanThreshold 20 in 2 of 3 periods of 300 s")),
+        "{out}"
+    );
+
+    // Refused without a terminal and without --yes; an unknown alarm names the known ones.
+    let (code, _, err) = env.run(&["alarms", "dev", "test"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pages identity-dev@example.com (email)"), "{err}");
+    assert!(err.contains("refusing to prompt without a terminal; pass --yes"), "{err}");
+    let (code, _, err) = env.run(&["alarms", "dev", "test", "--alarm", "nope", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no deployed alarm `nope`; known: lambda_errors"), "{err}");
+
+    let (code, out, err) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "20s"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches(": delivered in ").count(), 9, "{out}");
+    let (_, after, _) = env.run(&["alarms", "dev", "list"]);
+    assert!(!after.contains("  ALARM  "), "the drill set every alarm back: {after}");
+    boto(&format!(
+        "q = client('sqs').list_queues(QueueNamePrefix='{prefix}-dev-alarm-drill-').get('QueueUrls', [])\n\
+         assert not q, q\n\
+         subs = [s for s in client('sns').list_subscriptions()['Subscriptions'] if s['Protocol'] == 'sqs' and '{prefix}-dev' in s['TopicArn']]\n\
+         assert not subs, subs"
+    ));
+
+    // An alarm in ALARM is not drilled (a drill would end a real alarm with OK); one whose
+    // actions are off is not delivered, and says why.
+    let name = |key: &str| format!("{prefix}-dev-{key}");
+    boto(&format!(
+        "cw = client('cloudwatch')\n\
+         cw.set_alarm_state(AlarmName='{}', StateValue='ALARM', StateReason='real')\n\
+         cw.disable_alarm_actions(AlarmNames=['{}'])",
+        name("api-5xx-rate"),
+        name("api-4xx-rate")
+    ));
+    let (code, out, _) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "5s", "--alarm", "api_5xx_rate"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{}: not drilled: it is in ALARM now", name("api-5xx-rate"))), "{out}");
+    let (code, out, _) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "5s", "--alarm", "api_4xx_rate"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("{}: NOT delivered: its actions are disabled", name("api-4xx-rate"))), "{out}");
+
+    // Termination protection follows the file even when no template changes.
+    env.edit("termination_protection: false", "termination_protection: true");
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: termination protection set to true")), "{err}");
+    boto(&format!(
+        "s = client('cloudformation').describe_stacks(StackName='{prefix}-dev-service')['Stacks'][0]\n\
+         assert s['EnableTerminationProtection'], s"
+    ));
+}
+
 /// `diff --out` keeps the change sets it shows; `deploy --from-plan` executes exactly those, and
 /// refuses the whole plan, executing nothing, once anything moved.
 #[test]

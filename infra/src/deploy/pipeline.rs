@@ -595,6 +595,9 @@ impl<'a> Run<'a> {
             if service && !self.opts.plan {
                 self.no_change().await?;
             }
+            if !self.opts.plan {
+                self.protect_unchanged(&spec).await?;
+            }
             self.keep(s, &spec, None).await?;
             return Ok(Done::Unchanged);
         };
@@ -674,6 +677,19 @@ impl<'a> Run<'a> {
             let to = self.step.map_or(from, |(stage, _)| stage);
             sync_key_pairs(&self.aws, self.env, outputs, (from, to), &self.retry()).await.map(|_| ())
         })
+    }
+
+    /// Termination protection of a stack no change set touches: only UpdateTerminationProtection
+    /// changes it (CloudFormation API reference; change sets carry no such setting), so a change
+    /// of `termination_protection` alone reaches the stack here.
+    async fn protect_unchanged(&self, spec: &StackSpec) -> anyhow::Result<()> {
+        if let Some(s) = stack::describe(&self.aws.cfn, &spec.name).await? {
+            stack::protect(&self.aws.cfn, &s, spec.termination_protection).await?;
+            if s.enable_termination_protection().unwrap_or(false) != spec.termination_protection {
+                eprintln!("{}: termination protection set to {}", spec.name, spec.termination_protection);
+            }
+        }
+        Ok(())
     }
 
     /// A service stack with no changes: its key pairs are brought to its stage as it is now

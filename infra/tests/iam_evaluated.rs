@@ -87,6 +87,8 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("subscribe", "sns:Subscribe", Target::DrillSubscription),
     ("unsubscribe", "sns:Unsubscribe", Target::Topic),
     ("create_queue", "sqs:CreateQueue", Target::DrillQueue),
+    ("get_queue_attributes", "sqs:GetQueueAttributes", Target::DrillQueue),
+    ("set_queue_attributes", "sqs:SetQueueAttributes", Target::DrillQueue),
     ("delete_queue", "sqs:DeleteQueue", Target::DrillQueue),
     ("receive_message", "sqs:ReceiveMessage", Target::DrillQueue),
 ];

@@ -358,19 +358,27 @@ pub fn queue_policy(queue_arn: &str, topics: &BTreeSet<String>) -> Json {
 /// Creates the drill's queue and subscribes it to `topics`; on a failure, removes what it made.
 async fn create_queue(aws: &Aws, env: &Environment, topics: &BTreeSet<String>) -> Result<Queue, DeployError> {
     let name = drill_queue_name(env, crate::session::unix_now());
-    let arn = format!("arn:{}:sqs:{}:{}:{name}", aws.partition, env.region.as_str(), env.account_id.as_str());
     let created = aws
         .sqs
         .create_queue()
         .queue_name(&name)
-        .attributes(QueueAttributeName::Policy, queue_policy(&arn, topics).to_string())
         // A day: a queue left behind by a killed drill holds nothing for long.
         .attributes(QueueAttributeName::MessageRetentionPeriod, "86400")
         .send()
         .await
         .map_err(|e| sdk(&format!("CreateQueue {name}"), e))?;
     let url = created.queue_url().unwrap_or_default().to_owned();
-    let mut queue = Queue { url, arn, subscriptions: Vec::new() };
+    let mut queue = Queue { url, arn: name.clone(), subscriptions: Vec::new() };
+    // The queue's ARN as SQS gives it (an emulator standing in for the file's account has its
+    // own), then the policy naming it.
+    match queue_arn_with_policy(aws, &queue.url, topics).await {
+        Ok(arn) => queue.arn = arn,
+        Err(error) => {
+            let mut left = Vec::new();
+            remove_queue(aws, &queue, &mut left).await;
+            return Err(with_left(error, &left));
+        }
+    }
     for topic in topics {
         let subscribed = aws
             .sns
@@ -390,14 +398,44 @@ async fn create_queue(aws: &Aws, env: &Environment, topics: &BTreeSet<String>) -
                 let error = sdk(&format!("Subscribe {} to {topic}", queue.arn), e);
                 let mut left = Vec::new();
                 remove_queue(aws, &queue, &mut left).await;
-                return Err(match left.is_empty() {
-                    true => error,
-                    false => DeployError::Aws(format!("{error}; left behind: {}", left.join("; "))),
-                });
+                return Err(with_left(error, &left));
             }
         }
     }
     Ok(queue)
+}
+
+/// The queue's ARN (`GetQueueAttributes`), after setting its policy ([`queue_policy`]).
+async fn queue_arn_with_policy(aws: &Aws, url: &str, topics: &BTreeSet<String>) -> Result<String, DeployError> {
+    let attributes = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sdk(&format!("GetQueueAttributes {url}"), e))?;
+    let arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| DeployError::Aws(format!("GetQueueAttributes {url}: no QueueArn")))?;
+    aws.sqs
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::Policy, queue_policy(&arn, topics).to_string())
+        .send()
+        .await
+        .map_err(|e| sdk(&format!("SetQueueAttributes {url}"), e))?;
+    Ok(arn)
+}
+
+/// `error`, naming what its cleanup could not remove.
+fn with_left(error: DeployError, left: &[String]) -> DeployError {
+    match left.is_empty() {
+        true => error,
+        false => DeployError::Aws(format!("{error}; left behind: {}", left.join("; "))),
+    }
 }
 
 /// The (topic, alarm name, new state) of a notification as the queue holds it: the SNS

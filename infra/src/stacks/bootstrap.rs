@@ -263,8 +263,17 @@ fn alarm_statements(env: &Environment) -> Vec<Statement> {
             "StringEquals": {"sns:Protocol": "sqs"},
             "StringLike": {"sns:Endpoint": {"Fn::Sub": drill_queue.clone()}}
         })),
-        Statement::allow(&["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage"], vec![sub(drill_queue)])
-            .sid("TheDrillQueue"),
+        Statement::allow(
+            &[
+                "sqs:CreateQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:SetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteQueue",
+            ],
+            vec![sub(drill_queue)],
+        )
+        .sid("TheDrillQueue"),
     ]
 }
 

@@ -107,7 +107,7 @@ impl Tables {
         format!(
             "Node {{ enumeration: {enumeration}, pattern: {pattern}, min_length: {}, max_length: {}, \
              minimum: {}, maximum: {}, min_items: {}, max_items: {}, items: {items}, required: &{:?}, \
-             properties: &{properties:?}, pattern_properties: &{patterned:?}, closed: {} }}",
+             unique_items: {}, properties: &{properties:?}, pattern_properties: &{patterned:?}, closed: {} }}",
             number("minLength"),
             number("maxLength"),
             number("minimum"),
@@ -115,6 +115,7 @@ impl Tables {
             number("minItems"),
             number("maxItems"),
             strings("required"),
+            schema.get("uniqueItems") == Some(&Json::Bool(true)),
             schema.get("additionalProperties") == Some(&Json::Bool(false)),
         )
     }
@@ -145,20 +146,24 @@ impl Tables {
 
 /// `schema` with its `$ref`s into `root`'s `definitions` followed, and the name of the last
 /// definition reached.
+/// A `$ref` this compiler does not follow stops the build: a node compiled without it would
+/// check nothing, silently.
 fn resolve<'a>(root: &'a Json, mut schema: &'a Json) -> (&'a Json, Option<String>) {
     let mut name = None;
     for _ in 0..MAX_REF_CHAIN {
-        let Some(next) = schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
-        else {
-            break;
+        let Some(reference) = schema.get("$ref") else { break };
+        let next = reference.as_str().and_then(|r| r.strip_prefix("#/definitions/")).filter(|n| !n.contains('/'));
+        let found = next.and_then(|n| root.get("definitions").and_then(|d| d.get(n)));
+        let (Some(next), Some(found)) = (next, found) else {
+            panic!(
+                "infra/data/cfn-schemas.json: $ref {reference} is not a definition of its schema; extend infra/build.rs to read it"
+            );
         };
-        match root.get("definitions").and_then(|d| d.get(next)) {
-            Some(found) => {
-                schema = found;
-                name = Some(next.to_owned());
-            }
-            None => break,
-        }
+        schema = found;
+        name = Some(next.to_owned());
+    }
+    if schema.get("$ref").is_some() {
+        panic!("infra/data/cfn-schemas.json: a chain of more than {MAX_REF_CHAIN} $refs");
     }
     (schema, name)
 }

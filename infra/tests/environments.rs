@@ -508,6 +508,13 @@ fn free_text_values_are_checked() {
         ("  team: identity\n", "  team: a|b\n".into(), Some("is not a tag value")),
         ("  team: identity\n", "  team: \"\"\n".into(), Some("is not a tag value")),
         ("  team: identity\n", "  team: ident ity/+=.:@-_\n".into(), None),
+        // Letters and numbers by general category, as the schemas' `\p{L}\p{N}`: a combining
+        // vowel sign (U+0940, Alphabetic but a mark) is refused; letters of other scripts, a
+        // no-break space (Zs) and a superscript digit (No) are not.
+        ("  team: identity\n", "  team: \"\u{91f}\u{940}\u{92e}\"\n".into(), Some("is not a tag value")),
+        ("  team: identity\n", "  team: \"\u{e9}quipe \u{6f22}\u{5b57}\"\n".into(), None),
+        ("  team: identity\n", "  team: \"a\u{a0}b\u{b2}\"\n".into(), None),
+        ("  team: identity\n", "  team: \"a\tb\"\n".into(), Some("is not a tag value")),
         ("  team: identity\n", format!("  {}: x\n", "k".repeat(128)), None),
         ("  team: identity\n", format!("  {}: x\n", "k".repeat(129)), Some("is not a tag key")),
         ("  team: identity\n", "  \"aws:team\": x\n".into(), Some("is not a tag key")),

@@ -759,6 +759,7 @@ fn same_node(
     assert_eq!((node.min_items, node.max_items), (schema["minItems"].as_f64(), schema["maxItems"].as_f64()));
     assert_eq!(node.required, texts("required").as_slice());
     assert_eq!(node.closed, schema["additionalProperties"] == serde_json::Value::Bool(false));
+    assert_eq!(node.unique_items, schema["uniqueItems"] == serde_json::Value::Bool(true));
     let props = schema["properties"].as_object().cloned().unwrap_or_default();
     assert_eq!(node.properties.len(), props.len());
     for (name, child) in node.properties {
@@ -938,6 +939,13 @@ fn set(pointer: &str, value: serde_json::Value) -> Edit {
     Box::new(move |j: &mut serde_json::Value| *j.pointer_mut(&pointer).unwrap() = value.clone())
 }
 
+/// The edit that gives the token function these layers.
+fn layers(arns: [&'static str; 2]) -> Edit {
+    Box::new(move |j: &mut serde_json::Value| {
+        j.pointer_mut("/Resources/TokenFunction/Properties").unwrap()["Layers"] = serde_json::json!(arns);
+    })
+}
+
 /// Rows of literal values against the registry schemas (SCHEMA001) and of unknown types (SCHEMA002).
 fn schema_value_rows() -> Vec<SchemaRow> {
     let fp = "/Resources/TokenFunction/Properties";
@@ -964,6 +972,12 @@ fn schema_value_rows() -> Vec<SchemaRow> {
             set("/Resources/TokenFunction/Properties/Architectures", serde_json::json!(["arm64", "x86_64"])),
             Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Architectures", "2 items; at most 1")),
         ),
+        // uniqueItems: a layer given twice; its neighbours, two different layers.
+        (
+            layers(["arn:aws:lambda:eu-west-1:123456789012:layer:a:1", "arn:aws:lambda:eu-west-1:123456789012:layer:a:1"]),
+            Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Layers", "is given twice")),
+        ),
+        (layers(["arn:aws:lambda:eu-west-1:123456789012:layer:a:1", "arn:aws:lambda:eu-west-1:123456789012:layer:a:2"]), None),
         (
             Box::new(move |j: &mut serde_json::Value| {
                 j.pointer_mut(fp).unwrap()["Colour"] = "blue".into();

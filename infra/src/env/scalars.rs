@@ -176,11 +176,21 @@ checked_string!(
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 );
 
-/// `true` for the characters AWS tags allow: letters, numbers, separators (spaces) and
-/// `_ . : / = + - @`, the pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$` of the resource schemas'
-/// tags (stack tags reach every resource of the stack).
+/// The pattern of the resource schemas' tags (stack tags reach every resource of the stack):
+/// Unicode letters, separators and numbers by general category, and `_ . : / = + - @`.
+pub const TAG_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
+
+/// `true` for the characters AWS tags allow ([`TAG_PATTERN`]). ASCII text is read directly
+/// (its letters, digits and the space); other text by the pattern, compiled on first use. Letters
+/// are the general category L, not the Alphabetic property: a combining vowel sign such as
+/// U+0940 is Alphabetic but not a letter, and IAM and KMS refuse it in a tag.
 fn is_tag_text(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c))
+    if s.is_ascii() {
+        return s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b"_.:/=+-@".contains(&b));
+    }
+    static TAG: std::sync::LazyLock<Option<fancy_regex::Regex>> =
+        std::sync::LazyLock::new(|| fancy_regex::Regex::new(TAG_PATTERN).ok());
+    TAG.as_ref().is_some_and(|re| re.is_match(s).unwrap_or(false))
 }
 
 checked_string!(

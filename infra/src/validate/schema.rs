@@ -61,6 +61,8 @@ pub struct Node {
     pub items: Option<u16>,
     /// `required`: property names.
     pub required: &'static [&'static str],
+    /// `uniqueItems: true`: no two items equal.
+    pub unique_items: bool,
     /// `properties`: (name, node), sorted by name.
     pub properties: &'static [(&'static str, u16)],
     /// `patternProperties`: (pattern, node).
@@ -377,6 +379,9 @@ fn check(cx: &mut Ctx<'_>, schema: &Node, value: &Json, at: &mut JsonPath) {
             if let Some(min) = schema.min_items.filter(|min| (items.len() as f64) < *min) {
                 cx.push(&SCHEMA001, path, format!("{} items; at least {min}", items.len()));
             }
+            if let Some(i) = schema.unique_items.then(|| first_repeat(items)).flatten() {
+                cx.push(&SCHEMA001, path, format!("{} is given twice; the items must differ", shown(&items[i])));
+            }
             if let Some(item) = schema.items.map(node) {
                 for (i, v) in items.iter().enumerate() {
                     at.index(i, |here| check(cx, item, v, here));
@@ -405,9 +410,14 @@ fn string(cx: &mut Ctx<'_>, schema: &Node, s: &str, path: &str) {
     }
 }
 
-/// An object's properties: required ones present, each against its own node, and, as JSON
-/// Schema reads `patternProperties`, against the node of every pattern its name matches;
-/// a name neither knows is refused where `additionalProperties` is `false`.
+/// The index of the first item equal to an earlier one (JSON Schema `uniqueItems`).
+fn first_repeat(items: &[Json]) -> Option<usize> {
+    (1..items.len()).find(|&i| items[..i].contains(&items[i]))
+}
+
+/// An object's properties: required ones present; each against its own node and, as JSON
+/// Schema reads `patternProperties`, against the node of every pattern its name matches; a
+/// name neither knows is refused where `additionalProperties` is `false`.
 fn object(cx: &mut Ctx<'_>, schema: &Node, map: &serde_json::Map<String, Json>, path: &mut JsonPath) {
     for key in schema.required {
         if !map.contains_key(*key) {
@@ -415,9 +425,9 @@ fn object(cx: &mut Ctx<'_>, schema: &Node, map: &serde_json::Map<String, Json>, 
         }
     }
     for (key, v) in map {
-        if let Ok(at) = schema.properties.binary_search_by(|(name, _)| (*name).cmp(key.as_str())) {
+        let named = schema.properties.binary_search_by(|(name, _)| (*name).cmp(key.as_str())).ok();
+        if let Some(at) = named {
             path.key(key, |here| check(cx, node(schema.properties[at].1), v, here));
-            continue;
         }
         let mut matched = false;
         for &(p, s) in schema.pattern_properties {
@@ -426,7 +436,7 @@ fn object(cx: &mut Ctx<'_>, schema: &Node, map: &serde_json::Map<String, Json>, 
                 path.key(key, |here| check(cx, node(s), v, here));
             }
         }
-        if !matched && schema.closed {
+        if named.is_none() && !matched && schema.closed {
             path.key(key, |here| cx.push(&SCHEMA001, here.as_str(), format!("{key} is not a property of this type")));
         }
     }

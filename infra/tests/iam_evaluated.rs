@@ -593,6 +593,9 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
             );
         }
     }
+    // HeadObject answers 404 for a missing artifact only to a caller that may list the bucket.
+    let why = format!("{} HeadObject tells a missing artifact (404) from a refusal", env.name);
+    out.push("DeployRole", "s3:ListBucket", &boot.arn("AssetsBucket"), json!({}), "Allow", why);
     let exec = boot.arn("ExecutionRole");
     out.push(
         "DeployRole",

@@ -974,10 +974,19 @@ fn schema_value_rows() -> Vec<SchemaRow> {
         ),
         // uniqueItems: a layer given twice; its neighbours, two different layers.
         (
-            layers(["arn:aws:lambda:eu-west-1:123456789012:layer:a:1", "arn:aws:lambda:eu-west-1:123456789012:layer:a:1"]),
+            layers([
+                "arn:aws:lambda:eu-west-1:123456789012:layer:a:1",
+                "arn:aws:lambda:eu-west-1:123456789012:layer:a:1",
+            ]),
             Some(("SCHEMA001", "$.Resources.TokenFunction.Properties.Layers", "is given twice")),
         ),
-        (layers(["arn:aws:lambda:eu-west-1:123456789012:layer:a:1", "arn:aws:lambda:eu-west-1:123456789012:layer:a:2"]), None),
+        (
+            layers([
+                "arn:aws:lambda:eu-west-1:123456789012:layer:a:1",
+                "arn:aws:lambda:eu-west-1:123456789012:layer:a:2",
+            ]),
+            None,
+        ),
         (
             Box::new(move |j: &mut serde_json::Value| {
                 j.pointer_mut(fp).unwrap()["Colour"] = "blue".into();

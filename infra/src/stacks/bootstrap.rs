@@ -33,7 +33,7 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output(output::BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
     let exec = execution_role(&mut t, env, &artifacts)?;
     t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
-    let deploy = deploy_role(&mut t, env, &exec, &artifacts)?;
+    let deploy = deploy_role(&mut t, env, &exec, (&bucket, &artifacts))?;
     t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
     t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
@@ -131,7 +131,7 @@ fn deploy_role(
     t: &mut Template,
     env: &Environment,
     exec: &Handle<iam::Role>,
-    artifacts: &Value<String>,
+    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
 ) -> Result<Handle<iam::Role>, ModelError> {
     let q = env.qualified();
     let provider: Value<String> = if env.ci.create_oidc_provider {
@@ -168,7 +168,7 @@ fn deploy_role(
             managed_policy_arns: vec![],
             policies: vec![iam::InlinePolicy {
                 policy_name: "deploy".into(),
-                policy_document: PolicyDocument::new(deploy_statements(env, exec, artifacts)),
+                policy_document: PolicyDocument::new(deploy_statements(env, exec, (bucket, artifacts))),
             }],
             permissions_boundary: None,
         },
@@ -178,7 +178,11 @@ fn deploy_role(
 /// What the deploy role may do: change this environment's stacks through change sets with the
 /// execution role, read the bootstrap stack and quotas, upload artifacts, and make and store
 /// envelope mode's key pairs.
-fn deploy_statements(env: &Environment, exec: &Handle<iam::Role>, artifacts: &Value<String>) -> Vec<Statement> {
+fn deploy_statements(
+    env: &Environment,
+    exec: &Handle<iam::Role>,
+    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
+) -> Vec<Statement> {
     let q = env.qualified();
     let stack_arn = |suffix: &str| {
         Value::sub(format!(
@@ -224,6 +228,10 @@ fn deploy_statements(env: &Environment, exec: &Handle<iam::Role>, artifacts: &Va
             .sid("DeployWithTheExecutionRole")
             .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
         Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()]).sid("UploadFunctionArtifacts"),
+        // Without s3:ListBucket, S3 answers a missing object with 403, not 404 (S3 API
+        // reference, "HeadObject", Permissions): `deploy --from-plan` tells a removed artifact
+        // from a refusal only with it. (No s3:prefix condition: HeadObject carries none.)
+        Statement::allow(&["s3:ListBucket"], vec![bucket.arn().into()]).sid("TellAMissingArtifactFromARefusal"),
         // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
         // Conditioned on the encryption context the pairs are made under, not on the
         // key's tags, which may lag a new key's by minutes.

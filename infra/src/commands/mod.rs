@@ -215,13 +215,23 @@ fn build_all(envs: &[Environment]) -> Vec<anyhow::Result<(Stacks, Vec<Finding>)>
     on_threads(envs, build)
 }
 
-/// `f` of each item, a thread each (environments are few, and the data they share is read-only
-/// once initialized), in the items' order; a panic in one is the caller's.
+/// `f` of each item, in the items' order, on as many threads as the machine has cores (the
+/// calling thread is one): environments are few, the data they share is read-only once
+/// initialized, and more threads than cores only contend for the allocator and the page
+/// tables. A panic in one is the caller's.
 fn on_threads<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = items.len().div_ceil(cores.max(1)).max(1);
     let f = &f;
     std::thread::scope(|scope| {
-        let running: Vec<_> = items.iter().map(|item| scope.spawn(move || f(item))).collect();
-        running.into_iter().map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let mut chunks = items.chunks(per_thread);
+        let first = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks.map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<T>>())).collect();
+        let mut out: Vec<T> = first.iter().map(f).collect();
+        for t in others {
+            out.extend(t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        out
     })
 }
 

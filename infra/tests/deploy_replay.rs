@@ -137,6 +137,37 @@ fn throttling_and_busy_stacks_get_clear_errors() {
     assert_eq!(actions(&replay), ["DescribeStacks"]);
 }
 
+/// Watching survives a failed read or two (a throttle) and says so; five in a row end the watch
+/// with the resume command, while the operation goes on.
+#[test]
+fn watching_outlasts_failed_reads_and_gives_up_with_the_way_back() {
+    let throttled = || {
+        event_status(
+            400,
+            format!(
+                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    let (cfn, replay) = client(vec![
+        throttled(),
+        throttled(),
+        event(stack_xml("UPDATE_COMPLETE", false)),
+        event(events_xml(&[(1, STACK, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "")])),
+    ]);
+    let outcome = rt().block_on(stack::watch(&cfn, STACK, Default::default(), 1, "prod", fast())).unwrap();
+    assert_eq!(outcome.status.as_str(), "UPDATE_COMPLETE");
+    assert_eq!(actions(&replay), ["DescribeStacks", "DescribeStacks", "DescribeStacks", "DescribeStackEvents"]);
+
+    let (cfn, _) = client((0..5).map(|_| throttled()).collect());
+    let e = rt().block_on(stack::watch(&cfn, STACK, Default::default(), 1, "prod", fast())).unwrap_err();
+    assert!(matches!(e, DeployError::WatchLost { .. }), "{e}");
+    assert!(
+        e.to_string().contains("Rate exceeded") && e.to_string().contains("cargo run -- status prod --watch"),
+        "{e}"
+    );
+}
+
 #[test]
 fn change_sets_are_read_across_pages() {
     let change = |id: &str, action: &str, replacement: &str| {

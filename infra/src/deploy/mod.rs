@@ -70,6 +70,19 @@ pub enum DeployError {
         /// The environment, as the resume command names it.
         env: String,
     },
+    /// Watching `stack` failed several reads in a row (`cause` is the last); its operation goes
+    /// on, as after Ctrl-C.
+    #[error(
+        "lost sight of `{stack}` ({cause}); its operation goes on in CloudFormation. Resume watching with `cargo run -- status {env} --watch`"
+    )]
+    WatchLost {
+        /// The stack's name.
+        stack: String,
+        /// The environment, as the resume command names it.
+        env: String,
+        /// The last read's error.
+        cause: String,
+    },
     /// The credentials are for account `actual`, not `expected`, the `account_id` of environment
     /// `env`.
     #[error(

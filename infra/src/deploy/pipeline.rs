@@ -972,7 +972,7 @@ async fn run_stacks(run: &Run<'_>, stacks: &[Stack]) -> anyhow::Result<Summary> 
         let done = run.stack(s).await.map_err(|e| match e.downcast_ref::<DeployError>() {
             // Ctrl-C while CloudFormation works: what comes after this stack's update in
             // the deploy (the key pair sync, the smoke check, the next stacks) did not run.
-            Some(DeployError::Watching { .. }) => e.context(format!(
+            Some(DeployError::Watching { .. } | DeployError::WatchLost { .. }) => e.context(format!(
                 "the deploy's later steps (signing key pairs, smoke check, the stacks after {}) did not run: once the update completes, run `{}` again to finish them",
                 s.name,
                 run.retry()

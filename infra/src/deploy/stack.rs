@@ -487,7 +487,12 @@ async fn sleep(d: Duration) -> Result<(), ()> {
     }
 }
 
-/// Prints new events until the stack settles. Ctrl-C stops watching, not the operation.
+/// How many reads in a row may fail (a throttle, a timeout, a dropped connection) before
+/// watching gives up; the operation goes on either way.
+const WATCH_RETRIES: u32 = 5;
+
+/// Prints new events until the stack settles. Ctrl-C stops watching, not the operation; so do
+/// [`WATCH_RETRIES`] failed reads in a row ([`DeployError::WatchLost`]), each said as it happens.
 pub async fn watch(
     cfn: &Client,
     stack: &str,
@@ -499,39 +504,30 @@ pub async fn watch(
     let mut all = Vec::new();
     let mut done = HashSet::new();
     let mut wait = poll.first;
+    let mut failures = 0;
     loop {
         if sleep(wait).await.is_err() {
             return Err(DeployError::Watching { stack: stack.to_owned(), env: env.to_owned() });
         }
-        // The status first: every event up to a final status is written before it, so the
-        // events read next include the last ones.
-        let status = match describe(cfn, stack).await? {
-            None => StackStatus::DeleteComplete,
-            Some(s) => status(&s),
+        let (status, fresh) = match progress(cfn, stack, &mut seen).await {
+            Ok(read) => {
+                failures = 0;
+                read
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= WATCH_RETRIES {
+                    return Err(DeployError::WatchLost {
+                        stack: stack.to_owned(),
+                        env: env.to_owned(),
+                        cause: e.to_string(),
+                    });
+                }
+                eprintln!("warning: {stack}: {e}; still watching");
+                wait = poll.max;
+                continue;
+            }
         };
-        let mut fresh = Vec::new();
-        let mut token = None;
-        'pages: loop {
-            let page = match cfn.describe_stack_events().stack_name(stack).set_next_token(token.clone()).send().await {
-                Ok(p) => p,
-                Err(e) if format!("{}", DisplayErrorContext(&e)).contains("does not exist") => {
-                    return Ok(Outcome { status: StackStatus::DeleteComplete, events: all });
-                }
-                Err(e) => return Err(sdk("DescribeStackEvents", e)),
-            };
-            for e in page.stack_events() {
-                let ev = Event::from_sdk(e);
-                if !seen.insert(ev.id.clone()) {
-                    break 'pages;
-                }
-                fresh.push(ev);
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        fresh.reverse();
         wait = if fresh.is_empty() { (wait * 3 / 2).min(poll.max) } else { poll.first };
         for ev in fresh {
             if ev.resource_type != "AWS::CloudFormation::Stack" && ev.status.is_complete() {
@@ -545,6 +541,45 @@ pub async fn watch(
             return Ok(Outcome { status, events: all });
         }
     }
+}
+
+/// The stack's status and its events not in `seen` (added to it), oldest first; a stack that
+/// no longer exists is `DELETE_COMPLETE`.
+async fn progress(
+    cfn: &Client,
+    stack: &str,
+    seen: &mut HashSet<String>,
+) -> Result<(StackStatus, Vec<Event>), DeployError> {
+    // The status first: every event up to a final status is written before it, so the events
+    // read next include the last ones.
+    let status = match describe(cfn, stack).await? {
+        None => return Ok((StackStatus::DeleteComplete, Vec::new())),
+        Some(s) => status(&s),
+    };
+    let mut fresh = Vec::new();
+    let mut token = None;
+    'pages: loop {
+        let page = match cfn.describe_stack_events().stack_name(stack).set_next_token(token.clone()).send().await {
+            Ok(p) => p,
+            Err(e) if format!("{}", DisplayErrorContext(&e)).contains("does not exist") => {
+                return Ok((StackStatus::DeleteComplete, fresh));
+            }
+            Err(e) => return Err(sdk("DescribeStackEvents", e)),
+        };
+        for e in page.stack_events() {
+            let ev = Event::from_sdk(e);
+            if !seen.insert(ev.id.clone()) {
+                break 'pages;
+            }
+            fresh.push(ev);
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    fresh.reverse();
+    Ok((status, fresh))
 }
 
 /// Deletes a stack and waits.

@@ -329,9 +329,17 @@ fn saved_plans_run_exactly_what_was_reviewed() {
         "assert client('lambda').get_function_configuration(FunctionName='{prefix}-dev-token')['MemorySize'] == 512"
     ));
 
-    // Refused before anything runs: a plan for another environment, no terminal to answer the
-    // prompt, an output path that cannot take the file; a file that is not a plan, or of
-    // another format, is one line naming it.
+    plans_refused_before_anything_runs(&env, &plan);
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
+/// Refused before anything runs: a plan for another environment, no terminal to answer the
+/// prompt, an output path that cannot take the file; a file that is not a plan, or of another
+/// format, is one line naming it.
+fn plans_refused_before_anything_runs(env: &Env, plan: &Path) {
+    let plan_arg = plan.to_str().unwrap().to_owned();
+    let zip = env.zip.to_str().unwrap().to_owned();
+    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--yes", "--no-smoke-check"];
     let (code, _, err) = env.run(&["deploy", "staging", "--from-plan", &plan_arg, "--yes"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("environment: the plan is for `dev`, not `staging`"), "{err}");
@@ -345,15 +353,14 @@ fn saved_plans_run_exactly_what_was_reviewed() {
     let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", folder]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is a folder; give a file name") && !err.contains("function:"), "{err}");
-    std::fs::write(&plan, "{\"format\": 99}").unwrap();
+    std::fs::write(plan, "{\"format\": 99}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("format: plan format 99 is not this infra's (1)"), "{err}");
-    std::fs::write(&plan, "{}").unwrap();
+    std::fs::write(plan, "{}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a plan `infra diff --out` wrote: missing field `format`"), "{err}");
-    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
 
 #[test]

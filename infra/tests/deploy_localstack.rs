@@ -223,11 +223,26 @@ fn alarms_are_listed_and_drilled_and_protection_follows_the_file() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no deployed alarm `nope`; known: lambda_errors"), "{err}");
 
+    // What a killed drill left (its queue, still subscribed) is removed first.
+    boto(&format!(
+        "q = client('sqs').create_queue(QueueName='{prefix}-dev-alarm-drill-1')['QueueUrl']\n\
+         arn = client('sqs').get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         client('sns').subscribe(TopicArn='arn:aws:sns:eu-west-1:000000000000:{prefix}-dev-warning', Protocol='sqs', Endpoint=arn)"
+    ));
     let (code, out, err) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "20s"]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "removing what an earlier drill left: arn:aws:sqs:eu-west-1:000000000000:{prefix}-dev-alarm-drill-1"
+        )),
+        "{err}"
+    );
     assert_eq!(out.matches(": delivered in ").count(), 9, "{out}");
+    // The alarms that were OK are OK again; the others are left to CloudWatch's evaluation.
     let (_, after, _) = env.run(&["alarms", "dev", "list"]);
-    assert!(!after.contains("  ALARM  "), "the drill set every alarm back: {after}");
+    for key in ["lambda-errors", "lambda-throttles"] {
+        assert!(after.contains(&format!("{prefix}-dev-{key}  OK  ")), "{after}");
+    }
     boto(&format!(
         "q = client('sqs').list_queues(QueueNamePrefix='{prefix}-dev-alarm-drill-').get('QueueUrls', [])\n\
          assert not q, q\n\
@@ -241,8 +256,10 @@ fn alarms_are_listed_and_drilled_and_protection_follows_the_file() {
     boto(&format!(
         "cw = client('cloudwatch')\n\
          cw.set_alarm_state(AlarmName='{}', StateValue='ALARM', StateReason='real')\n\
+         cw.set_alarm_state(AlarmName='{}', StateValue='OK', StateReason='evaluated')\n\
          cw.disable_alarm_actions(AlarmNames=['{}'])",
         name("api-5xx-rate"),
+        name("api-4xx-rate"),
         name("api-4xx-rate")
     ));
     let (code, out, _) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "5s", "--alarm", "api_5xx_rate"]);
@@ -251,8 +268,11 @@ fn alarms_are_listed_and_drilled_and_protection_follows_the_file() {
     let (code, out, _) = env.run(&["alarms", "dev", "test", "--yes", "--wait", "5s", "--alarm", "api_4xx_rate"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("{}: NOT delivered: its actions are disabled", name("api-4xx-rate"))), "{out}");
+    protection_follows_the_file(&env, &prefix);
+}
 
-    // Termination protection follows the file even when no template changes.
+/// Termination protection follows the file even when no template changes.
+fn protection_follows_the_file(env: &Env, prefix: &str) {
     env.edit("termination_protection: false", "termination_protection: true");
     let (code, _, err) = env.deploy(&["--yes"]);
     assert_eq!(code, 0, "{err}");

@@ -227,6 +227,26 @@ fn change_sets_are_read_across_pages() {
     assert!(second_page.contains("NextToken=t2"), "{second_page}");
 }
 
+/// A change set with no rollback triggers says so (an empty list, no monitoring): without it,
+/// CloudFormation keeps the triggers of the stack's last update.
+#[test]
+fn no_triggers_clear_the_last_updates_triggers() {
+    let (cfn, replay) = client(vec![
+        event(stack_xml("UPDATE_COMPLETE", true)),
+        event(ok("CreateChangeSet", "<Id>arn:aws:cloudformation:eu-west-1:333333333333:changeSet/infra-1/abc</Id>")),
+        event(ok(
+            "DescribeChangeSet",
+            "<Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes></Changes>",
+        )),
+    ]);
+    let spec = StackSpec { rollback_alarms: vec![], rollback_monitoring_minutes: 10, ..spec() };
+    let _ = rt().block_on(stack::plan(&cfn, &spec, "prod", false, fast()));
+    let create = String::from_utf8_lossy(replay.actual_requests().nth(1).unwrap().body().bytes().unwrap()).into_owned();
+    assert!(create.contains("RollbackConfiguration.MonitoringTimeInMinutes=0"), "{create}");
+    assert!(create.contains("RollbackConfiguration.RollbackTriggers="), "{create}");
+    assert!(!create.contains("RollbackTriggers.member"), "{create}");
+}
+
 /// A change set that someone deletes while it is computed ends the plan with its status, instead
 /// of polling for ever; statuses that mean "still computing" keep it waiting.
 #[test]

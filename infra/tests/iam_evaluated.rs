@@ -90,6 +90,7 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("get_queue_attributes", "sqs:GetQueueAttributes", Target::DrillQueue),
     ("set_queue_attributes", "sqs:SetQueueAttributes", Target::DrillQueue),
     ("delete_queue", "sqs:DeleteQueue", Target::DrillQueue),
+    ("get_queue_url", "sqs:GetQueueUrl", Target::DrillQueue),
     ("receive_message", "sqs:ReceiveMessage", Target::DrillQueue),
 ];
 

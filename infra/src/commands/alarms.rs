@@ -71,7 +71,7 @@ async fn test(env: &Environment, only: Option<&str>, yes: bool, wait: std::time:
         eprintln!("{}", paged(topic, r));
     }
     let question = format!(
-        "{}: set {} alarm(s) to ALARM and back, notifying everyone above twice (ALARM, then its state again)?",
+        "{}: set {} alarm(s) to ALARM, notifying everyone above, then OK again (a second notification)?",
         env.name,
         chosen.len()
     );

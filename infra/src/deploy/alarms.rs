@@ -12,11 +12,15 @@
 //!    alarm's actions run as for a real change, and the alarm returns to its real state at its
 //!    next evaluation);
 //! 4. reads the queue until each alarm's notification arrived or the wait ends;
-//! 5. sets each alarm back to the state it had, then removes the subscriptions and the queue.
+//! 5. sets an alarm that was OK and that CloudWatch has not re-evaluated yet back to OK (any
+//!    other returns to its actual state at its next evaluation), then removes the subscriptions
+//!    and the queue.
 //!
-//! An alarm already in `ALARM` is not drilled: a drill would end a real alarm's notification
-//! with an `OK`. No drill runs while a stack operation runs: CloudFormation and CodeDeploy roll
-//! back on the critical alarms.
+//! Before forcing, it waits for the queue policy to take effect (against AWS), removes what a
+//! killed drill left, and reads each alarm's state again: an alarm in `ALARM` is not drilled,
+//! since a drill would end a real alarm's notification with an `OK`. No drill runs while a
+//! stack operation runs (checked before the prompt and again after): CloudFormation and
+//! CodeDeploy roll back on the critical alarms.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -123,7 +127,6 @@ pub async fn existing(aws: &Aws, names: &[&str]) -> Result<BTreeSet<String>, Dep
                 .await
                 .map_err(|e| sdk("DescribeAlarms", e))?;
             found.extend(page.metric_alarms().iter().filter_map(|a| a.alarm_name()).map(str::to_owned));
-            found.extend(page.composite_alarms().iter().filter_map(|a| a.alarm_name()).map(str::to_owned));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
                 break;
@@ -280,18 +283,35 @@ struct Queue {
     subscriptions: Vec<(String, Option<String>)>,
 }
 
+/// How long a new queue policy and subscription take to deliver everywhere (SQS API reference,
+/// "SetQueueAttributes": a policy change "can take up to 60 seconds"); the drill waits this
+/// long before forcing any alarm, against AWS (an emulator applies them at once).
+const SETTLE: Duration = Duration::from_secs(60);
+
 /// Drills `alarms` (see the module's documentation), waiting up to `wait` for the
-/// notifications. An error before any alarm was set leaves nothing behind; after that, the
-/// alarms are set back and the queue removed whatever happens, and [`Drill::left`] names what
-/// could not be.
+/// notifications. Checked again first: no stack operation runs (see [`busy`]), and each alarm's
+/// state is read again just before it is forced. An error before any alarm was set leaves
+/// nothing behind; after that, the queue is removed whatever happens, and [`Drill::left`] names
+/// what could not be.
 pub async fn drill(aws: &Aws, env: &Environment, alarms: &[Alarm], wait: Duration) -> Result<Drill, DeployError> {
+    if let Some(why) = busy(aws, env).await? {
+        return Err(DeployError::Aws(format!("{}: no drill now: {why}", env.name)));
+    }
     let topics: BTreeSet<String> = alarms.iter().flat_map(|a| a.topics.iter().cloned()).collect();
     let mut report = Drill::default();
+    sweep(aws, &topics, &mut report.left).await;
     let queue = create_queue(aws, env, &topics).await?;
+    if !aws.emulator && settle().await.is_err() {
+        report.interrupted = true;
+        remove_queue(aws, &queue, &mut report.left).await;
+        return Ok(report);
+    }
+    let now = states(aws, &alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()).await?;
     let mut set: Vec<&Alarm> = Vec::new();
     let mut started = BTreeMap::new();
     for a in alarms {
-        if let Some(why) = skip_reason(a) {
+        let current = now.get(&a.name).cloned().unwrap_or((a.state.clone(), String::new())).0;
+        if let Some(why) = skip_reason(&Alarm { state: current, ..a.clone() }) {
             report.results.push(AlarmResult { alarm: a.name.clone(), outcome: Outcome::Skipped { why } });
             continue;
         }
@@ -325,6 +345,67 @@ pub async fn drill(aws: &Aws, env: &Environment, alarms: &[Alarm], wait: Duratio
     restore(aws, &set, &mut report.left).await;
     remove_queue(aws, &queue, &mut report.left).await;
     Ok(report)
+}
+
+/// Waits [`SETTLE`]; `Err(())` on Ctrl-C.
+async fn settle() -> Result<(), ()> {
+    eprintln!(
+        "waiting {} s for the drill's queue policy and subscriptions to take effect; Ctrl-C stops",
+        SETTLE.as_secs()
+    );
+    tokio::select! {
+        () = tokio::time::sleep(SETTLE) => Ok(()),
+        () = interrupt::wait() => Err(()),
+    }
+}
+
+/// Each alarm's state and state reason now (`DescribeAlarms` by name, 100 names a call).
+async fn states(aws: &Aws, names: &[&str]) -> Result<BTreeMap<String, (StateValue, String)>, DeployError> {
+    let mut out = BTreeMap::new();
+    for chunk in names.chunks(100) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| sdk("DescribeAlarms", e))?;
+            for a in page.metric_alarms() {
+                let state = a.state_value().cloned().unwrap_or(StateValue::InsufficientData);
+                let reason = a.state_reason().unwrap_or_default().to_owned();
+                out.insert(a.alarm_name().unwrap_or_default().to_owned(), (state, reason));
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes what an earlier drill that was killed left: its queues' subscriptions to `topics`,
+/// and the queues; what could not be removed is named in `left`.
+async fn sweep(aws: &Aws, topics: &BTreeSet<String>, left: &mut Vec<String>) {
+    for topic in topics {
+        let Ok(page) = aws.sns.list_subscriptions_by_topic().topic_arn(topic).send().await else { continue };
+        for s in page.subscriptions().iter().filter(|s| is_drill_queue(s.endpoint().unwrap_or_default())) {
+            let endpoint = s.endpoint().unwrap_or_default();
+            eprintln!("removing what an earlier drill left: {endpoint} subscribed to {topic}");
+            let Some(name) = endpoint.rsplit(':').next() else { continue };
+            let queue = match aws.sqs.get_queue_url().queue_name(name).send().await {
+                Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+                Err(_) => String::new(),
+            };
+            let subscription = s.subscription_arn().filter(|a| is_confirmed(Some(a))).map(str::to_owned);
+            let stale =
+                Queue { url: queue, arn: endpoint.to_owned(), subscriptions: vec![(topic.clone(), subscription)] };
+            remove_queue(aws, &stale, left).await;
+        }
+    }
 }
 
 /// Why `a` is not drilled, if it is not.
@@ -504,7 +585,7 @@ async fn likely_cause(aws: &Aws, a: &Alarm, queue: &Queue) -> String {
         }
         if let Some(key) = attributes.get("KmsMasterKeyId").filter(|k| !k.is_empty()) {
             return format!(
-                "{topic} is encrypted with {key}: its key policy must let cloudwatch.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt (SNS developer guide, \"Configure AWS KMS permissions\")"
+                "{topic} is encrypted with {key}: if its key policy does not let cloudwatch.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt, CloudWatch cannot publish (SNS developer guide, \"Configure AWS KMS permissions\"); else see the alarm's history in the console"
             );
         }
     }
@@ -533,25 +614,32 @@ pub fn lets_cloudwatch_publish(policy: &Json) -> bool {
     })
 }
 
-/// Sets each drilled alarm back to the state it had; an alarm that could not be is named in
-/// `left`, with the command that sets it back.
+/// After the drill: an alarm CloudWatch has not yet re-evaluated (still in ALARM with the
+/// drill's reason) and that was OK before is set back to OK; any other is left to CloudWatch,
+/// which returns a metric alarm to its actual state at its next evaluation ("SetAlarmState",
+/// CloudWatch API reference). Forcing `INSUFFICIENT_DATA` would only page once more, and an
+/// alarm a real breach moved is not touched. One that could not be set back is named in `left`.
 async fn restore(aws: &Aws, alarms: &[&Alarm], left: &mut Vec<String>) {
-    for a in alarms {
-        let reason = format!("{DRILL_REASON}: set back to {} after the drill", a.state.as_str());
+    let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
+    let now = states(aws, &names).await.unwrap_or_default();
+    for a in alarms.iter().filter(|a| a.state == StateValue::Ok) {
+        let Some((state, reason)) = now.get(&a.name) else { continue };
+        if *state != StateValue::Alarm || reason != DRILL_REASON {
+            continue;
+        }
         let back = aws
             .cloudwatch
             .set_alarm_state()
             .alarm_name(&a.name)
-            .state_value(a.state.clone())
-            .state_reason(reason)
+            .state_value(StateValue::Ok)
+            .state_reason(format!("{DRILL_REASON}: set back to OK after the drill"))
             .send();
         if let Err(e) = back.await {
             left.push(format!(
-                "alarm {} stays in ALARM until its next evaluation ({}); `aws cloudwatch set-alarm-state --alarm-name {} --state-value {} --state-reason drill` sets it back now",
+                "alarm {} stays in ALARM until its next evaluation ({}); `aws cloudwatch set-alarm-state --alarm-name {} --state-value OK --state-reason drill` sets it back now",
                 a.name,
                 super::stack::sdk_text(&e),
-                a.name,
-                a.state.as_str()
+                a.name
             ));
         }
     }
@@ -568,6 +656,9 @@ async fn remove_queue(aws: &Aws, queue: &Queue, left: &mut Vec<String>) {
                 super::stack::sdk_text(&e)
             ));
         }
+    }
+    if queue.url.is_empty() {
+        return;
     }
     if let Err(e) = aws.sqs.delete_queue().queue_url(&queue.url).send().await {
         left.push(format!(

@@ -283,15 +283,17 @@ fn request(
     for (k, v) in &spec.tags {
         req = req.tags(Tag::builder().key(k).value(v).build());
     }
-    if !spec.rollback_alarms.is_empty() {
-        let mut rc =
-            RollbackConfiguration::builder().monitoring_time_in_minutes(spec.rollback_monitoring_minutes as i32);
-        for arn in &spec.rollback_alarms {
-            rc = rc.rollback_triggers(RollbackTrigger::builder().arn(arn).r#type("AWS::CloudWatch::Alarm").build());
-        }
-        req = req.rollback_configuration(rc.build());
-    }
-    req
+    // Always given, an empty list too: without it CloudFormation keeps the triggers of the
+    // stack's last update ("RollbackConfiguration", API reference), so a canary turned off, or a
+    // monitoring stack gone, would still roll back on (or fail for) the old alarms.
+    let triggers = spec
+        .rollback_alarms
+        .iter()
+        .map(|arn| RollbackTrigger::builder().arn(arn).r#type("AWS::CloudWatch::Alarm").build())
+        .collect::<Vec<_>>();
+    let minutes = if spec.rollback_alarms.is_empty() { 0 } else { spec.rollback_monitoring_minutes as i32 };
+    let rc = RollbackConfiguration::builder().set_rollback_triggers(Some(triggers)).monitoring_time_in_minutes(minutes);
+    req.rollback_configuration(rc.build())
 }
 
 /// A change set once CloudFormation has computed it.

@@ -277,6 +277,7 @@ fn alarm_statements(env: &Environment) -> Vec<Statement> {
                 "sqs:GetQueueAttributes",
                 "sqs:SetQueueAttributes",
                 "sqs:ReceiveMessage",
+                "sqs:GetQueueUrl",
                 "sqs:DeleteQueue",
             ],
             vec![sub(drill_queue)],

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value as Json;
 
-/// How many `$ref`s a chain may follow before the node is taken as it is (a cycle of bare
-/// references).
+/// How many `$ref`s a chain may follow; a longer chain (a cycle of bare references) stops the
+/// build.
 const MAX_REF_CHAIN: usize = 16;
 
 fn main() {
@@ -22,6 +22,8 @@ fn main() {
         let root_index = tables.node(ty, root, root);
         types.push((ty.clone(), root_index));
     }
+    // `validate::schema::type_schema` looks types up by binary search.
+    types.sort();
     let mut out = String::new();
     writeln!(out, "/// Where the schemas came from (cfn-lint's version).").unwrap();
     writeln!(out, "pub const SOURCE: &str = {:?};", data["source"].as_str().unwrap_or("unknown")).unwrap();
@@ -139,7 +141,7 @@ impl Tables {
             writeln!(out, "    {},", node.as_deref().expect("every node is filled")).unwrap();
         }
         writeln!(out, "];").unwrap();
-        writeln!(out, "/// Every `pattern` and `patternProperties` key, in Python's syntax.").unwrap();
+        writeln!(out, "/// Every `pattern` and `patternProperties` key, as written (Java's regex syntax).").unwrap();
         writeln!(out, "pub static PATTERN_TEXTS: [&str; {}] = {:?};", self.patterns.len(), self.patterns).unwrap();
     }
 }

@@ -60,6 +60,13 @@ async fn test(env: &Environment, only: Option<&str>, yes: bool, wait: std::time:
         bail!("{}: no drill now: {why}", env.name);
     }
     let listing = alarms::list(&aws, env).await?;
+    if !listing.missing.is_empty() {
+        bail!(
+            "{}: not in CloudWatch: {}; deploy the monitoring stack first (`status` shows it)",
+            env.name,
+            listing.missing.join(", ")
+        );
+    }
     let chosen = choose(&listing.alarms, only)?;
     let mut who: BTreeMap<String, Recipients> = BTreeMap::new();
     for topic in chosen.iter().flat_map(|a| &a.topics) {

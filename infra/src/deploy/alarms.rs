@@ -111,29 +111,9 @@ pub async fn list(aws: &Aws, env: &Environment) -> Result<Listing, DeployError> 
     Ok(listing)
 }
 
-/// Which of the alarms `names` exist (`DescribeAlarms` by name, 100 names a call: CloudWatch
-/// API reference, "DescribeAlarms", `AlarmNames`).
+/// Which of the alarms `names` exist (see [`states`]).
 pub async fn existing(aws: &Aws, names: &[&str]) -> Result<BTreeSet<String>, DeployError> {
-    let mut found = BTreeSet::new();
-    for chunk in names.chunks(100) {
-        let mut token = None;
-        loop {
-            let page = aws
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| sdk("DescribeAlarms", e))?;
-            found.extend(page.metric_alarms().iter().filter_map(|a| a.alarm_name()).map(str::to_owned));
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(found)
+    Ok(states(aws, names).await?.into_keys().collect())
 }
 
 /// An alarm as CloudWatch described it.
@@ -306,12 +286,21 @@ pub async fn drill(aws: &Aws, env: &Environment, alarms: &[Alarm], wait: Duratio
         remove_queue(aws, &queue, &mut report.left).await;
         return Ok(report);
     }
-    let now = states(aws, &alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()).await?;
+    let now = match states(aws, &alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()).await {
+        Ok(now) => now,
+        Err(error) => {
+            remove_queue(aws, &queue, &mut report.left).await;
+            return Err(with_left(error, &report.left));
+        }
+    };
     let mut set: Vec<&Alarm> = Vec::new();
     let mut started = BTreeMap::new();
-    for a in alarms {
-        let current = now.get(&a.name).cloned().unwrap_or((a.state.clone(), String::new())).0;
-        if let Some(why) = skip_reason(&Alarm { state: current, ..a.clone() }) {
+    let current: Vec<Alarm> = alarms
+        .iter()
+        .map(|a| Alarm { state: now.get(&a.name).map_or(a.state.clone(), |(s, _)| s.clone()), ..a.clone() })
+        .collect();
+    for a in &current {
+        if let Some(why) = skip_reason(a) {
             report.results.push(AlarmResult { alarm: a.name.clone(), outcome: Outcome::Skipped { why } });
             continue;
         }
@@ -334,11 +323,12 @@ pub async fn drill(aws: &Aws, env: &Environment, alarms: &[Alarm], wait: Duratio
             }
         }
     }
-    let arrived = receive(aws, &queue.url, &started, wait, &mut report.interrupted).await;
+    let (arrived, failed) = receive(aws, &queue.url, &started, wait, &mut report.interrupted).await;
     for a in &set {
-        let outcome = match arrived.get(&a.name) {
-            Some(after) => Outcome::Delivered { after_seconds: after.as_secs_f64() },
-            None => Outcome::NotDelivered { cause: likely_cause(aws, a, &queue).await },
+        let outcome = match (arrived.get(&a.name), &failed) {
+            (Some(after), _) => Outcome::Delivered { after_seconds: after.as_secs_f64() },
+            (None, Some(cause)) => Outcome::NotDelivered { cause: cause.clone() },
+            (None, None) => Outcome::NotDelivered { cause: likely_cause(aws, a, &queue).await },
         };
         report.results.push(AlarmResult { alarm: a.name.clone(), outcome });
     }
@@ -387,23 +377,42 @@ async fn states(aws: &Aws, names: &[&str]) -> Result<BTreeMap<String, (StateValu
     Ok(out)
 }
 
-/// Removes what an earlier drill that was killed left: its queues' subscriptions to `topics`,
-/// and the queues; what could not be removed is named in `left`.
+/// The age, in seconds, past which a drill's queue is abandoned: no drill runs longer than its
+/// settle wait and the longest `--wait` (15 minutes), with a margin.
+const ABANDONED_AFTER_SECONDS: u64 = 20 * 60;
+
+/// Whether `endpoint` is a drill's queue made more than [`ABANDONED_AFTER_SECONDS`] before
+/// `now` (Unix seconds), from the time in its name: a drill still running is left alone.
+pub fn abandoned(endpoint: &str, now: u64) -> bool {
+    let made = endpoint.rsplit_once(DRILL_QUEUE_MARK).and_then(|(_, t)| t.parse::<u64>().ok());
+    is_drill_queue(endpoint) && made.is_some_and(|t| now.saturating_sub(t) > ABANDONED_AFTER_SECONDS)
+}
+
+/// Removes what an earlier drill that was killed left: its queues' subscriptions to `topics`
+/// (every page), and the queues; what could not be removed is named in `left`.
 async fn sweep(aws: &Aws, topics: &BTreeSet<String>, left: &mut Vec<String>) {
+    let now = crate::session::unix_now();
     for topic in topics {
-        let Ok(page) = aws.sns.list_subscriptions_by_topic().topic_arn(topic).send().await else { continue };
-        for s in page.subscriptions().iter().filter(|s| is_drill_queue(s.endpoint().unwrap_or_default())) {
-            let endpoint = s.endpoint().unwrap_or_default();
-            eprintln!("removing what an earlier drill left: {endpoint} subscribed to {topic}");
-            let Some(name) = endpoint.rsplit(':').next() else { continue };
-            let queue = match aws.sqs.get_queue_url().queue_name(name).send().await {
-                Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
-                Err(_) => String::new(),
-            };
-            let subscription = s.subscription_arn().filter(|a| is_confirmed(Some(a))).map(str::to_owned);
-            let stale =
-                Queue { url: queue, arn: endpoint.to_owned(), subscriptions: vec![(topic.clone(), subscription)] };
-            remove_queue(aws, &stale, left).await;
+        let mut token = None;
+        loop {
+            let asked = aws.sns.list_subscriptions_by_topic().topic_arn(topic).set_next_token(token);
+            let Ok(page) = asked.send().await else { break };
+            for s in page.subscriptions().iter().filter(|s| abandoned(s.endpoint().unwrap_or_default(), now)) {
+                let endpoint = s.endpoint().unwrap_or_default();
+                eprintln!("removing what an earlier drill left: {endpoint} subscribed to {topic}");
+                let name = endpoint.rsplit(':').next().unwrap_or_default();
+                let url = match aws.sqs.get_queue_url().queue_name(name).send().await {
+                    Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+                    Err(_) => String::new(),
+                };
+                let subscription = s.subscription_arn().filter(|a| is_confirmed(Some(a))).map(str::to_owned);
+                let stale = Queue { url, arn: endpoint.to_owned(), subscriptions: vec![(topic.clone(), subscription)] };
+                remove_queue(aws, &stale, left).await;
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
         }
     }
 }
@@ -530,16 +539,18 @@ pub fn notification(body: &str) -> Option<(String, String, String)> {
 }
 
 /// Reads the queue until every alarm of `started` has its `ALARM` notification, `wait` has
-/// passed, or Ctrl-C (then `interrupted`); returns how long each that arrived took.
+/// passed, or Ctrl-C (then `interrupted`); returns how long each that arrived took, and the last
+/// failed read's error, if any.
 async fn receive(
     aws: &Aws,
     url: &str,
     started: &BTreeMap<String, Instant>,
     wait: Duration,
     interrupted: &mut bool,
-) -> BTreeMap<String, Duration> {
+) -> (BTreeMap<String, Duration>, Option<String>) {
     let deadline = Instant::now() + wait;
     let mut arrived = BTreeMap::new();
+    let mut failed: Option<String> = None;
     while arrived.len() < started.len() && Instant::now() < deadline {
         let left = deadline.saturating_duration_since(Instant::now()).as_secs();
         let poll = i32::try_from(left).unwrap_or(LONG_POLL_SECONDS).clamp(1, LONG_POLL_SECONDS);
@@ -551,8 +562,16 @@ async fn receive(
                 break;
             }
         };
-        // A failed read is retried until the deadline; what did not arrive is reported.
-        let Ok(page) = page else { continue };
+        // A failed read is retried, a second apart, until the deadline; what did not arrive is
+        // reported with the last failure as its cause.
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                failed = Some(format!("reading the drill's queue failed: {}", super::stack::sdk_text(&e)));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
         for m in page.messages() {
             let Some((_, alarm, state)) = notification(m.body().unwrap_or_default()) else { continue };
             if state == StateValue::Alarm.as_str()
@@ -562,7 +581,7 @@ async fn receive(
             }
         }
     }
-    arrived
+    (arrived, failed)
 }
 
 /// The likely reason `a`'s notification did not arrive, from the alarm's and its topics'
@@ -621,7 +640,18 @@ pub fn lets_cloudwatch_publish(policy: &Json) -> bool {
 /// alarm a real breach moved is not touched. One that could not be set back is named in `left`.
 async fn restore(aws: &Aws, alarms: &[&Alarm], left: &mut Vec<String>) {
     let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
-    let now = states(aws, &names).await.unwrap_or_default();
+    let now = match states(aws, &names).await {
+        Ok(now) => now,
+        Err(e) => {
+            for a in alarms.iter().filter(|a| a.state == StateValue::Ok) {
+                left.push(format!(
+                    "alarm {} may still be in the drill's ALARM ({e}); `aws cloudwatch set-alarm-state --alarm-name {} --state-value OK --state-reason drill` sets it back now",
+                    a.name, a.name
+                ));
+            }
+            return;
+        }
+    };
     for a in alarms.iter().filter(|a| a.state == StateValue::Ok) {
         let Some((state, reason)) = now.get(&a.name) else { continue };
         if *state != StateValue::Alarm || reason != DRILL_REASON {
@@ -734,6 +764,26 @@ mod tests {
         ];
         for (arn, want) in rows {
             assert_eq!(is_confirmed(arn), want, "{arn:?}");
+        }
+    }
+
+    #[test]
+    fn only_drill_queues_older_than_any_drill_are_removed() {
+        let now = 1_765_000_000;
+        let q = |t: u64| format!("arn:aws:sqs:eu-west-1:1:p-dev-alarm-drill-{t}");
+        let rows = [
+            (q(now - 21 * 60), true),
+            (q(now - 20 * 60), false),
+            (q(now - 60), false),
+            (q(now), false),
+            (q(now + 60), false),
+            (q(1), true),
+            ("arn:aws:sqs:eu-west-1:1:p-dev-alarm-drill-x".to_owned(), false),
+            ("arn:aws:sqs:eu-west-1:1:p-dev-oncall-1".to_owned(), false),
+            ("oncall+p-dev-alarm-drill-1@example.com".to_owned(), false),
+        ];
+        for (endpoint, want) in rows {
+            assert_eq!(abandoned(&endpoint, now), want, "{endpoint}");
         }
     }
 

@@ -684,9 +684,16 @@ impl<'a> Run<'a> {
     /// of `termination_protection` alone reaches the stack here.
     async fn protect_unchanged(&self, spec: &StackSpec) -> anyhow::Result<()> {
         if let Some(s) = stack::describe(&self.aws.cfn, &spec.name).await? {
-            stack::protect(&self.aws.cfn, &s, spec.termination_protection).await?;
-            if s.enable_termination_protection().unwrap_or(false) != spec.termination_protection {
-                eprintln!("{}: termination protection set to {}", spec.name, spec.termination_protection);
+            let want = spec.termination_protection;
+            match stack::protect(&self.aws.cfn, &s, want).await {
+                Err(e) => eprintln!(
+                    "warning: {}: could not set termination protection to {want}: {e}; set it in the console",
+                    spec.name
+                ),
+                Ok(()) if s.enable_termination_protection().unwrap_or(false) != want => {
+                    eprintln!("{}: termination protection set to {want}", spec.name)
+                }
+                Ok(()) => {}
             }
         }
         Ok(())

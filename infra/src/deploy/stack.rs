@@ -106,6 +106,8 @@ pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// An SDK error of the call `what` (`DescribeStacks`) as a [`DeployError`]: expired or missing
+/// credentials and throttling by their own variants, anything else as one line naming the call.
 pub(crate) fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> DeployError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -570,7 +572,7 @@ async fn progress(
         };
         for e in page.stack_events() {
             let ev = Event::from_sdk(e);
-            if !seen.insert(ev.id.clone()) {
+            if seen.contains(&ev.id) {
                 break 'pages;
             }
             fresh.push(ev);
@@ -580,6 +582,8 @@ async fn progress(
             break;
         }
     }
+    // Marked seen only once every page was read: a read that fails half-way is read again.
+    seen.extend(fresh.iter().map(|e| e.id.clone()));
     fresh.reverse();
     Ok((status, fresh))
 }

@@ -15,8 +15,9 @@ use crate::env::Environment;
 /// permissions, the permissions boundary) changes, so `deploy` can ask for `bootstrap` first
 /// (as CDK's `BootstrapVersion`). 2: envelope signing (key pair generation, `kms:Decrypt`). 3: the execution role's fixed name,
 /// which the stacks' key policies name, roles by path, and the deploy role's `DeleteStack` and
-/// Lambda quota reads.
-pub const VERSION: u32 = 3;
+/// Lambda quota reads. 4: the deploy role reads the alarms (rollback triggers name only those
+/// that exist), runs `alarms test`, and lists the assets bucket (a missing artifact is a 404).
+pub const VERSION: u32 = 4;
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
 /// roles may read and write only under it.

@@ -129,7 +129,8 @@ static PATTERNS: [OnceLock<Option<SchemaPattern>>; PATTERN_TEXTS.len()] =
 /// change set is created: User Guide, "Validate stack deployments"). The pattern is first
 /// written in Rust's regex syntax with Java's meaning ([`rust_syntax`]), then compiled by:
 /// - `regex-lite`, for every pattern it reads (about 15 times faster to compile than
-///   `fancy-regex`). Its `\d`, `\w`, `\s` and `\b` are ASCII, as Java's are by default;
+///   `fancy-regex`). Its `\d`, `\w` and `\s` are ASCII, as Java's are by default (its `\b`
+///   too; Java 19 and later read `\b` by Unicode `\w`: no schema pattern uses `\b`);
 /// - `fancy-regex`, for lookaround, back-references, atomic groups and Unicode properties
 ///   (`\p{L}`), compiled when a value first meets the pattern.
 #[derive(Debug)]

@@ -148,6 +148,22 @@ pub struct Recipients {
 /// subscriptions (endpoint `queue`) are left out.
 pub async fn recipients(aws: &Aws, topic: &str) -> Result<Recipients, DeployError> {
     let mut out = Recipients::default();
+    for s in subscriptions(aws, topic).await? {
+        let (protocol, endpoint) = (s.protocol().unwrap_or_default(), s.endpoint().unwrap_or_default());
+        if is_drill_queue(endpoint) {
+            continue;
+        }
+        match is_confirmed(s.subscription_arn()) {
+            true => out.confirmed.push((protocol.to_owned(), endpoint.to_owned())),
+            false => out.pending += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Every subscription of `topic` (`ListSubscriptionsByTopic`, every page).
+async fn subscriptions(aws: &Aws, topic: &str) -> Result<Vec<aws_sdk_sns::types::Subscription>, DeployError> {
+    let mut out = Vec::new();
     let mut token = None;
     loop {
         let page = aws
@@ -158,22 +174,18 @@ pub async fn recipients(aws: &Aws, topic: &str) -> Result<Recipients, DeployErro
             .send()
             .await
             .map_err(|e| sdk(&format!("ListSubscriptionsByTopic {topic}"), e))?;
-        for s in page.subscriptions() {
-            let (protocol, endpoint) = (s.protocol().unwrap_or_default(), s.endpoint().unwrap_or_default());
-            if is_drill_queue(endpoint) {
-                continue;
-            }
-            match is_confirmed(s.subscription_arn()) {
-                true => out.confirmed.push((protocol.to_owned(), endpoint.to_owned())),
-                false => out.pending += 1,
-            }
-        }
+        out.extend(page.subscriptions().iter().cloned());
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
-            break;
+            return Ok(out);
         }
     }
-    Ok(out)
+}
+
+/// Sets alarm `name` to `state`, with `reason` (`SetAlarmState`).
+async fn set_state(aws: &Aws, name: &str, state: StateValue, reason: String) -> Result<(), String> {
+    let set = aws.cloudwatch.set_alarm_state().alarm_name(name).state_value(state).state_reason(reason);
+    set.send().await.map(|_| ()).map_err(|e| super::stack::sdk_text(&e))
 }
 
 /// Whether a subscription is confirmed: SNS gives its ARN once it is, and
@@ -304,21 +316,14 @@ pub async fn drill(aws: &Aws, env: &Environment, alarms: &[Alarm], wait: Duratio
             report.results.push(AlarmResult { alarm: a.name.clone(), outcome: Outcome::Skipped { why } });
             continue;
         }
-        let forced = aws
-            .cloudwatch
-            .set_alarm_state()
-            .alarm_name(&a.name)
-            .state_value(StateValue::Alarm)
-            .state_reason(DRILL_REASON)
-            .send()
-            .await;
+        let forced = set_state(aws, &a.name, StateValue::Alarm, DRILL_REASON.to_owned()).await;
         match forced {
             Ok(_) => {
                 started.insert(a.name.clone(), Instant::now());
                 set.push(a);
             }
             Err(e) => {
-                let cause = format!("SetAlarmState refused: {}", super::stack::sdk_text(&e));
+                let cause = format!("SetAlarmState refused: {e}");
                 report.results.push(AlarmResult { alarm: a.name.clone(), outcome: Outcome::NotDelivered { cause } });
             }
         }
@@ -393,26 +398,18 @@ pub fn abandoned(endpoint: &str, now: u64) -> bool {
 async fn sweep(aws: &Aws, topics: &BTreeSet<String>, left: &mut Vec<String>) {
     let now = crate::session::unix_now();
     for topic in topics {
-        let mut token = None;
-        loop {
-            let asked = aws.sns.list_subscriptions_by_topic().topic_arn(topic).set_next_token(token);
-            let Ok(page) = asked.send().await else { break };
-            for s in page.subscriptions().iter().filter(|s| abandoned(s.endpoint().unwrap_or_default(), now)) {
-                let endpoint = s.endpoint().unwrap_or_default();
-                eprintln!("removing what an earlier drill left: {endpoint} subscribed to {topic}");
-                let name = endpoint.rsplit(':').next().unwrap_or_default();
-                let url = match aws.sqs.get_queue_url().queue_name(name).send().await {
-                    Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
-                    Err(_) => String::new(),
-                };
-                let subscription = s.subscription_arn().filter(|a| is_confirmed(Some(a))).map(str::to_owned);
-                let stale = Queue { url, arn: endpoint.to_owned(), subscriptions: vec![(topic.clone(), subscription)] };
-                remove_queue(aws, &stale, left).await;
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
+        let Ok(all) = subscriptions(aws, topic).await else { continue };
+        for s in all.iter().filter(|s| abandoned(s.endpoint().unwrap_or_default(), now)) {
+            let endpoint = s.endpoint().unwrap_or_default();
+            eprintln!("removing what an earlier drill left: {endpoint} subscribed to {topic}");
+            let name = endpoint.rsplit(':').next().unwrap_or_default();
+            let url = match aws.sqs.get_queue_url().queue_name(name).send().await {
+                Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+                Err(_) => String::new(),
+            };
+            let subscription = s.subscription_arn().filter(|a| is_confirmed(Some(a))).map(str::to_owned);
+            let stale = Queue { url, arn: endpoint.to_owned(), subscriptions: vec![(topic.clone(), subscription)] };
+            remove_queue(aws, &stale, left).await;
         }
     }
 }
@@ -657,18 +654,11 @@ async fn restore(aws: &Aws, alarms: &[&Alarm], left: &mut Vec<String>) {
         if *state != StateValue::Alarm || reason != DRILL_REASON {
             continue;
         }
-        let back = aws
-            .cloudwatch
-            .set_alarm_state()
-            .alarm_name(&a.name)
-            .state_value(StateValue::Ok)
-            .state_reason(format!("{DRILL_REASON}: set back to OK after the drill"))
-            .send();
+        let back = set_state(aws, &a.name, StateValue::Ok, format!("{DRILL_REASON}: set back to OK after the drill"));
         if let Err(e) = back.await {
             left.push(format!(
-                "alarm {} stays in ALARM until its next evaluation ({}); `aws cloudwatch set-alarm-state --alarm-name {} --state-value OK --state-reason drill` sets it back now",
+                "alarm {} stays in ALARM until its next evaluation ({e}); `aws cloudwatch set-alarm-state --alarm-name {} --state-value OK --state-reason drill` sets it back now",
                 a.name,
-                super::stack::sdk_text(&e),
                 a.name
             ));
         }

@@ -33,6 +33,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Package the function, then plan and execute each stack's change set.
     Deploy(DeployArgs),
+    /// Rebuild the function on every save and hotswap it (`deploy --hotswap`), until Ctrl-C.
+    Watch(WatchArgs),
     /// Recover a stack: cancel a running update, continue a failed rollback, or roll back.
     Rollback(StackArgs),
     /// Delete the environment's stacks (not the bootstrap stack).
@@ -213,6 +215,25 @@ pub struct DeployArgs {
     /// nothing moved since; any mismatch executes nothing.
     #[arg(long, value_name = "PLAN", conflicts_with_all = ["plan", "function_zip", "replace_failed", "deployed_code"])]
     pub from_plan: Option<PathBuf>,
+    /// Where the change is code-only, update the function's code directly in Lambda (and its
+    /// alias), outside CloudFormation; otherwise say why and deploy in full. Only where the
+    /// environment file sets `deploy.allow_hotswap: true`.
+    #[arg(long, conflicts_with_all = ["plan", "from_plan", "replace_failed", "deployed_code"])]
+    pub hotswap: bool,
+}
+
+/// Arguments of `infra watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The environment; its file must set `deploy.allow_hotswap: true`.
+    pub env: String,
+    /// Watch this prebuilt zip (holding `bootstrap`, e.g. from `cargo lambda build`) instead of
+    /// the function's sources, and hotswap it whenever it is written.
+    #[arg(long, value_name = "PATH")]
+    pub function_zip: Option<PathBuf>,
+    /// Hotswap outside the environment's change window.
+    #[arg(long)]
+    pub ignore_change_window: bool,
 }
 
 /// Arguments of `infra rollback` and `infra drift`.

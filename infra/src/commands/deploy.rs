@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::cli::{BootstrapArgs, DeployArgs, DestroyArgs, DiffArgs, StackArgs, StatusArgs};
-use crate::deploy::pipeline::{self, KeyStep, Summary};
+use crate::deploy::pipeline::{self, Hotswapped, KeyStep, Summary};
 use crate::deploy::status::{Meaning, StackDriftStatus, StackStatus};
 use crate::deploy::{events, guards, stack};
 use crate::env::Environment;
@@ -58,6 +58,7 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
                 replace_signing_keys: false,
                 deployed_code: args.deployed_code,
                 from_plan: None,
+                hotswap: false,
             },
         );
     };
@@ -88,8 +89,47 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
 pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     match args.from_plan.clone() {
         Some(path) => deploy_saved(dir, args, &path),
+        None if args.hotswap => hotswap(dir, args),
         None => deploy_step(dir, args, None),
     }
+}
+
+/// `deploy --hotswap`: the function's code alone where that is the whole change, else a full
+/// deploy, said first.
+fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
+    let env = super::environment(dir, &args.env)?;
+    guards::allows_hotswap(&env, &format!("deploy {} --hotswap", args.env))?;
+    let stacks = validated(&env)?;
+    if !args.ignore_change_window {
+        guards::in_change_window(&env, unix_now())?;
+    }
+    let opts = pipeline::Options {
+        yes: args.yes,
+        no_smoke_check: args.no_smoke_check,
+        replace_signing_keys: args.replace_signing_keys,
+        ..Default::default()
+    };
+    block_on(async {
+        let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
+        let started = std::time::Instant::now();
+        let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
+        match swapper.attempt(&stacks, &artifact).await? {
+            Hotswapped::NotCodeOnly(why) => {
+                eprintln!("not a code-only change, so a full deploy instead:");
+                for line in why {
+                    eprintln!("  {line}");
+                }
+                Ok(match swapper.deploy(&stacks, artifact).await? {
+                    Summary::Declined | Summary::Refused => ExitCode::from(EXIT_ERROR),
+                    Summary::Changed | Summary::Unchanged => ExitCode::SUCCESS,
+                })
+            }
+            done => {
+                super::watch::report(&env, &artifact, &done, started.elapsed());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
 }
 
 /// `deploy --from-plan`: the saved plan's change sets, exactly, or nothing.

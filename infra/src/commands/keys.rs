@@ -148,6 +148,7 @@ pub fn run(dir: &Path, args: KeysArgs) -> anyhow::Result<ExitCode> {
                 replace_signing_keys: false,
                 deployed_code: false,
                 from_plan: None,
+                hotswap: false,
             };
             deploy_step(dir, deploy, Some((next, now)))
         }

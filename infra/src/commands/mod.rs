@@ -12,6 +12,7 @@ mod logs;
 mod serve;
 mod synth;
 mod validate;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Package(args) => deploy::package(&dir, args),
         Command::Diff(args) => deploy::diff(&dir, args),
         Command::Deploy(args) => deploy::deploy(&dir, args),
+        Command::Watch(args) => watch::run(&dir, args),
         Command::Rollback(args) => deploy::rollback(&dir, args),
         Command::Destroy(args) => deploy::destroy(&dir, args),
         Command::Status(args) => deploy::status(&dir, args),

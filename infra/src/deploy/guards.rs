@@ -63,6 +63,20 @@ pub fn signing_change(env: &Environment, outputs: &ServiceOutputs, replace_keys:
     ))
 }
 
+/// Refuses `deploy --hotswap` and `watch` where the environment file does not set
+/// `deploy.allow_hotswap: true`: checked before any AWS call, since a hotswap changes the
+/// function outside CloudFormation (its change sets, rollback triggers and canary).
+pub fn allows_hotswap(env: &Environment, command: &str) -> anyhow::Result<()> {
+    if !env.deploy.allow_hotswap {
+        bail!(
+            "{}: `{command}` is refused: this environment changes only through CloudFormation (nothing was called); deploy with `cargo run -- deploy {}`, or set deploy.allow_hotswap: true in an environment whose stacks may drift",
+            env.locate("deploy.allow_hotswap"),
+            env.name
+        );
+    }
+    Ok(())
+}
+
 /// Refuses a deploy outside the environment's change window.
 pub fn in_change_window(env: &Environment, now: u64) -> anyhow::Result<()> {
     if let Some(w) = &env.deploy.change_window

@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod change_set;
 pub mod events;
 pub mod guards;
+pub mod hotswap;
 pub mod interrupt;
 pub mod key_pairs;
 pub mod logs;

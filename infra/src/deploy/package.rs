@@ -100,6 +100,13 @@ impl Artifact {
     }
 }
 
+/// The zip's SHA-256 (lowercase hex) named by an artifact key ([`Artifact::key`]), or `None`
+/// when `key` is not one.
+pub fn key_sha256(key: &str) -> Option<&str> {
+    let hex = key.strip_prefix(crate::stacks::bootstrap::ARTIFACT_PREFIX)?.strip_prefix('/')?.strip_suffix(".zip")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(hex)
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -253,6 +260,10 @@ mod tests {
         assert_eq!(a.zip, b.zip);
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(a.key(), format!("token-function/{}.zip", a.sha256));
+        assert_eq!(key_sha256(&a.key()), Some(a.sha256.as_str()));
+        for not_a_key in ["token-function/abc.zip", "other/x.zip", &a.key().replace(".zip", ".jar"), &a.key().to_uppercase()] {
+            assert_eq!(key_sha256(not_a_key), None, "{not_a_key}");
+        }
         assert_eq!(a.glibc, Some((2, 34)));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.zip");

@@ -17,7 +17,7 @@ use super::registry::KeyPairsSecret;
 use super::saved_plan::{self, PlannedStack, SavedPlan};
 use super::stack::{self, Plan, Polling, StackSpec};
 use super::status::{Meaning, StackStatus};
-use super::{Aws, DeployError, change_set, events, interrupt};
+use super::{Aws, DeployError, change_set, events, hotswap, interrupt};
 use crate::env::Environment;
 use crate::keys::Stage;
 use crate::session::{confirm, connect, out, polling, target, unix_now};
@@ -595,11 +595,12 @@ impl<'a> Run<'a> {
             if service && !self.opts.plan {
                 self.no_change().await?;
             }
+            let drifted = service && self.settle_code(s).await;
             if !self.opts.plan {
                 self.protect_unchanged(&spec).await?;
             }
             self.keep(s, &spec, None).await?;
-            return Ok(Done::Unchanged);
+            return Ok(if drifted { Done::Changed } else { Done::Unchanged });
         };
         eprint!("{}", change_set::render(&spec.name, &plan.changes));
         if let Some(why) = guard(&plan, self.opts.replace_signing_keys).filter(|_| service) {
@@ -612,6 +613,9 @@ impl<'a> Run<'a> {
             }
         }
         if self.opts.plan {
+            if service {
+                self.settle_code(s).await;
+            }
             if self.opts.save {
                 self.keep(s, &spec, Some(&plan)).await?;
             } else {
@@ -699,6 +703,42 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Where the function runs other code than the service stack names (a hotswap, a change
+    /// outside CloudFormation), which no change set sees: a plan names it; a deploy puts the
+    /// stack's code back where the environment allows hotswaps (its deploy role may update code),
+    /// and says how otherwise. Returns whether the code drifted. A failed read or put-back is a
+    /// warning: the stacks are deployed either way.
+    async fn settle_code(&self, s: &Stack) -> bool {
+        let drift = match function_drift(&self.aws, self.env, &s.template.to_json()).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("warning: could not compare the function's code with its stack's: {e:#}");
+                return false;
+            }
+        };
+        let Some((target, code, lines)) = drift else { return false };
+        for line in &lines {
+            eprintln!("drifted: {line}");
+        }
+        if self.opts.plan {
+            eprintln!("deploy puts the stack's code {} back", code.key);
+        } else if !self.env.deploy.allow_hotswap {
+            eprintln!(
+                "warning: not put back here ({} is false, so the deploy role may not update code): deploy other code, which CloudFormation then installs, or put s3://{}/{} back in the Lambda console",
+                self.env.locate("deploy.allow_hotswap"),
+                code.bucket,
+                code.key
+            );
+        } else {
+            let code = hotswap::Code { bucket: &code.bucket, key: &code.key, sha256: &code.sha256 };
+            match hotswap::swap(&self.aws, &target, code).await {
+                Ok(version) => eprintln!("function: put the stack's code {} back ({version})", code.key),
+                Err(e) => eprintln!("warning: could not put the stack's code back: {e:#}"),
+            }
+        }
+        true
+    }
+
     /// A service stack with no changes: its key pairs are brought to its stage as it is now
     /// (read again: a key step may have run meanwhile).
     async fn no_change(&self) -> anyhow::Result<()> {
@@ -715,6 +755,7 @@ impl<'a> Run<'a> {
     async fn after_service(&self, s: &Stack, outputs: &ServiceOutputs) -> anyhow::Result<()> {
         let stage = outputs.key_stage;
         let algorithm = sync_key_pairs(&self.aws, self.env, outputs, (stage, stage), &self.deploy_again()).await?;
+        self.settle_code(s).await;
         if self.opts.no_smoke_check {
             return Ok(());
         }
@@ -1022,6 +1063,120 @@ pub async fn bootstrap(env: &Environment, yes: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The code a service stack names: its `ArtifactBucket` and `ArtifactKey` parameters.
+#[derive(Clone, Debug)]
+pub struct StackCode {
+    /// The assets bucket.
+    pub bucket: String,
+    /// The artifact's key.
+    pub key: String,
+    /// The zip's SHA-256, lowercase hex, from the key.
+    pub sha256: String,
+}
+
+/// The function of `env` and the alias its API invokes in `template` (the service stack's).
+pub fn hotswap_target(env: &Environment, template: &serde_json::Value) -> hotswap::Target {
+    let qualifier = crate::deploy::served::invoked_qualifier(template);
+    hotswap::Target { function: service::function_name(env), alias: (qualifier != "$LATEST").then_some(qualifier) }
+}
+
+/// Whether the deployed function runs other code than its service stack names
+/// ([`hotswap::code_drift`]): the target, the stack's code and one line per drifted qualifier;
+/// `None` when it runs the stack's code, or there is no service stack that names code.
+///
+/// # Errors
+/// Reading the stack or the function failed.
+pub async fn function_drift(
+    aws: &Aws,
+    env: &Environment,
+    template: &serde_json::Value,
+) -> anyhow::Result<Option<(hotswap::Target, StackCode, Vec<String>)>> {
+    let Some(now) = stack::describe(&aws.cfn, &env.service_stack_name()).await? else { return Ok(None) };
+    let param = |name: &str| {
+        now.parameters().iter().find(|p| p.parameter_key() == Some(name)).and_then(|p| p.parameter_value())
+    };
+    let (Some(bucket), Some(key)) = (param(service::PARAM_ARTIFACT_BUCKET), param(service::PARAM_ARTIFACT_KEY)) else {
+        return Ok(None);
+    };
+    if stack::status(&now).never_created() {
+        return Ok(None);
+    }
+    let target = hotswap_target(env, template);
+    let lines = hotswap::code_drift(aws, &target, key).await?;
+    let sha256 = super::package::key_sha256(key).unwrap_or_default().to_owned();
+    let code = StackCode { bucket: bucket.to_owned(), key: key.to_owned(), sha256 };
+    Ok((!lines.is_empty()).then_some((target, code, lines)))
+}
+
+/// How one hotswap attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hotswapped {
+    /// Lambda runs the new code; the version the API invokes (`$LATEST`, or the alias's new
+    /// version).
+    Swapped(String),
+    /// The API's function runs this code already.
+    AlreadyRunning,
+    /// A deploy would change more than the code: why, one line each.
+    NotCodeOnly(Vec<String>),
+}
+
+/// One connection for hotswaps: `deploy --hotswap` makes one attempt, `watch` one per save.
+pub struct Hotswapper<'a> {
+    run: Run<'a>,
+}
+
+impl std::fmt::Debug for Hotswapper<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hotswapper").field("env", &self.run.env.name).field("endpoint", &self.run.aws.endpoint).finish()
+    }
+}
+
+impl<'a> Hotswapper<'a> {
+    /// Connects as a deploy does (account, bootstrap stack, quotas). The caller has checked
+    /// that the environment allows hotswaps.
+    pub async fn connect(env: &'a Environment, opts: &'a Options) -> anyhow::Result<Self> {
+        Ok(Hotswapper { run: Run::connect(env, opts, None).await? })
+    }
+
+    /// Uploads `artifact`, checks that a deploy of `stacks` with it would change only the
+    /// function's code ([`hotswap::differences`] against each deployed stack), and swaps the
+    /// code in ([`hotswap::swap`]).
+    pub async fn attempt(&mut self, stacks: &[Stack], artifact: &Artifact) -> anyhow::Result<Hotswapped> {
+        let run = &mut self.run;
+        run.aws.upload(&run.bucket, artifact).await?;
+        run.existing = stack::describe(&run.aws.cfn, &run.env.service_stack_name()).await?;
+        let key = artifact.key();
+        let mut why = Vec::new();
+        for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap) {
+            let params = match s.id {
+                StackId::Service => {
+                    service_parameters(run.existing.as_ref(), &run.bucket, Some(&key), None, run.env.signing_key.algorithm)
+                }
+                _ => vec![],
+            };
+            let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, params) };
+            let deployed = hotswap::read(&run.aws, &s.name).await?;
+            why.extend(hotswap::differences(&spec, deployed.as_ref(), service::PARAM_ARTIFACT_KEY));
+        }
+        if !why.is_empty() {
+            return Ok(Hotswapped::NotCodeOnly(why));
+        }
+        let service = stacks.iter().find(|s| s.id == StackId::Service).context("no service stack")?;
+        let target = hotswap_target(run.env, &service.template.to_json());
+        if hotswap::code_drift(&run.aws, &target, &key).await?.is_empty() {
+            return Ok(Hotswapped::AlreadyRunning);
+        }
+        let code = hotswap::Code { bucket: &run.bucket, key: &key, sha256: &artifact.sha256 };
+        Ok(Hotswapped::Swapped(hotswap::swap(&run.aws, &target, code).await?))
+    }
+
+    /// The full deploy instead, with `artifact` (uploaded by [`Hotswapper::attempt`]).
+    pub async fn deploy(mut self, stacks: &[Stack], artifact: Artifact) -> anyhow::Result<Summary> {
+        self.run.uploaded = Some(artifact);
+        run_stacks(&self.run, stacks).await
+    }
 }
 
 #[cfg(test)]

@@ -49,12 +49,7 @@ impl Served {
 
     /// Whether `zip_sha256_hex` (the local artifact's SHA-256, hex) is the deployed code.
     pub fn runs_code(&self, zip_sha256_hex: &str) -> Option<bool> {
-        use base64::Engine;
-        let bytes: Vec<u8> = (0..zip_sha256_hex.len())
-            .step_by(2)
-            .filter_map(|i| zip_sha256_hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect();
-        let local = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let local = super::hotswap::base64_sha256(zip_sha256_hex);
         self.code_sha256.as_ref().map(|deployed| *deployed == local)
     }
 }

@@ -499,6 +499,12 @@ pub struct DeploySettings {
     /// one is refused and must be made again. 24 when omitted.
     #[serde(default = "default_plan_max_age_hours")]
     pub plan_max_age_hours: Bounded<1, 720>,
+    /// Whether `deploy --hotswap` and `watch` may update the function's code directly, outside
+    /// CloudFormation (the stack drifts until the next full deploy), and the deploy role may
+    /// call what that takes. False when omitted: a shared or production environment never
+    /// changes but through its change sets.
+    #[serde(default)]
+    pub allow_hotswap: bool,
 }
 
 fn default_plan_max_age_hours() -> Bounded<1, 720> {

@@ -17,7 +17,8 @@ use crate::env::Environment;
 /// which the stacks' key policies name, roles by path, and the deploy role's `DeleteStack` and
 /// Lambda quota reads. 4: the deploy role reads the alarms (rollback triggers name only those
 /// that exist), runs `alarms test`, and lists the assets bucket (a missing artifact is a 404).
-pub const VERSION: u32 = 4;
+/// 5: the deploy role reads the function's code, and where hotswaps are allowed updates it.
+pub const VERSION: u32 = 5;
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
 /// roles may read and write only under it.
@@ -252,7 +253,29 @@ fn deploy_statements(
     ]
     .into_iter()
     .chain(alarm_statements(env))
+    .chain(function_statements(env, &stack_arn))
     .collect()
+}
+
+/// What the deploy role needs of the function outside CloudFormation: `diff`, `deploy` and
+/// `drift` compare the code it runs (`$LATEST` and the alias's version) with the code its stack
+/// names (`deploy::hotswap::code_drift`); only where the environment allows hotswaps may it
+/// read the deployed templates and update the code, publish a version and move the alias
+/// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
+/// CloudFormation.
+fn function_statements(env: &Environment, stack_arn: &dyn Fn(&str) -> Value<String>) -> Vec<Statement> {
+    let function = || vec![sub(format!("{P}:lambda:{RA}:function:{}-*", env.qualified()))];
+    let mut statements =
+        vec![Statement::allow(&["lambda:GetFunctionConfiguration", "lambda:GetAlias"], function()).sid("ReadTheFunctionsCode")];
+    if env.deploy.allow_hotswap {
+        statements.extend([
+            Statement::allow(&["cloudformation:GetTemplate"], vec![stack_arn("service"), stack_arn("monitoring")])
+                .sid("CompareTheDeployedTemplates"),
+            Statement::allow(&["lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias"], function())
+                .sid("HotswapTheFunctionsCode"),
+        ]);
+    }
+    statements
 }
 
 /// What the deploy role needs of the environment's alarms: rollback triggers name only alarms

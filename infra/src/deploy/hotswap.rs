@@ -1,0 +1,371 @@
+//! `deploy --hotswap` and `watch`: the function's code updated directly in Lambda when a deploy
+//! would change nothing else, as `cdk deploy --hotswap` and `sam sync` do.
+//!
+//! A change is code-only when every stack a deploy updates would get the template, parameters
+//! (the artifact key apart), tags, execution role and termination protection it has now: then
+//! the only difference a change set could show is the function's code, since the code reaches
+//! the stack through the `ArtifactKey` parameter alone. The check compares the synthesized
+//! stacks with CloudFormation's own copies (`GetTemplate`, `DescribeStacks`), not with a local
+//! record, so a change made by anyone else is seen.
+//!
+//! The swap is Lambda's: `UpdateFunctionCode` from the uploaded artifact, a wait until
+//! `LastUpdateStatus` leaves `InProgress` (Lambda developer guide, "Lambda function states":
+//! a function cannot be updated or published while an update is in progress), then, where the
+//! API invokes an alias, `PublishVersion` (pinned to the new `CodeSha256`) and `UpdateAlias`
+//! with no canary weights. The stack then names code the function no longer runs: it has
+//! drifted, which CloudFormation's drift detection does not see (a function's `Code` is not
+//! read back), so [`code_drift`] compares the code Lambda runs with the stack's `ArtifactKey`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::types::TemplateStage;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde_json::Value as Json;
+
+use super::stack::{self, StackSpec};
+use super::status::{Meaning, StackStatus};
+use super::{Aws, DeployError, interrupt};
+
+/// A stack as CloudFormation holds it: what a change set is computed against.
+#[derive(Clone, Debug)]
+pub struct Deployed {
+    /// Its status.
+    pub status: StackStatus,
+    /// The template it runs (`GetTemplate`, stage `Original`), parsed; `Null` when it is not
+    /// JSON.
+    pub template: Json,
+    /// Its parameter values, by key (`NoEcho` values read as `****`).
+    pub parameters: BTreeMap<String, String>,
+    /// Its stack tags.
+    pub tags: BTreeMap<String, String>,
+    /// The role CloudFormation acts with.
+    pub role_arn: Option<String>,
+    /// Whether termination protection is on.
+    pub termination_protection: bool,
+}
+
+/// Reads stack `name` as [`Deployed`]; `None` when there is no such stack.
+///
+/// # Errors
+/// `DescribeStacks` or `GetTemplate` failed.
+pub async fn read(aws: &Aws, name: &str) -> Result<Option<Deployed>, DeployError> {
+    let Some(s) = stack::describe(&aws.cfn, name).await? else { return Ok(None) };
+    let body = aws
+        .cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| stack::sdk(&format!("GetTemplate {name}"), e))?;
+    let template = body.template_body().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Json::Null);
+    let pairs = |k: Option<&str>, v: Option<&str>| Some((k?.to_owned(), v?.to_owned()));
+    Ok(Some(Deployed {
+        status: stack::status(&s),
+        template,
+        parameters: s.parameters().iter().filter_map(|p| pairs(p.parameter_key(), p.parameter_value())).collect(),
+        tags: s.tags().iter().filter_map(|t| pairs(t.key(), t.value())).collect(),
+        role_arn: s.role_arn().map(str::to_owned),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
+    }))
+}
+
+/// What a full deploy of `spec` would change on `deployed` beyond the value of parameter
+/// `code` (the artifact key), one line each; empty when the change is code-only. A parameter
+/// `spec` keeps (`None`) is not compared.
+pub fn differences(spec: &StackSpec, deployed: Option<&Deployed>, code: &str) -> Vec<String> {
+    let name = &spec.name;
+    let Some(d) = deployed else { return vec![format!("{name} is not deployed")] };
+    if !d.status.is_serving() || !d.status.is_settled() {
+        return vec![format!("{name} is {}", d.status.as_str())];
+    }
+    let mut why = Vec::new();
+    let wanted: Json = serde_json::from_str(&spec.template).unwrap_or(Json::Null);
+    if wanted != d.template {
+        why.push(format!("{name}: the template changes ({})", changed_sections(&wanted, &d.template).join(", ")));
+    }
+    for (key, value) in &spec.parameters {
+        let Some(value) = value.as_ref().filter(|_| key != code) else { continue };
+        match d.parameters.get(key) {
+            Some(now) if now == value => {}
+            Some(now) => why.push(format!("{name}: parameter {key} changes from `{now}` to `{value}`")),
+            None => why.push(format!("{name}: parameter {key} is new")),
+        }
+    }
+    if spec.tags != d.tags {
+        let keys: Vec<&str> = spec
+            .tags
+            .keys()
+            .chain(d.tags.keys())
+            .filter(|k| spec.tags.get(*k) != d.tags.get(*k))
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        why.push(format!("{name}: stack tags change ({})", keys.join(", ")));
+    }
+    if spec.role_arn.is_some() && spec.role_arn != d.role_arn {
+        why.push(format!("{name}: the execution role changes"));
+    }
+    if spec.termination_protection != d.termination_protection {
+        why.push(format!("{name}: termination protection changes to {}", spec.termination_protection));
+    }
+    why
+}
+
+/// The top-level sections of two templates that differ; within `Resources`, the logical ids
+/// added, removed or changed.
+fn changed_sections(a: &Json, b: &Json) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (a.as_object().unwrap_or(&empty), b.as_object().unwrap_or(&empty));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys.into_iter().filter(|k| a.get(*k) != b.get(*k)) {
+        if k != "Resources" {
+            out.push(k.clone());
+            continue;
+        }
+        let (ra, rb) = (a[k].as_object().unwrap_or(&empty), b[k].as_object().unwrap_or(&empty));
+        let ids: std::collections::BTreeSet<&String> = ra.keys().chain(rb.keys()).collect();
+        let changed: Vec<&str> = ids.into_iter().filter(|id| ra.get(*id) != rb.get(*id)).map(String::as_str).collect();
+        out.push(format!("resources {}", changed.join(", ")));
+    }
+    out
+}
+
+/// The function a hotswap updates, and the alias the API invokes, if any.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The function's name.
+    pub function: String,
+    /// The alias the API invokes (`live`); `None` when it invokes the function (`$LATEST`).
+    pub alias: Option<String>,
+}
+
+impl Target {
+    /// The qualifier the API invokes: the alias, or `$LATEST`.
+    pub fn qualifier(&self) -> &str {
+        self.alias.as_deref().unwrap_or("$LATEST")
+    }
+}
+
+/// Where a hotswap's code comes from: the assets bucket's object and its SHA-256.
+#[derive(Clone, Copy, Debug)]
+pub struct Code<'a> {
+    /// The assets bucket.
+    pub bucket: &'a str,
+    /// The object's key (`token-function/<sha256>.zip`).
+    pub key: &'a str,
+    /// Lowercase hex SHA-256 of the zip.
+    pub sha256: &'a str,
+}
+
+/// How long a code update may stay `InProgress` before the swap gives up waiting (Lambda
+/// usually finishes in seconds; the update itself goes on).
+pub const UPDATE_WAIT: Duration = Duration::from_secs(300);
+
+/// Puts `code` on `target`: `UpdateFunctionCode`, the wait for the update, then on an alias a
+/// version published from exactly that code and the alias moved to it (canary weights
+/// cleared). Returns the version the API now invokes (`$LATEST` without an alias).
+///
+/// # Errors
+/// A call failed (access denied, a conflicting update), the update failed or outlasted
+/// [`UPDATE_WAIT`], Lambda runs other code than `code` (a concurrent update), or Ctrl-C; each
+/// message says what was left.
+pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<String> {
+    let function = &target.function;
+    let want = base64_sha256(code.sha256);
+    aws.lambda
+        .update_function_code()
+        .function_name(function)
+        .s3_bucket(code.bucket)
+        .s3_key(code.key)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error())))?;
+    let runs = updated(aws, function, code.key).await?;
+    if runs != want {
+        anyhow::bail!(
+            "{function} runs code {runs} after the update, not {} ({want}): another update ran meanwhile",
+            code.key
+        );
+    }
+    let Some(alias) = &target.alias else { return Ok("$LATEST".to_owned()) };
+    let left = |what: &str| format!("{function} runs {} but its alias `{alias}` {what}", code.key);
+    let version = aws
+        .lambda
+        .publish_version()
+        .function_name(function)
+        .code_sha256(&want)
+        .description(format!("hotswap: code {}", code.key))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("PublishVersion: {}; {}", DisplayErrorContext(e.into_service_error()), left("serves the old version"))
+        })?
+        .version()
+        .unwrap_or("$LATEST")
+        .to_owned();
+    aws.lambda
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .function_version(&version)
+        .routing_config(AliasRoutingConfiguration::builder().set_additional_version_weights(Some(Default::default())).build())
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "UpdateAlias: {}; {}",
+                DisplayErrorContext(e.into_service_error()),
+                left(&format!("still serves its old version, not {version}"))
+            )
+        })?;
+    Ok(version)
+}
+
+/// Waits until the function's last update is no longer `InProgress` and returns the
+/// `CodeSha256` it runs; polls from 200 ms up to every 2 s.
+async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<String> {
+    let until = Instant::now() + UPDATE_WAIT;
+    let mut wait = Duration::from_millis(200);
+    let going_on = format!("Lambda goes on updating {function} to {key}");
+    loop {
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("GetFunctionConfiguration {function}: {}", DisplayErrorContext(e.into_service_error())))?;
+        match c.last_update_status() {
+            Some(LastUpdateStatus::InProgress) => {}
+            Some(LastUpdateStatus::Failed) => anyhow::bail!(
+                "Lambda failed to update {function} to {key}: {} ({})",
+                c.last_update_status_reason().unwrap_or("no reason given"),
+                c.last_update_status_reason_code().map_or("", |r| r.as_str())
+            ),
+            _ => return Ok(c.code_sha256().unwrap_or_default().to_owned()),
+        }
+        if Instant::now() >= until {
+            anyhow::bail!("{going_on}: still in progress after {} s", UPDATE_WAIT.as_secs());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = interrupt::wait() => anyhow::bail!("interrupted while waiting; {going_on}"),
+        }
+        wait = (wait * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Lambda's `CodeSha256` (base64 of the digest) of a lowercase hex SHA-256.
+pub fn base64_sha256(hex: &str) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Where the function runs other code than the stack's artifact `key` (its `ArtifactKey`):
+/// `$LATEST` and, where the API invokes one, the alias's version. One line per qualifier that
+/// differs, each saying the stack has drifted; empty when both run the stack's code. An alias
+/// that does not exist is not read.
+///
+/// # Errors
+/// Reading the function failed, or `key` is not an artifact key (`token-function/<hex>.zip`).
+pub async fn code_drift(aws: &Aws, target: &Target, key: &str) -> anyhow::Result<Vec<String>> {
+    let Some(hex) = super::package::key_sha256(key) else {
+        anyhow::bail!("the stack's ArtifactKey `{key}` is not an artifact key this infra writes");
+    };
+    let mut qualifiers = vec!["$LATEST"];
+    qualifiers.extend(target.alias.as_deref());
+    let mut lines = Vec::new();
+    for q in qualifiers {
+        let served = match super::served::served(&aws.lambda, &target.function, q).await {
+            Ok(s) => s,
+            Err(e) if q != "$LATEST" && e.contains("has no alias") => continue,
+            Err(e) => anyhow::bail!("{e}"),
+        };
+        if served.runs_code(hex) == Some(false) {
+            lines.push(format!(
+                "{}:{q} runs code {} that is not the stack's artifact {key} (hotswapped, or changed outside CloudFormation)",
+                target.function,
+                served.code_sha256.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(template: Json, parameters: &[(&str, Option<&str>)]) -> StackSpec {
+        StackSpec {
+            name: "s".into(),
+            template: template.to_string(),
+            parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned))).collect(),
+            capabilities: vec![],
+            tags: BTreeMap::from([("team".into(), "identity".into())]),
+            termination_protection: false,
+            role_arn: Some("arn:aws:iam::1:role/exec".into()),
+            rollback_alarms: vec![],
+            rollback_monitoring_minutes: 0,
+        }
+    }
+
+    fn deployed(template: Json, parameters: &[(&str, &str)]) -> Deployed {
+        Deployed {
+            status: StackStatus::UpdateComplete,
+            template,
+            parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            tags: BTreeMap::from([("team".into(), "identity".into())]),
+            role_arn: Some("arn:aws:iam::1:role/exec".into()),
+            termination_protection: false,
+        }
+    }
+
+    /// Code-only is every input of a change set but the artifact key: each kind of other
+    /// change is named, and nothing else is.
+    #[test]
+    fn only_a_change_of_the_artifact_key_is_code_only() {
+        let t = serde_json::json!({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"MemorySize": 256}}, "Log": {"Type": "AWS::Logs::LogGroup"}}, "Outputs": {}});
+        let params = [("ArtifactKey", Some("new")), ("KeyStage", None), ("ArtifactBucket", Some("b"))];
+        let now = deployed(t.clone(), &[("ArtifactKey", "old"), ("KeyStage", "B"), ("ArtifactBucket", "b")]);
+        let mut bigger = t.clone();
+        bigger["Resources"]["Fn"]["Properties"]["MemorySize"] = 512.into();
+        bigger["Outputs"]["Url"] = "x".into();
+        let mut tagged = spec(t.clone(), &params);
+        tagged.tags.insert("cost-center".into(), "42".into());
+        let mut protected = spec(t.clone(), &params);
+        protected.termination_protection = true;
+        let mut other_role = spec(t.clone(), &params);
+        other_role.role_arn = Some("arn:aws:iam::1:role/other".into());
+        let mut failed = now.clone();
+        failed.status = StackStatus::UpdateRollbackFailed;
+        let mut running = now.clone();
+        running.status = StackStatus::UpdateInProgress;
+        let rolled_back = Deployed { status: StackStatus::UpdateRollbackComplete, ..now.clone() };
+        let cases: Vec<(&str, StackSpec, Option<&Deployed>, Vec<&str>)> = vec![
+            ("code only", spec(t.clone(), &params), Some(&now), vec![]),
+            ("a rolled-back update serves", spec(t.clone(), &params), Some(&rolled_back), vec![]),
+            ("template", spec(bigger, &params), Some(&now), vec!["s: the template changes (Outputs, resources Fn)"]),
+            ("parameter", spec(t.clone(), &[("ArtifactBucket", Some("c"))]), Some(&now), vec!["s: parameter ArtifactBucket changes from `b` to `c`"]),
+            ("new parameter", spec(t.clone(), &[("KeySpec", Some("ECC_NIST_P256"))]), Some(&now), vec!["s: parameter KeySpec is new"]),
+            ("tags", tagged, Some(&now), vec!["s: stack tags change (cost-center)"]),
+            ("protection", protected, Some(&now), vec!["s: termination protection changes to true"]),
+            ("role", other_role, Some(&now), vec!["s: the execution role changes"]),
+            ("absent", spec(t.clone(), &params), None, vec!["s is not deployed"]),
+            ("failed", spec(t.clone(), &params), Some(&failed), vec!["s is UPDATE_ROLLBACK_FAILED"]),
+            ("running", spec(t.clone(), &params), Some(&running), vec!["s is UPDATE_IN_PROGRESS"]),
+        ];
+        for (case, spec, deployed, want) in cases {
+            assert_eq!(differences(&spec, deployed, "ArtifactKey"), want, "{case}");
+        }
+    }
+}

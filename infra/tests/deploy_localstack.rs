@@ -283,6 +283,86 @@ fn protection_follows_the_file(env: &Env, prefix: &str) {
     ));
 }
 
+/// `deploy --hotswap` updates only the function's code where that is the whole change, and
+/// deploys in full otherwise; the stack then shows as drifted (`drift`, `diff`) until a full
+/// deploy, which puts the stack's code back when no change set would. Refused, before any AWS
+/// call, where the file does not allow it.
+#[test]
+fn hotswaps_change_only_code_and_show_as_drift() {
+    let prefix = unique("h");
+    let env = Env::new(&prefix);
+    let (one, two) = (env.zip.to_str().unwrap().to_owned(), other_zip(&env));
+    let function = format!("{prefix}-dev-token");
+    let runs = |zip: &str| {
+        let sha = infra::deploy::package::sha256_hex(&std::fs::read(zip).unwrap());
+        boto(&format!(
+            "c = client('lambda').get_function_configuration(FunctionName='{function}')\n\
+             assert c['CodeSha256'] == '{}', c['CodeSha256']",
+            infra::deploy::hotswap::base64_sha256(&sha)
+        ));
+    };
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    assert_eq!(env.deploy(&["--yes"]).0, 0);
+    runs(&one);
+
+    let (code, _, err) = env.run(&["deploy", "dev", "--hotswap", "--function-zip", &two]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("hotswapped {function} ($LATEST) to token-function/")), "{err}");
+    runs(&two);
+    let (code, out, err) = env.run(&["drift", "dev", "--stack", "service"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("MODIFIED   TokenFunction (AWS::Lambda::Function): ") && out.contains("$LATEST runs code"), "{out}");
+    let (code, _, err) = env.diff();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("drifted: ") && err.contains("deploy puts the stack's code token-function/"), "{err}");
+    let (code, _, err) = env.run(&["deploy", "dev", "--hotswap", "--function-zip", &two]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("already; nothing to hotswap"), "{err}");
+
+    // A full deploy whose change sets leave the code alone puts the stack's code back.
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("function: put the stack's code token-function/"), "{err}");
+    runs(&one);
+    assert_eq!(env.run(&["drift", "dev", "--stack", "service"]).0, 0);
+
+    // More than code: said, then deployed in full.
+    env.edit("memory_mb: 256", "memory_mb: 384");
+    let (code, _, err) = env.run(&["deploy", "dev", "--hotswap", "--yes", "--no-smoke-check", "--function-zip", &two]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("not a code-only change, so a full deploy instead:"), "{err}");
+    assert!(err.contains(&format!("{prefix}-dev-service: the template changes (resources TokenFunction)")), "{err}");
+    boto(&format!("assert client('lambda').get_function_configuration(FunctionName='{function}')['MemorySize'] == 384"));
+    runs(&two);
+    hotswaps_are_refused_unless_allowed(&env);
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
+/// Another function zip than the environment's (one more byte in the binary).
+fn other_zip(env: &Env) -> String {
+    let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
+    elf.resize(18, 0);
+    elf.extend(0xB7u16.to_le_bytes());
+    elf.resize(65, 0);
+    let zip = env.dir.path().join("other.zip");
+    std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf).unwrap()).unwrap();
+    zip.to_str().unwrap().to_owned()
+}
+
+/// Where the file does not allow hotswaps, `deploy --hotswap` and `watch` are refused before
+/// any AWS call (the endpoint here answers nothing).
+fn hotswaps_are_refused_unless_allowed(env: &Env) {
+    env.edit("allow_hotswap: true", "allow_hotswap: false");
+    for args in [&["deploy", "dev", "--hotswap"][..], &["watch", "dev"]] {
+        let out = env.command(args).env("AWS_ENDPOINT_URL", "http://127.0.0.1:9").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("dev.yaml:deploy.allow_hotswap (line ") && err.contains("is refused"), "{err}");
+        assert!(!err.contains("building") && !err.contains("GetCallerIdentity"), "{err}");
+    }
+    env.edit("allow_hotswap: false", "allow_hotswap: true");
+}
+
 /// `diff --out` keeps the change sets it shows; `deploy --from-plan` executes exactly those, and
 /// refuses the whole plan, executing nothing, once anything moved.
 #[test]

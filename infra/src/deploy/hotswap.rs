@@ -2,7 +2,7 @@
 //! would change nothing else, as `cdk deploy --hotswap` and `sam sync` do.
 //!
 //! A change is code-only when every stack a deploy updates would get the template, parameters
-//! (the artifact key apart), tags, execution role and termination protection it has now: then
+//! (the artifact key apart), tags and termination protection it has now: then
 //! the only difference a change set could show is the function's code, since the code reaches
 //! the stack through the `ArtifactKey` parameter alone. The check compares the synthesized
 //! stacks with CloudFormation's own copies (`GetTemplate`, `DescribeStacks`), not with a local
@@ -40,8 +40,6 @@ pub struct Deployed {
     pub parameters: BTreeMap<String, String>,
     /// Its stack tags.
     pub tags: BTreeMap<String, String>,
-    /// The role CloudFormation acts with.
-    pub role_arn: Option<String>,
     /// Whether termination protection is on.
     pub termination_protection: bool,
 }
@@ -67,7 +65,6 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Deployed>, DeployError
         template,
         parameters: s.parameters().iter().filter_map(|p| pairs(p.parameter_key(), p.parameter_value())).collect(),
         tags: s.tags().iter().filter_map(|t| pairs(t.key(), t.value())).collect(),
-        role_arn: s.role_arn().map(str::to_owned),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
     }))
 }
@@ -105,9 +102,6 @@ pub fn differences(spec: &StackSpec, deployed: Option<&Deployed>, code: &str) ->
             .into_iter()
             .collect();
         why.push(format!("{name}: stack tags change ({})", keys.join(", ")));
-    }
-    if spec.role_arn.is_some() && spec.role_arn != d.role_arn {
-        why.push(format!("{name}: the execution role changes"));
     }
     if spec.termination_protection != d.termination_protection {
         why.push(format!("{name}: termination protection changes to {}", spec.termination_protection));
@@ -325,7 +319,6 @@ mod tests {
             template,
             parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             tags: BTreeMap::from([("team".into(), "identity".into())]),
-            role_arn: Some("arn:aws:iam::1:role/exec".into()),
             termination_protection: false,
         }
     }
@@ -344,8 +337,6 @@ mod tests {
         tagged.tags.insert("cost-center".into(), "42".into());
         let mut protected = spec(t.clone(), &params);
         protected.termination_protection = true;
-        let mut other_role = spec(t.clone(), &params);
-        other_role.role_arn = Some("arn:aws:iam::1:role/other".into());
         let mut failed = now.clone();
         failed.status = StackStatus::UpdateRollbackFailed;
         let mut running = now.clone();
@@ -359,7 +350,6 @@ mod tests {
             ("new parameter", spec(t.clone(), &[("KeySpec", Some("ECC_NIST_P256"))]), Some(&now), vec!["s: parameter KeySpec is new"]),
             ("tags", tagged, Some(&now), vec!["s: stack tags change (cost-center)"]),
             ("protection", protected, Some(&now), vec!["s: termination protection changes to true"]),
-            ("role", other_role, Some(&now), vec!["s: the execution role changes"]),
             ("absent", spec(t.clone(), &params), None, vec!["s is not deployed"]),
             ("failed", spec(t.clone(), &params), Some(&failed), vec!["s is UPDATE_ROLLBACK_FAILED"]),
             ("running", spec(t.clone(), &params), Some(&running), vec!["s is UPDATE_IN_PROGRESS"]),

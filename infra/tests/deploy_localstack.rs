@@ -338,6 +338,56 @@ fn hotswaps_change_only_code_and_show_as_drift() {
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
 
+/// `watch --function-zip` hotswaps the zip at start and each time it is written again (as a
+/// build writes it), names a change of the environment file that is more than code, and stops
+/// on Ctrl-C saying what it left.
+#[test]
+fn watch_hotswaps_each_written_zip_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let prefix = unique("w");
+    let env = Env::new(&prefix);
+    assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    assert_eq!(env.deploy(&["--yes"]).0, 0);
+    let watched = env.dir.path().join("watched.zip");
+    std::fs::copy(other_zip(&env), &watched).unwrap();
+    let mut child = env
+        .command(&["watch", "dev", "--function-zip", watched.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || stderr.lines().map_while(Result::ok).for_each(|l| drop(tx.send(l))));
+    let until = |what: &str| {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            if line.contains(what) {
+                return line;
+            }
+            seen.push(line);
+        }
+        panic!("no `{what}` in:\n{}", seen.join("\n"));
+    };
+    until("hotswapped");
+    until("watching for changes");
+    std::fs::copy(&env.zip, &watched).unwrap();
+    let line = until("hotswapped");
+    let sha = infra::deploy::package::sha256_hex(&std::fs::read(&env.zip).unwrap());
+    assert!(line.contains(&format!("to token-function/{sha}.zip")), "{line}");
+    until("watching for changes");
+    env.edit("memory_mb: 256", "memory_mb: 384");
+    until("not hotswapped: a deploy would change more than the function's code:");
+    until("watching for changes");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = rx.iter().collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    let text = rest.join("\n");
+    assert!(text.contains("stopped watching dev") && text.contains("runs hotswapped code"), "{text}");
+    assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
+}
+
 /// Another function zip than the environment's (one more byte in the binary).
 fn other_zip(env: &Env) -> String {
     let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
@@ -847,6 +897,67 @@ fn an_alias_serves_the_configuration_of_its_version() {
         let too_many = infra::deploy::quotas::check_concurrency(&lambda, &name, Some(1000)).await.unwrap_err();
         assert!(too_many.contains("at most 900 can be reserved"), "{too_many}");
         lambda.delete_function().function_name(&name).send().await.unwrap();
+    });
+}
+
+/// Where the API invokes an alias, a hotswap publishes a version of exactly the new code and
+/// moves the alias to it, clearing canary weights; the drift check reads the alias's version
+/// as well as `$LATEST`. Made here with Lambda's own calls (LocalStack deploys no CodeDeploy).
+#[test]
+fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
+    let url = localstack();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let aws = infra::deploy::Aws::from_config(&config);
+        let name = format!("swapped-{}", std::process::id());
+        let bucket = format!("swapped-{}", std::process::id());
+        let zip = |text: &[u8]| {
+            let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
+            elf.resize(64, 0);
+            elf.extend_from_slice(text);
+            infra::deploy::package::zip_bootstrap(&elf).unwrap()
+        };
+        let (old, new) = (zip(b"old"), zip(b"new"));
+        let new_sha = infra::deploy::package::sha256_hex(&new);
+        let key = format!("token-function/{new_sha}.zip");
+        aws.s3.create_bucket().bucket(&bucket).create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint("eu-west-1".into()).build(),
+        ).send().await.unwrap();
+        aws.s3.put_object().bucket(&bucket).key(&key).body(new.clone().into()).send().await.unwrap();
+        aws.lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role("arn:aws:iam::000000000000:role/swapped")
+            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(old)).build())
+            .send()
+            .await
+            .unwrap();
+        settle(&aws.lambda, &name).await;
+        let v1 = aws.lambda.publish_version().function_name(&name).send().await.unwrap().version().unwrap().to_owned();
+        aws.lambda.create_alias().function_name(&name).name("live").function_version(&v1).send().await.unwrap();
+        let target = infra::deploy::hotswap::Target { function: name.clone(), alias: Some("live".into()) };
+        assert!(infra::deploy::hotswap::code_drift(&aws, &target, &key).await.unwrap().len() == 2);
+
+        let code = infra::deploy::hotswap::Code { bucket: &bucket, key: &key, sha256: &new_sha };
+        let version = infra::deploy::hotswap::swap(&aws, &target, code).await.unwrap();
+        assert_ne!(version, v1);
+        let live = infra::deploy::served::served(&aws.lambda, &name, "live").await.unwrap();
+        assert_eq!((live.version.as_str(), live.runs_code(&new_sha)), (version.as_str(), Some(true)));
+        assert!(live.routing.is_empty(), "{:?}", live.routing);
+        assert_eq!(infra::deploy::hotswap::code_drift(&aws, &target, &key).await.unwrap(), Vec::<String>::new());
+        // The stack's artifact is another: both qualifiers are named.
+        let other = format!("token-function/{}.zip", "0".repeat(64));
+        let lines = infra::deploy::hotswap::code_drift(&aws, &target, &other).await.unwrap();
+        assert!(lines[0].contains(&format!("{name}:$LATEST runs code ")) && lines[1].contains(":live runs code "), "{lines:?}");
+        aws.lambda.delete_function().function_name(&name).send().await.unwrap();
     });
 }
 

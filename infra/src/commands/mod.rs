@@ -178,12 +178,20 @@ fn folder(env: &Environment) -> std::sync::Arc<Folder> {
     folder_at(env.source.parent().unwrap_or(Path::new(".")), &[])
 }
 
-/// The folder `dir`, read once per process; the first read also validates the environments
+/// Each folder read by this process, by path ([`folder_at`]).
+static FOLDERS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, std::sync::Arc<Folder>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Forgets every folder read so far: the next read sees the files as they are now (`watch`
+/// reads them again on every change).
+fn forget_folders() {
+    FOLDERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+}
+
+/// The folder `dir`, read once per process (until [`forget_folders`]); the first read also validates the environments
 /// named in `validate`, each on the thread that loads it (the command's targets: a barrier
 /// less between loading and validating).
 fn folder_at(dir: &Path, validate: &[String]) -> std::sync::Arc<Folder> {
-    static FOLDERS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<PathBuf, std::sync::Arc<Folder>>>> =
-        std::sync::LazyLock::new(Default::default);
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let mut folders = FOLDERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     folders.entry(dir.to_owned()).or_insert_with(|| std::sync::Arc::new(read_folder(dir, validate))).clone()

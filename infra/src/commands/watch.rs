@@ -81,6 +81,8 @@ pub fn run(dir: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
         }
         let mut swapped = None;
         loop {
+            // What changed until now is read by this cycle; later changes start another.
+            while changes.try_recv().is_ok() {}
             match cycle(dir, &args).await {
                 Ok(Some(key)) => swapped = Some(key),
                 Ok(None) => {}
@@ -131,6 +133,7 @@ async fn next_change(changes: &mut tokio::sync::mpsc::UnboundedReceiver<PathBuf>
 /// One rebuild and hotswap, with the environment file read again. Returns the artifact key
 /// swapped in, if any.
 async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<String>> {
+    super::forget_folders();
     let env = super::environment(dir, &args.env)?;
     guards::allows_hotswap(&env, &format!("watch {}", args.env))?;
     if !args.ignore_change_window {

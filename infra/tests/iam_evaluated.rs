@@ -92,6 +92,15 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("delete_queue", "sqs:DeleteQueue", Target::DrillQueue),
     ("get_queue_url", "sqs:GetQueueUrl", Target::DrillQueue),
     ("receive_message", "sqs:ReceiveMessage", Target::DrillQueue),
+    // diff, deploy and drift compare the code the function runs with its stack's
+    // (crate::deploy::hotswap::code_drift).
+    ("get_function_configuration", "lambda:GetFunctionConfiguration", Target::Function),
+    ("get_alias", "lambda:GetAlias", Target::Function),
+    // deploy --hotswap and watch: only where the environment file allows hotswaps.
+    ("get_template", "cloudformation:GetTemplate", Target::Hotswap),
+    ("update_function_code", "lambda:UpdateFunctionCode", Target::Hotswap),
+    ("publish_version", "lambda:PublishVersion", Target::Hotswap),
+    ("update_alias", "lambda:UpdateAlias", Target::Hotswap),
 ];
 
 /// What a deploy call is on.
@@ -99,6 +108,9 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
 pub enum Target {
     Stack,
     Function,
+    /// A hotswap's call on the service stack (`GetTemplate`) or the function: allowed exactly
+    /// where the environment file sets `deploy.allow_hotswap`.
+    Hotswap,
     /// The key the signing key pairs are encrypted under, with the context deploy sends.
     KeyEncryptionKey,
     /// The secret holding the key pairs.
@@ -121,8 +133,6 @@ const NOT_IN_CI: &[(&str, &str)] = &[
     ("create_stack", "bootstrap runs with administrator rights, once"),
     ("update_stack", "bootstrap runs with administrator rights, once"),
     ("list_objects_v2", "not called in CI"),
-    ("get_alias", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
-    ("get_function_configuration", "serve --lambda and the smoke check against an emulator, not in CI on AWS"),
     ("filter_log_events", "infra logs runs with an operator's credentials"),
 ];
 
@@ -553,6 +563,10 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
     let svc = Resolver { parameters: artifact_parameters(boot), ..resolver_of(env, &jsons[1]) };
     let q = env.qualified();
     for (_, action, target) in DEPLOY_CALLS {
+        if let Target::Hotswap = target {
+            hotswap_requests(out, env, action, &jsons[1].0);
+            continue;
+        }
         if let Target::KeyEncryptionKey = target {
             let c = json!({"kms:EncryptionContext:service": q, "kms:EncryptionContext:slot": "b"});
             let kek = svc.arn("TokenSigningKeyEncryptionKey");
@@ -569,7 +583,7 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
             Target::Artifact => vec![format!("{}/token-function/{}.zip", boot.arn("AssetsBucket"), "0".repeat(64))],
             Target::Any => vec!["*".into()],
             Target::KeyPairs => vec![svc.arn("TokenSigningKeyPairs")],
-            Target::KeyEncryptionKey => unreachable!("handled above"),
+            Target::KeyEncryptionKey | Target::Hotswap => unreachable!("handled above"),
             Target::Function => {
                 vec![format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env))]
             }
@@ -606,6 +620,21 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
         "Allow",
         format!("{} change sets run as the execution role", env.name),
     );
+}
+
+/// A hotswap's call, allowed where the file allows hotswaps and denied elsewhere (the shipped
+/// staging and prod): `GetTemplate` on the service stack, the rest on the function.
+fn hotswap_requests(out: &mut Requests, env: &Environment, action: &str, service_stack: &str) {
+    let (a, r) = (env.account_id.as_str(), env.region.as_str());
+    let resource = match action.starts_with("cloudformation:") {
+        true => format!("arn:aws:cloudformation:{r}:{a}:stack/{service_stack}/0000-1111"),
+        false => format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env)),
+    };
+    let (want, why) = match env.deploy.allow_hotswap {
+        true => ("Allow", format!("{} allows hotswaps: {action}", env.name)),
+        false => ("Deny", format!("{} changes only through CloudFormation: no {action}", env.name)),
+    };
+    out.push("DeployRole", action, &resource, json!({}), want, why);
 }
 
 /// The `alarms test` drill's queue, as `deploy::alarms::drill_queue_name` names it.

@@ -99,6 +99,23 @@ mod tests {
     use crate::stacks::outputs::service as output;
     use std::collections::BTreeMap;
     use std::path::Path;
+
+    /// Hotswaps are refused, naming the file's key, wherever the file does not allow them: the
+    /// shipped staging and prod, and dev with the key turned off.
+    #[test]
+    fn hotswaps_are_refused_unless_the_file_allows_them() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");
+        for (name, allowed) in [("dev", true), ("staging", false), ("prod", false)] {
+            let mut env = Environment::load_named(&dir, name).unwrap();
+            assert_eq!(allows_hotswap(&env, "watch").is_ok(), allowed, "{name}");
+            env.deploy.allow_hotswap = !allowed;
+            let refused = allows_hotswap(&env, "watch").err().map(|e| e.to_string());
+            assert_eq!(refused.is_some(), allowed, "{name}");
+        }
+        let prod = Environment::load_named(&dir, "prod").unwrap();
+        let e = allows_hotswap(&prod, "deploy prod --hotswap").unwrap_err().to_string();
+        assert!(e.contains("prod.yaml:deploy.allow_hotswap (line ") && e.contains("`deploy prod --hotswap` is refused"), "{e}");
+    }
     use token_function::jwt::Algorithm;
 
     /// Changing the signing mode of a deployed stack is refused unless asked for; a stack from

@@ -311,7 +311,10 @@ fn hotswaps_change_only_code_and_show_as_drift() {
     runs(&two);
     let (code, out, err) = env.run(&["drift", "dev", "--stack", "service"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("MODIFIED   TokenFunction (AWS::Lambda::Function): ") && out.contains("$LATEST runs code"), "{out}");
+    assert!(
+        out.contains("MODIFIED   TokenFunction (AWS::Lambda::Function): ") && out.contains("$LATEST runs code"),
+        "{out}"
+    );
     let (code, _, err) = env.diff();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("drifted: ") && err.contains("deploy puts the stack's code token-function/"), "{err}");
@@ -332,7 +335,9 @@ fn hotswaps_change_only_code_and_show_as_drift() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("not a code-only change, so a full deploy instead:"), "{err}");
     assert!(err.contains(&format!("{prefix}-dev-service: the template changes (resources TokenFunction)")), "{err}");
-    boto(&format!("assert client('lambda').get_function_configuration(FunctionName='{function}')['MemorySize'] == 384"));
+    boto(&format!(
+        "assert client('lambda').get_function_configuration(FunctionName='{function}')['MemorySize'] == 384"
+    ));
     runs(&two);
     hotswaps_are_refused_unless_allowed(&env);
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
@@ -926,9 +931,15 @@ fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
         let (old, new) = (zip(b"old"), zip(b"new"));
         let new_sha = infra::deploy::package::sha256_hex(&new);
         let key = format!("token-function/{new_sha}.zip");
-        aws.s3.create_bucket().bucket(&bucket).create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint("eu-west-1".into()).build(),
-        ).send().await.unwrap();
+        aws.s3
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint("eu-west-1".into()).build(),
+            )
+            .send()
+            .await
+            .unwrap();
         aws.s3.put_object().bucket(&bucket).key(&key).body(new.clone().into()).send().await.unwrap();
         aws.lambda
             .create_function()
@@ -956,7 +967,10 @@ fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
         // The stack's artifact is another: both qualifiers are named.
         let other = format!("token-function/{}.zip", "0".repeat(64));
         let lines = infra::deploy::hotswap::code_drift(&aws, &target, &other).await.unwrap();
-        assert!(lines[0].contains(&format!("{name}:$LATEST runs code ")) && lines[1].contains(":live runs code "), "{lines:?}");
+        assert!(
+            lines[0].contains(&format!("{name}:$LATEST runs code ")) && lines[1].contains(":live runs code "),
+            "{lines:?}"
+        );
         aws.lambda.delete_function().function_name(&name).send().await.unwrap();
     });
 }

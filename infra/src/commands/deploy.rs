@@ -334,7 +334,10 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
             let code = match id {
                 StackId::Service => {
                     let template = crate::stacks::service::build(&env)?.to_json();
-                    pipeline::function_drift(&aws, &env, &template).await?.map(|(_, _, lines)| lines).unwrap_or_default()
+                    pipeline::function_drift(&aws, &env, &template)
+                        .await?
+                        .map(|(_, _, lines)| lines)
+                        .unwrap_or_default()
                 }
                 _ => vec![],
             };

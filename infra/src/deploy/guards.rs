@@ -114,7 +114,10 @@ mod tests {
         }
         let prod = Environment::load_named(&dir, "prod").unwrap();
         let e = allows_hotswap(&prod, "deploy prod --hotswap").unwrap_err().to_string();
-        assert!(e.contains("prod.yaml:deploy.allow_hotswap (line ") && e.contains("`deploy prod --hotswap` is refused"), "{e}");
+        assert!(
+            e.contains("prod.yaml:deploy.allow_hotswap (line ") && e.contains("`deploy prod --hotswap` is refused"),
+            "{e}"
+        );
     }
     use token_function::jwt::Algorithm;
 

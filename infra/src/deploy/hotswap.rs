@@ -178,7 +178,9 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .s3_key(code.key)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error())))?;
+        .map_err(|e| {
+            anyhow::anyhow!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error()))
+        })?;
     let runs = updated(aws, function, code.key).await?;
     if runs != want {
         anyhow::bail!(
@@ -197,7 +199,11 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!("PublishVersion: {}; {}", DisplayErrorContext(e.into_service_error()), left("serves the old version"))
+            anyhow::anyhow!(
+                "PublishVersion: {}; {}",
+                DisplayErrorContext(e.into_service_error()),
+                left("serves the old version")
+            )
         })?
         .version()
         .unwrap_or("$LATEST")
@@ -207,7 +213,9 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .function_name(function)
         .name(alias)
         .function_version(&version)
-        .routing_config(AliasRoutingConfiguration::builder().set_additional_version_weights(Some(Default::default())).build())
+        .routing_config(
+            AliasRoutingConfiguration::builder().set_additional_version_weights(Some(Default::default())).build(),
+        )
         .send()
         .await
         .map_err(|e| {
@@ -227,13 +235,9 @@ async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<String>
     let mut wait = Duration::from_millis(200);
     let going_on = format!("Lambda goes on updating {function} to {key}");
     loop {
-        let c = aws
-            .lambda
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("GetFunctionConfiguration {function}: {}", DisplayErrorContext(e.into_service_error())))?;
+        let c = aws.lambda.get_function_configuration().function_name(function).send().await.map_err(|e| {
+            anyhow::anyhow!("GetFunctionConfiguration {function}: {}", DisplayErrorContext(e.into_service_error()))
+        })?;
         match c.last_update_status() {
             Some(LastUpdateStatus::InProgress) => {}
             Some(LastUpdateStatus::Failed) => anyhow::bail!(
@@ -346,8 +350,18 @@ mod tests {
             ("code only", spec(t.clone(), &params), Some(&now), vec![]),
             ("a rolled-back update serves", spec(t.clone(), &params), Some(&rolled_back), vec![]),
             ("template", spec(bigger, &params), Some(&now), vec!["s: the template changes (Outputs, resources Fn)"]),
-            ("parameter", spec(t.clone(), &[("ArtifactBucket", Some("c"))]), Some(&now), vec!["s: parameter ArtifactBucket changes from `b` to `c`"]),
-            ("new parameter", spec(t.clone(), &[("KeySpec", Some("ECC_NIST_P256"))]), Some(&now), vec!["s: parameter KeySpec is new"]),
+            (
+                "parameter",
+                spec(t.clone(), &[("ArtifactBucket", Some("c"))]),
+                Some(&now),
+                vec!["s: parameter ArtifactBucket changes from `b` to `c`"],
+            ),
+            (
+                "new parameter",
+                spec(t.clone(), &[("KeySpec", Some("ECC_NIST_P256"))]),
+                Some(&now),
+                vec!["s: parameter KeySpec is new"],
+            ),
             ("tags", tagged, Some(&now), vec!["s: stack tags change (cost-center)"]),
             ("protection", protected, Some(&now), vec!["s: termination protection changes to true"]),
             ("absent", spec(t.clone(), &params), None, vec!["s is not deployed"]),

@@ -261,7 +261,9 @@ mod tests {
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(a.key(), format!("token-function/{}.zip", a.sha256));
         assert_eq!(key_sha256(&a.key()), Some(a.sha256.as_str()));
-        for not_a_key in ["token-function/abc.zip", "other/x.zip", &a.key().replace(".zip", ".jar"), &a.key().to_uppercase()] {
+        for not_a_key in
+            ["token-function/abc.zip", "other/x.zip", &a.key().replace(".zip", ".jar"), &a.key().to_uppercase()]
+        {
             assert_eq!(key_sha256(not_a_key), None, "{not_a_key}");
         }
         assert_eq!(a.glibc, Some((2, 34)));

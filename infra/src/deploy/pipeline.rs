@@ -1151,9 +1151,13 @@ impl<'a> Hotswapper<'a> {
         let mut why = Vec::new();
         for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap) {
             let params = match s.id {
-                StackId::Service => {
-                    service_parameters(run.existing.as_ref(), &run.bucket, Some(&key), None, run.env.signing_key.algorithm)
-                }
+                StackId::Service => service_parameters(
+                    run.existing.as_ref(),
+                    &run.bucket,
+                    Some(&key),
+                    None,
+                    run.env.signing_key.algorithm,
+                ),
                 _ => vec![],
             };
             let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, params) };

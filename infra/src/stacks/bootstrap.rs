@@ -265,8 +265,10 @@ fn deploy_statements(
 /// CloudFormation.
 fn function_statements(env: &Environment, stack_arn: &dyn Fn(&str) -> Value<String>) -> Vec<Statement> {
     let function = || vec![sub(format!("{P}:lambda:{RA}:function:{}-*", env.qualified()))];
-    let mut statements =
-        vec![Statement::allow(&["lambda:GetFunctionConfiguration", "lambda:GetAlias"], function()).sid("ReadTheFunctionsCode")];
+    let mut statements = vec![
+        Statement::allow(&["lambda:GetFunctionConfiguration", "lambda:GetAlias"], function())
+            .sid("ReadTheFunctionsCode"),
+    ];
     if env.deploy.allow_hotswap {
         statements.extend([
             Statement::allow(&["cloudformation:GetTemplate"], vec![stack_arn("service"), stack_arn("monitoring")])

@@ -384,7 +384,7 @@ fn policy_rows(prod: &Environment) -> Vec<Row> {
         (
             "POL004",
             prod_edited("  reserved_concurrency: 200\n", ""),
-            "environments/prod.yaml:policy.require_reserved_concurrency (line 95)",
+            "environments/prod.yaml:policy.require_reserved_concurrency (line 96)",
         ),
         (
             "POL005",

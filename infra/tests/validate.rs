@@ -180,7 +180,7 @@ fn findings_about_settings_point_at_the_file() {
         (
             ("  reserved_concurrency: 200\n", ""),
             "POL004",
-            "environments/prod.yaml:policy.require_reserved_concurrency (line 95)",
+            "environments/prod.yaml:policy.require_reserved_concurrency (line 96)",
             "set function.reserved_concurrency",
         ),
         (

@@ -585,7 +585,8 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
             Target::KeyPairs => vec![svc.arn("TokenSigningKeyPairs")],
             Target::KeyEncryptionKey | Target::Hotswap => unreachable!("handled above"),
             Target::Function => {
-                vec![format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env))]
+                let f = format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env));
+                vec![format!("{f}:live"), f]
             }
             Target::Alarm => vec![format!("arn:aws:cloudwatch:{r}:{a}:alarm:{q}-api-5xx-rate")],
             Target::Topic => {
@@ -626,15 +627,30 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
 /// staging and prod): `GetTemplate` on the service stack, the rest on the function.
 fn hotswap_requests(out: &mut Requests, env: &Environment, action: &str, service_stack: &str) {
     let (a, r) = (env.account_id.as_str(), env.region.as_str());
-    let resource = match action.starts_with("cloudformation:") {
-        true => format!("arn:aws:cloudformation:{r}:{a}:stack/{service_stack}/0000-1111"),
-        false => format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env)),
+    let function = format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env));
+    let resources = match action.starts_with("cloudformation:") {
+        true => vec![format!("arn:aws:cloudformation:{r}:{a}:stack/{service_stack}/0000-1111")],
+        false => vec![format!("{function}:live"), function],
     };
-    let (want, why) = match env.deploy.allow_hotswap {
-        true => ("Allow", format!("{} allows hotswaps: {action}", env.name)),
-        false => ("Deny", format!("{} changes only through CloudFormation: no {action}", env.name)),
-    };
-    out.push("DeployRole", action, &resource, json!({}), want, why);
+    for resource in resources {
+        let (want, why) = match env.deploy.allow_hotswap {
+            true => ("Allow", format!("{} allows hotswaps: {action}", env.name)),
+            false => ("Deny", format!("{} changes only through CloudFormation: no {action}", env.name)),
+        };
+        out.push("DeployRole", action, &resource, json!({}), want, why);
+    }
+    // Never another environment's function whose name extends this one's.
+    if action.starts_with("lambda:") {
+        let other = format!("arn:aws:lambda:{r}:{a}:function:{}-eu-token", env.qualified());
+        out.push(
+            "DeployRole",
+            action,
+            &other,
+            json!({}),
+            "Deny",
+            format!("{} not another environment's function", env.name),
+        );
+    }
 }
 
 /// The `alarms test` drill's queue, as `deploy::alarms::drill_queue_name` names it.

@@ -343,6 +343,11 @@ fn deploy_rows(dev: &Environment, prod: &Environment) -> Vec<Row> {
             prod_edited("  cost-center: \"4711\"\n", &(0..48).map(|i| format!("  t{i}: x\n")).collect::<String>()),
             "environments/prod.yaml:tags (line 7)",
         ),
+        (
+            "DEPLOY004",
+            prod_edited("  allow_hotswap: false", "  allow_hotswap: true"),
+            "environments/prod.yaml:deploy.allow_hotswap (line 83)",
+        ),
         ("LAMBDA001", prod_alarms(&slow), "environments/dev.yaml:function.timeout_seconds (line 13)"),
         (
             "LAMBDA002",

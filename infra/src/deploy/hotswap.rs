@@ -86,10 +86,14 @@ pub fn differences(spec: &StackSpec, deployed: Option<&Deployed>, code: &str) ->
     for (key, value) in &spec.parameters {
         let Some(value) = value.as_ref().filter(|_| key != code) else { continue };
         match d.parameters.get(key) {
-            Some(now) if now == value => {}
+            // A `NoEcho` value reads back masked: it cannot be compared.
+            Some(now) if now == value || now == "****" => {}
             Some(now) => why.push(format!("{name}: parameter {key} changes from `{now}` to `{value}`")),
             None => why.push(format!("{name}: parameter {key} is new")),
         }
+    }
+    for key in d.parameters.keys().filter(|k| !spec.parameters.iter().any(|(p, _)| p == *k)) {
+        why.push(format!("{name}: parameter {key} is no longer given (an update would take its default)"));
     }
     if spec.tags != d.tags {
         let keys: Vec<&str> = spec
@@ -171,20 +175,28 @@ pub const UPDATE_WAIT: Duration = Duration::from_secs(300);
 pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<String> {
     let function = &target.function;
     let want = base64_sha256(code.sha256);
-    aws.lambda
+    if interrupt::interrupted() {
+        anyhow::bail!("interrupted before {function}'s code was updated; nothing changed");
+    }
+    // An update under way (CloudFormation's, another hotswap's) ends first; its revision then
+    // guards against one that starts meanwhile (the call fails instead of racing it).
+    let (_, revision) = updated(aws, function, code.key).await?;
+    let sent = aws
+        .lambda
         .update_function_code()
         .function_name(function)
         .s3_bucket(code.bucket)
         .s3_key(code.key)
+        .set_revision_id(revision)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error()))
-        })?;
-    let runs = updated(aws, function, code.key).await?;
+        .map_err(|e| format!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error())));
+    // A call retried after its first attempt went through is refused: the code counts.
+    let (runs, revision) = updated(aws, function, code.key).await?;
     if runs != want {
         anyhow::bail!(
-            "{function} runs code {runs} after the update, not {} ({want}): another update ran meanwhile",
+            "{}{function} runs code {runs}, not {} ({want}): another update ran meanwhile",
+            sent.err().map(|e| format!("{e}; ")).unwrap_or_default(),
             code.key
         );
     }
@@ -195,6 +207,7 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .publish_version()
         .function_name(function)
         .code_sha256(&want)
+        .set_revision_id(revision)
         .description(format!("hotswap: code {}", code.key))
         .send()
         .await
@@ -229,11 +242,11 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
 }
 
 /// Waits until the function's last update is no longer `InProgress` and returns the
-/// `CodeSha256` it runs; polls from 200 ms up to every 2 s.
-async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<String> {
+/// `CodeSha256` it runs and its `RevisionId`; polls from 200 ms up to every 2 s.
+async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<(String, Option<String>)> {
     let until = Instant::now() + UPDATE_WAIT;
     let mut wait = Duration::from_millis(200);
-    let going_on = format!("Lambda goes on updating {function} to {key}");
+    let going_on = format!("an update of {function} goes on in Lambda; `drift` shows the code it runs once it ends");
     loop {
         let c = aws.lambda.get_function_configuration().function_name(function).send().await.map_err(|e| {
             anyhow::anyhow!("GetFunctionConfiguration {function}: {}", DisplayErrorContext(e.into_service_error()))
@@ -241,11 +254,11 @@ async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<String>
         match c.last_update_status() {
             Some(LastUpdateStatus::InProgress) => {}
             Some(LastUpdateStatus::Failed) => anyhow::bail!(
-                "Lambda failed to update {function} to {key}: {} ({})",
+                "Lambda failed to update {function} (to {key}): {} ({})",
                 c.last_update_status_reason().unwrap_or("no reason given"),
                 c.last_update_status_reason_code().map_or("", |r| r.as_str())
             ),
-            _ => return Ok(c.code_sha256().unwrap_or_default().to_owned()),
+            _ => return Ok((c.code_sha256().unwrap_or_default().to_owned(), c.revision_id().map(str::to_owned))),
         }
         if Instant::now() >= until {
             anyhow::bail!("{going_on}: still in progress after {} s", UPDATE_WAIT.as_secs());
@@ -345,6 +358,9 @@ mod tests {
         failed.status = StackStatus::UpdateRollbackFailed;
         let mut running = now.clone();
         running.status = StackStatus::UpdateInProgress;
+        let masked = deployed(t.clone(), &[("ArtifactKey", "old"), ("KeyStage", "B"), ("ArtifactBucket", "****")]);
+        let dropped =
+            deployed(t.clone(), &[("ArtifactKey", "old"), ("KeyStage", "B"), ("ArtifactBucket", "b"), ("Old", "x")]);
         let rolled_back = Deployed { status: StackStatus::UpdateRollbackComplete, ..now.clone() };
         let cases: Vec<(&str, StackSpec, Option<&Deployed>, Vec<&str>)> = vec![
             ("code only", spec(t.clone(), &params), Some(&now), vec![]),
@@ -352,19 +368,26 @@ mod tests {
             ("template", spec(bigger, &params), Some(&now), vec!["s: the template changes (Outputs, resources Fn)"]),
             (
                 "parameter",
-                spec(t.clone(), &[("ArtifactBucket", Some("c"))]),
+                spec(t.clone(), &[("ArtifactKey", Some("new")), ("KeyStage", None), ("ArtifactBucket", Some("c"))]),
                 Some(&now),
                 vec!["s: parameter ArtifactBucket changes from `b` to `c`"],
             ),
             (
                 "new parameter",
-                spec(t.clone(), &[("KeySpec", Some("ECC_NIST_P256"))]),
+                spec(t.clone(), &[params.as_slice(), &[("KeySpec", Some("ECC_NIST_P256"))]].concat()),
                 Some(&now),
                 vec!["s: parameter KeySpec is new"],
             ),
             ("tags", tagged, Some(&now), vec!["s: stack tags change (cost-center)"]),
             ("protection", protected, Some(&now), vec!["s: termination protection changes to true"]),
             ("absent", spec(t.clone(), &params), None, vec!["s is not deployed"]),
+            ("masked", spec(t.clone(), &params), Some(&masked), vec![]),
+            (
+                "dropped",
+                spec(t.clone(), &params),
+                Some(&dropped),
+                vec!["s: parameter Old is no longer given (an update would take its default)"],
+            ),
             ("failed", spec(t.clone(), &params), Some(&failed), vec!["s is UPDATE_ROLLBACK_FAILED"]),
             ("running", spec(t.clone(), &params), Some(&running), vec!["s is UPDATE_IN_PROGRESS"]),
         ];

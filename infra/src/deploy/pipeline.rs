@@ -595,7 +595,7 @@ impl<'a> Run<'a> {
             if service && !self.opts.plan {
                 self.no_change().await?;
             }
-            let drifted = service && self.settle_code(s).await;
+            let drifted = service && self.settle_code(s).await?;
             if !self.opts.plan {
                 self.protect_unchanged(&spec).await?;
             }
@@ -614,7 +614,7 @@ impl<'a> Run<'a> {
         }
         if self.opts.plan {
             if service {
-                self.settle_code(s).await;
+                self.settle_code(s).await?;
             }
             if self.opts.save {
                 self.keep(s, &spec, Some(&plan)).await?;
@@ -704,39 +704,55 @@ impl<'a> Run<'a> {
     }
 
     /// Where the function runs other code than the service stack names (a hotswap, a change
-    /// outside CloudFormation), which no change set sees: a plan names it; a deploy puts the
-    /// stack's code back where the environment allows hotswaps (its deploy role may update code),
-    /// and says how otherwise. Returns whether the code drifted. A failed read or put-back is a
-    /// warning: the stacks are deployed either way.
-    async fn settle_code(&self, s: &Stack) -> bool {
+    /// outside CloudFormation), which no change set sees: a plan names it and says what the
+    /// deploy would do; a deploy puts the stack's code back where the environment allows
+    /// hotswaps (its deploy role may update code), and says how otherwise. Returns whether the
+    /// code drifted. A failed read is a warning (the stacks are deployed either way).
+    ///
+    /// # Errors
+    /// The put-back failed: the stacks are deployed, but the function runs other code.
+    async fn settle_code(&self, s: &Stack) -> anyhow::Result<bool> {
         let drift = match function_drift(&self.aws, self.env, &s.template.to_json()).await {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("warning: could not compare the function's code with its stack's: {e:#}");
-                return false;
+                return Ok(false);
             }
         };
-        let Some((target, code, lines)) = drift else { return false };
+        let Some((target, code, lines)) = drift else { return Ok(false) };
         for line in &lines {
             eprintln!("drifted: {line}");
         }
-        if self.opts.plan {
-            eprintln!("deploy puts the stack's code {} back", code.key);
-        } else if !self.env.deploy.allow_hotswap {
-            eprintln!(
-                "warning: not put back here ({} is false, so the deploy role may not update code): deploy other code, which CloudFormation then installs, or put s3://{}/{} back in the Lambda console",
+        let allowed = self.env.deploy.allow_hotswap;
+        let cannot = || {
+            format!(
+                "{} is false, so the deploy role may not update code: deploy other code, which CloudFormation then installs, or put s3://{}/{} back in the Lambda console",
                 self.env.locate("deploy.allow_hotswap"),
                 code.bucket,
                 code.key
-            );
-        } else {
-            let code = hotswap::Code { bucket: &code.bucket, key: &code.key, sha256: &code.sha256 };
-            match hotswap::swap(&self.aws, &target, code).await {
-                Ok(version) => eprintln!("function: put the stack's code {} back ({version})", code.key),
-                Err(e) => eprintln!("warning: could not put the stack's code back: {e:#}"),
+            )
+        };
+        let planned = self.uploaded.as_ref().map(Artifact::key).filter(|k| *k != code.key);
+        if self.opts.plan {
+            match planned {
+                Some(key) => eprintln!("the change set installs {key}, which ends this"),
+                None if allowed => eprintln!("deploy puts the stack's code {} back", code.key),
+                None => eprintln!("deploy cannot put the stack's code back: {}", cannot()),
             }
+        } else if !allowed {
+            eprintln!("warning: not put back: {}", cannot());
+        } else {
+            let put = hotswap::Code { bucket: &code.bucket, key: &code.key, sha256: &code.sha256 };
+            let version = hotswap::swap(&self.aws, &target, put).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "the stacks are deployed, but putting the stack's code {} back failed: {e:#}; `{}` tries again",
+                    code.key,
+                    self.deploy_again()
+                )
+            })?;
+            eprintln!("function: put the stack's code {} back ({version})", code.key);
         }
-        true
+        Ok(true)
     }
 
     /// A service stack with no changes: its key pairs are brought to its stage as it is now
@@ -755,7 +771,7 @@ impl<'a> Run<'a> {
     async fn after_service(&self, s: &Stack, outputs: &ServiceOutputs) -> anyhow::Result<()> {
         let stage = outputs.key_stage;
         let algorithm = sync_key_pairs(&self.aws, self.env, outputs, (stage, stage), &self.deploy_again()).await?;
-        self.settle_code(s).await;
+        self.settle_code(s).await?;
         if self.opts.no_smoke_check {
             return Ok(());
         }
@@ -1100,7 +1116,10 @@ pub async fn function_drift(
     let (Some(bucket), Some(key)) = (param(service::PARAM_ARTIFACT_BUCKET), param(service::PARAM_ARTIFACT_KEY)) else {
         return Ok(None);
     };
-    if stack::status(&now).never_created() {
+    // A stack never created names no code; while an operation runs, what the function runs
+    // is in flux (CloudFormation or CodeDeploy moving it).
+    let status = stack::status(&now);
+    if status.never_created() || !status.is_settled() {
         return Ok(None);
     }
     let target = hotswap_target(env, template);

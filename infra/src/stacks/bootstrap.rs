@@ -264,7 +264,9 @@ fn deploy_statements(
 /// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
 /// CloudFormation.
 fn function_statements(env: &Environment, stack_arn: &dyn Fn(&str) -> Value<String>) -> Vec<Statement> {
-    let function = || vec![sub(format!("{P}:lambda:{RA}:function:{}-*", env.qualified()))];
+    let name = super::service::function_name(env);
+    let function =
+        || vec![sub(format!("{P}:lambda:{RA}:function:{name}")), sub(format!("{P}:lambda:{RA}:function:{name}:*"))];
     let mut statements = vec![
         Statement::allow(&["lambda:GetFunctionConfiguration", "lambda:GetAlias"], function())
             .sid("ReadTheFunctionsCode"),

@@ -32,8 +32,16 @@ pub const DEPLOY003: Rule = Rule {
     source: "CloudFormation API reference, \"RollbackConfiguration\"; CodeDeploy User Guide, \"CodeDeploy quotas\"; CloudFormation User Guide, \"CloudFormation quotas\"",
 };
 
+/// DEPLOY004.
+pub const DEPLOY004: Rule = Rule {
+    id: "DEPLOY004",
+    severity: Severity::Error,
+    summary: "an environment with a canary does not allow hotswaps: CodeDeploy owns its `live` alias, and a version published outside it makes the next deploy's version resource fail (Lambda publishes no version of unchanged code and configuration) or shift from a version CloudFormation does not know",
+    source: "Lambda API reference, \"PublishVersion\"; CloudFormation User Guide, \"UpdatePolicy attribute\" (CodeDeployLambdaAliasUpdate)",
+};
+
 /// The rules of this family.
-pub const RULES: &[&Rule] = &[&DEPLOY001, &DEPLOY002, &DEPLOY003];
+pub const RULES: &[&Rule] = &[&DEPLOY001, &DEPLOY002, &DEPLOY003, &DEPLOY004];
 
 /// CloudFormation `RollbackConfiguration.RollbackTriggers`: at most 5 (CloudFormation API
 /// reference, `RollbackConfiguration`).
@@ -66,6 +74,13 @@ pub(super) fn limits(cx: &mut Ctx<'_>, env: &Environment) {
                 format!("{critical} critical alarms; a CodeDeploy deployment group watches at most {MAX_DEPLOYMENT_GROUP_ALARMS}"),
             );
         }
+    }
+    if env.deploy.allow_hotswap && env.function.canary.is_some() {
+        cx.push(
+            &DEPLOY004,
+            env.locate("deploy.allow_hotswap"),
+            "a hotswap would move the canary's `live` alias outside CodeDeploy: set it to false, or remove function.canary",
+        );
     }
     let tags = crate::synth::stack_tags(env).len();
     if tags > MAX_STACK_TAGS {

@@ -312,7 +312,11 @@ fn hotswaps_change_only_code_and_show_as_drift() {
     let (code, out, err) = env.run(&["drift", "dev", "--stack", "service"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        out.contains("MODIFIED   TokenFunction (AWS::Lambda::Function): ") && out.contains("$LATEST runs code"),
+        out.contains("MODIFIED   TokenFunction (AWS::Lambda::Function): ")
+            && out.contains(&format!(
+                "$LATEST runs code of SHA-256 {}, not",
+                infra::deploy::package::sha256_hex(&std::fs::read(&two).unwrap())
+            )),
         "{out}"
     );
     let (code, _, err) = env.diff();
@@ -320,7 +324,13 @@ fn hotswaps_change_only_code_and_show_as_drift() {
     assert!(err.contains("drifted: ") && err.contains("deploy puts the stack's code token-function/"), "{err}");
     let (code, _, err) = env.run(&["deploy", "dev", "--hotswap", "--function-zip", &two]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("already; nothing to hotswap"), "{err}");
+    assert!(err.contains("already; nothing to hotswap") && err.contains("no longer matches CloudFormation"), "{err}");
+    // Back to the stack's own code: nothing has drifted.
+    let (code, _, err) = env.run(&["deploy", "dev", "--hotswap", "--function-zip", &one]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("this is the code {prefix}-dev-service names, so nothing has drifted")), "{err}");
+    assert_eq!(env.run(&["drift", "dev", "--stack", "service"]).0, 0);
+    assert_eq!(env.run(&["deploy", "dev", "--hotswap", "--function-zip", &two]).0, 0);
 
     // A full deploy whose change sets leave the code alone puts the stack's code back.
     let (code, _, err) = env.deploy(&["--yes"]);
@@ -389,7 +399,7 @@ fn watch_hotswaps_each_written_zip_until_ctrl_c() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{rest:?}");
     let text = rest.join("\n");
-    assert!(text.contains("stopped watching dev") && text.contains("runs hotswapped code"), "{text}");
+    assert!(text.contains("stopped watching dev") && text.contains("was last seen running its stack's code"), "{text}");
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
 

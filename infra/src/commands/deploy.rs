@@ -113,7 +113,14 @@ fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
         let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
         let started = std::time::Instant::now();
         let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
-        match swapper.attempt(&stacks, &artifact).await? {
+        let attempt = tokio::select! {
+            a = swapper.attempt(&stacks, &artifact) => a?,
+            () = crate::deploy::interrupt::wait() => bail!(
+                "interrupted; a code update already sent goes on in Lambda: `cargo run -- drift {}` shows what the function runs",
+                target(&env.name)
+            ),
+        };
+        match attempt {
             Hotswapped::NotCodeOnly(why) => {
                 eprintln!("not a code-only change, so a full deploy instead:");
                 for line in why {
@@ -319,12 +326,18 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let targets = selected(&env, args.stack)?;
     block_on(async {
         let aws = connect(&env).await?;
-        let mut drifted = false;
+        let (mut drifted, mut noted) = (false, false);
         for (id, name) in targets {
+            if stack::describe(&aws.cfn, &name).await?.is_none() {
+                out!("{name}: not deployed");
+                continue;
+            }
             let (mut status, drifts) = match stack::drift(&aws.cfn, &name, polling()).await {
                 // LocalStack answers DetectStackDrift with "not yet been emulated".
                 Err(e) if aws.emulator && e.to_string().contains("emulated") => {
-                    eprintln!("note: {} does not detect drift; only the function's code is compared", aws.endpoint);
+                    if !std::mem::replace(&mut noted, true) {
+                        eprintln!("note: {} does not detect drift; only the function's code is compared", aws.endpoint);
+                    }
                     (StackDriftStatus::NotChecked, vec![])
                 }
                 other => other?,

@@ -77,14 +77,23 @@ pub fn run(dir: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
         })
         .context("cannot watch files")?;
         for (folder, mode) in &watched.folders {
-            watcher.watch(folder, *mode).with_context(|| format!("cannot watch {}", folder.display()))?;
+            anyhow::ensure!(folder.is_dir(), "cannot watch {}: no such folder", folder.display());
+            watcher.watch(folder, *mode).map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", folder.display()))?;
         }
-        let mut swapped = None;
+        // What the function was last seen running, and whether that is not its stack's code.
+        let mut running = None;
         loop {
-            // What changed until now is read by this cycle; later changes start another.
+            // What changed until now is read by this round; later changes start another.
             while changes.try_recv().is_ok() {}
-            match cycle(dir, &args).await {
-                Ok(Some(key)) => swapped = Some(key),
+            let round = tokio::select! {
+                r = cycle(dir, &args) => r,
+                () = interrupt::wait() => Err(anyhow::anyhow!(
+                    "interrupted during a round; a code update it had sent goes on in Lambda: `cargo run -- drift {}` shows what the function runs",
+                    target(&env.name)
+                )),
+            };
+            match round {
+                Ok(Some(seen)) => running = Some(seen),
                 Ok(None) => {}
                 Err(e) if interrupt::interrupted() => eprintln!("{e:#}"),
                 Err(e) => eprintln!("error: {e:#}"),
@@ -95,13 +104,17 @@ pub fn run(dir: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
         }
         drop(watcher);
         eprintln!("stopped watching {}", target(&args.env));
-        if let Some(key) = swapped {
-            eprintln!(
-                "{} runs hotswapped code {key}: `cargo run -- drift {}` shows it until a full deploy (`cargo run -- deploy {}`)",
+        match running {
+            Some((key, true)) => eprintln!(
+                "{} was last seen running {key}, which is not its stack's code: `cargo run -- drift {}` shows it until a full deploy (`cargo run -- deploy {}`)",
                 service::function_name(&env),
                 target(&env.name),
                 target(&env.name)
-            );
+            ),
+            Some((key, false)) => {
+                eprintln!("{} was last seen running its stack's code {key}", service::function_name(&env))
+            }
+            None => {}
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -130,9 +143,10 @@ async fn next_change(changes: &mut tokio::sync::mpsc::UnboundedReceiver<PathBuf>
     }
 }
 
-/// One rebuild and hotswap, with the environment file read again. Returns the artifact key
-/// swapped in, if any.
-async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<String>> {
+/// One rebuild and hotswap, with the environment file read again. Returns the key of the code
+/// the function runs now and whether it is other than its stack names, where the round found
+/// out.
+async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<(String, bool)>> {
     super::forget_folders();
     let env = super::environment(dir, &args.env)?;
     guards::allows_hotswap(&env, &format!("watch {}", args.env))?;
@@ -146,21 +160,30 @@ async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<String>> {
     let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
     let done = swapper.attempt(&stacks, &artifact).await?;
     report(&env, &artifact, &done, started.elapsed());
-    Ok(matches!(done, Hotswapped::Swapped(_)).then(|| artifact.key()))
+    Ok(done.drifted().map(|drifted| (artifact.key(), drifted)))
 }
 
 /// Says how a hotswap attempt ended; `elapsed` excludes the build.
 pub(super) fn report(env: &Environment, artifact: &Artifact, done: &Hotswapped, elapsed: Duration) {
     let function = service::function_name(env);
     let name = target(&env.name);
-    match done {
-        Hotswapped::Swapped(version) => eprintln!(
-            "hotswapped {function} ({version}) to {} in {:.1} s; {} no longer matches CloudFormation: `cargo run -- drift {name}` shows it until a full deploy (`cargo run -- deploy {name}`)",
-            artifact.key(),
-            elapsed.as_secs_f64(),
+    let standing = |drifted: bool| match drifted {
+        true => format!(
+            "{} no longer matches CloudFormation: `cargo run -- drift {name}` shows it until a full deploy (`cargo run -- deploy {name}`)",
             env.service_stack_name()
         ),
-        Hotswapped::AlreadyRunning => eprintln!("{function} runs {} already; nothing to hotswap", artifact.key()),
+        false => format!("this is the code {} names, so nothing has drifted", env.service_stack_name()),
+    };
+    match done {
+        Hotswapped::Swapped { version, drifted } => eprintln!(
+            "hotswapped {function} ({version}) to {} in {:.1} s; {}",
+            artifact.key(),
+            elapsed.as_secs_f64(),
+            standing(*drifted)
+        ),
+        Hotswapped::AlreadyRunning { drifted } => {
+            eprintln!("{function} runs {} already; nothing to hotswap; {}", artifact.key(), standing(*drifted))
+        }
         Hotswapped::NotCodeOnly(why) => {
             eprintln!("not hotswapped: a deploy would change more than the function's code:");
             for line in why {

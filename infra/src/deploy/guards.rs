@@ -71,7 +71,7 @@ pub fn allows_hotswap(env: &Environment, command: &str) -> anyhow::Result<()> {
         bail!(
             "{}: `{command}` is refused: this environment changes only through CloudFormation (nothing was called); deploy with `cargo run -- deploy {}`, or set deploy.allow_hotswap: true in an environment whose stacks may drift",
             env.locate("deploy.allow_hotswap"),
-            env.name
+            crate::session::target(&env.name)
         );
     }
     Ok(())

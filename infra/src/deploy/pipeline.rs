@@ -1132,13 +1132,32 @@ pub async fn function_drift(
 /// How one hotswap attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hotswapped {
-    /// Lambda runs the new code; the version the API invokes (`$LATEST`, or the alias's new
-    /// version).
-    Swapped(String),
-    /// The API's function runs this code already.
-    AlreadyRunning,
+    /// Lambda runs the new code: the version the API invokes (`$LATEST`, or the alias's new
+    /// version), and whether that code is other than the service stack names (it has drifted).
+    Swapped {
+        /// The version the API invokes.
+        version: String,
+        /// The code is not the stack's artifact.
+        drifted: bool,
+    },
+    /// The API's function runs this code already; whether it is other than the stack names.
+    AlreadyRunning {
+        /// The code is not the stack's artifact.
+        drifted: bool,
+    },
     /// A deploy would change more than the code: why, one line each.
     NotCodeOnly(Vec<String>),
+}
+
+impl Hotswapped {
+    /// Whether the function is left running other code than its stack names (`None`: this
+    /// attempt did not find out).
+    pub fn drifted(&self) -> Option<bool> {
+        match self {
+            Hotswapped::Swapped { drifted, .. } | Hotswapped::AlreadyRunning { drifted } => Some(*drifted),
+            Hotswapped::NotCodeOnly(_) => None,
+        }
+    }
 }
 
 /// One connection for hotswaps: `deploy --hotswap` makes one attempt, `watch` one per save.
@@ -1188,11 +1207,12 @@ impl<'a> Hotswapper<'a> {
         }
         let service = stacks.iter().find(|s| s.id == StackId::Service).context("no service stack")?;
         let target = hotswap_target(run.env, &service.template.to_json());
+        let drifted = run.existing.as_ref().and_then(deployed_artifact) != Some(key.as_str());
         if hotswap::code_drift(&run.aws, &target, &key).await?.is_empty() {
-            return Ok(Hotswapped::AlreadyRunning);
+            return Ok(Hotswapped::AlreadyRunning { drifted });
         }
         let code = hotswap::Code { bucket: &run.bucket, key: &key, sha256: &artifact.sha256 };
-        Ok(Hotswapped::Swapped(hotswap::swap(&run.aws, &target, code).await?))
+        Ok(Hotswapped::Swapped { version: hotswap::swap(&run.aws, &target, code).await?, drifted })
     }
 
     /// The full deploy instead, with `artifact` (uploaded by [`Hotswapper::attempt`]).

@@ -481,3 +481,38 @@ fn a_stack_was_last_updated_when_updated_else_when_created() {
     let updated = base().last_updated_time(DateTime::from_secs(1_796_660_000)).build();
     assert_eq!(stack::last_updated(&updated).as_deref(), Some("2026-12-07T16:13:20Z"));
 }
+
+/// `deploy --from-plan` executes a change set only when CloudFormation's copy of its template
+/// (`GetTemplate` with `ChangeSetName`, which LocalStack answers with the stack's template) is
+/// the one synthesized now: a plan file that names change sets of another template, whoever
+/// made it, is refused, naming what differs.
+#[test]
+fn a_change_set_runs_only_with_the_template_synthesized_here() {
+    let synthesized = serde_json::json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {}});
+    let body = |t: &serde_json::Value| {
+        let text = t.to_string().replace('&', "&amp;").replace('<', "&lt;");
+        ok(
+            "GetTemplate",
+            &format!("<TemplateBody>{text}</TemplateBody><StagesAvailable><member>Original</member></StagesAvailable>"),
+        )
+    };
+    let smuggled = serde_json::json!({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Admin": {"Type": "AWS::IAM::Role"}},
+        "Outputs": {"X": {"Value": "y"}}
+    });
+    let cases = [
+        (body(&synthesized), None),
+        (
+            body(&smuggled),
+            Some(format!(
+                "{STACK}: its change set's template is not the one synthesized here (Outputs, resources Admin)"
+            )),
+        ),
+    ];
+    for (response, want) in cases {
+        let (cfn, replay) = client(vec![event(response)]);
+        let got = rt().block_on(stack::change_set_carries(&cfn, STACK, "arn:cs/1", &synthesized)).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(actions(&replay), ["GetTemplate"]);
+    }
+}

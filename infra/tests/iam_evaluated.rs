@@ -97,7 +97,7 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     ("get_function_configuration", "lambda:GetFunctionConfiguration", Target::Function),
     ("get_alias", "lambda:GetAlias", Target::Function),
     // deploy --hotswap and watch: only where the environment file allows hotswaps.
-    ("get_template", "cloudformation:GetTemplate", Target::Hotswap),
+    ("get_template", "cloudformation:GetTemplate", Target::Stack),
     ("update_function_code", "lambda:UpdateFunctionCode", Target::Hotswap),
     ("publish_version", "lambda:PublishVersion", Target::Hotswap),
     ("update_alias", "lambda:UpdateAlias", Target::Hotswap),
@@ -108,8 +108,8 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
 pub enum Target {
     Stack,
     Function,
-    /// A hotswap's call on the service stack (`GetTemplate`) or the function: allowed exactly
-    /// where the environment file sets `deploy.allow_hotswap`.
+    /// A hotswap's call on the function: allowed exactly where the environment file sets
+    /// `deploy.allow_hotswap`.
     Hotswap,
     /// The key the signing key pairs are encrypted under, with the context deploy sends.
     KeyEncryptionKey,
@@ -564,7 +564,7 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
     let q = env.qualified();
     for (_, action, target) in DEPLOY_CALLS {
         if let Target::Hotswap = target {
-            hotswap_requests(out, env, action, &jsons[1].0);
+            hotswap_requests(out, env, action);
             continue;
         }
         if let Target::KeyEncryptionKey = target {
@@ -623,16 +623,12 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
     );
 }
 
-/// A hotswap's call, allowed where the file allows hotswaps and denied elsewhere (the shipped
-/// staging and prod): `GetTemplate` on the service stack, the rest on the function.
-fn hotswap_requests(out: &mut Requests, env: &Environment, action: &str, service_stack: &str) {
+/// A hotswap's call on the function, allowed where the file allows hotswaps and denied
+/// elsewhere (the shipped staging and prod).
+fn hotswap_requests(out: &mut Requests, env: &Environment, action: &str) {
     let (a, r) = (env.account_id.as_str(), env.region.as_str());
     let function = format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env));
-    let resources = match action.starts_with("cloudformation:") {
-        true => vec![format!("arn:aws:cloudformation:{r}:{a}:stack/{service_stack}/0000-1111")],
-        false => vec![format!("{function}:live"), function],
-    };
-    for resource in resources {
+    for resource in [format!("{function}:live"), function] {
         let (want, why) = match env.deploy.allow_hotswap {
             true => ("Allow", format!("{} allows hotswaps: {action}", env.name)),
             false => ("Deny", format!("{} changes only through CloudFormation: no {action}", env.name)),
@@ -640,17 +636,15 @@ fn hotswap_requests(out: &mut Requests, env: &Environment, action: &str, service
         out.push("DeployRole", action, &resource, json!({}), want, why);
     }
     // Never another environment's function whose name extends this one's.
-    if action.starts_with("lambda:") {
-        let other = format!("arn:aws:lambda:{r}:{a}:function:{}-eu-token", env.qualified());
-        out.push(
-            "DeployRole",
-            action,
-            &other,
-            json!({}),
-            "Deny",
-            format!("{} not another environment's function", env.name),
-        );
-    }
+    let other = format!("arn:aws:lambda:{r}:{a}:function:{}-eu-token", env.qualified());
+    out.push(
+        "DeployRole",
+        action,
+        &other,
+        json!({}),
+        "Deny",
+        format!("{} not another environment's function", env.name),
+    );
 }
 
 /// The `alarms test` drill's queue, as `deploy::alarms::drill_queue_name` names it.

@@ -81,7 +81,10 @@ pub fn differences(spec: &StackSpec, deployed: Option<&Deployed>, code: &str) ->
     let mut why = Vec::new();
     let wanted: Json = serde_json::from_str(&spec.template).unwrap_or(Json::Null);
     if wanted != d.template {
-        why.push(format!("{name}: the template changes ({})", changed_sections(&wanted, &d.template).join(", ")));
+        why.push(format!(
+            "{name}: the template changes ({})",
+            stack::template_differences(&wanted, &d.template).join(", ")
+        ));
     }
     for (key, value) in &spec.parameters {
         let Some(value) = value.as_ref().filter(|_| key != code) else { continue };
@@ -111,26 +114,6 @@ pub fn differences(spec: &StackSpec, deployed: Option<&Deployed>, code: &str) ->
         why.push(format!("{name}: termination protection changes to {}", spec.termination_protection));
     }
     why
-}
-
-/// The top-level sections of two templates that differ; within `Resources`, the logical ids
-/// added, removed or changed.
-fn changed_sections(a: &Json, b: &Json) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let (a, b) = (a.as_object().unwrap_or(&empty), b.as_object().unwrap_or(&empty));
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let mut out = Vec::new();
-    for k in keys.into_iter().filter(|k| a.get(*k) != b.get(*k)) {
-        if k != "Resources" {
-            out.push(k.clone());
-            continue;
-        }
-        let (ra, rb) = (a[k].as_object().unwrap_or(&empty), b[k].as_object().unwrap_or(&empty));
-        let ids: std::collections::BTreeSet<&String> = ra.keys().chain(rb.keys()).collect();
-        let changed: Vec<&str> = ids.into_iter().filter(|id| ra.get(*id) != rb.get(*id)).map(String::as_str).collect();
-        out.push(format!("resources {}", changed.join(", ")));
-    }
-    out
 }
 
 /// The function a hotswap updates, and the alias the API invokes, if any.

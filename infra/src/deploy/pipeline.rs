@@ -868,8 +868,14 @@ pub async fn apply_saved(
     let run = Run::connect(env, &opts, None).await?;
     let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
     let mut plans = Vec::new();
+    if run.aws.emulator {
+        eprintln!(
+            "note: {} answers a change set's template with its stack's, so the change sets' templates are compared on AWS only",
+            run.aws.endpoint
+        );
+    }
     for planned in &saved.stacks {
-        match still_planned(&run, planned).await? {
+        match still_planned(&run, stacks, planned).await? {
             Ok(Some(plan)) => plans.push((planned, plan)),
             Ok(None) => {}
             Err(e) => why.push(e),
@@ -897,8 +903,14 @@ pub async fn apply_saved(
 
 /// `planned` as CloudFormation has it now: its change set (`None` for a stack with nothing to
 /// change) when the stack was not updated since and the change set is still executable with
-/// the parameters it was planned with, else why not.
-async fn still_planned(run: &Run<'_>, planned: &PlannedStack) -> anyhow::Result<Result<Option<Plan>, String>> {
+/// the parameters it was planned with and the template synthesized now (of `stacks`), else why
+/// not. An emulator's change sets' templates are not compared (LocalStack's `GetTemplate`
+/// answers the stack's template whatever change set is named).
+async fn still_planned(
+    run: &Run<'_>,
+    stacks: &[Stack],
+    planned: &PlannedStack,
+) -> anyhow::Result<Result<Option<Plan>, String>> {
     let now = stack::describe(&run.aws.cfn, &planned.name).await?;
     let updated =
         now.as_ref().filter(|s| stack::status(s) != StackStatus::ReviewInProgress).and_then(stack::last_updated);
@@ -908,7 +920,18 @@ async fn still_planned(run: &Run<'_>, planned: &PlannedStack) -> anyhow::Result<
     let Some(change_set) = &planned.change_set else { return Ok(Ok(None)) };
     Ok(match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
         Ok((plan, parameters)) if saved_plan::parameters_sha256(&parameters) == planned.parameters_sha256 => {
-            Ok(Some(plan))
+            let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+            let carries = match run.aws.emulator {
+                true => None,
+                false => {
+                    stack::change_set_carries(&run.aws.cfn, &planned.name, change_set, &synthesized.template.to_json())
+                        .await?
+                }
+            };
+            match carries {
+                None => Ok(Some(plan)),
+                Some(why) => Err(why),
+            }
         }
         Ok(_) => {
             Err(format!("{}: parameters_sha256: its change set's parameters are not the planned ones", planned.name))
@@ -933,7 +956,7 @@ async fn execute_saved(run: &Run<'_>, stacks: &[Stack], plans: &[(&PlannedStack,
             );
             (rest, said)
         };
-        if let Err(e) = ready_to_run(run, i > 0, planned).await {
+        if let Err(e) = ready_to_run(run, stacks, i > 0, planned).await {
             let (rest, said) = stop(i);
             discard_kept(&run.aws, &rest).await;
             return Err(e.context(said));
@@ -957,11 +980,11 @@ async fn execute_saved(run: &Run<'_>, stacks: &[Stack], plans: &[(&PlannedStack,
 
 /// Before one saved change set runs: no Ctrl-C, and (`again`, for every stack after the first)
 /// the stack and its change set still as planned.
-async fn ready_to_run(run: &Run<'_>, again: bool, planned: &PlannedStack) -> anyhow::Result<()> {
+async fn ready_to_run(run: &Run<'_>, stacks: &[Stack], again: bool, planned: &PlannedStack) -> anyhow::Result<()> {
     if interrupt::interrupted() {
         bail!("interrupted before {}", planned.name);
     }
-    if again && let Err(why) = still_planned(run, planned).await? {
+    if again && let Err(why) = still_planned(run, stacks, planned).await? {
         bail!("{why}");
     }
     Ok(())

@@ -428,6 +428,57 @@ pub async fn saved(
     Ok(Ok((Plan { changes, ..plan }, parameters)))
 }
 
+/// The top-level sections of two templates that differ; within `Resources`, the logical ids
+/// added, removed or changed.
+pub fn template_differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (a.as_object().unwrap_or(&empty), b.as_object().unwrap_or(&empty));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys.into_iter().filter(|k| a.get(*k) != b.get(*k)) {
+        if k != "Resources" {
+            out.push(k.clone());
+            continue;
+        }
+        let (ra, rb) = (a[k].as_object().unwrap_or(&empty), b[k].as_object().unwrap_or(&empty));
+        let ids: std::collections::BTreeSet<&String> = ra.keys().chain(rb.keys()).collect();
+        let changed: Vec<&str> = ids.into_iter().filter(|id| ra.get(*id) != rb.get(*id)).map(String::as_str).collect();
+        out.push(format!("resources {}", changed.join(", ")));
+    }
+    out
+}
+
+/// Whether change set `change_set` of `stack` carries `template`: CloudFormation's own copy
+/// (`GetTemplate` with `ChangeSetName`, stage `Original`), compared as JSON. `Ok(None)` when it
+/// does, else why not, naming what differs: a saved plan executes only change sets whose
+/// templates are the ones synthesized from the checkout that applies it, whoever made them.
+///
+/// # Errors
+/// `GetTemplate` failed.
+pub async fn change_set_carries(
+    cfn: &Client,
+    stack: &str,
+    change_set: &str,
+    template: &serde_json::Value,
+) -> Result<Option<String>, DeployError> {
+    let body = cfn
+        .get_template()
+        .stack_name(stack)
+        .change_set_name(change_set)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| sdk(&format!("GetTemplate {stack} (its change set)"), e))?;
+    let carried: serde_json::Value =
+        body.template_body().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null);
+    Ok((carried != *template).then(|| {
+        format!(
+            "{stack}: its change set's template is not the one synthesized here ({})",
+            template_differences(template, &carried).join(", ")
+        )
+    }))
+}
+
 /// Deletes a change set that will not run (and the empty stack a create change set made).
 pub async fn discard(cfn: &Client, plan: &Plan) -> Result<(), DeployError> {
     cfn.delete_change_set()

@@ -203,6 +203,9 @@ fn deploy_statements(
                 "cloudformation:DeleteStack",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
+                // `deploy --from-plan` compares each change set's template with the one
+                // synthesized; a hotswap compares the deployed templates.
+                "cloudformation:GetTemplate",
                 "cloudformation:UpdateTerminationProtection",
                 "cloudformation:CancelUpdateStack",
                 "cloudformation:ContinueUpdateRollback",
@@ -253,17 +256,17 @@ fn deploy_statements(
     ]
     .into_iter()
     .chain(alarm_statements(env))
-    .chain(function_statements(env, &stack_arn))
+    .chain(function_statements(env))
     .collect()
 }
 
 /// What the deploy role needs of the function outside CloudFormation: `diff`, `deploy` and
 /// `drift` compare the code it runs (`$LATEST` and the alias's version) with the code its stack
 /// names (`deploy::hotswap::code_drift`); only where the environment allows hotswaps may it
-/// read the deployed templates and update the code, publish a version and move the alias
+/// update the code, publish a version and move the alias
 /// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
 /// CloudFormation.
-fn function_statements(env: &Environment, stack_arn: &dyn Fn(&str) -> Value<String>) -> Vec<Statement> {
+fn function_statements(env: &Environment) -> Vec<Statement> {
     let name = super::service::function_name(env);
     let function =
         || vec![sub(format!("{P}:lambda:{RA}:function:{name}")), sub(format!("{P}:lambda:{RA}:function:{name}:*"))];
@@ -272,12 +275,10 @@ fn function_statements(env: &Environment, stack_arn: &dyn Fn(&str) -> Value<Stri
             .sid("ReadTheFunctionsCode"),
     ];
     if env.deploy.allow_hotswap {
-        statements.extend([
-            Statement::allow(&["cloudformation:GetTemplate"], vec![stack_arn("service"), stack_arn("monitoring")])
-                .sid("CompareTheDeployedTemplates"),
+        statements.push(
             Statement::allow(&["lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias"], function())
                 .sid("HotswapTheFunctionsCode"),
-        ]);
+        );
     }
     statements
 }

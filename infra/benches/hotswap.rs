@@ -10,43 +10,24 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("scripts/localstack");
-    if !Command::new(&script).arg("install").status()?.success() {
-        return Err("installing LocalStack failed".into());
-    }
-    let start = Command::new(&script)
-        .arg("start")
-        // Started here, it stops when this process ends.
-        .env("LOCALSTACK_OWNER_PID", std::process::id().to_string())
-        .output()?;
-    if !start.status.success() {
-        return Err(String::from_utf8_lossy(&start.stderr).into_owned().into());
-    }
-    let url = String::from_utf8(start.stdout)?.trim().to_owned();
+#[path = "support/mod.rs"]
+mod support;
 
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let url = support::localstack(&root)?;
     let dir = tempfile::tempdir()?;
-    let prefix = format!("swap{}", std::process::id());
-    let dev = std::fs::read_to_string(root.join("environments/dev.yaml"))?
-        .replace("account_id: \"111111111111\"", "account_id: \"000000000000\"")
-        .replace("stack_prefix: token-service", &format!("stack_prefix: {prefix}"));
-    std::fs::write(dir.path().join("dev.yaml"), dev)?;
-    // Two arm64 ELF stand-ins the packaging checks accept: LocalStack never runs them.
+    support::dev_environment(&root, dir.path(), &format!("swap{}", std::process::id()))?;
+    // Two stand-ins of different code.
     let mut zips = Vec::new();
     for (i, len) in [64, 65].into_iter().enumerate() {
-        let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
-        elf.resize(18, 0);
-        elf.extend(0xB7u16.to_le_bytes());
-        elf.resize(len, 0);
-        let zip = dir.path().join(format!("function-{i}.zip"));
-        std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf)?)?;
+        let zip = support::stub_zip(dir.path(), &format!("function-{i}.zip"), len)?;
         zips.push(zip.to_str().ok_or("path")?.to_owned());
     }
 
     // Cargo builds the binary with the bench profile for this benchmark.
     let infra = Path::new(env!("CARGO_BIN_EXE_infra"));
-    let run = |args: &[&str]| -> Result<(Duration, String), Box<dyn std::error::Error>> {
+    let run = |args: &[&str]| -> Result<(Duration, String), Box<dyn std::error::Error + Send + Sync>> {
         let t = Instant::now();
         let out = Command::new(infra)
             .arg("--environments")

@@ -19,7 +19,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,24 +33,12 @@ use infra::env::{Architecture, Environment};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::localstack;
+
 const CLIENT: &str = "bench";
 const SECRET: &str = "bench-secret-0123456789";
-
-fn localstack(root: &Path) -> Result<String, Error> {
-    let script = root.join("scripts/localstack");
-    if !Command::new(&script).arg("install").status()?.success() {
-        return Err("installing LocalStack failed".into());
-    }
-    let start = Command::new(&script)
-        .arg("start")
-        // Started here, it stops when this process ends.
-        .env("LOCALSTACK_OWNER_PID", std::process::id().to_string())
-        .output()?;
-    if !start.status.success() {
-        return Err(String::from_utf8_lossy(&start.stderr).into_owned().into());
-    }
-    Ok(String::from_utf8(start.stdout)?.trim().to_owned())
-}
 
 fn environment(root: &Path, dir: &Path, mode: &str) -> Result<Environment, Error> {
     let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };

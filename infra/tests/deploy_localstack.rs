@@ -856,12 +856,7 @@ fn an_alias_serves_the_configuration_of_its_version() {
     let url = localstack();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(url)
-            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
-            .load()
-            .await;
+        let config = sdk_config(url).await;
         let lambda = aws_sdk_lambda::Client::new(&config);
         let name = format!("served-{}", std::process::id());
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -923,12 +918,7 @@ fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
     let url = localstack();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(url)
-            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
-            .load()
-            .await;
+        let config = sdk_config(url).await;
         let aws = infra::deploy::Aws::from_config(&config);
         let name = format!("swapped-{}", std::process::id());
         let bucket = format!("swapped-{}", std::process::id());
@@ -983,6 +973,16 @@ fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
         );
         aws.lambda.delete_function().function_name(&name).send().await.unwrap();
     });
+}
+
+/// The SDK's configuration for LocalStack at `url`.
+async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
 }
 
 /// Waits until the function's last update is no longer in progress.

@@ -94,6 +94,17 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The options of a run that executes what was decided elsewhere (a saved plan, a hotswap's
+/// fallback): no building or planning flags.
+fn executing(args: &DeployArgs) -> pipeline::Options {
+    pipeline::Options {
+        yes: args.yes,
+        no_smoke_check: args.no_smoke_check,
+        replace_signing_keys: args.replace_signing_keys,
+        ..Default::default()
+    }
+}
+
 /// `deploy --hotswap`: the function's code alone where that is the whole change, else a full
 /// deploy, said first.
 fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
@@ -103,12 +114,7 @@ fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     if !args.ignore_change_window {
         guards::in_change_window(&env, unix_now())?;
     }
-    let opts = pipeline::Options {
-        yes: args.yes,
-        no_smoke_check: args.no_smoke_check,
-        replace_signing_keys: args.replace_signing_keys,
-        ..Default::default()
-    };
+    let opts = executing(&args);
     block_on(async {
         let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
         let started = std::time::Instant::now();
@@ -159,12 +165,7 @@ fn deploy_saved(dir: &Path, args: DeployArgs, path: &Path) -> anyhow::Result<Exi
     if !args.ignore_change_window {
         guards::in_change_window(&env, unix_now())?;
     }
-    let opts = pipeline::Options {
-        yes: args.yes,
-        no_smoke_check: args.no_smoke_check,
-        replace_signing_keys: args.replace_signing_keys,
-        ..Default::default()
-    };
+    let opts = executing(&args);
     let shown = path.display().to_string();
     Ok(match block_on(pipeline::apply_saved(&env, &stacks, &saved, &opts, &shown))? {
         Summary::Declined | Summary::Refused => ExitCode::from(EXIT_ERROR),

@@ -516,3 +516,83 @@ fn a_change_set_runs_only_with_the_template_synthesized_here() {
         assert_eq!(actions(&replay), ["GetTemplate"]);
     }
 }
+
+/// A hotswap against recorded Lambda responses (LocalStack's updates never fail): an earlier
+/// update that `Failed` left the previous code in place and does not block this one; this
+/// update failing is reported with Lambda's reason; a refused call whose code is in place
+/// anyway (a retry after the first attempt went through) counts as done.
+#[test]
+fn a_swap_is_judged_by_its_own_update() {
+    use infra::deploy::hotswap::{self, Code, Target};
+    let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let (old, new) = ("AAAA", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    let config = |status: &str, sha: &str, rev: &str| {
+        serde_json::json!({"FunctionName": "f", "LastUpdateStatus": status, "LastUpdateStatusReason": "bad zip",
+            "LastUpdateStatusReasonCode": "InvalidZipFileException", "CodeSha256": sha, "RevisionId": rev})
+        .to_string()
+    };
+    let refused = r#"{"Type": "User", "message": "The Revision Id provided does not match the latest Revision Id"}"#;
+    let cases: Vec<(Vec<(u16, String)>, Result<&str, &str>)> = vec![
+        (
+            vec![
+                (200, config("Failed", old, "r1")),
+                (200, config("InProgress", new, "r2")),
+                (200, config("InProgress", new, "r2")),
+                (200, config("Successful", new, "r3")),
+            ],
+            Ok("$LATEST"),
+        ),
+        (
+            vec![
+                (200, config("Successful", old, "r1")),
+                (200, config("InProgress", new, "r2")),
+                (200, config("Failed", old, "r3")),
+            ],
+            Err("Lambda failed to update f (to token-function/k.zip): bad zip (InvalidZipFileException)"),
+        ),
+        (
+            vec![
+                (200, config("Successful", old, "r1")),
+                (412, refused.to_owned()),
+                (200, config("Successful", new, "r3")),
+            ],
+            Ok("$LATEST"),
+        ),
+    ];
+    for (responses, want) in cases {
+        let events = responses
+            .into_iter()
+            .map(|(status, body)| {
+                aws_smithy_http_client::test_util::ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://lambda.eu-west-1.amazonaws.com/")
+                        .body(aws_smithy_types::body::SdkBody::empty())
+                        .unwrap(),
+                    http::Response::builder()
+                        .status(status)
+                        .header("x-amzn-errortype", "PreconditionFailedException")
+                        .body(aws_smithy_types::body::SdkBody::from(body))
+                        .unwrap(),
+                )
+            })
+            .collect();
+        let replay = aws_smithy_http_client::test_util::StaticReplayClient::new(events);
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("a", "b", None, None, "test"),
+            ))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .http_client(replay)
+            .build();
+        let aws = infra::deploy::Aws::from_config(&config);
+        let target = Target { function: "f".into(), alias: None };
+        let code = Code { bucket: "b", key: "token-function/k.zip", sha256: hex };
+        let got = rt().block_on(hotswap::swap(&aws, &target, code)).map_err(|e| e.to_string());
+        match want {
+            Ok(version) => assert_eq!(got.as_deref(), Ok(version)),
+            Err(text) => assert!(got.as_ref().is_err_and(|e| e.contains(text)), "{got:?}"),
+        }
+    }
+}

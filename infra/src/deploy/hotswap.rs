@@ -50,18 +50,24 @@ pub struct Deployed {
 /// `DescribeStacks` or `GetTemplate` failed.
 pub async fn read(aws: &Aws, name: &str) -> Result<Option<Deployed>, DeployError> {
     let Some(s) = stack::describe(&aws.cfn, name).await? else { return Ok(None) };
-    let body = aws
-        .cfn
-        .get_template()
-        .stack_name(name)
-        .template_stage(TemplateStage::Original)
-        .send()
-        .await
-        .map_err(|e| stack::sdk(&format!("GetTemplate {name}"), e))?;
-    let template = body.template_body().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Json::Null);
+    let status = stack::status(&s);
+    // A stack no create completed (`REVIEW_IN_PROGRESS`) may have no template to read; one that
+    // is not serving is not compared anyway (see [`differences`]).
+    let mut template = Json::Null;
+    if status.is_serving() && status.is_settled() {
+        let body = aws
+            .cfn
+            .get_template()
+            .stack_name(name)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| stack::sdk(&format!("GetTemplate {name}"), e))?;
+        template = body.template_body().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Json::Null);
+    }
     let pairs = |k: Option<&str>, v: Option<&str>| Some((k?.to_owned(), v?.to_owned()));
     Ok(Some(Deployed {
-        status: stack::status(&s),
+        status,
         template,
         parameters: s.parameters().iter().filter_map(|p| pairs(p.parameter_key(), p.parameter_value())).collect(),
         tags: s.tags().iter().filter_map(|t| pairs(t.key(), t.value())).collect(),
@@ -163,7 +169,7 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
     }
     // An update under way (CloudFormation's, another hotswap's) ends first; its revision then
     // guards against one that starts meanwhile (the call fails instead of racing it).
-    let (_, revision) = updated(aws, function, code.key).await?;
+    let (_, revision) = updated(aws, function, code.key, None).await?;
     let sent = aws
         .lambda
         .update_function_code()
@@ -175,11 +181,12 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .await
         .map_err(|e| format!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error())));
     // A call retried after its first attempt went through is refused: the code counts.
-    let (runs, revision) = updated(aws, function, code.key).await?;
+    let sent_error = sent.err();
+    let (runs, revision) = updated(aws, function, code.key, Some(sent_error.as_deref())).await?;
     if runs != want {
         anyhow::bail!(
             "{}{function} runs code {runs}, not {} ({want}): another update ran meanwhile",
-            sent.err().map(|e| format!("{e}; ")).unwrap_or_default(),
+            sent_error.map(|e| format!("{e}; ")).unwrap_or_default(),
             code.key
         );
     }
@@ -225,8 +232,16 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
 }
 
 /// Waits until the function's last update is no longer `InProgress` and returns the
-/// `CodeSha256` it runs and its `RevisionId`; polls from 200 ms up to every 2 s.
-async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<(String, Option<String>)> {
+/// `CodeSha256` it runs and its `RevisionId`; polls from 200 ms up to every 2 s. `after` is
+/// `None` before this swap's update (an earlier update that `Failed` left the previous code in
+/// place, and another may follow: Lambda developer guide, "Lambda function states"), and after
+/// it the call's error, if any: then `Failed` is this update's failure.
+async fn updated(
+    aws: &Aws,
+    function: &str,
+    key: &str,
+    after: Option<Option<&str>>,
+) -> anyhow::Result<(String, Option<String>)> {
     let until = Instant::now() + UPDATE_WAIT;
     let mut wait = Duration::from_millis(200);
     let going_on = format!("an update of {function} goes on in Lambda; `drift` shows the code it runs once it ends");
@@ -236,8 +251,9 @@ async fn updated(aws: &Aws, function: &str, key: &str) -> anyhow::Result<(String
         })?;
         match c.last_update_status() {
             Some(LastUpdateStatus::InProgress) => {}
-            Some(LastUpdateStatus::Failed) => anyhow::bail!(
-                "Lambda failed to update {function} (to {key}): {} ({})",
+            Some(LastUpdateStatus::Failed) if after.is_some() => anyhow::bail!(
+                "{}Lambda failed to update {function} (to {key}): {} ({})",
+                after.flatten().map(|e| format!("{e}; ")).unwrap_or_default(),
                 c.last_update_status_reason().unwrap_or("no reason given"),
                 c.last_update_status_reason_code().map_or("", |r| r.as_str())
             ),

@@ -895,8 +895,12 @@ pub async fn apply_saved(
         );
     }
     if !plans.iter().any(|(p, _)| p.id == StackId::Service) {
-        // As `deploy` does for an unchanged service stack: its key pairs follow its stage.
+        // As `deploy` does for an unchanged service stack: its key pairs follow its stage, and
+        // code that is not the stack's is put back.
         run.no_change().await?;
+        if let Some(service) = stacks.iter().find(|s| s.id == StackId::Service) {
+            run.settle_code(service).await?;
+        }
     }
     execute_saved(&run, stacks, &plans).await
 }

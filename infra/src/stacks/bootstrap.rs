@@ -263,7 +263,7 @@ fn deploy_statements(
 /// What the deploy role needs of the function outside CloudFormation: `diff`, `deploy` and
 /// `drift` compare the code it runs (`$LATEST` and the alias's version) with the code its stack
 /// names (`deploy::hotswap::code_drift`); only where the environment allows hotswaps may it
-/// update the code, publish a version and move the alias
+/// update the code (no version or alias: no such environment has a canary, DEPLOY004)
 /// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
 /// CloudFormation.
 fn function_statements(env: &Environment) -> Vec<Statement> {
@@ -275,10 +275,7 @@ fn function_statements(env: &Environment) -> Vec<Statement> {
             .sid("ReadTheFunctionsCode"),
     ];
     if env.deploy.allow_hotswap {
-        statements.push(
-            Statement::allow(&["lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias"], function())
-                .sid("HotswapTheFunctionsCode"),
-        );
+        statements.push(Statement::allow(&["lambda:UpdateFunctionCode"], function()).sid("HotswapTheFunctionsCode"));
     }
     statements
 }

@@ -532,7 +532,9 @@ fn a_swap_is_judged_by_its_own_update() {
         .to_string()
     };
     let refused = r#"{"Type": "User", "message": "The Revision Id provided does not match the latest Revision Id"}"#;
-    let cases: Vec<(Vec<(u16, String)>, Result<&str, &str>)> = vec![
+    // Lambda's answers in order (status, body), and the swap's outcome.
+    type Case<'a> = (Vec<(u16, String)>, Result<&'a str, &'a str>);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 (200, config("Failed", old, "r1")),

@@ -298,7 +298,7 @@ fn hotswaps_change_only_code_and_show_as_drift() {
         boto(&format!(
             "c = client('lambda').get_function_configuration(FunctionName='{function}')\n\
              assert c['CodeSha256'] == '{}', c['CodeSha256']",
-            infra::deploy::hotswap::base64_sha256(&sha)
+            infra::deploy::package::base64_sha256(&sha)
         ));
     };
     assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);

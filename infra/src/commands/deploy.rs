@@ -138,7 +138,7 @@ fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
                 })
             }
             done => {
-                super::watch::report(&env, &artifact, &done, started.elapsed());
+                report(&env, &artifact, &done, started.elapsed());
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -196,6 +196,42 @@ pub(super) fn deploy_step(dir: &Path, args: DeployArgs, step: Option<KeyStep>) -
         Summary::Changed if args.plan => ExitCode::from(EXIT_CHANGES),
         Summary::Changed | Summary::Unchanged => ExitCode::SUCCESS,
     })
+}
+
+/// Says how a hotswap attempt ended; `elapsed` excludes the build.
+pub(super) fn report(
+    env: &Environment,
+    artifact: &crate::deploy::package::Artifact,
+    done: &Hotswapped,
+    elapsed: std::time::Duration,
+) {
+    let function = crate::stacks::function_name(env);
+    let name = target(&env.name);
+    let standing = |drifted: bool| match drifted {
+        true => format!(
+            "{} no longer matches CloudFormation: `cargo run -- drift {name}` shows it until a full deploy (`cargo run -- deploy {name}`)",
+            env.service_stack_name()
+        ),
+        false => format!("this is the code {} names, so nothing has drifted", env.service_stack_name()),
+    };
+    match done {
+        Hotswapped::Swapped { version, drifted } => eprintln!(
+            "hotswapped {function} ({version}) to {} in {:.1} s; {}",
+            artifact.key(),
+            elapsed.as_secs_f64(),
+            standing(*drifted)
+        ),
+        Hotswapped::AlreadyRunning { drifted } => {
+            eprintln!("{function} runs {} already; nothing to hotswap; {}", artifact.key(), standing(*drifted))
+        }
+        Hotswapped::NotCodeOnly(why) => {
+            eprintln!("not hotswapped: a deploy would change more than the function's code:");
+            for line in why {
+                eprintln!("  {line}");
+            }
+            eprintln!("`cargo run -- deploy {name}` deploys it");
+        }
+    }
 }
 
 /// What a `destroy` that stops has done: the stacks it deleted already, and how to finish.

@@ -10,8 +10,7 @@ use anyhow::Context;
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::cli::WatchArgs;
-use crate::deploy::package::Artifact;
-use crate::deploy::pipeline::{self, Hotswapped};
+use crate::deploy::pipeline;
 use crate::deploy::{guards, interrupt};
 use crate::env::Environment;
 use crate::session::{block_on, checkout, target, unix_now};
@@ -159,37 +158,6 @@ async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<(String, b
     let opts = pipeline::Options::default();
     let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
     let done = swapper.attempt(&stacks, &artifact).await?;
-    report(&env, &artifact, &done, started.elapsed());
+    super::deploy::report(&env, &artifact, &done, started.elapsed());
     Ok(done.drifted().map(|drifted| (artifact.key(), drifted)))
-}
-
-/// Says how a hotswap attempt ended; `elapsed` excludes the build.
-pub(super) fn report(env: &Environment, artifact: &Artifact, done: &Hotswapped, elapsed: Duration) {
-    let function = service::function_name(env);
-    let name = target(&env.name);
-    let standing = |drifted: bool| match drifted {
-        true => format!(
-            "{} no longer matches CloudFormation: `cargo run -- drift {name}` shows it until a full deploy (`cargo run -- deploy {name}`)",
-            env.service_stack_name()
-        ),
-        false => format!("this is the code {} names, so nothing has drifted", env.service_stack_name()),
-    };
-    match done {
-        Hotswapped::Swapped { version, drifted } => eprintln!(
-            "hotswapped {function} ({version}) to {} in {:.1} s; {}",
-            artifact.key(),
-            elapsed.as_secs_f64(),
-            standing(*drifted)
-        ),
-        Hotswapped::AlreadyRunning { drifted } => {
-            eprintln!("{function} runs {} already; nothing to hotswap; {}", artifact.key(), standing(*drifted))
-        }
-        Hotswapped::NotCodeOnly(why) => {
-            eprintln!("not hotswapped: a deploy would change more than the function's code:");
-            for line in why {
-                eprintln!("  {line}");
-            }
-            eprintln!("`cargo run -- deploy {name}` deploys it");
-        }
-    }
 }

@@ -163,7 +163,7 @@ pub const UPDATE_WAIT: Duration = Duration::from_secs(300);
 /// message says what was left.
 pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<String> {
     let function = &target.function;
-    let want = base64_sha256(code.sha256);
+    let want = super::package::base64_sha256(code.sha256);
     if interrupt::interrupted() {
         anyhow::bail!("interrupted before {function}'s code was updated; nothing changed");
     }
@@ -270,26 +270,6 @@ async fn updated(
     }
 }
 
-/// Lambda's `CodeSha256` (base64 of the digest) of a lowercase hex SHA-256.
-pub fn base64_sha256(hex: &str) -> String {
-    use base64::Engine;
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .filter_map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Lowercase hex of Lambda's base64 `CodeSha256`, as artifact keys write it (the text itself
-/// when it is not base64).
-pub fn hex_sha256(base64_text: &str) -> String {
-    use base64::Engine;
-    match base64::engine::general_purpose::STANDARD.decode(base64_text) {
-        Ok(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
-        Err(_) => base64_text.to_owned(),
-    }
-}
-
 /// Where the function runs other code than the stack's artifact `key` (its `ArtifactKey`):
 /// `$LATEST` and, where the API invokes one, the alias's version. One line per qualifier that
 /// differs, each saying the stack has drifted; empty when both run the stack's code. An alias
@@ -311,7 +291,7 @@ pub async fn code_drift(aws: &Aws, target: &Target, key: &str) -> anyhow::Result
             Err(e) => anyhow::bail!("{e}"),
         };
         if served.runs_code(hex) == Some(false) {
-            let runs = served.code_sha256.as_deref().map_or_else(|| "?".to_owned(), hex_sha256);
+            let runs = served.code_sha256.as_deref().map_or_else(|| "?".to_owned(), super::package::hex_sha256);
             lines.push(format!(
                 "{}:{q} runs code of SHA-256 {runs}, not the stack's artifact {key} (hotswapped, or changed outside CloudFormation)",
                 target.function
@@ -351,17 +331,6 @@ mod tests {
 
     /// Code-only is every input of a change set but the artifact key: each kind of other
     /// change is named, and nothing else is.
-    #[test]
-    fn code_hashes_read_both_ways() {
-        // SHA-256 of the empty input, as Lambda's base64 CodeSha256 and as an artifact key's hex.
-        let (b64, hex) = (
-            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        );
-        assert_eq!((base64_sha256(hex), hex_sha256(b64)), (b64.to_owned(), hex.to_owned()));
-        assert_eq!(hex_sha256("not base64!"), "not base64!");
-    }
-
     #[test]
     fn only_a_change_of_the_artifact_key_is_code_only() {
         let t = serde_json::json!({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"MemorySize": 256}}, "Log": {"Type": "AWS::Logs::LogGroup"}}, "Outputs": {}});

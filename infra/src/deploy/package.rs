@@ -107,6 +107,26 @@ pub fn key_sha256(key: &str) -> Option<&str> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(hex)
 }
 
+/// Lambda's `CodeSha256` (base64 of the digest) of a lowercase hex SHA-256.
+pub fn base64_sha256(hex: &str) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Lowercase hex of Lambda's base64 `CodeSha256`, as artifact keys write it (the text itself
+/// when it is not base64).
+pub fn hex_sha256(base64_text: &str) -> String {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(base64_text) {
+        Ok(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => base64_text.to_owned(),
+    }
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -274,6 +294,17 @@ mod tests {
         assert_eq!(again.sha256, a.sha256);
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&a.zip)).unwrap();
         assert_eq!(archive.by_name("bootstrap").unwrap().unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn code_hashes_read_both_ways() {
+        // SHA-256 of the empty input, as Lambda's base64 CodeSha256 and as an artifact key's hex.
+        let (b64, hex) = (
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        );
+        assert_eq!((base64_sha256(hex), hex_sha256(b64)), (b64.to_owned(), hex.to_owned()));
+        assert_eq!(hex_sha256("not base64!"), "not base64!");
     }
 
     #[test]

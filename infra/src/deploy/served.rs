@@ -49,7 +49,7 @@ impl Served {
 
     /// Whether `zip_sha256_hex` (the local artifact's SHA-256, hex) is the deployed code.
     pub fn runs_code(&self, zip_sha256_hex: &str) -> Option<bool> {
-        let local = super::hotswap::base64_sha256(zip_sha256_hex);
+        let local = super::package::base64_sha256(zip_sha256_hex);
         self.code_sha256.as_ref().map(|deployed| *deployed == local)
     }
 }

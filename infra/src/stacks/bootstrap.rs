@@ -267,7 +267,7 @@ fn deploy_statements(
 /// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
 /// CloudFormation.
 fn function_statements(env: &Environment) -> Vec<Statement> {
-    let name = super::service::function_name(env);
+    let name = super::function_name(env);
     let function =
         || vec![sub(format!("{P}:lambda:{RA}:function:{name}")), sub(format!("{P}:lambda:{RA}:function:{name}:*"))];
     let mut statements = vec![

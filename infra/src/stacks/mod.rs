@@ -12,6 +12,12 @@ use std::fmt;
 use crate::cfn::{ModelError, Template};
 use crate::env::Environment;
 
+/// The token function's name (the service stack's function; the bootstrap stack's deploy role
+/// names it too).
+pub fn function_name(env: &Environment) -> String {
+    format!("{}-token", env.qualified())
+}
+
 /// Which stack of an environment: its short name in file names, snapshots, the manifest and
 /// `--stack`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize, serde::Deserialize)]

@@ -57,10 +57,7 @@ const ACCESS_LOG_FORMAT: &str = concat!(
     r#""errorMessage":"$context.error.message","wafStatus":"$context.waf.status"}"#
 );
 
-/// The token function's name.
-pub fn function_name(env: &Environment) -> String {
-    format!("{}-token", env.qualified())
-}
+pub use super::function_name;
 
 /// The REST API's name (the `ApiName` dimension of its metrics).
 pub fn api_name(env: &Environment) -> String {

@@ -215,8 +215,8 @@ pub struct DeployArgs {
     /// nothing moved since; any mismatch executes nothing.
     #[arg(long, value_name = "PLAN", conflicts_with_all = ["plan", "function_zip", "replace_failed", "deployed_code"])]
     pub from_plan: Option<PathBuf>,
-    /// Where the change is code-only, update the function's code directly in Lambda (and its
-    /// alias), outside CloudFormation; otherwise say why and deploy in full. Only where the
+    /// Where the change is code-only, update the function's code directly in Lambda, outside
+    /// CloudFormation; otherwise say why and deploy in full. Only where the
     /// environment file sets `deploy.allow_hotswap: true`.
     #[arg(long, conflicts_with_all = ["plan", "from_plan", "replace_failed", "deployed_code"])]
     pub hotswap: bool,

@@ -41,13 +41,7 @@ impl Env {
             .replace("account_id: \"111111111111\"", "account_id: \"000000000000\"")
             .replace("stack_prefix: token-service", &format!("stack_prefix: {prefix}"));
         std::fs::write(dir.path().join("dev.yaml"), dev).unwrap();
-        // The smallest arm64 ELF the packaging checks accept: LocalStack never runs it.
-        let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
-        elf.resize(18, 0);
-        elf.extend(0xB7u16.to_le_bytes());
-        elf.resize(64, 0);
-        let zip = dir.path().join("function.zip");
-        std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf).unwrap()).unwrap();
+        let zip = stub_zip(dir.path(), "function.zip", 64);
         Env { dir, zip }
     }
 
@@ -405,13 +399,19 @@ fn watch_hotswaps_each_written_zip_until_ctrl_c() {
 
 /// Another function zip than the environment's (one more byte in the binary).
 fn other_zip(env: &Env) -> String {
+    stub_zip(env.dir.path(), "other.zip", 65).to_str().unwrap().to_owned()
+}
+
+/// A zip of the smallest arm64 ELF the packaging checks accept, `len` bytes long (64 or more;
+/// each length another code): LocalStack never runs it.
+fn stub_zip(dir: &Path, name: &str, len: usize) -> PathBuf {
     let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
     elf.resize(18, 0);
     elf.extend(0xB7u16.to_le_bytes());
-    elf.resize(65, 0);
-    let zip = env.dir.path().join("other.zip");
+    elf.resize(len, 0);
+    let zip = dir.join(name);
     std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf).unwrap()).unwrap();
-    zip.to_str().unwrap().to_owned()
+    zip
 }
 
 /// Where the file does not allow hotswaps, `deploy --hotswap` and `watch` are refused before
@@ -910,67 +910,61 @@ fn an_alias_serves_the_configuration_of_its_version() {
     });
 }
 
-/// Where the API invokes an alias, a hotswap publishes a version of exactly the new code and
-/// moves the alias to it, clearing canary weights; the drift check reads the alias's version
-/// as well as `$LATEST`. Made here with Lambda's own calls (LocalStack deploys no CodeDeploy).
+/// The drift check reads the version the API's alias serves as well as `$LATEST` (a canary's
+/// alias keeps serving its version while `$LATEST` moves), and a hotswap refuses a function
+/// behind an alias (DEPLOY004). Made here with Lambda's own calls (LocalStack deploys no
+/// CodeDeploy).
 #[test]
-fn a_hotswap_moves_the_alias_to_a_version_of_the_new_code() {
+fn the_drift_check_reads_the_alias_s_version_too() {
     let url = localstack();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let config = sdk_config(url).await;
-        let aws = infra::deploy::Aws::from_config(&config);
-        let name = format!("swapped-{}", std::process::id());
-        let bucket = format!("swapped-{}", std::process::id());
-        let zip = |text: &[u8]| {
-            let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
-            elf.resize(64, 0);
-            elf.extend_from_slice(text);
-            infra::deploy::package::zip_bootstrap(&elf).unwrap()
+        let aws = infra::deploy::Aws::from_config(&sdk_config(url).await);
+        let name = format!("drifted-{}", std::process::id());
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (stub_zip(dir.path(), "old.zip", 64), stub_zip(dir.path(), "new.zip", 65));
+        let (old, new) = (std::fs::read(old).unwrap(), std::fs::read(new).unwrap());
+        let key = |zip: &[u8]| format!("token-function/{}.zip", infra::deploy::package::sha256_hex(zip));
+        let code = |zip: &[u8]| {
+            aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(zip.to_vec())).build()
         };
-        let (old, new) = (zip(b"old"), zip(b"new"));
-        let new_sha = infra::deploy::package::sha256_hex(&new);
-        let key = format!("token-function/{new_sha}.zip");
-        aws.s3
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint("eu-west-1".into()).build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        aws.s3.put_object().bucket(&bucket).key(&key).body(new.clone().into()).send().await.unwrap();
         aws.lambda
             .create_function()
             .function_name(&name)
             .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
             .handler("bootstrap")
-            .role("arn:aws:iam::000000000000:role/swapped")
-            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(old)).build())
+            .role("arn:aws:iam::000000000000:role/drifted")
+            .code(code(&old))
             .send()
             .await
             .unwrap();
         settle(&aws.lambda, &name).await;
         let v1 = aws.lambda.publish_version().function_name(&name).send().await.unwrap().version().unwrap().to_owned();
         aws.lambda.create_alias().function_name(&name).name("live").function_version(&v1).send().await.unwrap();
+        aws.lambda
+            .update_function_code()
+            .function_name(&name)
+            .zip_file(aws_smithy_types::Blob::new(new.clone()))
+            .send()
+            .await
+            .unwrap();
+        settle(&aws.lambda, &name).await;
         let target = infra::deploy::hotswap::Target { function: name.clone(), alias: Some("live".into()) };
-        assert!(infra::deploy::hotswap::code_drift(&aws, &target, &key).await.unwrap().len() == 2);
-
-        let code = infra::deploy::hotswap::Code { bucket: &bucket, key: &key, sha256: &new_sha };
-        let version = infra::deploy::hotswap::swap(&aws, &target, code).await.unwrap();
-        assert_ne!(version, v1);
-        let live = infra::deploy::served::served(&aws.lambda, &name, "live").await.unwrap();
-        assert_eq!((live.version.as_str(), live.runs_code(&new_sha)), (version.as_str(), Some(true)));
-        assert!(live.routing.is_empty(), "{:?}", live.routing);
-        assert_eq!(infra::deploy::hotswap::code_drift(&aws, &target, &key).await.unwrap(), Vec::<String>::new());
-        // The stack's artifact is another: both qualifiers are named.
-        let other = format!("token-function/{}.zip", "0".repeat(64));
-        let lines = infra::deploy::hotswap::code_drift(&aws, &target, &other).await.unwrap();
+        let behind = infra::deploy::hotswap::code_drift(&aws, &target, &key(&new)).await.unwrap();
+        assert_eq!(behind.len(), 1, "{behind:?}");
         assert!(
-            lines[0].contains(&format!("{name}:$LATEST runs code ")) && lines[1].contains(":live runs code "),
-            "{lines:?}"
+            behind[0].starts_with(&format!(
+                "{name}:live runs code of SHA-256 {}, not",
+                infra::deploy::package::sha256_hex(&old)
+            )),
+            "{behind:?}"
         );
+        let ahead = infra::deploy::hotswap::code_drift(&aws, &target, &key(&old)).await.unwrap();
+        assert!(ahead.len() == 1 && ahead[0].starts_with(&format!("{name}:$LATEST runs code")), "{ahead:?}");
+        let sha = infra::deploy::package::sha256_hex(&new);
+        let code = infra::deploy::hotswap::Code { bucket: "unused", key: "token-function/x.zip", sha256: &sha };
+        let refused = infra::deploy::hotswap::swap(&aws, &target, code).await.unwrap_err().to_string();
+        assert!(refused.contains("an alias CodeDeploy shifts (DEPLOY004)"), "{refused}");
         aws.lambda.delete_function().function_name(&name).send().await.unwrap();
     });
 }

@@ -518,45 +518,50 @@ fn a_change_set_runs_only_with_the_template_synthesized_here() {
 }
 
 /// A hotswap against recorded Lambda responses (LocalStack's updates never fail): an earlier
-/// update that `Failed` left the previous code in place and does not block this one; this
-/// update failing is reported with Lambda's reason; a refused call whose code is in place
-/// anyway (a retry after the first attempt went through) counts as done.
+/// update that `Failed` left the previous code in place and does not block this one, nor is its
+/// reason reported as this one's; this update failing is reported with Lambda's reason; a call
+/// refused outright changes nothing and says why; a refused call whose code is in place anyway
+/// (a retry after the first attempt went through) counts as done.
 #[test]
 fn a_swap_is_judged_by_its_own_update() {
     use infra::deploy::hotswap::{self, Code, Target};
     let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let (old, new) = ("AAAA", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
-    let config = |status: &str, sha: &str, rev: &str| {
-        serde_json::json!({"FunctionName": "f", "LastUpdateStatus": status, "LastUpdateStatusReason": "bad zip",
-            "LastUpdateStatusReasonCode": "InvalidZipFileException", "CodeSha256": sha, "RevisionId": rev})
-        .to_string()
+    let config = |status: &str, sha: &str| {
+        let body = serde_json::json!({"FunctionName": "f", "LastUpdateStatus": status, "LastUpdateStatusReason": "bad zip",
+            "LastUpdateStatusReasonCode": "InvalidZipFileException", "CodeSha256": sha, "RevisionId": "r"});
+        (200, String::new(), body.to_string())
     };
-    let refused = r#"{"Type": "User", "message": "The Revision Id provided does not match the latest Revision Id"}"#;
-    // Lambda's answers in order (status, body), and the swap's outcome.
-    type Case<'a> = (Vec<(u16, String)>, Result<&'a str, &'a str>);
+    let refused = |status: u16, kind: &str, message: &str| {
+        (status, kind.to_owned(), serde_json::json!({"Type": "User", "message": message}).to_string())
+    };
+    // Lambda's answers in order (status, error type, body), and the swap's outcome.
+    type Case<'a> = (Vec<(u16, String, String)>, Result<&'a str, &'a str>);
     let cases: Vec<Case> = vec![
         (
             vec![
-                (200, config("Failed", old, "r1")),
-                (200, config("InProgress", new, "r2")),
-                (200, config("InProgress", new, "r2")),
-                (200, config("Successful", new, "r3")),
+                config("Failed", old),
+                config("InProgress", new),
+                config("InProgress", new),
+                config("Successful", new),
             ],
             Ok("$LATEST"),
         ),
         (
-            vec![
-                (200, config("Successful", old, "r1")),
-                (200, config("InProgress", new, "r2")),
-                (200, config("Failed", old, "r3")),
-            ],
-            Err("Lambda failed to update f (to token-function/k.zip): bad zip (InvalidZipFileException)"),
+            vec![config("Successful", old), config("InProgress", new), config("Failed", old)],
+            Err(
+                "Lambda failed to update f to token-function/k.zip: bad zip (InvalidZipFileException); it runs its previous code",
+            ),
+        ),
+        (
+            vec![config("Failed", old), refused(403, "AccessDeniedException", "not authorized"), config("Failed", old)],
+            Err("UpdateFunctionCode f: AccessDeniedException: not authorized"),
         ),
         (
             vec![
-                (200, config("Successful", old, "r1")),
-                (412, refused.to_owned()),
-                (200, config("Successful", new, "r3")),
+                config("Successful", old),
+                refused(412, "PreconditionFailedException", "revision"),
+                config("Successful", new),
             ],
             Ok("$LATEST"),
         ),
@@ -564,7 +569,7 @@ fn a_swap_is_judged_by_its_own_update() {
     for (responses, want) in cases {
         let events = responses
             .into_iter()
-            .map(|(status, body)| {
+            .map(|(status, kind, body)| {
                 aws_smithy_http_client::test_util::ReplayEvent::new(
                     http::Request::builder()
                         .uri("https://lambda.eu-west-1.amazonaws.com/")
@@ -572,7 +577,7 @@ fn a_swap_is_judged_by_its_own_update() {
                         .unwrap(),
                     http::Response::builder()
                         .status(status)
-                        .header("x-amzn-errortype", "PreconditionFailedException")
+                        .header("x-amzn-errortype", kind)
                         .body(aws_smithy_types::body::SdkBody::from(body))
                         .unwrap(),
                 )
@@ -595,6 +600,11 @@ fn a_swap_is_judged_by_its_own_update() {
         match want {
             Ok(version) => assert_eq!(got.as_deref(), Ok(version)),
             Err(text) => assert!(got.as_ref().is_err_and(|e| e.contains(text)), "{got:?}"),
+        }
+        if let Err(e) = &got
+            && e.contains("AccessDenied")
+        {
+            assert!(e.contains("nothing changed") && !e.contains("failed to update"), "{e}");
         }
     }
 }

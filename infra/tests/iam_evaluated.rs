@@ -96,8 +96,9 @@ pub const DEPLOY_CALLS: &[(&str, &str, Target)] = &[
     // (crate::deploy::hotswap::code_drift).
     ("get_function_configuration", "lambda:GetFunctionConfiguration", Target::Function),
     ("get_alias", "lambda:GetAlias", Target::Function),
-    // deploy --hotswap and watch: only where the environment file allows hotswaps.
+    // deploy --from-plan compares change sets' templates; a hotswap, the deployed ones.
     ("get_template", "cloudformation:GetTemplate", Target::Stack),
+    // deploy --hotswap and watch: only where the environment file allows hotswaps.
     ("update_function_code", "lambda:UpdateFunctionCode", Target::Hotswap),
 ];
 
@@ -132,8 +133,6 @@ const NOT_IN_CI: &[(&str, &str)] = &[
     ("update_stack", "bootstrap runs with administrator rights, once"),
     ("list_objects_v2", "not called in CI"),
     ("filter_log_events", "infra logs runs with an operator's credentials"),
-    ("publish_version", "a hotswap behind an alias, which no environment allowing hotswaps has (DEPLOY004)"),
-    ("update_alias", "a hotswap behind an alias, which no environment allowing hotswaps has (DEPLOY004)"),
 ];
 
 fn environments() -> PathBuf {

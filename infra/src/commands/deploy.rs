@@ -94,6 +94,25 @@ pub fn deploy(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A hotswap attempt that Ctrl-C stops at once (an AWS call may take its whole time limit),
+/// saying whether Lambda had received the code update, which goes on there.
+pub(super) async fn interruptible<T>(
+    env: &Environment,
+    attempt: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    crate::deploy::hotswap::forget_sent();
+    tokio::select! {
+        done = attempt => done,
+        () = crate::deploy::interrupt::wait() => match crate::deploy::hotswap::sent() {
+            true => bail!(
+                "interrupted; the code update sent goes on in Lambda: `cargo run -- drift {}` shows what the function runs",
+                target(&env.name)
+            ),
+            false => bail!("interrupted before the function's code was updated; nothing changed"),
+        },
+    }
+}
+
 /// The options of a run that executes what was decided elsewhere (a saved plan, a hotswap's
 /// fallback): no building or planning flags.
 fn executing(args: &DeployArgs) -> pipeline::Options {
@@ -119,13 +138,7 @@ fn hotswap(dir: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
         let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
         let started = std::time::Instant::now();
         let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
-        let attempt = tokio::select! {
-            a = swapper.attempt(&stacks, &artifact) => a?,
-            () = crate::deploy::interrupt::wait() => bail!(
-                "interrupted; a code update already sent goes on in Lambda: `cargo run -- drift {}` shows what the function runs",
-                target(&env.name)
-            ),
-        };
+        let attempt = interruptible(&env, swapper.attempt(&stacks, &artifact)).await?;
         match attempt {
             Hotswapped::NotCodeOnly(why) => {
                 eprintln!("not a code-only change, so a full deploy instead:");
@@ -363,7 +376,7 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
     let targets = selected(&env, args.stack)?;
     block_on(async {
         let aws = connect(&env).await?;
-        let (mut drifted, mut noted) = (false, false);
+        let (mut drifted, mut noted, mut unread) = (false, false, None);
         for (id, name) in targets {
             if stack::describe(&aws.cfn, &name).await?.is_none() {
                 out!("{name}: not deployed");
@@ -384,10 +397,13 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
             let code = match id {
                 StackId::Service => {
                     let template = crate::stacks::service::build(&env)?.to_json();
-                    pipeline::function_drift(&aws, &env, &template)
-                        .await?
-                        .map(|(_, _, lines)| lines)
-                        .unwrap_or_default()
+                    match pipeline::function_drift(&aws, &env, &template).await {
+                        Ok(d) => d.map(|(_, _, lines)| lines).unwrap_or_default(),
+                        Err(e) => {
+                            unread = Some(format!("{name}: the function's code could not be compared: {e:#}"));
+                            vec![]
+                        }
+                    }
                 }
                 _ => vec![],
             };
@@ -402,6 +418,9 @@ pub fn drift(dir: &Path, args: StackArgs) -> anyhow::Result<ExitCode> {
                 out!("  {:<10} {} (AWS::Lambda::Function): {line}", "MODIFIED", crate::stacks::service::FUNCTION_ID);
             }
             drifted |= status == StackDriftStatus::Drifted;
+        }
+        if let Some(why) = unread {
+            bail!("{why}");
         }
         Ok(if drifted { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
     })

@@ -84,14 +84,7 @@ pub fn run(dir: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
         loop {
             // What changed until now is read by this round; later changes start another.
             while changes.try_recv().is_ok() {}
-            let round = tokio::select! {
-                r = cycle(dir, &args) => r,
-                () = interrupt::wait() => Err(anyhow::anyhow!(
-                    "interrupted during a round; a code update it had sent goes on in Lambda: `cargo run -- drift {}` shows what the function runs",
-                    target(&env.name)
-                )),
-            };
-            match round {
+            match cycle(dir, &args).await {
                 Ok(Some(seen)) => running = Some(seen),
                 Ok(None) => {}
                 Err(e) if interrupt::interrupted() => eprintln!("{e:#}"),
@@ -153,11 +146,15 @@ async fn cycle(dir: &Path, args: &WatchArgs) -> anyhow::Result<Option<(String, b
         guards::in_change_window(&env, unix_now())?;
     }
     let stacks = super::deploy::validated(&env)?;
+    // The build stops its compilers itself on Ctrl-C; the calls after it are stopped at once.
     let artifact = pipeline::artifact(&env, args.function_zip.as_deref()).await?;
     let started = Instant::now();
     let opts = pipeline::Options::default();
-    let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
-    let done = swapper.attempt(&stacks, &artifact).await?;
+    let done = super::deploy::interruptible(&env, async {
+        let mut swapper = pipeline::Hotswapper::connect(&env, &opts).await?;
+        swapper.attempt(&stacks, &artifact).await
+    })
+    .await?;
     super::deploy::report(&env, &artifact, &done, started.elapsed());
     Ok(done.drifted().map(|drifted| (artifact.key(), drifted)))
 }

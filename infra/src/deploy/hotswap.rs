@@ -8,11 +8,11 @@
 //! stacks with CloudFormation's own copies (`GetTemplate`, `DescribeStacks`), not with a local
 //! record, so a change made by anyone else is seen.
 //!
-//! The swap is Lambda's: `UpdateFunctionCode` from the uploaded artifact, a wait until
+//! The swap is Lambda's: `UpdateFunctionCode` from the uploaded artifact, then a wait until
 //! `LastUpdateStatus` leaves `InProgress` (Lambda developer guide, "Lambda function states":
-//! a function cannot be updated or published while an update is in progress), then, where the
-//! API invokes an alias, `PublishVersion` (pinned to the new `CodeSha256`) and `UpdateAlias`
-//! with no canary weights. The stack then names code the function no longer runs: it has
+//! a function cannot be updated or published while an update is in progress). Only `$LATEST`
+//! is swapped: an alias in front of the function is a canary's, which CodeDeploy shifts, and
+//! no environment allowing hotswaps has one (DEPLOY004). The stack then names code the function no longer runs: it has
 //! drifted, which CloudFormation's drift detection does not see (a function's `Code` is not
 //! read back), so [`code_drift`] compares the code Lambda runs with the stack's `ArtifactKey`.
 
@@ -20,8 +20,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::TemplateStage;
-use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus};
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_sdk_lambda::types::LastUpdateStatus;
 use serde_json::Value as Json;
 
 use super::stack::{self, StackSpec};
@@ -131,13 +130,6 @@ pub struct Target {
     pub alias: Option<String>,
 }
 
-impl Target {
-    /// The qualifier the API invokes: the alias, or `$LATEST`.
-    pub fn qualifier(&self) -> &str {
-        self.alias.as_deref().unwrap_or("$LATEST")
-    }
-}
-
 /// Where a hotswap's code comes from: the assets bucket's object and its SHA-256.
 #[derive(Clone, Copy, Debug)]
 pub struct Code<'a> {
@@ -153,23 +145,44 @@ pub struct Code<'a> {
 /// usually finishes in seconds; the update itself goes on).
 pub const UPDATE_WAIT: Duration = Duration::from_secs(300);
 
-/// Puts `code` on `target`: `UpdateFunctionCode`, the wait for the update, then on an alias a
-/// version published from exactly that code and the alias moved to it (canary weights
-/// cleared). Returns the version the API now invokes (`$LATEST` without an alias).
+/// Whether a code update was sent since [`forget_sent`]: after Ctrl-C stops an attempt, what
+/// to tell (Lambda goes on with an update it received; nothing changed otherwise).
+static SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Starts an attempt with no code update sent.
+pub fn forget_sent() {
+    SENT.store(false, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`swap`] sent a code update since [`forget_sent`].
+pub fn sent() -> bool {
+    SENT.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Puts `code` on `target`'s `$LATEST`: after an update under way ends, `UpdateFunctionCode`
+/// pinned to the function's `RevisionId`, then the wait for this update. Returns the version
+/// the API invokes (`$LATEST`).
 ///
 /// # Errors
-/// A call failed (access denied, a conflicting update), the update failed or outlasted
-/// [`UPDATE_WAIT`], Lambda runs other code than `code` (a concurrent update), or Ctrl-C; each
-/// message says what was left.
+/// The API invokes an alias (only a canary makes one, and CodeDeploy owns it: DEPLOY004); the
+/// call was refused and the function does not run `code` (nothing changed); this update
+/// failed or outlasted [`UPDATE_WAIT`]; Lambda runs other code than `code` (an update ran
+/// meanwhile); or Ctrl-C. Each message says what was left.
 pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<String> {
     let function = &target.function;
+    if let Some(alias) = &target.alias {
+        anyhow::bail!(
+            "the API invokes {function}:{alias}, an alias CodeDeploy shifts (DEPLOY004): nothing is hotswapped behind it"
+        );
+    }
     let want = super::package::base64_sha256(code.sha256);
+    // An update under way (CloudFormation's, another hotswap's) ends first; its revision then
+    // guards against one that starts meanwhile (the call fails instead of racing it).
+    let (_, revision) = updated(aws, function, code.key, false).await?;
     if interrupt::interrupted() {
         anyhow::bail!("interrupted before {function}'s code was updated; nothing changed");
     }
-    // An update under way (CloudFormation's, another hotswap's) ends first; its revision then
-    // guards against one that starts meanwhile (the call fails instead of racing it).
-    let (_, revision) = updated(aws, function, code.key, None).await?;
+    SENT.store(true, std::sync::atomic::Ordering::SeqCst);
     let sent = aws
         .lambda
         .update_function_code()
@@ -178,82 +191,53 @@ pub async fn swap(aws: &Aws, target: &Target, code: Code<'_>) -> anyhow::Result<
         .s3_key(code.key)
         .set_revision_id(revision)
         .send()
-        .await
-        .map_err(|e| format!("UpdateFunctionCode {function}: {}", DisplayErrorContext(e.into_service_error())));
-    // A call retried after its first attempt went through is refused: the code counts.
-    let sent_error = sent.err();
-    let (runs, revision) = updated(aws, function, code.key, Some(sent_error.as_deref())).await?;
+        .await;
+    let runs = match sent {
+        Ok(_) => updated(aws, function, code.key, true).await?.0,
+        // Refused: only a retried call whose first attempt went through leaves `code` in place.
+        Err(e) => {
+            let e = format!("UpdateFunctionCode {function}: {}", stack::sdk_text(&e));
+            let runs = updated(aws, function, code.key, false).await?.0;
+            if runs != want {
+                anyhow::bail!(
+                    "{e}; nothing changed: {function} runs code of SHA-256 {}",
+                    super::package::hex_sha256(&runs)
+                );
+            }
+            runs
+        }
+    };
     if runs != want {
         anyhow::bail!(
-            "{}{function} runs code {runs}, not {} ({want}): another update ran meanwhile",
-            sent_error.map(|e| format!("{e}; ")).unwrap_or_default(),
+            "{function} runs code of SHA-256 {}, not {}: another update ran meanwhile",
+            super::package::hex_sha256(&runs),
             code.key
         );
     }
-    let Some(alias) = &target.alias else { return Ok("$LATEST".to_owned()) };
-    let left = |what: &str| format!("{function} runs {} but its alias `{alias}` {what}", code.key);
-    let version = aws
-        .lambda
-        .publish_version()
-        .function_name(function)
-        .code_sha256(&want)
-        .set_revision_id(revision)
-        .description(format!("hotswap: code {}", code.key))
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "PublishVersion: {}; {}",
-                DisplayErrorContext(e.into_service_error()),
-                left("serves the old version")
-            )
-        })?
-        .version()
-        .unwrap_or("$LATEST")
-        .to_owned();
-    aws.lambda
-        .update_alias()
-        .function_name(function)
-        .name(alias)
-        .function_version(&version)
-        .routing_config(
-            AliasRoutingConfiguration::builder().set_additional_version_weights(Some(Default::default())).build(),
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "UpdateAlias: {}; {}",
-                DisplayErrorContext(e.into_service_error()),
-                left(&format!("still serves its old version, not {version}"))
-            )
-        })?;
-    Ok(version)
+    Ok("$LATEST".to_owned())
 }
 
 /// Waits until the function's last update is no longer `InProgress` and returns the
-/// `CodeSha256` it runs and its `RevisionId`; polls from 200 ms up to every 2 s. `after` is
-/// `None` before this swap's update (an earlier update that `Failed` left the previous code in
-/// place, and another may follow: Lambda developer guide, "Lambda function states"), and after
-/// it the call's error, if any: then `Failed` is this update's failure.
-async fn updated(
-    aws: &Aws,
-    function: &str,
-    key: &str,
-    after: Option<Option<&str>>,
-) -> anyhow::Result<(String, Option<String>)> {
+/// `CodeSha256` it runs and its `RevisionId`; polls from 200 ms up to every 2 s. With `ours`,
+/// the last update is this swap's, and `Failed` is its failure; otherwise a `Failed` update
+/// left the previous code in place, and another may follow (Lambda developer guide, "Lambda
+/// function states").
+async fn updated(aws: &Aws, function: &str, key: &str, ours: bool) -> anyhow::Result<(String, Option<String>)> {
     let until = Instant::now() + UPDATE_WAIT;
     let mut wait = Duration::from_millis(200);
     let going_on = format!("an update of {function} goes on in Lambda; `drift` shows the code it runs once it ends");
     loop {
-        let c = aws.lambda.get_function_configuration().function_name(function).send().await.map_err(|e| {
-            anyhow::anyhow!("GetFunctionConfiguration {function}: {}", DisplayErrorContext(e.into_service_error()))
-        })?;
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("GetFunctionConfiguration {function}: {}", stack::sdk_text(&e)))?;
         match c.last_update_status() {
             Some(LastUpdateStatus::InProgress) => {}
-            Some(LastUpdateStatus::Failed) if after.is_some() => anyhow::bail!(
-                "{}Lambda failed to update {function} (to {key}): {} ({})",
-                after.flatten().map(|e| format!("{e}; ")).unwrap_or_default(),
+            Some(LastUpdateStatus::Failed) if ours => anyhow::bail!(
+                "Lambda failed to update {function} to {key}: {} ({}); it runs its previous code",
                 c.last_update_status_reason().unwrap_or("no reason given"),
                 c.last_update_status_reason_code().map_or("", |r| r.as_str())
             ),

@@ -478,6 +478,8 @@ struct Run<'a> {
     uploaded: Option<Artifact>,
     /// A plan showed something `deploy` would refuse.
     refused: std::cell::Cell<bool>,
+    /// Putting the stack's code back failed: the run goes on, and ends with this error.
+    put_back_failed: std::cell::RefCell<Option<String>>,
     /// With `opts.save`: each stack as planned, its change set kept.
     kept: std::cell::RefCell<Vec<PlannedStack>>,
 }
@@ -538,6 +540,7 @@ impl<'a> Run<'a> {
             deployed,
             uploaded: None,
             refused: std::cell::Cell::new(outdated),
+            put_back_failed: Default::default(),
             kept: Default::default(),
         })
     }
@@ -595,7 +598,7 @@ impl<'a> Run<'a> {
             if service && !self.opts.plan {
                 self.no_change().await?;
             }
-            let drifted = service && self.settle_code(s).await?;
+            let drifted = service && self.settle_code(s).await;
             if !self.opts.plan {
                 self.protect_unchanged(&spec).await?;
             }
@@ -614,7 +617,7 @@ impl<'a> Run<'a> {
         }
         if self.opts.plan {
             if service {
-                self.settle_code(s).await?;
+                self.settle_code(s).await;
             }
             if self.opts.save {
                 self.keep(s, &spec, Some(&plan)).await?;
@@ -706,20 +709,19 @@ impl<'a> Run<'a> {
     /// Where the function runs other code than the service stack names (a hotswap, a change
     /// outside CloudFormation), which no change set sees: a plan names it and says what the
     /// deploy would do; a deploy puts the stack's code back where the environment allows
-    /// hotswaps (its deploy role may update code), and says how otherwise. Returns whether the
-    /// code drifted. A failed read is a warning (the stacks are deployed either way).
-    ///
-    /// # Errors
-    /// The put-back failed: the stacks are deployed, but the function runs other code.
-    async fn settle_code(&self, s: &Stack) -> anyhow::Result<bool> {
+    /// hotswaps (its deploy role may update code), and says how otherwise. Returns whether
+    /// something changes: planning, the code drifted; deploying, it was put back. A failed read
+    /// is a warning; a failed put-back is recorded for the end of the run (the rest of it goes
+    /// on: [`Run::finish`]).
+    async fn settle_code(&self, s: &Stack) -> bool {
         let drift = match function_drift(&self.aws, self.env, &s.template.to_json()).await {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("warning: could not compare the function's code with its stack's: {e:#}");
-                return Ok(false);
+                return false;
             }
         };
-        let Some((target, code, lines)) = drift else { return Ok(false) };
+        let Some((target, code, lines)) = drift else { return false };
         for line in &lines {
             eprintln!("drifted: {line}");
         }
@@ -739,20 +741,33 @@ impl<'a> Run<'a> {
                 None if allowed => eprintln!("deploy puts the stack's code {} back", code.key),
                 None => eprintln!("deploy cannot put the stack's code back: {}", cannot()),
             }
-        } else if !allowed {
-            eprintln!("warning: not put back: {}", cannot());
-        } else {
-            let put = hotswap::Code { bucket: &code.bucket, key: &code.key, sha256: &code.sha256 };
-            let version = hotswap::swap(&self.aws, &target, put).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "the stacks are deployed, but putting the stack's code {} back failed: {e:#}; `{}` tries again",
-                    code.key,
-                    self.deploy_again()
-                )
-            })?;
-            eprintln!("function: put the stack's code {} back ({version})", code.key);
+            return true;
         }
-        Ok(true)
+        if !allowed {
+            eprintln!("warning: not put back: {}", cannot());
+            return false;
+        }
+        let put = hotswap::Code { bucket: &code.bucket, key: &code.key, sha256: &code.sha256 };
+        match hotswap::swap(&self.aws, &target, put).await {
+            Ok(version) => {
+                eprintln!("function: put the stack's code {} back ({version})", code.key);
+                true
+            }
+            Err(e) => {
+                let why = format!("putting the stack's code {} back failed: {e:#}", code.key);
+                eprintln!("error: {why}; the deploy goes on");
+                *self.put_back_failed.borrow_mut() = Some(why);
+                false
+            }
+        }
+    }
+
+    /// The end of a run: a put-back that failed fails it, after every other step ran.
+    fn finish(&self, summary: Summary) -> anyhow::Result<Summary> {
+        match self.put_back_failed.take() {
+            Some(why) => bail!("the stacks are deployed, but {why}; `{}` tries again", self.deploy_again()),
+            None => Ok(summary),
+        }
     }
 
     /// A service stack with no changes: its key pairs are brought to its stage as it is now
@@ -771,7 +786,7 @@ impl<'a> Run<'a> {
     async fn after_service(&self, s: &Stack, outputs: &ServiceOutputs) -> anyhow::Result<()> {
         let stage = outputs.key_stage;
         let algorithm = sync_key_pairs(&self.aws, self.env, outputs, (stage, stage), &self.deploy_again()).await?;
-        self.settle_code(s).await?;
+        self.settle_code(s).await;
         if self.opts.no_smoke_check {
             return Ok(());
         }
@@ -899,10 +914,11 @@ pub async fn apply_saved(
         // code that is not the stack's is put back.
         run.no_change().await?;
         if let Some(service) = stacks.iter().find(|s| s.id == StackId::Service) {
-            run.settle_code(service).await?;
+            run.settle_code(service).await;
         }
     }
-    execute_saved(&run, stacks, &plans).await
+    let summary = execute_saved(&run, stacks, &plans).await?;
+    run.finish(summary)
 }
 
 /// `planned` as CloudFormation has it now: its change set (`None` for a stack with nothing to
@@ -1082,7 +1098,7 @@ async fn run_stacks(run: &Run<'_>, stacks: &[Stack]) -> anyhow::Result<Summary> 
             eprintln!("{line}");
         }
     }
-    Ok(match (opts.plan && run.refused.get(), changed) {
+    run.finish(match (opts.plan && run.refused.get(), changed) {
         // A plan deploy would refuse is no plan to apply, whatever it changes.
         (true, _) => Summary::Refused,
         (false, true) => Summary::Changed,

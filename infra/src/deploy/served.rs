@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::Value as Json;
 
 /// The configuration one qualifier of a function runs with.
@@ -80,11 +79,11 @@ pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: 
         qualifier.to_owned()
     } else {
         let alias = lambda.get_alias().function_name(function).name(qualifier).send().await.map_err(|e| {
-            let e = e.into_service_error();
-            if e.is_resource_not_found_exception() {
+            let text = super::stack::sdk_text(&e);
+            if e.into_service_error().is_resource_not_found_exception() {
                 format!("{function} has no alias `{qualifier}` in Lambda; deploy the environment first")
             } else {
-                format!("cannot read alias {function}:{qualifier} from Lambda: {}", DisplayErrorContext(e))
+                format!("cannot read alias {function}:{qualifier} from Lambda: {text}")
             }
         })?;
         if let Some(weights) = alias.routing_config().and_then(|r| r.additional_version_weights()) {
@@ -94,11 +93,11 @@ pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: 
     };
     let c =
         lambda.get_function_configuration().function_name(function).qualifier(&version).send().await.map_err(|e| {
-            let e = e.into_service_error();
-            if e.is_resource_not_found_exception() {
+            let text = super::stack::sdk_text(&e);
+            if e.into_service_error().is_resource_not_found_exception() {
                 format!("{function}:{version} does not exist in Lambda; deploy the environment first")
             } else {
-                format!("cannot read {function}:{version} from Lambda: {}", DisplayErrorContext(e))
+                format!("cannot read {function}:{version} from Lambda: {text}")
             }
         })?;
     let variables = c

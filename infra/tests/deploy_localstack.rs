@@ -898,7 +898,7 @@ fn an_alias_serves_the_configuration_of_its_version() {
         assert_eq!((live.timeout_seconds, latest.timeout_seconds), (Some(7), Some(9)));
         let zip_hex = infra::deploy::package::sha256_hex(&bytes_sent);
         assert_eq!(live.runs_code(&zip_hex), Some(true));
-        let missing = infra::deploy::served::served(&lambda, &name, "canary").await.unwrap_err();
+        let missing = infra::deploy::served::served(&lambda, &name, "canary").await.unwrap_err().to_string();
         assert_eq!(missing, format!("{name} has no alias `canary` in Lambda; deploy the environment first"));
         // The account's concurrency, as deploy reads it before a build (LocalStack answers
         // Lambda's default quota of 1,000).

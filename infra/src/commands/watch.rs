@@ -50,6 +50,17 @@ impl Watched {
         Ok(Watched { folders, files })
     }
 
+    /// What is watched, for the user: the files and the function crate's folder.
+    fn describe(&self) -> String {
+        let root = checkout();
+        let shown = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
+        let mut parts: Vec<String> = self.files.iter().map(|f| shown(f)).collect();
+        if self.folders.iter().any(|(_, mode)| *mode == RecursiveMode::Recursive) {
+            parts.push(format!("{}/", shown(&root.join("function"))));
+        }
+        parts.join(", ")
+    }
+
     /// Whether a change of `path` calls for a rebuild.
     fn counts(&self, path: &Path) -> bool {
         let root = checkout().join("function");
@@ -79,6 +90,7 @@ pub fn run(dir: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(folder.is_dir(), "cannot watch {}: no such folder", folder.display());
             watcher.watch(folder, *mode).map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", folder.display()))?;
         }
+        eprintln!("watching {}", watched.describe());
         // What the function was last seen running, and whether that is not its stack's code.
         let mut running = None;
         loop {

@@ -271,7 +271,7 @@ pub async fn code_drift(aws: &Aws, target: &Target, key: &str) -> anyhow::Result
     for q in qualifiers {
         let served = match super::served::served(&aws.lambda, &target.function, q).await {
             Ok(s) => s,
-            Err(e) if q != "$LATEST" && e.contains("has no alias") => continue,
+            Err(super::served::ServedError::Missing(_)) if q != "$LATEST" => continue,
             Err(e) => anyhow::bail!("{e}"),
         };
         if served.runs_code(hex) == Some(false) {

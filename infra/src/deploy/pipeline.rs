@@ -282,7 +282,9 @@ pub async fn served(
     template: &serde_json::Value,
 ) -> Result<crate::deploy::served::Served, String> {
     let qualifier = crate::deploy::served::invoked_qualifier(template);
-    crate::deploy::served::served(&aws.lambda, &service::function_name(env), &qualifier).await
+    crate::deploy::served::served(&aws.lambda, &service::function_name(env), &qualifier)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// How long KMS may take to honour a new key's tags and aliases (five minutes, "ABAC for AWS

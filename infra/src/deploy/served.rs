@@ -67,13 +67,25 @@ pub fn invoked_qualifier(template: &Json) -> String {
     alias.and_then(|(_, a)| a["Properties"]["Name"].as_str()).unwrap_or("$LATEST").to_owned()
 }
 
+/// Why [`served`] could not read a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ServedError {
+    /// The function, or the alias asked for, does not exist (Lambda's
+    /// `ResourceNotFoundException`): what is missing, and to deploy first.
+    #[error("{0}")]
+    Missing(String),
+    /// Any other failure of the call, in one line with its cause.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 /// Lambda's configuration of `function` at `qualifier`: an alias is resolved to the version it
 /// points at (`GetAlias`), whose configuration is read (`GetFunctionConfiguration`).
 ///
 /// # Errors
 /// The function or alias does not exist, or the call failed (access denied, a dead endpoint),
 /// in one line with its cause.
-pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: &str) -> Result<Served, String> {
+pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: &str) -> Result<Served, ServedError> {
     let mut routing = Vec::new();
     let version = if qualifier == "$LATEST" {
         qualifier.to_owned()
@@ -81,9 +93,11 @@ pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: 
         let alias = lambda.get_alias().function_name(function).name(qualifier).send().await.map_err(|e| {
             let text = super::stack::sdk_text(&e);
             if e.into_service_error().is_resource_not_found_exception() {
-                format!("{function} has no alias `{qualifier}` in Lambda; deploy the environment first")
+                ServedError::Missing(format!(
+                    "{function} has no alias `{qualifier}` in Lambda; deploy the environment first"
+                ))
             } else {
-                format!("cannot read alias {function}:{qualifier} from Lambda: {text}")
+                ServedError::Unreadable(format!("cannot read alias {function}:{qualifier} from Lambda: {text}"))
             }
         })?;
         if let Some(weights) = alias.routing_config().and_then(|r| r.additional_version_weights()) {
@@ -95,9 +109,11 @@ pub async fn served(lambda: &aws_sdk_lambda::Client, function: &str, qualifier: 
         lambda.get_function_configuration().function_name(function).qualifier(&version).send().await.map_err(|e| {
             let text = super::stack::sdk_text(&e);
             if e.into_service_error().is_resource_not_found_exception() {
-                format!("{function}:{version} does not exist in Lambda; deploy the environment first")
+                ServedError::Missing(format!(
+                    "{function}:{version} does not exist in Lambda; deploy the environment first"
+                ))
             } else {
-                format!("cannot read {function}:{version} from Lambda: {text}")
+                ServedError::Unreadable(format!("cannot read {function}:{version} from Lambda: {text}"))
             }
         })?;
     let variables = c

@@ -212,8 +212,10 @@ pub struct DeployArgs {
     #[arg(long, requires = "plan", conflicts_with = "function_zip")]
     pub deployed_code: bool,
     /// Execute exactly the change sets of this plan (`diff --out`), after checking that
-    /// nothing moved since; any mismatch executes nothing.
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["plan", "function_zip", "replace_failed", "deployed_code"])]
+    /// nothing moved since and that they carry what this checkout would deploy (its templates,
+    /// parameters and function, built here or given with --function-zip); any mismatch
+    /// executes nothing.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["plan", "replace_failed", "deployed_code"])]
     pub from_plan: Option<PathBuf>,
     /// Where the change is code-only, update the function's code directly in Lambda, outside
     /// CloudFormation; otherwise say why and deploy in full. Only where the

@@ -438,6 +438,7 @@ fn saved_plans_run_exactly_what_was_reviewed() {
     let plan_arg = plan.to_str().unwrap().to_owned();
     let zip = env.zip.to_str().unwrap().to_owned();
     assert_eq!(env.run(&["bootstrap", "dev", "--yes"]).0, 0);
+    an_artifact_key_holding_other_bytes_is_refused(&env, &prefix);
     assert_eq!(env.deploy(&["--yes"]).0, 0);
 
     // The plan shows and keeps the change; applying it executes that change set.
@@ -450,7 +451,8 @@ fn saved_plans_run_exactly_what_was_reviewed() {
     assert_eq!(saved["environment"], "dev");
     let key = saved["artifact_key"].as_str().unwrap();
     assert!(key.starts_with(&format!("{}/", infra::stacks::bootstrap::ARTIFACT_PREFIX)), "{saved}");
-    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--yes", "--no-smoke-check"];
+    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--function-zip", &zip, "--yes", "--no-smoke-check"];
+    plans_from_elsewhere_are_checked_against_this_checkout(&env, &plan);
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("-dev-service: UPDATE_COMPLETE"), "{err}");
@@ -498,13 +500,82 @@ fn saved_plans_run_exactly_what_was_reviewed() {
     assert_eq!(env.run(&["destroy", "dev", "--yes", "--force"]).0, 0);
 }
 
+/// An object put under an artifact's key by someone else (a pull request's plan role may
+/// create objects) is not taken for the artifact: the deploy stops before any change set.
+fn an_artifact_key_holding_other_bytes_is_refused(env: &Env, prefix: &str) {
+    let zip = env.zip.to_str().unwrap();
+    boto(&format!(
+        "import hashlib\ncfn = client('cloudformation')\n\
+         outs = cfn.describe_stacks(StackName='{prefix}-dev-bootstrap')['Stacks'][0]['Outputs']\n\
+         bucket = [o['OutputValue'] for o in outs if o['OutputKey'] == '{}'][0]\n\
+         key = 'token-function/' + hashlib.sha256(open('{zip}', 'rb').read()).hexdigest() + '.zip'\n\
+         client('s3').put_object(Bucket=bucket, Key=key, Body=b'not the function')",
+        infra::stacks::outputs::bootstrap::BUCKET
+    ));
+    let (code, _, err) = env.deploy(&["--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("holds other bytes (SHA-256 ") && err.contains("nothing was deployed. Delete it"), "{err}");
+    assert!(!err.contains("service: CREATE"), "{err}");
+    boto(&format!(
+        "cfn = client('cloudformation')\n\
+         outs = cfn.describe_stacks(StackName='{prefix}-dev-bootstrap')['Stacks'][0]['Outputs']\n\
+         bucket = [o['OutputValue'] for o in outs if o['OutputKey'] == '{}'][0]\n\
+         s3 = client('s3')\n\
+         [s3.delete_object(Bucket=bucket, Key=o['Key']) for o in s3.list_objects_v2(Bucket=bucket).get('Contents', [])]",
+        infra::stacks::outputs::bootstrap::BUCKET
+    ));
+}
+
+/// A plan says which change sets to run, and nothing else is taken from it: a plan made with
+/// other code, or naming a change set made with other parameters (as a pull request's job
+/// could), executes nothing.
+fn plans_from_elsewhere_are_checked_against_this_checkout(env: &Env, plan: &Path) {
+    let plan_arg = plan.to_str().unwrap().to_owned();
+    let (other, text) = (other_zip(env), std::fs::read_to_string(plan).unwrap());
+    let (code, _, err) = env.run(&["deploy", "dev", "--from-plan", &plan_arg, "--function-zip", &other, "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("nothing executed") && err.contains("artifact_key: the plan deploys token-function/"),
+        "{err}"
+    );
+    assert!(err.contains("parameters: ArtifactKey is `token-function/"), "{err}");
+    assert!(!err.contains("function: uploaded"), "{err}");
+
+    // A change set of the same stack made by hand with another signing-key stage, put in the
+    // plan: its template is the one synthesized here, its parameters are not.
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let service = &saved["stacks"].as_array().unwrap().iter().find(|s| s["id"] == "service").unwrap().clone();
+    let (stack, ours) = (service["name"].as_str().unwrap(), service["change_set"].as_str().unwrap());
+    let forged = std::env::temp_dir().join(format!("{stack}-forged"));
+    boto(&format!(
+        "import json\ncfn = client('cloudformation')\n\
+         d = cfn.describe_change_set(ChangeSetName='{ours}', StackName='{stack}')\n\
+         body = cfn.get_template(StackName='{stack}', ChangeSetName='{ours}')['TemplateBody']\n\
+         body = body if isinstance(body, str) else json.dumps(body)\n\
+         keep = lambda p: dict(ParameterKey=p['ParameterKey'], UsePreviousValue=True) if 'ParameterValue' not in p else dict(ParameterKey=p['ParameterKey'], ParameterValue=p['ParameterValue'])\n\
+         ps = [dict(ParameterKey=p['ParameterKey'], ParameterValue='b') if p['ParameterKey'] == 'SigningKeyStage' else keep(p) for p in d['Parameters']]\n\
+         arn = cfn.create_change_set(StackName='{stack}', ChangeSetName='forged', TemplateBody=body, Parameters=ps, Capabilities=d.get('Capabilities', []), Tags=d.get('Tags', []))['Id']\n\
+         cfn.get_waiter('change_set_create_complete').wait(ChangeSetName=arn, StackName='{stack}')\n\
+         open('{}', 'w').write(arn)",
+        forged.display()
+    ));
+    let arn = std::fs::read_to_string(&forged).unwrap();
+    std::fs::write(plan, text.replace(ours, &arn)).unwrap();
+    let zip = env.zip.to_str().unwrap();
+    let (code, _, err) = env.run(&["deploy", "dev", "--from-plan", &plan_arg, "--function-zip", zip, "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("parameters: SigningKeyStage is `b` in its change set; this checkout passes `a`"), "{err}");
+    boto(&format!("client('cloudformation').delete_change_set(ChangeSetName='{arn}', StackName='{stack}')"));
+    std::fs::write(plan, text).unwrap();
+}
+
 /// Refused before anything runs: a plan for another environment, no terminal to answer the
 /// prompt, an output path that cannot take the file; a file that is not a plan, or of another
 /// format, is one line naming it.
 fn plans_refused_before_anything_runs(env: &Env, plan: &Path) {
     let plan_arg = plan.to_str().unwrap().to_owned();
     let zip = env.zip.to_str().unwrap().to_owned();
-    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--yes", "--no-smoke-check"];
+    let apply = ["deploy", "dev", "--from-plan", &plan_arg, "--function-zip", &zip, "--yes", "--no-smoke-check"];
     let (code, _, err) = env.run(&["deploy", "staging", "--from-plan", &plan_arg, "--yes"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("environment: the plan is for `dev`, not `staging`"), "{err}");
@@ -521,7 +592,7 @@ fn plans_refused_before_anything_runs(env: &Env, plan: &Path) {
     std::fs::write(plan, "{\"format\": 99}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("format: plan format 99 is not this infra's (1)"), "{err}");
+    assert!(err.contains("format: plan format 99 is not this infra's (2)"), "{err}");
     std::fs::write(plan, "{}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");

@@ -178,7 +178,7 @@ fn deploy_saved(dir: &Path, args: DeployArgs, path: &Path) -> anyhow::Result<Exi
     if !args.ignore_change_window {
         guards::in_change_window(&env, unix_now())?;
     }
-    let opts = executing(&args);
+    let opts = pipeline::Options { function_zip: args.function_zip.clone(), ..executing(&args) };
     let shown = path.display().to_string();
     Ok(match block_on(pipeline::apply_saved(&env, &stacks, &saved, &opts, &shown))? {
         Summary::Declined | Summary::Refused => ExitCode::from(EXIT_ERROR),

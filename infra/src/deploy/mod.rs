@@ -295,23 +295,81 @@ impl Aws {
         }
     }
 
-    /// Uploads the artifact unless an object of that key (its hash) is already there.
-    /// Returns whether it uploaded.
+    /// Uploads the artifact create-only (`If-None-Match: *`, S3 User Guide "Conditional
+    /// writes") with its SHA-256 for S3 to check (`x-amz-checksum-sha256`, S3 User Guide
+    /// "Checking object integrity"); returns whether it uploaded. An object already under the
+    /// key (found first, or a 412 from a write that lost a race) counts only if it holds these
+    /// bytes ([`Aws::holds`]): the key is the artifact's hash, but anyone who may write to the
+    /// bucket may have put other bytes there first.
+    ///
+    /// # Errors
+    /// S3 refused or could not be reached, or the object under the key holds other bytes.
     pub async fn upload(&self, bucket: &str, artifact: &package::Artifact) -> Result<bool, DeployError> {
         let key = artifact.key();
-        if self.uploaded(bucket, &key).await {
-            return Ok(false);
+        if !self.object_exists(bucket, &key).await? {
+            let put = self
+                .s3
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from(artifact.zip.clone()))
+                .content_type("application/zip")
+                .checksum_sha256(package::base64_sha256(&artifact.sha256))
+                .if_none_match("*")
+                .send()
+                .await;
+            match put {
+                Ok(_) => return Ok(true),
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {}
+                Err(e) => {
+                    return Err(DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", stack::sdk_text(&e))));
+                }
+            }
         }
-        self.s3
-            .put_object()
+        self.holds(bucket, &key, &artifact.sha256).await?;
+        Ok(false)
+    }
+
+    /// Checks that the object `key` holds bytes of SHA-256 `sha256` (hex): S3's full-object
+    /// SHA-256 of it where it keeps one (`HeadObject` with `ChecksumMode`), else the bytes read
+    /// back and hashed.
+    ///
+    /// # Errors
+    /// S3 could not be asked, or the bytes are others, naming the object and how to recover.
+    pub async fn holds(&self, bucket: &str, key: &str, sha256: &str) -> Result<(), DeployError> {
+        use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+        let failed = |call: &str, e: String| DeployError::Aws(format!("{call} s3://{bucket}/{key}: {e}"));
+        let head = self
+            .s3
+            .head_object()
             .bucket(bucket)
-            .key(&key)
-            .body(aws_sdk_s3::primitives::ByteStream::from(artifact.zip.clone()))
-            .content_type("application/zip")
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
-            .map_err(|e| DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", stack::sdk_text(&e))))?;
-        Ok(true)
+            .map_err(|e| failed("HeadObject", stack::sdk_text(&e)))?;
+        let kept = head.checksum_sha256().filter(|_| head.checksum_type() != Some(&ChecksumType::Composite));
+        let found = match kept {
+            Some(b64) => package::hex_sha256(b64),
+            None => {
+                let object = self
+                    .s3
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| failed("GetObject", stack::sdk_text(&e)))?;
+                let bytes = object.body.collect().await.map_err(|e| failed("GetObject", e.to_string()))?;
+                package::sha256_hex(&bytes.into_bytes())
+            }
+        };
+        if found == sha256 {
+            return Ok(());
+        }
+        Err(DeployError::Aws(format!(
+            "s3://{bucket}/{key} holds other bytes (SHA-256 {found}) than the artifact its key names; nothing was deployed. Delete it (`aws s3 rm s3://{bucket}/{key}`) and run the command again"
+        )))
     }
 }
 

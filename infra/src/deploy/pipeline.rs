@@ -425,15 +425,23 @@ async fn function_code(
             true => eprintln!("function: s3://{bucket}/{} is uploaded already", a.key()),
             false => eprintln!("function: would upload s3://{bucket}/{}", a.key()),
         }
-    } else if tokio::select! {
-        uploaded = aws.upload(bucket, &a) => uploaded?,
+    } else {
+        upload_said(aws, bucket, &a).await?;
+    }
+    Ok(a)
+}
+
+/// Uploads the artifact ([`Aws::upload`]) and says so; Ctrl-C stops it, nothing deployed.
+async fn upload_said(aws: &Aws, bucket: &str, a: &Artifact) -> anyhow::Result<()> {
+    if tokio::select! {
+        uploaded = aws.upload(bucket, a) => uploaded?,
         () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
     } {
         eprintln!("function: uploaded s3://{bucket}/{}", a.key());
     } else {
         eprintln!("function: s3://{bucket}/{} already there", a.key());
     }
-    Ok(a)
+    Ok(())
 }
 
 /// With a canary, the critical alarms that exist as CloudFormation rollback triggers. An alarm
@@ -652,7 +660,6 @@ impl<'a> Run<'a> {
             change_set: plan.map(|p| p.change_set.clone()),
             create: plan.is_some_and(|p| p.create),
             template_sha256: saved_plan::template_sha256(&spec.template),
-            parameters_sha256: saved_plan::parameters_sha256(&spec.parameters),
             last_updated: None,
             summary: change_set::render(&spec.name, plan.map_or(&[], |p| &p.changes)),
         };
@@ -661,18 +668,17 @@ impl<'a> Run<'a> {
         read
     }
 
-    /// The stack's last update (none for the stack a create change set made), and the change
-    /// set's parameters as CloudFormation resolved them.
+    /// The stack's last update (none for the stack a create change set made), and whether its
+    /// change set can still run.
     async fn read_planned(&self, planned: &mut PlannedStack) -> anyhow::Result<()> {
         if !planned.create {
             let now = stack::describe(&self.aws.cfn, &planned.name).await?;
             planned.last_updated = now.as_ref().and_then(stack::last_updated);
         }
-        if let Some(change_set) = &planned.change_set {
-            match stack::saved(&self.aws.cfn, &planned.name, change_set, planned.create).await? {
-                Ok((_, parameters)) => planned.parameters_sha256 = saved_plan::parameters_sha256(&parameters),
-                Err(why) => bail!("{why}"),
-            }
+        if let Some(change_set) = &planned.change_set
+            && let Err(why) = stack::saved(&self.aws.cfn, &planned.name, change_set, planned.create).await?
+        {
+            bail!("{why}");
         }
         Ok(())
     }
@@ -868,12 +874,15 @@ pub async fn save(env: &Environment, stacks: &[Stack], opts: &Options) -> anyhow
     summary.map(|s| (s, Some(saved)))
 }
 
-/// `deploy --from-plan`: executes the change sets of `saved` (made by [`save`]) in order, after
-/// checking, before anything runs, that nothing moved since: `env` and its synthesized `stacks`
-/// as planned ([`SavedPlan::mismatches`]), each stack last updated when it was planned, each
-/// change set still executable, the artifact still in the bucket, and the guards `deploy`
-/// applies (signing keys, replacements). Any mismatch executes nothing. `shown` names the plan
-/// file in messages.
+/// `deploy --from-plan`: executes the change sets of `saved` (made by [`save`], here or by
+/// another checkout) in order, after checking, before anything runs, that nothing moved since:
+/// `env` and its synthesized `stacks` as planned ([`SavedPlan::mismatches`]), each stack last
+/// updated when it was planned, each change set still executable and carrying what this
+/// checkout would send ([`still_planned`]), the function this checkout builds (or
+/// `opts.function_zip`) being the plan's artifact, and the guards `deploy` applies (signing
+/// keys, replacements). Any mismatch executes nothing. The artifact is then uploaded from here
+/// (create-only, [`Aws::upload`]), so what runs is built here whoever made the plan. `shown`
+/// names the plan file in messages.
 pub async fn apply_saved(
     env: &Environment,
     stacks: &[Stack],
@@ -882,8 +891,9 @@ pub async fn apply_saved(
     shown: &str,
 ) -> anyhow::Result<Summary> {
     let opts = Options { plan: false, save: false, ..opts.clone() };
-    let run = Run::connect(env, &opts, None).await?;
+    let mut run = Run::connect(env, &opts, None).await?;
     let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
+    run.uploaded = planned_artifact(env, saved, opts.function_zip.as_deref(), &mut why).await?;
     let mut plans = Vec::new();
     if run.aws.emulator {
         eprintln!(
@@ -895,13 +905,8 @@ pub async fn apply_saved(
         match still_planned(&run, stacks, planned).await? {
             Ok(Some(plan)) => plans.push((planned, plan)),
             Ok(None) => {}
-            Err(e) => why.push(e),
+            Err(e) => why.extend(e),
         }
-    }
-    if let Some(key) = &saved.artifact_key
-        && !run.aws.object_exists(&run.bucket, key).await?
-    {
-        why.push(format!("artifact_key: s3://{}/{key} is no longer there", run.bucket));
     }
     why.extend(saved_guards(&run, &plans));
     if !why.is_empty() {
@@ -910,6 +915,9 @@ pub async fn apply_saved(
             why.join("; "),
             target(&env.name)
         );
+    }
+    if let Some(a) = &run.uploaded {
+        upload_said(&run.aws, &run.bucket, a).await?;
     }
     if !plans.iter().any(|(p, _)| p.id == StackId::Service) {
         // As `deploy` does for an unchanged service stack: its key pairs follow its stage, and
@@ -923,43 +931,69 @@ pub async fn apply_saved(
     run.finish(summary)
 }
 
+/// The function a saved plan deploys, built here (or read from `zip`) as `deploy` would; `None`
+/// when the plan keeps the deployed code. A key other than the plan's is added to `why`.
+async fn planned_artifact(
+    env: &Environment,
+    saved: &SavedPlan,
+    zip: Option<&Path>,
+    why: &mut Vec<String>,
+) -> anyhow::Result<Option<Artifact>> {
+    let Some(key) = &saved.artifact_key else {
+        if zip.is_some() {
+            why.push("artifact_key: the plan keeps the deployed code; --function-zip has nothing to deploy".into());
+        }
+        return Ok(None);
+    };
+    let a = artifact(env, zip).await?;
+    if a.key() != *key {
+        why.push(format!(
+            "artifact_key: the plan deploys {key}; {} is {} (the plan was made from other code, or the build is not reproducible)",
+            zip.map_or_else(|| "the function built here".to_owned(), |z| z.display().to_string()),
+            a.key()
+        ));
+    }
+    Ok(Some(a))
+}
+
 /// `planned` as CloudFormation has it now: its change set (`None` for a stack with nothing to
-/// change) when the stack was not updated since and the change set is still executable with
-/// the parameters it was planned with and the template synthesized now (of `stacks`), else why
-/// not. An emulator's change sets' templates are not compared (LocalStack's `GetTemplate`
-/// answers the stack's template whatever change set is named).
+/// change) when the stack was not updated since, the change set is still executable, younger
+/// than the environment allows, and carries what this checkout would send: its stack of
+/// `stacks` with the parameters, tags and rollback triggers [`Run::spec`] gives
+/// ([`saved_plan::change_set_mismatches`]) and the template synthesized here. Else why not.
+/// An emulator's change sets' templates are not compared (LocalStack's `GetTemplate` answers
+/// the stack's template whatever change set is named).
 async fn still_planned(
     run: &Run<'_>,
     stacks: &[Stack],
     planned: &PlannedStack,
-) -> anyhow::Result<Result<Option<Plan>, String>> {
+) -> anyhow::Result<Result<Option<Plan>, Vec<String>>> {
     let now = stack::describe(&run.aws.cfn, &planned.name).await?;
     let updated =
         now.as_ref().filter(|s| stack::status(s) != StackStatus::ReviewInProgress).and_then(stack::last_updated);
     if let Some(why) = planned.moved(updated.as_deref()) {
-        return Ok(Err(why));
+        return Ok(Err(vec![why]));
     }
     let Some(change_set) = &planned.change_set else { return Ok(Ok(None)) };
-    Ok(match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
-        Ok((plan, parameters)) if saved_plan::parameters_sha256(&parameters) == planned.parameters_sha256 => {
-            let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
-            let carries = match run.aws.emulator {
-                true => None,
-                false => {
-                    stack::change_set_carries(&run.aws.cfn, &planned.name, change_set, &synthesized.template.to_json())
-                        .await?
-                }
-            };
-            match carries {
-                None => Ok(Some(plan)),
-                Some(why) => Err(why),
-            }
-        }
-        Ok(_) => {
-            Err(format!("{}: parameters_sha256: its change set's parameters are not the planned ones", planned.name))
-        }
-        Err(why) => Err(why),
-    })
+    let kept = match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
+        Ok(kept) => kept,
+        Err(why) => return Ok(Err(vec![why])),
+    };
+    let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+    let spec = run.spec(synthesized).await?;
+    let deployed: std::collections::BTreeMap<String, String> = now
+        .iter()
+        .flat_map(|s| s.parameters())
+        .filter_map(|p| Some((p.parameter_key()?.to_owned(), p.parameter_value()?.to_owned())))
+        .collect();
+    let mut why = saved_plan::change_set_mismatches(&spec, &deployed, &kept);
+    let max = run.env.deploy.plan_max_age_hours.get();
+    why.extend(saved_plan::change_set_too_old(&planned.name, kept.created, unix_now(), max));
+    if !run.aws.emulator {
+        let template = synthesized.template.to_json();
+        why.extend(stack::change_set_carries(&run.aws.cfn, &planned.name, change_set, &template).await?);
+    }
+    Ok(if why.is_empty() { Ok(Some(kept.plan)) } else { Err(why) })
 }
 
 /// Executes the checked change sets in order. Each stack after the first is checked again just
@@ -1007,7 +1041,7 @@ async fn ready_to_run(run: &Run<'_>, stacks: &[Stack], again: bool, planned: &Pl
         bail!("interrupted before {}", planned.name);
     }
     if again && let Err(why) = still_planned(run, stacks, planned).await? {
-        bail!("{why}");
+        bail!("{}", why.join("; "));
     }
     Ok(())
 }

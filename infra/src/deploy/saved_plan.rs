@@ -7,17 +7,25 @@
 //! The file is JSON (shape: [`SavedPlan`]). It holds no secret: change-set ARNs, hashes and
 //! times. CloudFormation keeps a change set until it is executed or deleted (API reference,
 //! "CreateChangeSet"); executing one deletes the stack's other change sets.
+//!
+//! A plan may come from elsewhere (a pull request's job), so the file is not trusted for what
+//! runs: `deploy --from-plan` compares each change set, as CloudFormation describes it, with
+//! what the checkout applying it would send ([`change_set_mismatches`]), and CloudFormation's
+//! copy of its template with the one synthesized there.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::deploy::package::sha256_hex;
+use crate::deploy::stack::{Kept, StackSpec};
 use crate::env::Environment;
 use crate::stacks::{Stack, StackId};
 
 /// The plan file format this build writes and reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// What `diff --out` saw and made, per environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +64,6 @@ pub struct PlannedStack {
     pub create: bool,
     /// SHA-256 of the template body the change set was made from, hex.
     pub template_sha256: String,
-    /// SHA-256 of its parameters (`key=value` lines, `key=(previous)` for a kept value), hex.
-    pub parameters_sha256: String,
     /// The stack's last update (its creation if never updated) when planned, RFC 3339; `None`
     /// when there was no stack.
     pub last_updated: Option<String>,
@@ -85,11 +91,84 @@ pub fn template_sha256(template: &str) -> String {
     sha256_hex(template.as_bytes())
 }
 
-/// SHA-256 of a change set's parameters, hex (see [`PlannedStack::parameters_sha256`]).
-pub fn parameters_sha256(parameters: &[(String, Option<String>)]) -> String {
-    let lines: String =
-        parameters.iter().map(|(k, v)| format!("{k}={}\n", v.as_deref().unwrap_or("(previous)"))).collect();
-    sha256_hex(lines.as_bytes())
+/// What change set `kept` carries that `spec` (the stack as the checkout applying the plan
+/// would send it) does not, each as one line naming the stack and the field; empty when they
+/// agree. `deployed` is the stack's parameter values now: a parameter `spec` keeps (`None`)
+/// must be kept (`UsePreviousValue`) or equal to it. Compared: the parameters, stack tags,
+/// capabilities, notification topics (none are sent) and rollback triggers (API reference,
+/// "DescribeChangeSet").
+pub fn change_set_mismatches(spec: &StackSpec, deployed: &BTreeMap<String, String>, kept: &Kept) -> Vec<String> {
+    let stack = &spec.name;
+    let mut out = Vec::new();
+    let shown = |v: Option<&str>| v.map_or_else(|| "(none)".to_owned(), |v| format!("`{v}`"));
+    for (key, want) in &spec.parameters {
+        let Some((_, value, previous)) = kept.parameters.iter().find(|(k, ..)| k == key) else {
+            out.push(format!("{stack}: parameters: {key} is not in its change set"));
+            continue;
+        };
+        let agrees = match want {
+            Some(want) => !previous && value.as_deref() == Some(want.as_str()),
+            None => *previous || value.as_ref() == deployed.get(key),
+        };
+        if !agrees {
+            let here = want.as_deref().or(deployed.get(key).map(String::as_str));
+            let there = if *previous { Some("(the stack's value)") } else { value.as_deref() };
+            out.push(format!(
+                "{stack}: parameters: {key} is {} in its change set; this checkout passes {}",
+                shown(there),
+                shown(here)
+            ));
+        }
+    }
+    for (key, ..) in kept.parameters.iter().filter(|(k, ..)| !spec.parameters.iter().any(|(w, _)| w == k)) {
+        out.push(format!("{stack}: parameters: its change set passes {key}, which this checkout does not"));
+    }
+    if kept.tags != spec.tags {
+        out.push(format!(
+            "{stack}: tags: its change set's stack tags are {:?}; this checkout's are {:?}",
+            kept.tags, spec.tags
+        ));
+    }
+    let mut want: Vec<&str> = spec.capabilities.clone();
+    let mut have: Vec<&str> = kept.capabilities.iter().map(String::as_str).collect();
+    want.sort();
+    have.sort();
+    if want != have {
+        out.push(format!("{stack}: capabilities: its change set acknowledges {have:?}; this checkout {want:?}"));
+    }
+    if !kept.notification_arns.is_empty() {
+        out.push(format!(
+            "{stack}: notification_arns: its change set notifies {}; this checkout notifies no topic",
+            kept.notification_arns.join(", ")
+        ));
+    }
+    let minutes = if spec.rollback_alarms.is_empty() { 0 } else { spec.rollback_monitoring_minutes };
+    let (mut arns, mut wanted) = (kept.rollback.0.clone(), spec.rollback_alarms.clone());
+    arns.sort();
+    wanted.sort();
+    if (arns.as_slice(), kept.rollback.1) != (wanted.as_slice(), minutes) {
+        out.push(format!(
+            "{stack}: rollback_configuration: its change set watches {arns:?} for {} minute(s); this checkout {wanted:?} for {minutes}",
+            kept.rollback.1
+        ));
+    }
+    out
+}
+
+/// Why a change set made at `created` (Unix seconds, CloudFormation's `CreationTime`) is too
+/// old to run at `now` for an environment allowing `max_hours`
+/// (`deploy.plan_max_age_hours`); `None` when it is not. A change set whose time
+/// CloudFormation does not give is too old.
+pub fn change_set_too_old(stack: &str, created: Option<i64>, now: u64, max_hours: u32) -> Option<String> {
+    let age = created.and_then(|c| u64::try_from(c).ok()).map(|c| now.saturating_sub(c));
+    match age {
+        Some(age) if age <= u64::from(max_hours) * 3600 => None,
+        Some(age) => Some(format!(
+            "{stack}: its change set was made {} hours ago; the environment allows {max_hours} (deploy.plan_max_age_hours)",
+            age / 3600
+        )),
+        None => Some(format!("{stack}: CloudFormation gives no creation time for its change set")),
+    }
 }
 
 /// SHA-256 of the environment file, hex.
@@ -208,7 +287,6 @@ mod tests {
             change_set: Some("arn:aws:cloudformation:eu-west-1:1:changeSet/infra-1/a".into()),
             create: false,
             template_sha256: String::new(),
-            parameters_sha256: String::new(),
             last_updated: last_updated.map(str::to_owned),
             summary: String::new(),
         }
@@ -234,11 +312,133 @@ mod tests {
         }
     }
 
+    fn spec() -> StackSpec {
+        StackSpec {
+            name: "t-dev-service".into(),
+            template: String::new(),
+            parameters: vec![("ArtifactKey".into(), Some("token-function/a.zip".into())), ("KeyStage".into(), None)],
+            capabilities: vec!["CAPABILITY_NAMED_IAM"],
+            tags: BTreeMap::from([("service".to_owned(), "t".to_owned())]),
+            termination_protection: false,
+            role_arn: None,
+            rollback_alarms: vec!["arn:aws:cloudwatch:eu-west-1:1:alarm:t-dev-errors".into()],
+            rollback_monitoring_minutes: 10,
+        }
+    }
+
+    /// The change set CloudFormation describes for [`spec`], as the checkout would send it.
+    fn kept() -> Kept {
+        let s = spec();
+        Kept {
+            plan: crate::deploy::stack::Plan {
+                stack: s.name.clone(),
+                change_set: "cs".into(),
+                create: false,
+                changes: vec![],
+            },
+            parameters: vec![
+                ("ArtifactKey".into(), Some("token-function/a.zip".into()), false),
+                ("KeyStage".into(), None, true),
+            ],
+            created: Some(0),
+            tags: s.tags.clone(),
+            capabilities: vec!["CAPABILITY_NAMED_IAM".into()],
+            notification_arns: vec![],
+            rollback: (s.rollback_alarms.clone(), 10),
+        }
+    }
+
+    /// (what the change set carries instead, the line expected; `None`: it agrees)
+    #[allow(clippy::type_complexity)]
+    const CHANGE_SETS: &[(&str, fn(&mut Kept), Option<&str>)] = &[
+        ("as sent", |_| {}, None),
+        (
+            "another artifact",
+            |k| k.parameters[0].1 = Some("token-function/b.zip".into()),
+            Some(
+                "parameters: ArtifactKey is `token-function/b.zip` in its change set; this checkout passes `token-function/a.zip`",
+            ),
+        ),
+        (
+            "the artifact kept where this checkout sends one",
+            |k| k.parameters[0] = ("ArtifactKey".into(), Some("token-function/a.zip".into()), true),
+            Some("parameters: ArtifactKey is `(the stack's value)` in its change set"),
+        ),
+        (
+            "a kept value resolved to the stack's",
+            |k| k.parameters[1] = ("KeyStage".into(), Some("A".into()), false),
+            None,
+        ),
+        (
+            "a kept value set to another",
+            |k| k.parameters[1] = ("KeyStage".into(), Some("B".into()), false),
+            Some("parameters: KeyStage is `B` in its change set; this checkout passes `A`"),
+        ),
+        (
+            "a parameter left out",
+            |k| {
+                k.parameters.pop();
+            },
+            Some("parameters: KeyStage is not in its change set"),
+        ),
+        (
+            "a parameter added",
+            |k| k.parameters.push(("Extra".into(), Some("x".into()), false)),
+            Some("parameters: its change set passes Extra, which this checkout does not"),
+        ),
+        (
+            "a tag changed",
+            |k| {
+                k.tags.insert("service".into(), "u".into());
+            },
+            Some("tags: its change set's stack tags"),
+        ),
+        (
+            "a tag added",
+            |k| {
+                k.tags.insert("cost".into(), "x".into());
+            },
+            Some("tags:"),
+        ),
+        ("a capability more", |k| k.capabilities.push("CAPABILITY_AUTO_EXPAND".into()), Some("capabilities:")),
+        (
+            "a topic notified",
+            |k| k.notification_arns.push("arn:aws:sns:eu-west-1:2:x".into()),
+            Some("notification_arns: its change set notifies arn:aws:sns:eu-west-1:2:x"),
+        ),
+        ("rollback triggers dropped", |k| k.rollback = (vec![], 0), Some("rollback_configuration:")),
+        ("rollback watched for less", |k| k.rollback.1 = 1, Some("rollback_configuration:")),
+    ];
+
     #[test]
-    fn parameters_hash_tells_a_kept_value_from_a_given_one() {
-        let given = [("ArtifactKey".to_owned(), Some("a.zip".to_owned()))];
-        let kept = [("ArtifactKey".to_owned(), None)];
-        assert_ne!(parameters_sha256(&given), parameters_sha256(&kept));
-        assert_eq!(parameters_sha256(&given), parameters_sha256(&given.clone()));
+    fn a_change_set_runs_only_as_this_checkout_would_send_it() {
+        let deployed = BTreeMap::from([("KeyStage".to_owned(), "A".to_owned())]);
+        for (case, change, want) in CHANGE_SETS {
+            let mut k = kept();
+            change(&mut k);
+            let got = change_set_mismatches(&spec(), &deployed, &k);
+            match want {
+                None => assert!(got.is_empty(), "{case}: {got:?}"),
+                Some(want) => {
+                    assert_eq!(got.len(), 1, "{case}: {got:?}");
+                    assert!(got[0].starts_with("t-dev-service: ") && got[0].contains(want), "{case}: {got:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_set_too_old_is_refused_by_its_own_creation_time() {
+        let hour = 3600;
+        for (created, now, want) in [
+            (Some(0), 24 * hour, false),
+            (Some(0), 24 * hour + 1, true),
+            (Some(10 * hour), 5 * hour, false),
+            (None, 0, true),
+            (Some(-1), 0, true),
+        ] {
+            let why = change_set_too_old("s", created, now as u64, 24);
+            assert_eq!(why.is_some(), want, "{created:?} at {now}: {why:?}");
+        }
     }
 }

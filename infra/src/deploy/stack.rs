@@ -387,17 +387,39 @@ pub fn last_updated(stack: &Stack) -> Option<String> {
         .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
 }
 
-/// A saved change set read again: `Ok(Ok((plan, parameters)))` with its changes and its
-/// parameters as CloudFormation resolved them when CloudFormation can still execute it
-/// (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot (deleted, executed,
-/// failed, obsolete, its stack gone), `Err` when CloudFormation could not be asked (API
-/// reference, "DescribeChangeSet": Status, ExecutionStatus, Parameters).
+/// A kept change set as CloudFormation describes it (API reference, "DescribeChangeSet"): what
+/// `deploy --from-plan` checks against the checkout that applies it, so that nothing a plan
+/// file says about its change sets is taken on trust.
+#[derive(Clone, Debug)]
+pub struct Kept {
+    /// The change set, with its changes.
+    pub plan: Plan,
+    /// Its parameters: key, value (`None` when CloudFormation gives none), and whether it keeps
+    /// the stack's value (`UsePreviousValue`).
+    pub parameters: Vec<(String, Option<String>, bool)>,
+    /// When it was created, Unix seconds (`CreationTime`).
+    pub created: Option<i64>,
+    /// Its stack tags.
+    pub tags: BTreeMap<String, String>,
+    /// The capabilities it acknowledges.
+    pub capabilities: Vec<String>,
+    /// The SNS topics it notifies (`NotificationARNs`).
+    pub notification_arns: Vec<String>,
+    /// Its rollback triggers' ARNs, and how long they are watched, in minutes.
+    pub rollback: (Vec<String>, u32),
+}
+
+/// A saved change set read again: `Ok(Ok(kept))` with its changes when CloudFormation can
+/// still execute it (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot
+/// (deleted, executed, failed, obsolete: "the stack was updated" since, its stack gone), `Err`
+/// when CloudFormation could not be asked (API reference, "DescribeChangeSet": Status,
+/// ExecutionStatus).
 pub async fn saved(
     cfn: &Client,
     stack: &str,
     change_set: &str,
     create: bool,
-) -> Result<Result<(Plan, Vec<(String, Option<String>)>), String>, DeployError> {
+) -> Result<Result<Kept, String>, DeployError> {
     let first = match cfn.describe_change_set().change_set_name(change_set).stack_name(stack).send().await {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|se| se.is_change_set_not_found_exception()) => {
@@ -418,14 +440,32 @@ pub async fn saved(
             first.status_reason().map(|r| format!(" ({r})")).unwrap_or_default()
         )));
     }
+    if first.stack_name().is_some_and(|n| n != stack) {
+        return Ok(Err(format!("{stack}: its change set belongs to {}", first.stack_name().unwrap_or_default())));
+    }
     let parameters = first
         .parameters()
         .iter()
-        .map(|p| (p.parameter_key().unwrap_or_default().to_owned(), p.parameter_value().map(str::to_owned)))
+        .map(|p| {
+            let key = p.parameter_key().unwrap_or_default().to_owned();
+            (key, p.parameter_value().map(str::to_owned), p.use_previous_value() == Some(true))
+        })
         .collect();
-    let plan = Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() };
-    let (_, _, changes) = read_change_set(cfn, &plan).await?;
-    Ok(Ok((Plan { changes, ..plan }, parameters)))
+    let rollback = first.rollback_configuration().map_or((vec![], 0), |r| {
+        let arns = r.rollback_triggers().iter().filter_map(|t| t.arn().map(str::to_owned)).collect();
+        (arns, r.monitoring_time_in_minutes().map_or(0, |m| u32::try_from(m).unwrap_or(0)))
+    });
+    let kept = Kept {
+        plan: Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() },
+        parameters,
+        created: first.creation_time().map(|t| t.secs()),
+        tags: first.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect(),
+        capabilities: first.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
+        notification_arns: first.notification_arns().to_vec(),
+        rollback,
+    };
+    let (_, _, changes) = read_change_set(cfn, &kept.plan).await?;
+    Ok(Ok(Kept { plan: Plan { changes, ..kept.plan.clone() }, ..kept }))
 }
 
 /// The top-level sections of two templates that differ; within `Resources`, the logical ids

@@ -542,7 +542,7 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     let jsons: Vec<(String, Json)> = stacks.iter().map(|s| (s.name.clone(), s.template.to_json())).collect();
     let boot = resolver_of(env, &jsons[0]);
     let resolver = |i: usize| Resolver { parameters: artifact_parameters(&boot), ..resolver_of(env, &jsons[i]) };
-    for role in ["ExecutionRole", "DeployRole"] {
+    for role in ["ExecutionRole", "DeployRole", "PlanRole"] {
         out.principals
             .insert(role.into(), json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}));
     }
@@ -552,6 +552,7 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     }
     function_requests(&mut out, env, &boot, &resolver(1));
     deploy_requests(&mut out, env, &boot, &jsons);
+    plan_requests(&mut out, env, &boot, &jsons);
     refusals(&mut out, env, &boot, &tags);
     out
 }
@@ -620,6 +621,93 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
         "Allow",
         format!("{} change sets run as the execution role", env.name),
     );
+}
+
+/// The calls a pull request's plan (`diff --out`) makes with the plan role, on what, and in
+/// which context; each allowed.
+const PLAN_CALLS: &[(&str, Target)] = &[
+    ("cloudformation:CreateChangeSet", Target::Stack),
+    ("cloudformation:DescribeChangeSet", Target::Stack),
+    ("cloudformation:DeleteChangeSet", Target::Stack),
+    ("cloudformation:DescribeStacks", Target::Stack),
+    ("cloudformation:GetTemplate", Target::Stack),
+    ("s3:GetObject", Target::Artifact),
+    ("cloudwatch:DescribeAlarms", Target::Alarm),
+    ("lambda:GetFunctionConfiguration", Target::Function),
+    ("lambda:GetAlias", Target::Function),
+    ("lambda:GetFunctionConcurrency", Target::Function),
+    ("lambda:GetAccountSettings", Target::Any),
+];
+
+/// What a pull request's job may never do with the plan role, though the deploy role may:
+/// action, target, and the context of the request.
+const NOT_FROM_A_PULL_REQUEST: &[(&str, Target)] = &[
+    ("cloudformation:ExecuteChangeSet", Target::Stack),
+    ("cloudformation:DeleteStack", Target::Stack),
+    ("cloudformation:UpdateTerminationProtection", Target::Stack),
+    ("cloudformation:CancelUpdateStack", Target::Stack),
+    ("cloudformation:RollbackStack", Target::Stack),
+    ("lambda:UpdateFunctionCode", Target::Function),
+    ("cloudwatch:SetAlarmState", Target::Alarm),
+    ("secretsmanager:PutSecretValue", Target::KeyPairs),
+    ("secretsmanager:GetSecretValue", Target::KeyPairs),
+];
+
+/// The plan role: what a plan calls is allowed; executing, deleting, overwriting an artifact,
+/// and everything else the deploy role changes, denied.
+fn plan_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, jsons: &[(String, Json)]) {
+    let (a, r) = (env.account_id.as_str(), env.region.as_str());
+    let svc = Resolver { parameters: artifact_parameters(boot), ..resolver_of(env, &jsons[1]) };
+    let artifact = format!("{}/token-function/{}.zip", boot.arn("AssetsBucket"), "0".repeat(64));
+    let on = |target: &Target| -> Vec<String> {
+        match target {
+            Target::Stack => jsons[1..]
+                .iter()
+                .map(|(name, _)| format!("arn:aws:cloudformation:{r}:{a}:stack/{name}/0000-1111"))
+                .collect(),
+            Target::Artifact => vec![artifact.clone()],
+            Target::Alarm => vec![format!("arn:aws:cloudwatch:{r}:{a}:alarm:{}-api-5xx-rate", env.qualified())],
+            Target::Function => {
+                let f = format!("arn:aws:lambda:{r}:{a}:function:{}", infra::stacks::service::function_name(env));
+                vec![format!("{f}:live"), f]
+            }
+            Target::KeyPairs => vec![svc.arn("TokenSigningKeyPairs")],
+            _ => vec!["*".into()],
+        }
+    };
+    for (action, target) in PLAN_CALLS {
+        for resource in on(target) {
+            out.push("PlanRole", action, &resource, json!({}), "Allow", format!("{} a plan calls {action}", env.name));
+        }
+    }
+    for (action, target) in NOT_FROM_A_PULL_REQUEST {
+        for resource in on(target) {
+            out.push(
+                "PlanRole",
+                action,
+                &resource,
+                json!({}),
+                "Deny",
+                format!("{} never from a pull request", env.name),
+            );
+        }
+    }
+    let create_only = json!({"s3:if-none-match": "*"});
+    out.push("PlanRole", "s3:PutObject", &artifact, create_only, "Allow", format!("{} a new artifact", env.name));
+    let why = format!("{} an artifact overwritten from a pull request", env.name);
+    out.push("PlanRole", "s3:PutObject", &artifact, json!({}), "Deny", why);
+    let elsewhere = format!("{}/other/x.zip", boot.arn("AssetsBucket"));
+    let why = format!("{} an object outside token-function/", env.name);
+    out.push("PlanRole", "s3:PutObject", &elsewhere, json!({"s3:if-none-match": "*"}), "Deny", why);
+    let exec = boot.arn("ExecutionRole");
+    let to = |service: &str| json!({"iam:PassedToService": service});
+    let why = format!("{} change sets are made with the execution role", env.name);
+    out.push("PlanRole", "iam:PassRole", &exec, to("cloudformation.amazonaws.com"), "Allow", why);
+    let why = format!("{} the execution role to no other service", env.name);
+    out.push("PlanRole", "iam:PassRole", &exec, to("lambda.amazonaws.com"), "Deny", why);
+    let bootstrap = format!("arn:aws:cloudformation:{r}:{a}:stack/{}/0000-1111", boot.stack_name);
+    let why = format!("{} the bootstrap stack holds the roles", env.name);
+    out.push("PlanRole", "cloudformation:CreateChangeSet", &bootstrap, json!({}), "Deny", why);
 }
 
 /// A hotswap's call on the function, allowed where the file allows hotswaps and denied

@@ -1,7 +1,8 @@
 //! The bootstrap stack, like `cdk bootstrap`: the bucket function artifacts are uploaded to
 //! (encrypted, versioned, private, TLS only; current artifacts never expire, since a rollback
 //! may need any of them, only replaced versions and unfinished uploads), the role CloudFormation
-//! deploys the other stacks with, and the role GitHub Actions assume through OIDC to deploy.
+//! deploys the other stacks with, the role GitHub Actions assume through OIDC to deploy, and the
+//! role a pull request's job assumes to plan: it may make change sets, never execute them.
 
 use serde_json::json;
 
@@ -18,7 +19,8 @@ use crate::env::Environment;
 /// Lambda quota reads. 4: the deploy role reads the alarms (rollback triggers name only those
 /// that exist), runs `alarms test`, and lists the assets bucket (a missing artifact is a 404).
 /// 5: the deploy role reads the function's code, and where hotswaps are allowed updates it.
-pub const VERSION: u32 = 5;
+/// 6: the plan role pull requests plan with (`diff --out`), and create-only artifact uploads.
+pub const VERSION: u32 = 6;
 
 /// The key prefix of function artifacts in the assets bucket: deploy uploads under it, and the
 /// roles may read and write only under it.
@@ -35,8 +37,11 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     t.output(output::BUCKET, "Bucket for function artifacts", bucket.r#ref())?;
     let exec = execution_role(&mut t, env, &artifacts)?;
     t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
-    let deploy = deploy_role(&mut t, env, &exec, (&bucket, &artifacts))?;
+    let provider = oidc_provider(&mut t, env)?;
+    let deploy = deploy_role(&mut t, env, &provider, &exec, (&bucket, &artifacts))?;
     t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
+    let plan = plan_role(&mut t, env, &provider, &exec, (&bucket, &artifacts))?;
+    t.output(output::PLAN_ROLE, "Role pull requests' GitHub Actions assume to plan (never deploy)", plan.arn())?;
     t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
 }
@@ -128,15 +133,9 @@ fn execution_role(
     )
 }
 
-/// The role GitHub Actions assume (OIDC, this repository's environment) to deploy.
-fn deploy_role(
-    t: &mut Template,
-    env: &Environment,
-    exec: &Handle<iam::Role>,
-    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
-) -> Result<Handle<iam::Role>, ModelError> {
-    let q = env.qualified();
-    let provider: Value<String> = if env.ci.create_oidc_provider {
+/// GitHub's OIDC provider: created here where `ci.create_oidc_provider`, else the account's.
+fn oidc_provider(t: &mut Template, env: &Environment) -> Result<Value<String>, ModelError> {
+    Ok(if env.ci.create_oidc_provider {
         let p = t.add(
             "GithubOidcProvider",
             iam::OidcProvider {
@@ -147,34 +146,128 @@ fn deploy_role(
         p.arn().into()
     } else {
         Value::sub(format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC}"))
-    };
-    t.add(
-        "DeployRole",
-        iam::Role {
-            role_name: None,
-            path: None,
-            assume_role_policy_document: PolicyDocument::new(vec![
-                Statement::allow(&["sts:AssumeRoleWithWebIdentity"], vec![])
-                    .principal(Principal::Federated(provider))
-                    .condition(json!({
-                        "StringEquals": {
-                            format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
-                            format!("{GITHUB_OIDC}:sub"): format!("repo:{}:environment:{}", env.ci.github_repository, env.name)
-                        }
-                    })),
-            ]),
-            description: Some(format!(
-                "{q}: GitHub Actions of {} (environment {}) deploy through CloudFormation",
-                env.ci.github_repository, env.name
-            )),
-            managed_policy_arns: vec![],
-            policies: vec![iam::InlinePolicy {
-                policy_name: "deploy".into(),
-                policy_document: PolicyDocument::new(deploy_statements(env, exec, (bucket, artifacts))),
-            }],
-            permissions_boundary: None,
-        },
-    )
+    })
+}
+
+/// A role GitHub Actions of this repository assume through `provider` when their OIDC token's
+/// subject is `subject` ("About security hardening with OpenID Connect", GitHub docs: a job in
+/// an environment is `repo:<owner>/<repo>:environment:<name>`, a pull request's job
+/// `repo:<owner>/<repo>:pull_request`).
+fn github_role(
+    provider: &Value<String>,
+    subject: String,
+    description: String,
+    policy: (&str, Vec<Statement>),
+) -> iam::Role {
+    iam::Role {
+        role_name: None,
+        path: None,
+        assume_role_policy_document: PolicyDocument::new(vec![
+            Statement::allow(&["sts:AssumeRoleWithWebIdentity"], vec![])
+                .principal(Principal::Federated(provider.clone()))
+                .condition(json!({
+                    "StringEquals": {
+                        format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
+                        format!("{GITHUB_OIDC}:sub"): subject
+                    }
+                })),
+        ]),
+        description: Some(description),
+        managed_policy_arns: vec![],
+        policies: vec![iam::InlinePolicy {
+            policy_name: policy.0.into(),
+            policy_document: PolicyDocument::new(policy.1),
+        }],
+        permissions_boundary: None,
+    }
+}
+
+/// The role GitHub Actions assume (OIDC, this repository's environment) to deploy.
+fn deploy_role(
+    t: &mut Template,
+    env: &Environment,
+    provider: &Value<String>,
+    exec: &Handle<iam::Role>,
+    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
+) -> Result<Handle<iam::Role>, ModelError> {
+    let repo = &env.ci.github_repository;
+    let role = github_role(
+        provider,
+        format!("repo:{repo}:environment:{}", env.name),
+        format!(
+            "{}: GitHub Actions of {repo} (environment {}) deploy through CloudFormation",
+            env.qualified(),
+            env.name
+        ),
+        ("deploy", deploy_statements(env, exec, (bucket, artifacts))),
+    );
+    t.add("DeployRole", role)
+}
+
+/// The role a pull request's job of this repository assumes (OIDC subject
+/// `repo:<repo>:pull_request`) to plan this environment (`diff --out`): it makes and reads
+/// change sets, never executes one, and uploads artifacts create-only. A pull request from a
+/// fork gets no OIDC token ("Approving workflow runs from public forks", GitHub docs), and what
+/// it plans runs only once merged, checked by `deploy --from-plan` against the merged code.
+fn plan_role(
+    t: &mut Template,
+    env: &Environment,
+    provider: &Value<String>,
+    exec: &Handle<iam::Role>,
+    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
+) -> Result<Handle<iam::Role>, ModelError> {
+    let repo = &env.ci.github_repository;
+    let role = github_role(
+        provider,
+        format!("repo:{repo}:pull_request"),
+        format!(
+            "{}: pull requests of {repo} plan through CloudFormation change sets, never execute them",
+            env.qualified()
+        ),
+        ("plan", plan_statements(env, exec, (bucket, artifacts))),
+    );
+    t.add("PlanRole", role)
+}
+
+/// The stacks a deploy or plan role works on (`service`, `monitoring`, `bootstrap`), by ARN.
+fn stack_arn(env: &Environment, suffix: &str) -> Value<String> {
+    Value::sub(format!(
+        "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{}-{suffix}/*",
+        env.qualified()
+    ))
+}
+
+/// What a pull request's plan (`diff --out`) calls: it makes, reads and deletes change sets of
+/// this environment's stacks with the execution role, uploads new artifacts only (the
+/// `s3:if-none-match` condition: "Enforce conditional writes on Amazon S3 buckets", S3 User
+/// Guide), and reads what the deploy role reads. It may not execute a change set, delete a
+/// stack, overwrite an artifact, or change the function, keys or alarms.
+fn plan_statements(
+    env: &Environment,
+    exec: &Handle<iam::Role>,
+    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
+) -> Vec<Statement> {
+    vec![
+        Statement::allow(
+            &[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:GetTemplate",
+            ],
+            vec![stack_arn(env, "service"), stack_arn(env, "monitoring")],
+        )
+        .sid("PlanTheEnvironmentsStacks"),
+        Statement::allow(&["s3:PutObject"], vec![artifacts.clone()])
+            .sid("UploadNewFunctionArtifactsOnly")
+            .condition(json!({"Null": {"s3:if-none-match": "false"}})),
+        Statement::allow(&["s3:GetObject"], vec![artifacts.clone()]).sid("ReadFunctionArtifacts"),
+    ]
+    .into_iter()
+    .chain(reading_statements(env, exec, bucket))
+    .collect()
 }
 
 /// What the deploy role may do: change this environment's stacks through change sets with the
@@ -186,11 +279,6 @@ fn deploy_statements(
     (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
 ) -> Vec<Statement> {
     let q = env.qualified();
-    let stack_arn = |suffix: &str| {
-        Value::sub(format!(
-            "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{q}-{suffix}/*"
-        ))
-    };
     vec![
         Statement::allow(
             &[
@@ -213,30 +301,12 @@ fn deploy_statements(
                 "cloudformation:DetectStackDrift",
                 "cloudformation:DescribeStackResourceDrifts",
             ],
-            vec![stack_arn("service"), stack_arn("monitoring")],
+            vec![stack_arn(env, "service"), stack_arn(env, "monitoring")],
         )
         .sid("ChangeTheEnvironmentsStacks"),
-        // The bootstrap stack holds this role and the execution role: read it, never change it.
-        Statement::allow(
-            &["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"],
-            vec![stack_arn("bootstrap")],
-        )
-        .sid("ReadTheBootstrapStack"),
         Statement::allow(&["cloudformation:DescribeStackDriftDetectionStatus"], vec!["*".into()])
             .sid("ReadDriftDetection"),
-        // Before a deploy: does the function's reserved concurrency fit the account
-        // (crate::deploy::quotas)?
-        Statement::allow(&["lambda:GetAccountSettings"], vec!["*".into()]).sid("ReadLambdaQuotas"),
-        Statement::allow(&["lambda:GetFunctionConcurrency"], vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))])
-            .sid("ReadTheFunctionsConcurrency"),
-        Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
-            .sid("DeployWithTheExecutionRole")
-            .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
         Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![artifacts.clone()]).sid("UploadFunctionArtifacts"),
-        // Without s3:ListBucket, S3 answers a missing object with 403, not 404 (S3 API
-        // reference, "HeadObject", Permissions): `deploy --from-plan` tells a removed artifact
-        // from a refusal only with it. (No s3:prefix condition: HeadObject carries none.)
-        Statement::allow(&["s3:ListBucket"], vec![bucket.arn().into()]).sid("TellAMissingArtifactFromARefusal"),
         // Envelope mode: deploy generates the signing key pairs (crate::deploy::key_pairs).
         // Conditioned on the encryption context the pairs are made under, not on the
         // key's tags, which may lag a new key's by minutes.
@@ -255,41 +325,70 @@ fn deploy_statements(
         .sid("StoreSigningKeyPairs"),
     ]
     .into_iter()
+    .chain(reading_statements(env, exec, bucket))
     .chain(alarm_statements(env))
     .chain(function_statements(env))
     .collect()
 }
 
-/// What the deploy role needs of the function outside CloudFormation: `diff`, `deploy` and
-/// `drift` compare the code it runs (`$LATEST` and the alias's version) with the code its stack
-/// names (`deploy::hotswap::code_drift`); only where the environment allows hotswaps may it
-/// update the code (no version or alias: no such environment has a canary, DEPLOY004)
-/// (`deploy::hotswap::swap`), so a production deploy role cannot change code but through
-/// CloudFormation.
+/// What the deploy and plan roles both need: read the bootstrap stack (never change it: it
+/// holds these roles), the Lambda quotas, the function's concurrency and code, the alarms;
+/// pass the execution role to CloudFormation; tell a missing artifact from a refusal.
+fn reading_statements(env: &Environment, exec: &Handle<iam::Role>, bucket: &Handle<s3::Bucket>) -> Vec<Statement> {
+    let q = env.qualified();
+    let name = super::function_name(env);
+    vec![
+        Statement::allow(
+            &["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"],
+            vec![stack_arn(env, "bootstrap")],
+        )
+        .sid("ReadTheBootstrapStack"),
+        // Before a deploy: does the function's reserved concurrency fit the account
+        // (crate::deploy::quotas)?
+        Statement::allow(&["lambda:GetAccountSettings"], vec!["*".into()]).sid("ReadLambdaQuotas"),
+        Statement::allow(&["lambda:GetFunctionConcurrency"], vec![sub(format!("{P}:lambda:{RA}:function:{q}-*"))])
+            .sid("ReadTheFunctionsConcurrency"),
+        Statement::allow(&["iam:PassRole"], vec![exec.arn().into()])
+            .sid("DeployWithTheExecutionRole")
+            .condition(json!({"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}})),
+        // Without s3:ListBucket, S3 answers a missing object with 403, not 404 (S3 API
+        // reference, "HeadObject", Permissions): a deploy tells a removed artifact from a
+        // refusal only with it. (No s3:prefix condition: HeadObject carries none.)
+        Statement::allow(&["s3:ListBucket"], vec![bucket.arn().into()]).sid("TellAMissingArtifactFromARefusal"),
+        // Rollback triggers name only alarms that exist (crate::deploy::alarms::existing).
+        Statement::allow(&["cloudwatch:DescribeAlarms"], vec![sub(format!("{P}:cloudwatch:{RA}:alarm:{q}-*"))])
+            .sid("ReadTheAlarms"),
+        // diff, deploy and drift compare the code the function runs with its stack's
+        // (crate::deploy::hotswap::code_drift).
+        Statement::allow(
+            &["lambda:GetFunctionConfiguration", "lambda:GetAlias"],
+            vec![sub(format!("{P}:lambda:{RA}:function:{name}")), sub(format!("{P}:lambda:{RA}:function:{name}:*"))],
+        )
+        .sid("ReadTheFunctionsCode"),
+    ]
+}
+
+/// Where the environment allows hotswaps, the deploy role may update the function's code
+/// (`deploy::hotswap::swap`; no version or alias: no such environment has a canary,
+/// DEPLOY004), so a production deploy role cannot change code but through CloudFormation.
 fn function_statements(env: &Environment) -> Vec<Statement> {
     let name = super::function_name(env);
     let function =
         || vec![sub(format!("{P}:lambda:{RA}:function:{name}")), sub(format!("{P}:lambda:{RA}:function:{name}:*"))];
-    let mut statements = vec![
-        Statement::allow(&["lambda:GetFunctionConfiguration", "lambda:GetAlias"], function())
-            .sid("ReadTheFunctionsCode"),
-    ];
-    if env.deploy.allow_hotswap {
-        statements.push(Statement::allow(&["lambda:UpdateFunctionCode"], function()).sid("HotswapTheFunctionsCode"));
+    match env.deploy.allow_hotswap {
+        true => vec![Statement::allow(&["lambda:UpdateFunctionCode"], function()).sid("HotswapTheFunctionsCode")],
+        false => vec![],
     }
-    statements
 }
 
-/// What the deploy role needs of the environment's alarms: rollback triggers name only alarms
-/// that exist (`deploy::alarms::existing`), and `alarms list|test` reads and drills them
-/// through a temporary queue (`deploy::alarms`).
+/// What the deploy role needs of the environment's alarms besides reading them: `alarms test`
+/// drills them through a temporary queue (`deploy::alarms`).
 fn alarm_statements(env: &Environment) -> Vec<Statement> {
     let q = env.qualified();
     let alarms = || vec![sub(format!("{P}:cloudwatch:{RA}:alarm:{q}-*"))];
     let topics = || vec![sub(format!("{P}:sns:{RA}:{q}-*"))];
     let drill_queue = format!("{P}:sqs:{RA}:{q}{}*", super::alarms::DRILL_QUEUE_MARK);
     vec![
-        Statement::allow(&["cloudwatch:DescribeAlarms"], alarms()).sid("ReadTheAlarms"),
         Statement::allow(&["cloudwatch:SetAlarmState"], alarms()).sid("DrillTheAlarms"),
         Statement::allow(&["sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes", "sns:Unsubscribe"], topics())
             .sid("ReadTheAlertTopics"),

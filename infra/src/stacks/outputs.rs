@@ -57,6 +57,8 @@ pub mod bootstrap {
     pub const EXECUTION_ROLE: &str = "ExecutionRoleArn";
     /// The role GitHub Actions assume to deploy (ARN).
     pub const DEPLOY_ROLE: &str = "DeployRoleArn";
+    /// The role a pull request's GitHub Actions job assumes to plan, never deploy (ARN).
+    pub const PLAN_ROLE: &str = "PlanRoleArn";
     /// The bootstrap version (`stacks::bootstrap::VERSION`), a decimal number.
     pub const VERSION: &str = "BootstrapVersion";
 }

@@ -179,6 +179,10 @@ pub struct DiffArgs {
     /// would refuse.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    /// With --out: also write the plan for a reviewer here, as Markdown (IAM and security
+    /// changes first, then replacements, then every change), e.g. for a pull request comment.
+    #[arg(long, value_name = "MARKDOWN", requires = "out")]
+    pub summary: Option<PathBuf>,
 }
 
 /// Arguments of `infra deploy`.

@@ -443,9 +443,15 @@ fn saved_plans_run_exactly_what_was_reviewed() {
 
     // The plan shows and keeps the change; applying it executes that change set.
     env.edit("memory_mb: 256", "memory_mb: 512");
-    let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", &plan_arg]);
+    let md = env.dir.path().join("plan.md");
+    let md_arg = md.to_str().unwrap();
+    let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", &plan_arg, "--summary", md_arg]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("~   TokenFunction (AWS::Lambda::Function)"), "{err}");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.starts_with("### Plan for `dev` (account "), "{md}");
+    assert!(md.contains("#### IAM, key and security changes\n\nNone.\n\n#### Replacements\n\nNone."), "{md}");
+    assert!(md.contains("service: 0 to add, 1 to change, 0 to replace, 0 to remove</summary>"), "{md}");
     assert!(err.contains("wrote the plan") && err.contains("(1 change set(s))"), "{err}");
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(saved["environment"], "dev");

@@ -62,7 +62,10 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
             },
         );
     };
-    crate::deploy::saved_plan::SavedPlan::writable(&out)?;
+    crate::deploy::saved_plan::SavedPlan::writable("--out", &out)?;
+    if let Some(summary) = &args.summary {
+        crate::deploy::saved_plan::SavedPlan::writable("--summary", summary)?;
+    }
     let env = super::environment(dir, &args.env)?;
     let stacks = validated(&env)?;
     let opts =
@@ -72,7 +75,12 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
         eprintln!("no plan written: deploy would refuse this plan, and its change sets were deleted");
         return Ok(ExitCode::from(EXIT_ERROR));
     };
-    if let Err(e) = saved.write(&out) {
+    let written = saved.write(&out).and_then(|()| match &args.summary {
+        Some(path) => crate::synth::write_whole(path, saved.markdown().as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the summary {}: {e}", path.display())),
+        None => Ok(()),
+    });
+    if let Err(e) = written {
         block_on(pipeline::discard_saved(&env, &saved))?;
         return Err(e.context("no plan written, and its change sets were deleted"));
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 /// What happens to one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// Modified with `Replacement` `True` or `Conditional`: the resource is (or may be) replaced.
     Replace,
@@ -54,7 +54,8 @@ pub fn guarded(changes: &[Change], keys: &[&str], kept: &[&str]) -> Option<Guard
 }
 
 /// One resource change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     /// The resource's logical id in the template.
     pub logical_id: String,
@@ -75,7 +76,8 @@ pub struct Change {
 /// "ResourceTargetDefinition"): its path in the resource, the values before and after (which
 /// CloudFormation may truncate, and masks for `NoEcho` parameters), and whether it recreates the
 /// resource.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PropertyChange {
     /// `/Properties/Environment/Variables/TOKEN_ISSUER`.
     pub path: String,
@@ -212,9 +214,128 @@ pub fn render(stack: &str, changes: &[Change]) -> String {
     out
 }
 
+/// Plans of several stacks as Markdown for a reviewer (a pull request's comment): first every
+/// IAM, key and security change, then every replacement, across the stacks, each a table row
+/// (stack, resource, type, what happens, the properties that change); then each stack's whole
+/// plan as [`render`] prints it, folded. `stacks` are (name, changes) in deploy order. Table
+/// cells escape `|` and fold newlines.
+pub fn markdown(stacks: &[(&str, &[Change])]) -> String {
+    let sections: [(&str, fn(&Change) -> bool); 2] =
+        [("IAM, key and security changes", Change::is_security), ("Replacements", |c| c.action == Action::Replace)];
+    let mut out = String::new();
+    for (title, pick) in sections {
+        let rows: Vec<String> = stacks
+            .iter()
+            .flat_map(|(stack, changes)| {
+                let mut picked: Vec<&Change> = changes.iter().filter(|c| pick(c)).collect();
+                picked.sort_by(|a, b| (a.action, &a.logical_id).cmp(&(b.action, &b.logical_id)));
+                picked.into_iter().map(move |c| markdown_row(stack, c))
+            })
+            .collect();
+        let _ = writeln!(out, "#### {title}\n");
+        if rows.is_empty() {
+            let _ = writeln!(out, "None.\n");
+            continue;
+        }
+        let _ = writeln!(out, "| Stack | Resource | Type | Action | Properties |\n| --- | --- | --- | --- | --- |");
+        for row in rows {
+            let _ = writeln!(out, "{row}");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "#### Every change\n");
+    for (stack, changes) in stacks {
+        let text = render(stack, changes).replace("```", "'''");
+        let first = text.lines().next().unwrap_or(stack);
+        let _ = writeln!(out, "<details><summary>{first}</summary>\n\n```\n{text}```\n</details>\n");
+    }
+    out
+}
+
+/// One change as a row of [`markdown`]'s tables.
+fn markdown_row(stack: &str, c: &Change) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let what = match c.action {
+        Action::Add => "add",
+        Action::Remove => "remove",
+        Action::Modify => "modify",
+        Action::Replace if c.replacement.as_deref() == Some("Conditional") => "**may replace**",
+        Action::Replace => "**replace**",
+        Action::Other => "other",
+    };
+    let properties: Vec<String> = match c.properties.is_empty() {
+        true => c.details.iter().map(|d| format!("`{}`", cell(d))).collect(),
+        false => c.properties.iter().map(|p| format!("`{}`", cell(&p.render(VALUE_WIDTH)))).collect(),
+    };
+    format!("| {stack} | {} | {} | {what} | {} |", cell(&c.logical_id), cell(&c.resource_type), properties.join("<br>"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IAM and security changes first, then replacements, across stacks; every change after.
+    #[test]
+    fn a_reviewer_reads_iam_and_replacements_first() {
+        let change = |id: &str, ty: &str, action: Action, replacement: Option<&str>| Change {
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            action,
+            replacement: replacement.map(str::to_owned),
+            details: vec!["Policies".into()],
+            properties: vec![],
+        };
+        let service = [
+            change("TokenFunction", "AWS::Lambda::Function", Action::Replace, Some("True")),
+            change("TokenFunctionRole", "AWS::IAM::Role", Action::Modify, Some("False")),
+            change("TokenLogs", "AWS::Logs::LogGroup", Action::Add, None),
+            change("TokenSigningKey", "AWS::KMS::Key", Action::Replace, Some("Conditional")),
+        ];
+        let monitoring = [Change {
+            properties: vec![PropertyChange {
+                path: "/Properties/PolicyDocument".into(),
+                before: Some("a|b".into()),
+                after: Some("c\nd".into()),
+                recreation: None,
+            }],
+            ..change("AlertTopicPolicy", "AWS::SNS::TopicPolicy", Action::Modify, Some("False"))
+        }];
+        let md = markdown(&[("t-dev-service", &service), ("t-dev-monitoring", &monitoring)]);
+        let section = |title: &str| {
+            let start = md.find(&format!("#### {title}")).unwrap_or_else(|| panic!("{title}: {md}"));
+            let rest = &md[start + 5..];
+            rest[..rest.find("#### ").unwrap_or(rest.len())].to_owned()
+        };
+        let security = section("IAM, key and security changes");
+        let rows: Vec<&str> = security.lines().filter(|l| l.starts_with("| t-dev")).collect();
+        assert_eq!(rows.len(), 3, "{security}");
+        assert!(
+            rows[0].starts_with("| t-dev-service | TokenSigningKey | AWS::KMS::Key | **may replace** |"),
+            "{security}"
+        );
+        assert!(
+            rows[1].starts_with("| t-dev-service | TokenFunctionRole | AWS::IAM::Role | modify | `Policies` |"),
+            "{security}"
+        );
+        assert!(rows[2].contains("`/Properties/PolicyDocument: a\\|b -> c d`"), "{security}");
+        let replaced = section("Replacements");
+        let rows: Vec<&str> = replaced.lines().filter(|l| l.starts_with("| t-dev")).collect();
+        assert_eq!(rows.len(), 2, "{replaced}");
+        assert!(rows[0].contains("| TokenFunction | AWS::Lambda::Function | **replace** |"), "{replaced}");
+        assert!(rows[1].contains("| TokenSigningKey |"), "{replaced}");
+        let every = section("Every change");
+        assert!(
+            every.contains("<summary>t-dev-service: 1 to add, 1 to change, 2 to replace, 0 to remove</summary>"),
+            "{every}"
+        );
+        assert!(every.contains("+   TokenLogs (AWS::Logs::LogGroup)"), "{every}");
+        assert!(md.find("#### IAM").unwrap() < md.find("#### Replacements").unwrap());
+        let none = markdown(&[("t-dev-service", &service[2..3])]);
+        assert!(
+            none.contains("#### IAM, key and security changes\n\nNone.") && none.contains("#### Replacements\n\nNone."),
+            "{none}"
+        );
+    }
 
     #[test]
     fn replacing_keys_or_losing_the_registry_is_guarded() {

@@ -661,7 +661,7 @@ impl<'a> Run<'a> {
             create: plan.is_some_and(|p| p.create),
             template_sha256: saved_plan::template_sha256(&spec.template),
             last_updated: None,
-            summary: change_set::render(&spec.name, plan.map_or(&[], |p| &p.changes)),
+            changes: plan.map_or_else(Vec::new, |p| p.changes.clone()),
         };
         let read = self.read_planned(&mut planned).await;
         self.kept.borrow_mut().push(planned);

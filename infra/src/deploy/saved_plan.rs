@@ -67,8 +67,8 @@ pub struct PlannedStack {
     /// The stack's last update (its creation if never updated) when planned, RFC 3339; `None`
     /// when there was no stack.
     pub last_updated: Option<String>,
-    /// The change set as `diff` showed it, for a reviewer reading the file.
-    pub summary: String,
+    /// The change set's resource changes, as `diff` showed them ([`SavedPlan::markdown`]).
+    pub changes: Vec<crate::deploy::change_set::Change>,
 }
 
 impl PlannedStack {
@@ -198,12 +198,12 @@ impl SavedPlan {
         serde_json::from_str(&text).map_err(not_a_plan)
     }
 
-    /// Checks, before any plan is made, that `path` can take a plan file: not a folder, in a
-    /// folder that exists.
-    pub fn writable(path: &Path) -> anyhow::Result<()> {
-        anyhow::ensure!(!path.is_dir(), "--out {}: is a folder; give a file name", path.display());
+    /// Checks, before any plan is made, that `path` (given as `flag`) can take a file: not a
+    /// folder, in a folder that exists.
+    pub fn writable(flag: &str, path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(!path.is_dir(), "{flag} {}: is a folder; give a file name", path.display());
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        anyhow::ensure!(parent.is_dir(), "--out {}: the folder {} does not exist", path.display(), parent.display());
+        anyhow::ensure!(parent.is_dir(), "{flag} {}: the folder {} does not exist", path.display(), parent.display());
         Ok(())
     }
 
@@ -213,6 +213,30 @@ impl SavedPlan {
         text.push('\n');
         crate::synth::write_whole(path, text.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write the plan {}: {e}", path.display()))
+    }
+
+    /// The plan for a reviewer, Markdown: where and from what it was made, how it is applied,
+    /// then its changes, IAM and security first, then replacements
+    /// ([`crate::deploy::change_set::markdown`]).
+    pub fn markdown(&self) -> String {
+        let made = aws_smithy_types::DateTime::from_secs(i64::try_from(self.made_at).unwrap_or(0))
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default();
+        let function =
+            self.artifact_key.as_deref().map_or("the deployed function kept".to_owned(), |k| format!("function `{k}`"));
+        let stacks: Vec<(&str, &[crate::deploy::change_set::Change])> =
+            self.stacks.iter().map(|s| (s.name.as_str(), s.changes.as_slice())).collect();
+        format!(
+            "### Plan for `{}` (account {}, {})\n\nMade {made} with {function}: {} change set(s). \
+             `deploy {} --from-plan` executes exactly these, and only if the checkout applying them \
+             synthesizes the same templates and parameters and builds the same function.\n\n{}",
+            self.environment,
+            self.account_id,
+            self.region,
+            self.change_sets().count(),
+            self.environment,
+            crate::deploy::change_set::markdown(&stacks)
+        )
     }
 
     /// The change sets of the plan, in deploy order.
@@ -288,7 +312,7 @@ mod tests {
             create: false,
             template_sha256: String::new(),
             last_updated: last_updated.map(str::to_owned),
-            summary: String::new(),
+            changes: vec![],
         }
     }
 

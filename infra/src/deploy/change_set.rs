@@ -220,7 +220,9 @@ pub fn render(stack: &str, changes: &[Change]) -> String {
 /// plan as [`render`] prints it, folded. `stacks` are (name, changes) in deploy order. Table
 /// cells escape `|` and fold newlines.
 pub fn markdown(stacks: &[(&str, &[Change])]) -> String {
-    let sections: [(&str, fn(&Change) -> bool); 2] =
+    /// Which changes a section shows.
+    type Pick = fn(&Change) -> bool;
+    let sections: [(&str, Pick); 2] =
         [("IAM, key and security changes", Change::is_security), ("Replacements", |c| c.action == Action::Replace)];
     let mut out = String::new();
     for (title, pick) in sections {

@@ -572,6 +572,25 @@ fn plans_from_elsewhere_are_checked_against_this_checkout(env: &Env, plan: &Path
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("parameters: SigningKeyStage is `b` in its change set; this checkout passes `a`"), "{err}");
     boto(&format!("client('cloudformation').delete_change_set(ChangeSetName='{arn}', StackName='{stack}')"));
+
+    // The plan file edited to do less than this checkout says: keep the deployed code where
+    // this checkout builds other code, leave a changing stack out, run the stacks in another
+    // order.
+    let edited = |edit: &dyn Fn(&mut serde_json::Value), zip: &str, want: &str| {
+        let mut v = saved.clone();
+        edit(&mut v);
+        std::fs::write(plan, serde_json::to_string(&v).unwrap()).unwrap();
+        let (code, _, err) = env.run(&["deploy", "dev", "--from-plan", &plan_arg, "--function-zip", zip, "--yes"]);
+        assert_eq!(code, 1, "{want}: {err}");
+        assert!(err.contains("nothing executed") && err.contains(want), "{want}: {err}");
+    };
+    let service_at = saved["stacks"].as_array().unwrap().iter().position(|s| s["id"] == "service").unwrap();
+    let keeps = "artifact_key: the plan keeps the deployed code (token-function/";
+    edited(&|v| v["artifact_key"] = serde_json::Value::Null, &other, keeps);
+    let left_out = format!("{stack}: the template changes (resources TokenFunction)");
+    edited(&|v| v["stacks"][service_at]["change_set"] = serde_json::Value::Null, zip, &left_out);
+    let order = "stacks: the plan runs Monitoring, Service; they deploy as Service, Monitoring";
+    edited(&|v| v["stacks"].as_array_mut().unwrap().reverse(), zip, order);
     std::fs::write(plan, text).unwrap();
 }
 

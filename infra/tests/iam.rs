@@ -358,17 +358,20 @@ fn capabilities_follow_named_iam_resources() {
 
 /// Each GitHub role trusts exactly one OIDC subject ("About security hardening with OpenID
 /// Connect", GitHub docs), compared with `StringEquals`: the deploy role a job in the
-/// environment's GitHub environment, the plan role a pull request's job. A pull request's job
-/// cannot assume the deploy role, so it cannot execute what it planned.
+/// environment's GitHub environment, the plan role (only where `ci.plan_pull_requests`) a pull
+/// request's job. A pull request's job cannot assume the deploy role, so it cannot execute what
+/// it planned.
 #[test]
 fn github_roles_trust_one_subject_each() {
     for env in envs() {
         let t = bootstrap::build(&env).unwrap().to_json();
         let repo = &env.ci.github_repository;
-        for (role, subject) in [
-            ("DeployRole", format!("repo:{repo}:environment:{}", env.name)),
-            ("PlanRole", format!("repo:{repo}:pull_request")),
-        ] {
+        let mut roles = vec![("DeployRole", format!("repo:{repo}:environment:{}", env.name))];
+        match env.ci.plan_pull_requests {
+            true => roles.push(("PlanRole", format!("repo:{repo}:pull_request"))),
+            false => assert!(t["Resources"].get("PlanRole").is_none(), "{}: a plan role unasked", env.name),
+        }
+        for (role, subject) in roles {
             let trust = &t["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"];
             assert_eq!(trust.as_array().unwrap().len(), 1, "{}: {role}", env.name);
             let condition = &trust[0]["Condition"];
@@ -378,6 +381,9 @@ fn github_roles_trust_one_subject_each() {
             }});
             assert_eq!(condition, &want, "{}: {role}", env.name);
             assert_eq!(list(&trust[0]["Action"]), ["sts:AssumeRoleWithWebIdentity"], "{}: {role}", env.name);
+        }
+        if !env.ci.plan_pull_requests {
+            continue;
         }
         let plan: Vec<String> = statements(&t, "PlanRole").iter().flat_map(|s| list(&s["Action"])).collect();
         for never in ["cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack", "lambda:UpdateFunctionCode"] {

@@ -542,9 +542,15 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     let jsons: Vec<(String, Json)> = stacks.iter().map(|s| (s.name.clone(), s.template.to_json())).collect();
     let boot = resolver_of(env, &jsons[0]);
     let resolver = |i: usize| Resolver { parameters: artifact_parameters(&boot), ..resolver_of(env, &jsons[i]) };
-    for role in ["ExecutionRole", "DeployRole", "PlanRole"] {
-        out.principals
-            .insert(role.into(), json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}));
+    let roles: &[&str] = match env.ci.plan_pull_requests {
+        true => &["ExecutionRole", "DeployRole", "PlanRole"],
+        false => &["ExecutionRole", "DeployRole"],
+    };
+    for role in roles {
+        out.principals.insert(
+            (*role).into(),
+            json!({"arn": boot.arn(role), "identity": identity(&boot, role), "boundary": null}),
+        );
     }
     let tags = infra::synth::stack_tags(env);
     for i in 1..jsons.len() {
@@ -552,7 +558,9 @@ fn environment_requests(env: &Environment, stacks: &[Stack]) -> Requests {
     }
     function_requests(&mut out, env, &boot, &resolver(1));
     deploy_requests(&mut out, env, &boot, &jsons);
-    plan_requests(&mut out, env, &boot, &jsons);
+    if env.ci.plan_pull_requests {
+        plan_requests(&mut out, env, &boot, &jsons);
+    }
     refusals(&mut out, env, &boot, &tags);
     out
 }
@@ -626,7 +634,6 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
 /// The calls a pull request's plan (`diff --out`) makes with the plan role, on what, and in
 /// which context; each allowed.
 const PLAN_CALLS: &[(&str, Target)] = &[
-    ("cloudformation:CreateChangeSet", Target::Stack),
     ("cloudformation:DescribeChangeSet", Target::Stack),
     ("cloudformation:DeleteChangeSet", Target::Stack),
     ("cloudformation:DescribeStacks", Target::Stack),
@@ -706,8 +713,21 @@ fn plan_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, jso
     let why = format!("{} the execution role to no other service", env.name);
     out.push("PlanRole", "iam:PassRole", &exec, to("lambda.amazonaws.com"), "Deny", why);
     let bootstrap = format!("arn:aws:cloudformation:{r}:{a}:stack/{}/0000-1111", boot.stack_name);
+    let with_exec = json!({"cloudformation:RoleArn": exec});
     let why = format!("{} the bootstrap stack holds the roles", env.name);
-    out.push("PlanRole", "cloudformation:CreateChangeSet", &bootstrap, json!({}), "Deny", why);
+    out.push("PlanRole", "cloudformation:CreateChangeSet", &bootstrap, with_exec.clone(), "Deny", why);
+    let other_role = json!({"cloudformation:RoleArn": format!("arn:aws:iam::{a}:role/admin")});
+    let import = json!({"cloudformation:RoleArn": exec, "cloudformation:ImportResourceTypes": ["AWS::IAM::Role"]});
+    for stack in on(&Target::Stack) {
+        let why = format!("{} a change set with the execution role", env.name);
+        out.push("PlanRole", "cloudformation:CreateChangeSet", &stack, with_exec.clone(), "Allow", why);
+        let why = format!("{} a change set without a role would run as the deploy role", env.name);
+        out.push("PlanRole", "cloudformation:CreateChangeSet", &stack, json!({}), "Deny", why);
+        let why = format!("{} a change set with another role", env.name);
+        out.push("PlanRole", "cloudformation:CreateChangeSet", &stack, other_role.clone(), "Deny", why);
+        let why = format!("{} a change set that imports resources", env.name);
+        out.push("PlanRole", "cloudformation:CreateChangeSet", &stack, import.clone(), "Deny", why);
+    }
 }
 
 /// A hotswap's call on the function, allowed where the file allows hotswaps and denied

@@ -57,7 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `list`: the environments of the folder; with `json`, also the facts scripts read instead
-/// of keeping copies: the alarm catalogue, the log retentions CloudWatch accepts and the
+/// of keeping copies: the environments pull requests plan (`ci.plan_pull_requests`), the alarm catalogue, the log retentions CloudWatch accepts and the
 /// resource type registry (`cfn::types`).
 fn list(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let names = Environment::names(dir).with_context(|| format!("cannot list {}", dir.display()))?;
@@ -81,8 +81,15 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             row
         })
         .collect();
+    let mut planned = Vec::new();
+    for name in &names {
+        if Environment::load_named(dir, name)?.ci.plan_pull_requests {
+            planned.push(name.clone());
+        }
+    }
     let all = serde_json::json!({
         "environments": names,
+        "pull_request_plans": planned,
         "alarms": alarms,
         "log_retention_days": crate::env::RETENTION_DAYS,
         "resource_types": types,

@@ -285,28 +285,20 @@ impl Aws {
         self.s3.head_object().bucket(bucket).key(key).send().await.is_ok()
     }
 
-    /// Whether the object is in the bucket: `Ok(false)` only when S3 says it is not there
-    /// (404), an error for anything else (access denied, throttling, a dead endpoint).
-    pub async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool, DeployError> {
-        match self.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(false),
-            Err(e) => Err(DeployError::Aws(format!("HeadObject s3://{bucket}/{key}: {}", stack::sdk_text(&e)))),
-        }
-    }
-
     /// Uploads the artifact create-only (`If-None-Match: *`, S3 User Guide "Conditional
     /// writes") with its SHA-256 for S3 to check (`x-amz-checksum-sha256`, S3 User Guide
     /// "Checking object integrity"); returns whether it uploaded. An object already under the
     /// key (found first, or a 412 from a write that lost a race) counts only if it holds these
-    /// bytes ([`Aws::holds`]): the key is the artifact's hash, but anyone who may write to the
-    /// bucket may have put other bytes there first.
+    /// bytes ([`Aws::stored_sha256`]): the key is the artifact's hash, but anyone who may write
+    /// to the bucket may have put other bytes there first.
     ///
     /// # Errors
-    /// S3 refused or could not be reached, or the object under the key holds other bytes.
+    /// S3 refused or could not be reached, or the object under the key holds other bytes,
+    /// naming the object and how to recover.
     pub async fn upload(&self, bucket: &str, artifact: &package::Artifact) -> Result<bool, DeployError> {
         let key = artifact.key();
-        if !self.object_exists(bucket, &key).await? {
+        let mut found = self.stored_sha256(bucket, &key).await?;
+        if found.is_none() {
             let put = self
                 .s3
                 .put_object()
@@ -320,56 +312,51 @@ impl Aws {
                 .await;
             match put {
                 Ok(_) => return Ok(true),
-                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {}
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                    found = self.stored_sha256(bucket, &key).await?;
+                }
                 Err(e) => {
                     return Err(DeployError::Aws(format!("PutObject s3://{bucket}/{key}: {}", stack::sdk_text(&e))));
                 }
             }
         }
-        self.holds(bucket, &key, &artifact.sha256).await?;
-        Ok(false)
+        match found {
+            Some(found) if found == artifact.sha256 => Ok(false),
+            found => Err(DeployError::Aws(format!(
+                "s3://{bucket}/{key} holds other bytes (SHA-256 {}) than the artifact its key names; nothing was deployed. Delete it (`aws s3 rm s3://{bucket}/{key}`) and run the command again",
+                found.as_deref().unwrap_or("unknown: it is gone again")
+            ))),
+        }
     }
 
-    /// Checks that the object `key` holds bytes of SHA-256 `sha256` (hex): S3's full-object
-    /// SHA-256 of it where it keeps one (`HeadObject` with `ChecksumMode`), else the bytes read
-    /// back and hashed.
+    /// The SHA-256 (hex) of the bytes of object `key`, `None` when there is none (404): S3's
+    /// full-object SHA-256 where it keeps one (`HeadObject` with `ChecksumMode`, S3 User Guide
+    /// "Checking object integrity"), else the bytes read back and hashed.
     ///
     /// # Errors
-    /// S3 could not be asked, or the bytes are others, naming the object and how to recover.
-    pub async fn holds(&self, bucket: &str, key: &str, sha256: &str) -> Result<(), DeployError> {
+    /// S3 refused or could not be reached.
+    pub async fn stored_sha256(&self, bucket: &str, key: &str) -> Result<Option<String>, DeployError> {
         use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
         let failed = |call: &str, e: String| DeployError::Aws(format!("{call} s3://{bucket}/{key}: {e}"));
-        let head = self
+        let head = match self.s3.head_object().bucket(bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await
+        {
+            Ok(head) => head,
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => return Ok(None),
+            Err(e) => return Err(failed("HeadObject", stack::sdk_text(&e))),
+        };
+        if let Some(b64) = head.checksum_sha256().filter(|_| head.checksum_type() != Some(&ChecksumType::Composite)) {
+            return Ok(Some(package::hex_sha256(b64)));
+        }
+        let object = self
             .s3
-            .head_object()
+            .get_object()
             .bucket(bucket)
             .key(key)
-            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
-            .map_err(|e| failed("HeadObject", stack::sdk_text(&e)))?;
-        let kept = head.checksum_sha256().filter(|_| head.checksum_type() != Some(&ChecksumType::Composite));
-        let found = match kept {
-            Some(b64) => package::hex_sha256(b64),
-            None => {
-                let object = self
-                    .s3
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| failed("GetObject", stack::sdk_text(&e)))?;
-                let bytes = object.body.collect().await.map_err(|e| failed("GetObject", e.to_string()))?;
-                package::sha256_hex(&bytes.into_bytes())
-            }
-        };
-        if found == sha256 {
-            return Ok(());
-        }
-        Err(DeployError::Aws(format!(
-            "s3://{bucket}/{key} holds other bytes (SHA-256 {found}) than the artifact its key names; nothing was deployed. Delete it (`aws s3 rm s3://{bucket}/{key}`) and run the command again"
-        )))
+            .map_err(|e| failed("GetObject", stack::sdk_text(&e)))?;
+        let bytes = object.body.collect().await.map_err(|e| failed("GetObject", e.to_string()))?;
+        Ok(Some(package::sha256_hex(&bytes.into_bytes())))
     }
 }
 

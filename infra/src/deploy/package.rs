@@ -203,7 +203,7 @@ pub async fn build(workspace: &Path, arch: Architecture) -> Result<PathBuf, Pack
         cmd.args(["build"]);
     } else {
         return Err(PackageError::Build(format!(
-            "cannot build for {target} here: install cargo-zigbuild (`pip install ziglang` and `cargo install cargo-zigbuild`) or pass --function-zip"
+            "cannot build for {target} here: install cargo-zigbuild (`scripts/lambda-build-tools`) or pass --function-zip"
         )));
     }
     // Cargo names the executable it built in its JSON messages, wherever the target folder is

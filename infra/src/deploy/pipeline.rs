@@ -893,7 +893,7 @@ pub async fn apply_saved(
     let opts = Options { plan: false, save: false, ..opts.clone() };
     let mut run = Run::connect(env, &opts, None).await?;
     let mut why = saved.mismatches(env, &saved_plan::environment_file_sha256(env)?, stacks, unix_now());
-    run.uploaded = planned_artifact(env, saved, opts.function_zip.as_deref(), &mut why).await?;
+    run.uploaded = planned_artifact(&run, saved, opts.function_zip.as_deref(), &mut why).await?;
     let mut plans = Vec::new();
     if run.aws.emulator {
         eprintln!(
@@ -932,24 +932,31 @@ pub async fn apply_saved(
 }
 
 /// The function a saved plan deploys, built here (or read from `zip`) as `deploy` would; `None`
-/// when the plan keeps the deployed code. A key other than the plan's is added to `why`.
+/// when the plan keeps the deployed code, which must then be what this checkout builds (a plan
+/// file cannot keep old code in place of the checkout's). A key other than the plan's (or the
+/// deployed one) is added to `why`.
 async fn planned_artifact(
-    env: &Environment,
+    run: &Run<'_>,
     saved: &SavedPlan,
     zip: Option<&Path>,
     why: &mut Vec<String>,
 ) -> anyhow::Result<Option<Artifact>> {
+    let a = artifact(run.env, zip).await?;
+    let here = zip.map_or_else(|| "the function built here".to_owned(), |z| z.display().to_string());
     let Some(key) = &saved.artifact_key else {
-        if zip.is_some() {
-            why.push("artifact_key: the plan keeps the deployed code; --function-zip has nothing to deploy".into());
+        let deployed = run.existing.as_ref().and_then(|s| deployed_artifact(s));
+        if deployed != Some(a.key().as_str()) {
+            why.push(format!(
+                "artifact_key: the plan keeps the deployed code ({}); {here} is {}: make the plan without --deployed-code",
+                deployed.unwrap_or("none: no stack is deployed"),
+                a.key()
+            ));
         }
         return Ok(None);
     };
-    let a = artifact(env, zip).await?;
     if a.key() != *key {
         why.push(format!(
-            "artifact_key: the plan deploys {key}; {} is {} (the plan was made from other code, or the build is not reproducible)",
-            zip.map_or_else(|| "the function built here".to_owned(), |z| z.display().to_string()),
+            "artifact_key: the plan deploys {key}; {here} is {} (the plan was made from other code, or the build is not reproducible)",
             a.key()
         ));
     }
@@ -957,7 +964,8 @@ async fn planned_artifact(
 }
 
 /// `planned` as CloudFormation has it now: its change set (`None` for a stack with nothing to
-/// change) when the stack was not updated since, the change set is still executable, younger
+/// change, which must then be as this checkout would deploy it: [`super::hotswap::differences`])
+/// when the stack was not updated since, the change set is still executable, younger
 /// than the environment allows, and carries what this checkout would send: its stack of
 /// `stacks` with the parameters, tags and rollback triggers [`Run::spec`] gives
 /// ([`saved_plan::change_set_mismatches`]) and the template synthesized here. Else why not.
@@ -974,13 +982,18 @@ async fn still_planned(
     if let Some(why) = planned.moved(updated.as_deref()) {
         return Ok(Err(vec![why]));
     }
-    let Some(change_set) = &planned.change_set else { return Ok(Ok(None)) };
+    let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
+    let spec = run.spec(synthesized).await?;
+    let Some(change_set) = &planned.change_set else {
+        // Nothing to change, says the plan: so the stack must be as this checkout would deploy it.
+        let deployed = super::hotswap::read(&run.aws, &planned.name).await?;
+        let why = super::hotswap::differences(&spec, deployed.as_ref(), "");
+        return Ok(if why.is_empty() { Ok(None) } else { Err(why) });
+    };
     let kept = match stack::saved(&run.aws.cfn, &planned.name, change_set, planned.create).await? {
         Ok(kept) => kept,
         Err(why) => return Ok(Err(vec![why])),
     };
-    let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
-    let spec = run.spec(synthesized).await?;
     let deployed: std::collections::BTreeMap<String, String> = now
         .iter()
         .flat_map(|s| s.parameters())
@@ -1086,10 +1099,20 @@ pub async fn discard_saved(env: &Environment, saved: &SavedPlan) -> anyhow::Resu
     Ok(())
 }
 
-/// What `deploy` would refuse of a saved plan's change sets: a signing change without
-/// `--replace-signing-keys`, a replaced key or kept resource in the service stack's changes.
+/// What `deploy` would refuse of a saved plan's change sets: a change that is not an add,
+/// modify or remove (an import), a signing change without `--replace-signing-keys`, a replaced
+/// key or kept resource in the service stack's changes.
 fn saved_guards(run: &Run<'_>, plans: &[(&PlannedStack, Plan)]) -> Vec<String> {
     let mut why = Vec::new();
+    for (planned, plan) in plans {
+        // Imports, and changes settled only when executed, are nothing `deploy` plans.
+        for c in plan.changes.iter().filter(|c| c.action == change_set::Action::Other) {
+            why.push(format!(
+                "{}: {} is changed in a way deploy never plans (not an add, modify or remove)",
+                planned.name, c.logical_id
+            ));
+        }
+    }
     let replace = run.opts.replace_signing_keys;
     for (planned, plan) in plans.iter().filter(|(p, _)| p.id == StackId::Service) {
         if let Some(w) = run.deployed.as_ref().and_then(|o| signing_change(run.env, o, replace)) {

@@ -142,6 +142,12 @@ pub fn change_set_mismatches(spec: &StackSpec, deployed: &BTreeMap<String, Strin
             kept.notification_arns.join(", ")
         ));
     }
+    if !kept.extras.is_empty() {
+        out.push(format!(
+            "{stack}: its change set also asks for {}, which this checkout never does",
+            kept.extras.join(", ")
+        ));
+    }
     let minutes = if spec.rollback_alarms.is_empty() { 0 } else { spec.rollback_monitoring_minutes };
     let (mut arns, mut wanted) = (kept.rollback.0.clone(), spec.rollback_alarms.clone());
     arns.sort();
@@ -296,6 +302,12 @@ impl SavedPlan {
                 out.push(format!("stacks: {} is not in the plan", s.name));
             }
         }
+        let order = |ids: Vec<StackId>| ids.into_iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ");
+        let planned: Vec<StackId> = self.stacks.iter().map(|p| p.id).collect();
+        let deployed: Vec<StackId> = stacks.iter().map(|s| s.id).filter(|id| *id != StackId::Bootstrap).collect();
+        if planned != deployed && out.iter().all(|l| !l.starts_with("stacks:")) {
+            out.push(format!("stacks: the plan runs {}; they deploy as {}", order(planned), order(deployed)));
+        }
         out
     }
 }
@@ -369,6 +381,7 @@ mod tests {
             capabilities: vec!["CAPABILITY_NAMED_IAM".into()],
             notification_arns: vec![],
             rollback: (s.rollback_alarms.clone(), 10),
+            extras: vec![],
         }
     }
 
@@ -432,6 +445,11 @@ mod tests {
         ),
         ("rollback triggers dropped", |k| k.rollback = (vec![], 0), Some("rollback_configuration:")),
         ("rollback watched for less", |k| k.rollback.1 = 1, Some("rollback_configuration:")),
+        (
+            "resources imported",
+            |k| k.extras.push("ImportExistingResources".into()),
+            Some("its change set also asks for ImportExistingResources, which this checkout never does"),
+        ),
     ];
 
     #[test]

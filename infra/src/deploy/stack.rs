@@ -407,6 +407,10 @@ pub struct Kept {
     pub notification_arns: Vec<String>,
     /// Its rollback triggers' ARNs, and how long they are watched, in minutes.
     pub rollback: (Vec<String>, u32),
+    /// What it asks for that `infra` never does: `IncludeNestedStacks`,
+    /// `ImportExistingResources`, an `OnStackFailure` other than `ROLLBACK`, a
+    /// `DeploymentMode`.
+    pub extras: Vec<String>,
 }
 
 /// A saved change set read again: `Ok(Ok(kept))` with its changes when CloudFormation can
@@ -455,6 +459,20 @@ pub async fn saved(
         let arns = r.rollback_triggers().iter().filter_map(|t| t.arn().map(str::to_owned)).collect();
         (arns, r.monitoring_time_in_minutes().map_or(0, |m| u32::try_from(m).unwrap_or(0)))
     });
+    let mut extras = Vec::new();
+    if first.include_nested_stacks() == Some(true) {
+        extras.push("IncludeNestedStacks".to_owned());
+    }
+    if first.import_existing_resources() == Some(true) {
+        extras.push("ImportExistingResources".to_owned());
+    }
+    if let Some(f) = first.on_stack_failure().filter(|f| **f != aws_sdk_cloudformation::types::OnStackFailure::Rollback)
+    {
+        extras.push(format!("OnStackFailure {}", f.as_str()));
+    }
+    if let Some(m) = first.deployment_mode() {
+        extras.push(format!("DeploymentMode {}", m.as_str()));
+    }
     let kept = Kept {
         plan: Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() },
         parameters,
@@ -463,6 +481,7 @@ pub async fn saved(
         capabilities: first.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
         notification_arns: first.notification_arns().to_vec(),
         rollback,
+        extras,
     };
     let (_, _, changes) = read_change_set(cfn, &kept.plan).await?;
     Ok(Ok(Kept { plan: Plan { changes, ..kept.plan.clone() }, ..kept }))

@@ -520,6 +520,10 @@ pub struct CiSettings {
     pub github_repository: GithubRepository,
     /// Create the account's GitHub OIDC provider (once per account); otherwise it must exist.
     pub create_oidc_provider: bool,
+    /// Pull requests plan this environment (`.github/workflows/plan.yml`, and the merge deploys
+    /// that plan): the bootstrap stack creates the plan role their jobs assume. Off by default.
+    #[serde(default)]
+    pub plan_pull_requests: bool,
 }
 
 /// Days and hours (UTC) a deploy may start in.

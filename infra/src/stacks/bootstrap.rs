@@ -1,8 +1,9 @@
 //! The bootstrap stack, like `cdk bootstrap`: the bucket function artifacts are uploaded to
 //! (encrypted, versioned, private, TLS only; current artifacts never expire, since a rollback
 //! may need any of them, only replaced versions and unfinished uploads), the role CloudFormation
-//! deploys the other stacks with, the role GitHub Actions assume through OIDC to deploy, and the
-//! role a pull request's job assumes to plan: it may make change sets, never execute them.
+//! deploys the other stacks with, the role GitHub Actions assume through OIDC to deploy, and,
+//! where `ci.plan_pull_requests`, the role a pull request's job assumes to plan: it may make
+//! change sets, never execute them.
 
 use serde_json::json;
 
@@ -38,10 +39,29 @@ pub fn build(env: &Environment) -> Result<Template, ModelError> {
     let exec = execution_role(&mut t, env, &artifacts)?;
     t.output(output::EXECUTION_ROLE, "Role CloudFormation deploys this environment's stacks with", exec.arn())?;
     let provider = oidc_provider(&mut t, env)?;
-    let deploy = deploy_role(&mut t, env, &provider, &exec, (&bucket, &artifacts))?;
+    let (q, repo) = (env.qualified(), &env.ci.github_repository);
+    let deploy = t.add(
+        "DeployRole",
+        github_role(
+            &provider,
+            format!("repo:{repo}:environment:{}", env.name),
+            format!("{q}: GitHub Actions of {repo} (environment {}) deploy through CloudFormation", env.name),
+            ("deploy", deploy_statements(env, &exec, (&bucket, &artifacts))),
+        ),
+    )?;
     t.output(output::DEPLOY_ROLE, "Role GitHub Actions assume to deploy this environment", deploy.arn())?;
-    let plan = plan_role(&mut t, env, &provider, &exec, (&bucket, &artifacts))?;
-    t.output(output::PLAN_ROLE, "Role pull requests' GitHub Actions assume to plan (never deploy)", plan.arn())?;
+    if env.ci.plan_pull_requests {
+        let plan = t.add(
+            "PlanRole",
+            github_role(
+                &provider,
+                format!("repo:{repo}:pull_request"),
+                format!("{q}: pull requests of {repo} plan through CloudFormation change sets, never execute them"),
+                ("plan", plan_statements(env, &exec, (&bucket, &artifacts))),
+            ),
+        )?;
+        t.output(output::PLAN_ROLE, "Role pull requests' GitHub Actions assume to plan (never deploy)", plan.arn())?;
+    }
     t.output(output::VERSION, "What deploy needs of this stack, as a version (infra checks it)", VERSION.to_string())?;
     Ok(t)
 }
@@ -182,53 +202,6 @@ fn github_role(
     }
 }
 
-/// The role GitHub Actions assume (OIDC, this repository's environment) to deploy.
-fn deploy_role(
-    t: &mut Template,
-    env: &Environment,
-    provider: &Value<String>,
-    exec: &Handle<iam::Role>,
-    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
-) -> Result<Handle<iam::Role>, ModelError> {
-    let repo = &env.ci.github_repository;
-    let role = github_role(
-        provider,
-        format!("repo:{repo}:environment:{}", env.name),
-        format!(
-            "{}: GitHub Actions of {repo} (environment {}) deploy through CloudFormation",
-            env.qualified(),
-            env.name
-        ),
-        ("deploy", deploy_statements(env, exec, (bucket, artifacts))),
-    );
-    t.add("DeployRole", role)
-}
-
-/// The role a pull request's job of this repository assumes (OIDC subject
-/// `repo:<repo>:pull_request`) to plan this environment (`diff --out`): it makes and reads
-/// change sets, never executes one, and uploads artifacts create-only. A pull request from a
-/// fork gets no OIDC token ("Approving workflow runs from public forks", GitHub docs), and what
-/// it plans runs only once merged, checked by `deploy --from-plan` against the merged code.
-fn plan_role(
-    t: &mut Template,
-    env: &Environment,
-    provider: &Value<String>,
-    exec: &Handle<iam::Role>,
-    (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
-) -> Result<Handle<iam::Role>, ModelError> {
-    let repo = &env.ci.github_repository;
-    let role = github_role(
-        provider,
-        format!("repo:{repo}:pull_request"),
-        format!(
-            "{}: pull requests of {repo} plan through CloudFormation change sets, never execute them",
-            env.qualified()
-        ),
-        ("plan", plan_statements(env, exec, (bucket, artifacts))),
-    );
-    t.add("PlanRole", role)
-}
-
 /// The stacks a deploy or plan role works on (`service`, `monitoring`, `bootstrap`), by ARN.
 fn stack_arn(env: &Environment, suffix: &str) -> Value<String> {
     Value::sub(format!(
@@ -237,7 +210,10 @@ fn stack_arn(env: &Environment, suffix: &str) -> Value<String> {
     ))
 }
 
-/// What a pull request's plan (`diff --out`) calls: it makes, reads and deletes change sets of
+/// What a pull request's plan (`diff --out`) calls, with the plan role (trusted by the OIDC
+/// subject `repo:<repo>:pull_request`; a pull request from a fork gets no OIDC token, "Approving
+/// workflow runs from public forks", GitHub docs; what it plans runs only once merged, checked
+/// by `deploy --from-plan` against the merged code): it makes, reads and deletes change sets of
 /// this environment's stacks with the execution role, uploads new artifacts only (the
 /// `s3:if-none-match` condition: "Enforce conditional writes on Amazon S3 buckets", S3 User
 /// Guide), and reads what the deploy role reads. It may not execute a change set, delete a
@@ -247,19 +223,29 @@ fn plan_statements(
     exec: &Handle<iam::Role>,
     (bucket, artifacts): (&Handle<s3::Bucket>, &Value<String>),
 ) -> Vec<Statement> {
+    let stacks = vec![stack_arn(env, "service"), stack_arn(env, "monitoring")];
     vec![
+        // Only with the execution role (a change set made without one would run with the
+        // deploy role's own credentials), and never importing resources (Service
+        // Authorization Reference, AWS CloudFormation: cloudformation:RoleArn,
+        // cloudformation:ImportResourceTypes).
+        Statement::allow(&["cloudformation:CreateChangeSet"], stacks.clone())
+            .sid("PlanWithTheExecutionRoleOnly")
+            .condition(json!({
+                "StringEquals": {"cloudformation:RoleArn": Value::<String>::from(exec.arn())},
+                "Null": {"cloudformation:ImportResourceTypes": "true"}
+            })),
         Statement::allow(
             &[
-                "cloudformation:CreateChangeSet",
                 "cloudformation:DescribeChangeSet",
                 "cloudformation:DeleteChangeSet",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
                 "cloudformation:GetTemplate",
             ],
-            vec![stack_arn(env, "service"), stack_arn(env, "monitoring")],
+            stacks,
         )
-        .sid("PlanTheEnvironmentsStacks"),
+        .sid("ReadTheEnvironmentsStacks"),
         Statement::allow(&["s3:PutObject"], vec![artifacts.clone()])
             .sid("UploadNewFunctionArtifactsOnly")
             .condition(json!({"Null": {"s3:if-none-match": "false"}})),

@@ -7,8 +7,6 @@
 //! scripts/localstack).
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -25,26 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         zips.push(zip.to_str().ok_or("path")?.to_owned());
     }
 
-    // Cargo builds the binary with the bench profile for this benchmark.
-    let infra = Path::new(env!("CARGO_BIN_EXE_infra"));
-    let run = |args: &[&str]| -> Result<(Duration, String), Box<dyn std::error::Error + Send + Sync>> {
-        let t = Instant::now();
-        let out = Command::new(infra)
-            .arg("--environments")
-            .arg(dir.path())
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("INFRA_POLL_MS", "50")
-            .output()?;
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if !out.status.success() {
-            return Err(err.into());
-        }
-        Ok((t.elapsed(), err))
-    };
+    let run = |args: &[&str]| support::run_infra(&url, dir.path(), args);
     run(&["bootstrap", "dev", "--yes"])?;
     run(&["deploy", "dev", "--yes", "--no-smoke-check", "--function-zip", &zips[0]])?;
     let mut swaps = Vec::new();

@@ -5,8 +5,7 @@
 //! scripts/localstack).
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -18,25 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     support::dev_environment(&root, dir.path(), &format!("bench{}", std::process::id()))?;
     let zip = support::stub_zip(dir.path(), "function.zip", 64)?;
 
-    // Cargo builds the binary with the bench profile for this benchmark.
-    let infra = Path::new(env!("CARGO_BIN_EXE_infra"));
-    let run = |args: &[&str]| -> Result<Duration, Box<dyn std::error::Error + Send + Sync>> {
-        let t = Instant::now();
-        let out = Command::new(infra)
-            .arg("--environments")
-            .arg(dir.path())
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &url)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("INFRA_POLL_MS", "50")
-            .output()?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
-        }
-        Ok(t.elapsed())
-    };
+    let run = |args: &[&str]| support::run_infra(&url, dir.path(), args).map(|(took, _)| took);
     let zip = zip.to_str().ok_or("path")?;
     run(&["bootstrap", "dev", "--yes"])?;
     let first = run(&["deploy", "dev", "--yes", "--no-smoke-check", "--function-zip", zip])?;

@@ -43,3 +43,25 @@ pub fn stub_zip(dir: &Path, name: &str, len: usize) -> Result<PathBuf, Error> {
     std::fs::write(&zip, infra::deploy::package::zip_bootstrap(&elf)?)?;
     Ok(zip)
 }
+
+/// Runs the `infra` binary against LocalStack at `url` with the environments in `dir`; its
+/// time and stderr, or stderr as the error when it fails.
+pub fn run_infra(url: &str, dir: &Path, args: &[&str]) -> Result<(std::time::Duration, String), Error> {
+    // Cargo builds the binary with the bench profile for the benchmark.
+    let t = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .arg("--environments")
+        .arg(dir)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("INFRA_POLL_MS", "50")
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(err.into());
+    }
+    Ok((t.elapsed(), err))
+}

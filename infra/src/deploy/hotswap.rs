@@ -41,6 +41,8 @@ pub struct Deployed {
     pub tags: BTreeMap<String, String>,
     /// Whether termination protection is on.
     pub termination_protection: bool,
+    /// The stack as `DescribeStacks` gave it.
+    pub stack: aws_sdk_cloudformation::types::Stack,
 }
 
 /// Reads stack `name` as [`Deployed`]; `None` when there is no such stack.
@@ -71,6 +73,7 @@ pub async fn read(aws: &Aws, name: &str) -> Result<Option<Deployed>, DeployError
         parameters: s.parameters().iter().filter_map(|p| pairs(p.parameter_key(), p.parameter_value())).collect(),
         tags: s.tags().iter().filter_map(|t| pairs(t.key(), t.value())).collect(),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
+        stack: s,
     }))
 }
 
@@ -310,6 +313,7 @@ mod tests {
             parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             tags: BTreeMap::from([("team".into(), "identity".into())]),
             termination_protection: false,
+            stack: aws_sdk_cloudformation::types::Stack::builder().build(),
         }
     }
 

@@ -404,11 +404,12 @@ async fn sync_key_pairs(
 
 /// The artifact key the deployed service stack runs (its `ArtifactKey` parameter).
 fn deployed_artifact(stack: &aws_sdk_cloudformation::types::Stack) -> Option<&str> {
-    stack
-        .parameters()
-        .iter()
-        .find(|p| p.parameter_key() == Some(service::PARAM_ARTIFACT_KEY))
-        .and_then(|p| p.parameter_value())
+    parameter(stack, service::PARAM_ARTIFACT_KEY)
+}
+
+/// The value of a deployed stack's parameter `name`, if it has one.
+fn parameter<'s>(stack: &'s aws_sdk_cloudformation::types::Stack, name: &str) -> Option<&'s str> {
+    stack.parameters().iter().find(|p| p.parameter_key() == Some(name)).and_then(|p| p.parameter_value())
 }
 
 /// Builds (or reads `zip`) and uploads the function; with `plan`, only says where it would go.
@@ -1212,10 +1213,7 @@ pub async fn function_drift(
     template: &serde_json::Value,
 ) -> anyhow::Result<Option<(hotswap::Target, StackCode, Vec<String>)>> {
     let Some(now) = stack::describe(&aws.cfn, &env.service_stack_name()).await? else { return Ok(None) };
-    let param = |name: &str| {
-        now.parameters().iter().find(|p| p.parameter_key() == Some(name)).and_then(|p| p.parameter_value())
-    };
-    let (Some(bucket), Some(key)) = (param(service::PARAM_ARTIFACT_BUCKET), param(service::PARAM_ARTIFACT_KEY)) else {
+    let (Some(bucket), Some(key)) = (parameter(&now, service::PARAM_ARTIFACT_BUCKET), deployed_artifact(&now)) else {
         return Ok(None);
     };
     // A stack never created names no code; while an operation runs, what the function runs
@@ -1286,10 +1284,13 @@ impl<'a> Hotswapper<'a> {
     pub async fn attempt(&mut self, stacks: &[Stack], artifact: &Artifact) -> anyhow::Result<Hotswapped> {
         let run = &mut self.run;
         run.aws.upload(&run.bucket, artifact).await?;
-        run.existing = stack::describe(&run.aws.cfn, &run.env.service_stack_name()).await?;
         let key = artifact.key();
         let mut why = Vec::new();
         for s in stacks.iter().filter(|s| s.id != StackId::Bootstrap) {
+            let deployed = hotswap::read(&run.aws, &s.name).await?;
+            if s.id == StackId::Service {
+                run.existing = deployed.as_ref().map(|d| d.stack.clone());
+            }
             let params = match s.id {
                 StackId::Service => service_parameters(
                     run.existing.as_ref(),
@@ -1301,7 +1302,6 @@ impl<'a> Hotswapper<'a> {
                 _ => vec![],
             };
             let spec = StackSpec { role_arn: run.role.clone(), ..spec(run.env, s, params) };
-            let deployed = hotswap::read(&run.aws, &s.name).await?;
             why.extend(hotswap::differences(&spec, deployed.as_ref(), service::PARAM_ARTIFACT_KEY));
         }
         if !why.is_empty() {

@@ -589,6 +589,9 @@ fn plans_from_elsewhere_are_checked_against_this_checkout(env: &Env, plan: &Path
     edited(&|v| v["artifact_key"] = serde_json::Value::Null, &other, keeps);
     let left_out = format!("{stack}: the template changes (resources TokenFunction)");
     edited(&|v| v["stacks"][service_at]["change_set"] = serde_json::Value::Null, zip, &left_out);
+    let by_name = ours.split('/').nth(1).unwrap().to_owned();
+    let named = format!("{stack}: the plan names its change set `{by_name}`, not by its ARN");
+    edited(&|v| v["stacks"][service_at]["change_set"] = by_name.clone().into(), zip, &named);
     let order = "stacks: the plan runs Monitoring, Service; they deploy as Service, Monitoring";
     edited(&|v| v["stacks"].as_array_mut().unwrap().reverse(), zip, order);
     std::fs::write(plan, text).unwrap();

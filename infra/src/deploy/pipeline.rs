@@ -1003,8 +1003,15 @@ async fn still_planned(
     let mut why = saved_plan::change_set_mismatches(&spec, &deployed, &kept);
     let max = run.env.deploy.plan_max_age_hours.get();
     why.extend(saved_plan::change_set_too_old(&planned.name, kept.created, unix_now(), max));
+    // CloudFormation rejects a change set made before the stack's last update (OBSOLETE); this
+    // says so from both records, whatever the plan file says of them.
+    let changed = now.as_ref().and_then(|s| s.last_updated_time().or(s.creation_time())).map(|t| t.secs());
+    if !planned.create && changed > kept.created {
+        why.push(format!("{}: the stack changed after its change set was made", planned.name));
+    }
     if !run.aws.emulator {
-        let template = synthesized.template.to_json();
+        // Parsed from the text sent, as CloudFormation's copy is: the same numbers either way.
+        let template = serde_json::from_str(&synthesized.template.to_json_string())?;
         why.extend(stack::change_set_carries(&run.aws.cfn, &planned.name, change_set, &template).await?);
     }
     Ok(if why.is_empty() { Ok(Some(kept.plan)) } else { Err(why) })

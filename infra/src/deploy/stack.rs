@@ -409,7 +409,7 @@ pub struct Kept {
     pub rollback: (Vec<String>, u32),
     /// What it asks for that `infra` never does: `IncludeNestedStacks`,
     /// `ImportExistingResources`, an `OnStackFailure` other than `ROLLBACK`, a
-    /// `DeploymentMode`.
+    /// `DeploymentMode`, a `DeploymentConfig` other than a standard one with rollback.
     pub extras: Vec<String>,
 }
 
@@ -447,6 +447,14 @@ pub async fn saved(
     if first.stack_name().is_some_and(|n| n != stack) {
         return Ok(Err(format!("{stack}: its change set belongs to {}", first.stack_name().unwrap_or_default())));
     }
+    // By ARN only: a name may be deleted and made again, with anything in it, between the
+    // checks and the execution (API reference, "CreateChangeSet": ChangeSetName).
+    if first.change_set_id() != Some(change_set) {
+        return Ok(Err(format!(
+            "{stack}: the plan names its change set `{change_set}`, not by its ARN ({})",
+            first.change_set_id().unwrap_or("none given")
+        )));
+    }
     let parameters = first
         .parameters()
         .iter()
@@ -472,6 +480,14 @@ pub async fn saved(
     }
     if let Some(m) = first.deployment_mode() {
         extras.push(format!("DeploymentMode {}", m.as_str()));
+    }
+    if let Some(c) = first.deployment_config() {
+        if let Some(m) = c.mode().filter(|m| **m != aws_sdk_cloudformation::types::DeploymentConfigMode::Standard) {
+            extras.push(format!("DeploymentConfig Mode {}", m.as_str()));
+        }
+        if c.disable_rollback() == Some(true) {
+            extras.push("DeploymentConfig DisableRollback".to_owned());
+        }
     }
     let kept = Kept {
         plan: Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() },

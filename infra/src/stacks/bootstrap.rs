@@ -226,15 +226,16 @@ fn plan_statements(
     let stacks = vec![stack_arn(env, "service"), stack_arn(env, "monitoring")];
     vec![
         // Only with the execution role (a change set made without one would run with the
-        // deploy role's own credentials), and never importing resources (Service
-        // Authorization Reference, AWS CloudFormation: cloudformation:RoleArn,
-        // cloudformation:ImportResourceTypes).
+        // deploy role's own credentials: cloudformation:RoleArn, absent then, fails
+        // StringEquals), and never importing resources (Service Authorization Reference, AWS
+        // CloudFormation; CloudFormation User Guide, "Control access with IAM": the Deny with
+        // ForAnyValue on cloudformation:ImportResourceTypes).
         Statement::allow(&["cloudformation:CreateChangeSet"], stacks.clone())
             .sid("PlanWithTheExecutionRoleOnly")
-            .condition(json!({
-                "StringEquals": {"cloudformation:RoleArn": Value::<String>::from(exec.arn())},
-                "Null": {"cloudformation:ImportResourceTypes": "true"}
-            })),
+            .condition(json!({"StringEquals": {"cloudformation:RoleArn": Value::<String>::from(exec.arn())}})),
+        Statement::deny(&["cloudformation:CreateChangeSet"], stacks.clone())
+            .sid("ImportNothing")
+            .condition(json!({"ForAnyValue:StringLike": {"cloudformation:ImportResourceTypes": ["*"]}})),
         Statement::allow(
             &[
                 "cloudformation:DescribeChangeSet",

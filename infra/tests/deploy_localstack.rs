@@ -592,7 +592,7 @@ fn plans_from_elsewhere_are_checked_against_this_checkout(env: &Env, plan: &Path
     let by_name = ours.split('/').nth(1).unwrap().to_owned();
     let named = format!("{stack}: the plan names its change set `{by_name}`, not by its ARN");
     edited(&|v| v["stacks"][service_at]["change_set"] = by_name.clone().into(), zip, &named);
-    let order = "stacks: the plan runs Monitoring, Service; they deploy as Service, Monitoring";
+    let order = "stacks: the plan runs monitoring, service; they deploy as service, monitoring";
     edited(&|v| v["stacks"].as_array_mut().unwrap().reverse(), zip, order);
     std::fs::write(plan, text).unwrap();
 }
@@ -617,6 +617,9 @@ fn plans_refused_before_anything_runs(env: &Env, plan: &Path) {
     let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", folder]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is a folder; give a file name") && !err.contains("function:"), "{err}");
+    let (code, _, err) = env.run(&["diff", "dev", "--function-zip", &zip, "--out", &plan_arg, "--summary", &plan_arg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is the plan's own file (--out); give another") && !err.contains("function:"), "{err}");
     std::fs::write(plan, "{\"format\": 99}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");

@@ -18,8 +18,15 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Ctrl-C (SIGINT), and SIGTERM as a CI runner's cancel sends after it, stop the build alike.
 #[test]
 fn ctrl_c_stops_the_function_build() {
+    for signal in ["-INT", "-TERM"] {
+        stops_the_function_build(signal);
+    }
+}
+
+fn stops_the_function_build(signal: &str) {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // A target folder of its own, so the build really compiles (and holds no lock of the tests').
     let target = tempfile::tempdir().unwrap();
@@ -50,14 +57,14 @@ fn ctrl_c_stops_the_function_build() {
     }
     assert!(!processes_mentioning(&marker).is_empty(), "no compiler started within 30 s");
     let sent = Instant::now();
-    let kill = Command::new("kill").args(["-INT", &infra.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill").args([signal, &infra.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = infra.wait().unwrap();
     let took = sent.elapsed();
-    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert_eq!(status.code(), Some(1), "{signal}: {rest:?}");
     assert!(rest.iter().any(|l| l.contains("interrupted during the function build, which was stopped")), "{rest:?}");
-    assert!(took < Duration::from_secs(10), "infra took {took:?} to stop after Ctrl-C");
+    assert!(took < Duration::from_secs(10), "infra took {took:?} to stop after {signal}");
     // Nothing of the build outlives it.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !processes_mentioning(&marker).is_empty() && Instant::now() < deadline {

@@ -65,6 +65,11 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
     crate::deploy::saved_plan::SavedPlan::writable("--out", &out)?;
     if let Some(summary) = &args.summary {
         crate::deploy::saved_plan::SavedPlan::writable("--summary", summary)?;
+        anyhow::ensure!(
+            std::path::absolute(summary)? != std::path::absolute(&out)?,
+            "--summary {}: is the plan's own file (--out); give another",
+            summary.display()
+        );
     }
     let env = super::environment(dir, &args.env)?;
     let stacks = validated(&env)?;
@@ -75,17 +80,21 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
         eprintln!("no plan written: deploy would refuse this plan, and its change sets were deleted");
         return Ok(ExitCode::from(EXIT_ERROR));
     };
-    let written = saved.write(&out).and_then(|()| match &args.summary {
-        Some(path) => crate::synth::write_whole(path, saved.markdown().as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write the summary {}: {e}", path.display())),
-        None => Ok(()),
+    // The summary first: a plan file is written only when everything was.
+    let markdown = args.summary.as_deref().map(|path| {
+        crate::synth::write_whole(path, saved.markdown().as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write the summary {}: {e}", path.display()))
     });
-    if let Err(e) = written {
+    if let Err(e) = markdown.transpose().and_then(|_| saved.write(&out)) {
+        if let Some(path) = &args.summary {
+            let _ = std::fs::remove_file(path);
+        }
         block_on(pipeline::discard_saved(&env, &saved))?;
         return Err(e.context("no plan written, and its change sets were deleted"));
     }
+    let zip = opts.function_zip.as_ref().map(|z| format!(" --function-zip {}", z.display())).unwrap_or_default();
     eprintln!(
-        "wrote the plan {} ({} change set(s)); `cargo run -- deploy {} --from-plan {}` executes exactly these",
+        "wrote the plan {} ({} change set(s)); `cargo run -- deploy {} --from-plan {}{zip}` executes exactly these",
         out.display(),
         saved.change_sets().count(),
         target(&env.name),

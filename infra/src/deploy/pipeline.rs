@@ -898,7 +898,7 @@ pub async fn apply_saved(
     let mut plans = Vec::new();
     if run.aws.emulator {
         eprintln!(
-            "note: {} answers a change set's template with its stack's, so the change sets' templates are compared on AWS only",
+            "note: {} answers a change set's template with its stack's and keeps a stack's LastUpdatedTime through updates, so the change sets' templates, and a stack updated since the plan, are checked on AWS only",
             run.aws.endpoint
         );
     }
@@ -957,7 +957,7 @@ async fn planned_artifact(
     };
     if a.key() != *key {
         why.push(format!(
-            "artifact_key: the plan deploys {key}; {here} is {} (the plan was made from other code, or the build is not reproducible)",
+            "artifact_key: the plan deploys {key}; {here} is {} (the plan was made from other code or another zip: give the zip it was made with, --function-zip)",
             a.key()
         ));
     }
@@ -1003,12 +1003,8 @@ async fn still_planned(
     let mut why = saved_plan::change_set_mismatches(&spec, &deployed, &kept);
     let max = run.env.deploy.plan_max_age_hours.get();
     why.extend(saved_plan::change_set_too_old(&planned.name, kept.created, unix_now(), max));
-    // CloudFormation rejects a change set made before the stack's last update (OBSOLETE); this
-    // says so from both records, whatever the plan file says of them.
     let changed = now.as_ref().and_then(|s| s.last_updated_time().or(s.creation_time())).map(|t| t.secs());
-    if !planned.create && changed > kept.created {
-        why.push(format!("{}: the stack changed after its change set was made", planned.name));
-    }
+    why.extend(saved_plan::stack_changed_since(&planned.name, changed, kept.created, planned.create));
     if !run.aws.emulator {
         // Parsed from the text sent, as CloudFormation's copy is: the same numbers either way.
         let template = serde_json::from_str(&synthesized.template.to_json_string())?;

@@ -161,6 +161,20 @@ pub fn change_set_mismatches(spec: &StackSpec, deployed: &BTreeMap<String, Strin
     out
 }
 
+/// Why a change set made at `created` (Unix seconds) of a stack last updated (or created) at
+/// `stack_changed` cannot be what was planned: the stack changed after it. CloudFormation
+/// itself makes such a change set `OBSOLETE` ("DescribeChangeSet": ExecutionStatus); this says
+/// so from both records, whatever a plan file says of them. `None` for a create change set (its
+/// stack is the one it made) or when the stack did not change since.
+pub fn stack_changed_since(
+    stack: &str,
+    stack_changed: Option<i64>,
+    created: Option<i64>,
+    create: bool,
+) -> Option<String> {
+    (!create && stack_changed > created).then(|| format!("{stack}: the stack changed after its change set was made"))
+}
+
 /// Why a change set made at `created` (Unix seconds, CloudFormation's `CreationTime`) is too
 /// old to run at `now` for an environment allowing `max_hours`
 /// (`deploy.plan_max_age_hours`); `None` when it is not. A change set whose time
@@ -302,7 +316,7 @@ impl SavedPlan {
                 out.push(format!("stacks: {} is not in the plan", s.name));
             }
         }
-        let order = |ids: Vec<StackId>| ids.into_iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ");
+        let order = |ids: Vec<StackId>| ids.into_iter().map(StackId::as_str).collect::<Vec<_>>().join(", ");
         let planned: Vec<StackId> = self.stacks.iter().map(|p| p.id).collect();
         let deployed: Vec<StackId> = stacks.iter().map(|s| s.id).filter(|id| *id != StackId::Bootstrap).collect();
         if planned != deployed && out.iter().all(|l| !l.starts_with("stacks:")) {
@@ -466,6 +480,22 @@ mod tests {
                     assert!(got[0].starts_with("t-dev-service: ") && got[0].contains(want), "{case}: {got:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_change_set_older_than_its_stack_s_last_update_is_refused() {
+        // (the stack's last update, the change set's creation, a create change set, refused)
+        for (changed, created, create, want) in [
+            (Some(100), Some(200), false, false),
+            (Some(200), Some(200), false, false),
+            (Some(300), Some(200), false, true),
+            (Some(300), Some(200), true, false),
+            (Some(300), None, false, true),
+            (None, Some(200), false, false),
+        ] {
+            let why = stack_changed_since("s", changed, created, create);
+            assert_eq!(why.is_some(), want, "{changed:?} {created:?} {create}: {why:?}");
         }
     }
 

@@ -452,7 +452,7 @@ fn saved_plans_run_exactly_what_was_reviewed() {
     assert!(md.starts_with("### Plan for `dev` (account "), "{md}");
     assert!(md.contains("#### IAM, key and security changes\n\nNone.\n\n#### Replacements\n\nNone."), "{md}");
     assert!(md.contains("service: 0 to add, 1 to change, 0 to replace, 0 to remove</summary>"), "{md}");
-    assert!(err.contains("wrote the plan") && err.contains("(1 change set(s))"), "{err}");
+    assert!(err.contains("wrote the plan") && err.contains("(1 change set(s); it executes exactly these)"), "{err}");
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(saved["environment"], "dev");
     let key = saved["artifact_key"].as_str().unwrap();

@@ -93,10 +93,13 @@ pub fn diff(dir: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
         return Err(e.context("no plan written, and its change sets were deleted"));
     }
     let zip = opts.function_zip.as_ref().map(|z| format!(" --function-zip {}", z.display())).unwrap_or_default();
+    let what = match saved.change_sets().count() {
+        0 => "no change set: nothing to change; it checks that this still holds".to_owned(),
+        n => format!("{n} change set(s); it executes exactly these"),
+    };
     eprintln!(
-        "wrote the plan {} ({} change set(s)); `cargo run -- deploy {} --from-plan {}{zip}` executes exactly these",
+        "wrote the plan {} ({what}): `cargo run -- deploy {} --from-plan {}{zip}`",
         out.display(),
-        saved.change_sets().count(),
         target(&env.name),
         out.display()
     );

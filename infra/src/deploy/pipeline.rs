@@ -436,7 +436,7 @@ async fn function_code(
 async fn upload_said(aws: &Aws, bucket: &str, a: &Artifact) -> anyhow::Result<()> {
     if tokio::select! {
         uploaded = aws.upload(bucket, a) => uploaded?,
-        () = interrupt::wait() => bail!("interrupted during the upload of the function; nothing was deployed"),
+        () = interrupt::wait() => bail!("interrupted while the function was checked or uploaded to the assets bucket; nothing was deployed"),
     } {
         eprintln!("function: uploaded s3://{bucket}/{}", a.key());
     } else {

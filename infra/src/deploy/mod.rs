@@ -58,7 +58,7 @@ pub enum DeployError {
     #[error("{0}")]
     Aws(String),
     /// Ctrl-C before the change set of this stack was executed; the change set was deleted.
-    #[error("interrupted before anything changed: the change set for `{0}` was deleted")]
+    #[error("interrupted before `{0}` changed: its change set was deleted")]
     Interrupted(String),
     /// Ctrl-C while watching `stack`, whose operation goes on; `env` is the environment the resume
     /// command names.

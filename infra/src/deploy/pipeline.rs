@@ -1023,7 +1023,7 @@ async fn execute_saved(run: &Run<'_>, stacks: &[Stack], plans: &[(&PlannedStack,
             let rest: Vec<PlannedStack> = plans[from..].iter().map(|(p, _)| (*p).clone()).collect();
             let ran: Vec<&str> = plans[..i].iter().map(|(p, _)| p.name.as_str()).collect();
             let said = format!(
-                "the plan stopped at {}; {} ran before it; the change sets that did not run were deleted; make a new plan",
+                "the plan stopped at {}; {} ran before it; the change sets that did not run were deleted; make a new plan for the rest",
                 planned.name,
                 if ran.is_empty() { "nothing".to_owned() } else { ran.join(", ") }
             );

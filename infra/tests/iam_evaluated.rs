@@ -631,8 +631,9 @@ fn deploy_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, j
     );
 }
 
-/// The calls a pull request's plan (`diff --out`) makes with the plan role, on what, and in
-/// which context; each allowed.
+/// The calls a pull request's plan (`diff --out`) makes with the plan role, and on what; each
+/// allowed (CreateChangeSet and PutObject, allowed only in some contexts, are in
+/// `plan_requests`).
 const PLAN_CALLS: &[(&str, Target)] = &[
     ("cloudformation:DescribeChangeSet", Target::Stack),
     ("cloudformation:DeleteChangeSet", Target::Stack),
@@ -647,7 +648,7 @@ const PLAN_CALLS: &[(&str, Target)] = &[
 ];
 
 /// What a pull request's job may never do with the plan role, though the deploy role may:
-/// action, target, and the context of the request.
+/// action and target.
 const NOT_FROM_A_PULL_REQUEST: &[(&str, Target)] = &[
     ("cloudformation:ExecuteChangeSet", Target::Stack),
     ("cloudformation:DeleteStack", Target::Stack),
@@ -706,6 +707,8 @@ fn plan_requests(out: &mut Requests, env: &Environment, boot: &Resolver<'_>, jso
     let elsewhere = format!("{}/other/x.zip", boot.arn("AssetsBucket"));
     let why = format!("{} an object outside token-function/", env.name);
     out.push("PlanRole", "s3:PutObject", &elsewhere, json!({"s3:if-none-match": "*"}), "Deny", why);
+    let why = format!("{} the clients' secrets are never read from a pull request", env.name);
+    out.push("PlanRole", "secretsmanager:GetSecretValue", &svc.arn("ClientRegistrySecret"), json!({}), "Deny", why);
     let exec = boot.arn("ExecutionRole");
     let to = |service: &str| json!({"iam:PassedToService": service});
     let why = format!("{} change sets are made with the execution role", env.name);

@@ -413,6 +413,33 @@ pub struct Kept {
     pub extras: Vec<String>,
 }
 
+/// What a described change set asks for that `infra` never does (see [`Kept::extras`]).
+fn extras(first: &aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput) -> Vec<String> {
+    let mut extras = Vec::new();
+    if first.include_nested_stacks() == Some(true) {
+        extras.push("IncludeNestedStacks".to_owned());
+    }
+    if first.import_existing_resources() == Some(true) {
+        extras.push("ImportExistingResources".to_owned());
+    }
+    if let Some(f) = first.on_stack_failure().filter(|f| **f != aws_sdk_cloudformation::types::OnStackFailure::Rollback)
+    {
+        extras.push(format!("OnStackFailure {}", f.as_str()));
+    }
+    if let Some(m) = first.deployment_mode() {
+        extras.push(format!("DeploymentMode {}", m.as_str()));
+    }
+    if let Some(c) = first.deployment_config() {
+        if let Some(m) = c.mode().filter(|m| **m != aws_sdk_cloudformation::types::DeploymentConfigMode::Standard) {
+            extras.push(format!("DeploymentConfig Mode {}", m.as_str()));
+        }
+        if c.disable_rollback() == Some(true) {
+            extras.push("DeploymentConfig DisableRollback".to_owned());
+        }
+    }
+    extras
+}
+
 /// A saved change set read again: `Ok(Ok(kept))` with its changes when CloudFormation can
 /// still execute it (`CREATE_COMPLETE` and `AVAILABLE`), `Ok(Err(why))` when it cannot
 /// (deleted, executed, failed, obsolete: "the stack was updated" since, its stack gone), `Err`
@@ -467,28 +494,6 @@ pub async fn saved(
         let arns = r.rollback_triggers().iter().filter_map(|t| t.arn().map(str::to_owned)).collect();
         (arns, r.monitoring_time_in_minutes().map_or(0, |m| u32::try_from(m).unwrap_or(0)))
     });
-    let mut extras = Vec::new();
-    if first.include_nested_stacks() == Some(true) {
-        extras.push("IncludeNestedStacks".to_owned());
-    }
-    if first.import_existing_resources() == Some(true) {
-        extras.push("ImportExistingResources".to_owned());
-    }
-    if let Some(f) = first.on_stack_failure().filter(|f| **f != aws_sdk_cloudformation::types::OnStackFailure::Rollback)
-    {
-        extras.push(format!("OnStackFailure {}", f.as_str()));
-    }
-    if let Some(m) = first.deployment_mode() {
-        extras.push(format!("DeploymentMode {}", m.as_str()));
-    }
-    if let Some(c) = first.deployment_config() {
-        if let Some(m) = c.mode().filter(|m| **m != aws_sdk_cloudformation::types::DeploymentConfigMode::Standard) {
-            extras.push(format!("DeploymentConfig Mode {}", m.as_str()));
-        }
-        if c.disable_rollback() == Some(true) {
-            extras.push("DeploymentConfig DisableRollback".to_owned());
-        }
-    }
     let kept = Kept {
         plan: Plan { stack: stack.to_owned(), change_set: change_set.to_owned(), create, changes: Vec::new() },
         parameters,
@@ -497,7 +502,7 @@ pub async fn saved(
         capabilities: first.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
         notification_arns: first.notification_arns().to_vec(),
         rollback,
-        extras,
+        extras: extras(&first),
     };
     let (_, _, changes) = read_change_set(cfn, &kept.plan).await?;
     Ok(Ok(Kept { plan: Plan { changes, ..kept.plan.clone() }, ..kept }))

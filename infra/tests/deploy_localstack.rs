@@ -552,7 +552,7 @@ fn plans_from_elsewhere_are_checked_against_this_checkout(env: &Env, plan: &Path
     let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
     let service = &saved["stacks"].as_array().unwrap().iter().find(|s| s["id"] == "service").unwrap().clone();
     let (stack, ours) = (service["name"].as_str().unwrap(), service["change_set"].as_str().unwrap());
-    let forged = std::env::temp_dir().join(format!("{stack}-forged"));
+    let forged = env.dir.path().join("forged-change-set");
     boto(&format!(
         "import json\ncfn = client('cloudformation')\n\
          d = cfn.describe_change_set(ChangeSetName='{ours}', StackName='{stack}')\n\
@@ -623,7 +623,8 @@ fn plans_refused_before_anything_runs(env: &Env, plan: &Path) {
     std::fs::write(plan, "{\"format\": 99}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("format: plan format 99 is not this infra's (2)"), "{err}");
+    let format = infra::deploy::saved_plan::FORMAT;
+    assert!(err.contains(&format!("format: plan format 99 is not this infra's ({format})")), "{err}");
     std::fs::write(plan, "{}").unwrap();
     let (code, _, err) = env.run(&apply);
     assert_eq!(code, 1, "{err}");

@@ -57,8 +57,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `list`: the environments of the folder; with `json`, also the facts scripts read instead
-/// of keeping copies: the environments pull requests plan (`ci.plan_pull_requests`), the alarm catalogue, the log retentions CloudWatch accepts and the
-/// resource type registry (`cfn::types`).
+/// of keeping copies: the environments pull requests plan (`ci.plan_pull_requests`), the alarm
+/// catalogue, the log retentions CloudWatch accepts and the resource type registry
+/// (`cfn::types`).
 fn list(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let names = Environment::names(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     if !json {

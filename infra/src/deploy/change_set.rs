@@ -218,7 +218,7 @@ pub fn render(stack: &str, changes: &[Change]) -> String {
 /// IAM, key and security change, then every replacement, across the stacks, each a table row
 /// (stack, resource, type, what happens, the properties that change); then each stack's whole
 /// plan as [`render`] prints it, folded. `stacks` are (name, changes) in deploy order. Table
-/// cells escape `|` and fold newlines.
+/// cells are HTML-escaped (`|` too) with newlines folded.
 pub fn markdown(stacks: &[(&str, &[Change])]) -> String {
     /// Which changes a section shows.
     type Pick = fn(&Change) -> bool;
@@ -256,7 +256,10 @@ pub fn markdown(stacks: &[(&str, &[Change])]) -> String {
 
 /// One change as a row of [`markdown`]'s tables.
 fn markdown_row(stack: &str, c: &Change) -> String {
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    // As HTML code: a value (from the templates) cannot end the span or add Markdown.
+    let cell = |s: &str| {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "&#124;").replace('\n', " ")
+    };
     let what = match c.action {
         Action::Add => "add",
         Action::Remove => "remove",
@@ -266,8 +269,8 @@ fn markdown_row(stack: &str, c: &Change) -> String {
         Action::Other => "other",
     };
     let properties: Vec<String> = match c.properties.is_empty() {
-        true => c.details.iter().map(|d| format!("`{}`", cell(d))).collect(),
-        false => c.properties.iter().map(|p| format!("`{}`", cell(&p.render(VALUE_WIDTH)))).collect(),
+        true => c.details.iter().map(|d| format!("<code>{}</code>", cell(d))).collect(),
+        false => c.properties.iter().map(|p| format!("<code>{}</code>", cell(&p.render(VALUE_WIDTH)))).collect(),
     };
     format!("| {stack} | {} | {} | {what} | {} |", cell(&c.logical_id), cell(&c.resource_type), properties.join("<br>"))
 }
@@ -316,10 +319,11 @@ mod tests {
             "{security}"
         );
         assert!(
-            rows[1].starts_with("| t-dev-service | TokenFunctionRole | AWS::IAM::Role | modify | `Policies` |"),
+            rows[1]
+                .starts_with("| t-dev-service | TokenFunctionRole | AWS::IAM::Role | modify | <code>Policies</code> |"),
             "{security}"
         );
-        assert!(rows[2].contains("`/Properties/PolicyDocument: a\\|b -> c d`"), "{security}");
+        assert!(rows[2].contains("<code>/Properties/PolicyDocument: a&#124;b -&gt; c d</code>"), "{security}");
         let replaced = section("Replacements");
         let rows: Vec<&str> = replaced.lines().filter(|l| l.starts_with("| t-dev")).collect();
         assert_eq!(rows.len(), 2, "{replaced}");

@@ -355,7 +355,12 @@ impl Aws {
             .send()
             .await
             .map_err(|e| failed("GetObject", stack::sdk_text(&e)))?;
-        let bytes = object.body.collect().await.map_err(|e| failed("GetObject", e.to_string()))?;
+        // The body is read after the call's own time limit ends (with the headers): limited here.
+        let limit = timeouts().operation_timeout().unwrap_or(std::time::Duration::from_secs(90));
+        let bytes = tokio::time::timeout(limit, object.body.collect())
+            .await
+            .map_err(|_| failed("GetObject", format!("the body did not arrive within {} ms", limit.as_millis())))?
+            .map_err(|e| failed("GetObject", e.to_string()))?;
         Ok(Some(package::sha256_hex(&bytes.into_bytes())))
     }
 }

@@ -664,6 +664,10 @@ impl<'a> Run<'a> {
             last_updated: None,
             changes: plan.map_or_else(Vec::new, |p| p.changes.clone()),
         };
+        for why in saved_plan::unplanned_changes(&planned.name, &planned.changes) {
+            eprintln!("warning: deploy --from-plan would refuse this: {why}");
+            self.refused.set(true);
+        }
         let read = self.read_planned(&mut planned).await;
         self.kept.borrow_mut().push(planned);
         read
@@ -911,8 +915,9 @@ pub async fn apply_saved(
     }
     why.extend(saved_guards(&run, &plans));
     if !why.is_empty() {
+        let zip = opts.function_zip.as_ref().map(|z| format!(" --function-zip {}", z.display())).unwrap_or_default();
         bail!(
-            "{shown} was not deployed, nothing executed: {}; make a new plan with `cargo run -- diff {} --out {shown}`",
+            "{shown} was not deployed, nothing executed: {}; its change sets are kept: make a new plan with `cargo run -- diff {}{zip} --out {shown}`",
             why.join("; "),
             target(&env.name)
         );
@@ -929,6 +934,10 @@ pub async fn apply_saved(
         }
     }
     let summary = execute_saved(&run, stacks, &plans).await?;
+    // As `deploy` does for a stack without changes: its termination protection follows the file.
+    for s in stacks.iter().filter(|s| saved.stacks.iter().any(|p| p.id == s.id && p.change_set.is_none())) {
+        run.protect_unchanged(&spec(env, s, vec![])).await?;
+    }
     run.finish(summary)
 }
 
@@ -985,9 +994,22 @@ async fn still_planned(
     }
     let synthesized = stacks.iter().find(|s| s.id == planned.id).context("a planned stack is not built")?;
     let spec = run.spec(synthesized).await?;
+    // Whether the change set creates its stack is CloudFormation's to say, not the file's: a
+    // create change set's stack waits in REVIEW_IN_PROGRESS.
+    let creating = now.as_ref().is_none_or(|s| stack::status(s) == StackStatus::ReviewInProgress);
+    if planned.change_set.is_some() && planned.create != creating {
+        let (said, is) = if planned.create { ("creates", "exists") } else { ("updates", "waits for its first create") };
+        return Ok(Err(vec![format!(
+            "{}: create: the plan says its change set {said} the stack, which {is}",
+            planned.name
+        )]));
+    }
     let Some(change_set) = &planned.change_set else {
-        // Nothing to change, says the plan: so the stack must be as this checkout would deploy it.
+        // Nothing to change, says the plan: so the stack must be as this checkout would deploy it
+        // (termination protection apart: it is set outside change sets, after them).
         let deployed = super::hotswap::read(&run.aws, &planned.name).await?;
+        let protected = deployed.as_ref().map_or(spec.termination_protection, |d| d.termination_protection);
+        let spec = StackSpec { termination_protection: protected, ..spec };
         let why = super::hotswap::differences(&spec, deployed.as_ref(), "");
         return Ok(if why.is_empty() { Ok(None) } else { Err(why) });
     };
@@ -1088,10 +1110,7 @@ async fn discard_kept(aws: &Aws, kept: &[PlannedStack]) {
         let Some(change_set) = p.change_set.clone() else { continue };
         let plan = Plan { stack: p.name.clone(), change_set, create: p.create, changes: vec![] };
         if let Err(e) = stack::discard(&aws.cfn, &plan).await {
-            eprintln!(
-                "warning: could not delete change set {} of {}: {e}; delete it in the console",
-                plan.change_set, plan.stack
-            );
+            eprintln!("warning: {}: change set {}: {e}; delete it in the console", plan.stack, plan.change_set);
         }
     }
 }
@@ -1109,13 +1128,7 @@ pub async fn discard_saved(env: &Environment, saved: &SavedPlan) -> anyhow::Resu
 fn saved_guards(run: &Run<'_>, plans: &[(&PlannedStack, Plan)]) -> Vec<String> {
     let mut why = Vec::new();
     for (planned, plan) in plans {
-        // Imports, and changes settled only when executed, are nothing `deploy` plans.
-        for c in plan.changes.iter().filter(|c| c.action == change_set::Action::Other) {
-            why.push(format!(
-                "{}: {} is changed in a way deploy never plans (not an add, modify or remove)",
-                planned.name, c.logical_id
-            ));
-        }
+        why.extend(saved_plan::unplanned_changes(&planned.name, &plan.changes));
     }
     let replace = run.opts.replace_signing_keys;
     for (planned, plan) in plans.iter().filter(|(p, _)| p.id == StackId::Service) {

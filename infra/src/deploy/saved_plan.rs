@@ -123,18 +123,26 @@ pub fn change_set_mismatches(spec: &StackSpec, deployed: &BTreeMap<String, Strin
     for (key, ..) in kept.parameters.iter().filter(|(k, ..)| !spec.parameters.iter().any(|(w, _)| w == k)) {
         out.push(format!("{stack}: parameters: its change set passes {key}, which this checkout does not"));
     }
+    let listed = |items: &[String]| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
+    let pairs =
+        |tags: &BTreeMap<String, String>| listed(&tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>());
     if kept.tags != spec.tags {
         out.push(format!(
-            "{stack}: tags: its change set's stack tags are {:?}; this checkout's are {:?}",
-            kept.tags, spec.tags
+            "{stack}: tags: its change set's stack tags are {}; this checkout's are {}",
+            pairs(&kept.tags),
+            pairs(&spec.tags)
         ));
     }
-    let mut want: Vec<&str> = spec.capabilities.clone();
-    let mut have: Vec<&str> = kept.capabilities.iter().map(String::as_str).collect();
+    let mut want: Vec<String> = spec.capabilities.iter().map(|c| (*c).to_owned()).collect();
+    let mut have = kept.capabilities.clone();
     want.sort();
     have.sort();
     if want != have {
-        out.push(format!("{stack}: capabilities: its change set acknowledges {have:?}; this checkout {want:?}"));
+        out.push(format!(
+            "{stack}: capabilities: its change set acknowledges {}; this checkout {}",
+            listed(&have),
+            listed(&want)
+        ));
     }
     if !kept.notification_arns.is_empty() {
         out.push(format!(
@@ -154,11 +162,26 @@ pub fn change_set_mismatches(spec: &StackSpec, deployed: &BTreeMap<String, Strin
     wanted.sort();
     if (arns.as_slice(), kept.rollback.1) != (wanted.as_slice(), minutes) {
         out.push(format!(
-            "{stack}: rollback_configuration: its change set watches {arns:?} for {} minute(s); this checkout {wanted:?} for {minutes}",
-            kept.rollback.1
+            "{stack}: rollback_configuration: its change set watches {} for {} minute(s); this checkout {} for {minutes}",
+            listed(&arns),
+            kept.rollback.1,
+            listed(&wanted)
         ));
     }
     out
+}
+
+/// The changes of stack `stack`'s change set that are not an add, modify or remove (an import,
+/// or a change CloudFormation settles only when it runs: "ResourceChange", API reference): no
+/// plan of `infra` makes them, so a saved plan carrying one is refused, one line each.
+pub fn unplanned_changes(stack: &str, changes: &[crate::deploy::change_set::Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.action == crate::deploy::change_set::Action::Other)
+        .map(|c| {
+            format!("{stack}: {} is changed in a way deploy never plans (not an add, modify or remove)", c.logical_id)
+        })
+        .collect()
 }
 
 /// Why a change set made at `created` (Unix seconds) of a stack last updated (or created) at

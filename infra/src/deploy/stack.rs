@@ -571,7 +571,12 @@ pub async fn discard(cfn: &Client, plan: &Plan) -> Result<(), DeployError> {
         && let Some(s) = describe(cfn, &plan.stack).await?
         && status(&s) == StackStatus::ReviewInProgress
     {
-        cfn.delete_stack().stack_name(&plan.stack).send().await.map_err(|e| sdk("DeleteStack", e))?;
+        cfn.delete_stack().stack_name(&plan.stack).send().await.map_err(|e| {
+            DeployError::Aws(format!(
+                "its change set was deleted, but not the empty stack it made (REVIEW_IN_PROGRESS; the next create reuses it): DeleteStack: {}",
+                sdk_text(&e)
+            ))
+        })?;
     }
     Ok(())
 }
@@ -900,4 +905,41 @@ pub async fn drift(cfn: &Client, stack: &str, poll: Polling) -> Result<(StackDri
         }
     }
     Ok((status, drifts))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::types::{DeploymentConfig, DeploymentConfigMode, DeploymentMode, OnStackFailure};
+
+    /// What a change set asks beyond what `infra` sends: each option named, the defaults not.
+    #[test]
+    fn a_change_set_asking_for_more_than_infra_sends_says_what() {
+        let config = |mode: DeploymentConfigMode, off: bool| {
+            DeploymentConfig::builder().mode(mode).disable_rollback(off).build()
+        };
+        let b = DescribeChangeSetOutput::builder;
+        let cases: Vec<(DescribeChangeSetOutput, &[&str])> = vec![
+            (b().build(), &[]),
+            (b().on_stack_failure(OnStackFailure::Rollback).build(), &[]),
+            (b().include_nested_stacks(false).import_existing_resources(false).build(), &[]),
+            (b().deployment_config(config(DeploymentConfigMode::Standard, false)).build(), &[]),
+            (b().on_stack_failure(OnStackFailure::DoNothing).build(), &["OnStackFailure DO_NOTHING"]),
+            (b().on_stack_failure(OnStackFailure::Delete).build(), &["OnStackFailure DELETE"]),
+            (b().include_nested_stacks(true).build(), &["IncludeNestedStacks"]),
+            (b().import_existing_resources(true).build(), &["ImportExistingResources"]),
+            (b().deployment_mode(DeploymentMode::RevertDrift).build(), &["DeploymentMode REVERT_DRIFT"]),
+            (
+                b().deployment_config(config(DeploymentConfigMode::Express, false)).build(),
+                &["DeploymentConfig Mode EXPRESS"],
+            ),
+            (
+                b().deployment_config(config(DeploymentConfigMode::Standard, true)).build(),
+                &["DeploymentConfig DisableRollback"],
+            ),
+        ];
+        for (described, want) in cases {
+            assert_eq!(super::extras(&described), want, "{described:?}");
+        }
+    }
 }
